@@ -1,0 +1,124 @@
+package planner
+
+import (
+	"slices"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// folded is a manifest chain merged by the extends rules: env merges (later
+// wins), routes concatenate (a later route for the same host replaces the
+// earlier), agent_provider fields are last-wins scalars. Every value keeps
+// where it was written, so errors found after merging still point at a file.
+type folded struct {
+	chain    []string // bottle files, in fold order, each once
+	provider providerFields
+	env      map[string]string
+	routes   []sourcedRoute
+	replaced []schemas.ReplacedRoute
+}
+
+type sourcedRoute struct {
+	route  schemas.Route
+	origin string // file:line:col, relative to the bottles folder
+}
+
+// providerFields is agent_provider after folding, each field with the
+// position of the manifest that set it (zero Location when unset).
+type providerFields struct {
+	template, authToken, image string
+	forward                    *bool
+	command                    []string
+	at                         map[string]schemas.Location
+}
+
+func newFolded() *folded {
+	return &folded{env: map[string]string{}, provider: providerFields{at: map[string]schemas.Location{}}}
+}
+
+// absorb folds a resolved parent into f.
+func (f *folded) absorb(p *folded) {
+	for _, c := range p.chain {
+		if !slices.Contains(f.chain, c) {
+			f.chain = append(f.chain, c)
+		}
+	}
+	for k, v := range p.env {
+		f.env[k] = v
+	}
+	f.provider.overlay(p.provider)
+	for _, r := range p.replaced {
+		f.noteReplaced(r)
+	}
+	for _, r := range p.routes {
+		f.addRoute(r)
+	}
+}
+
+// absorbManifest folds one parsed manifest (the last word) into f. short is
+// the file name used in origins.
+func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
+	if !slices.Contains(f.chain, short) {
+		f.chain = append(f.chain, short)
+	}
+	for k, v := range m.Env {
+		f.env[k] = v
+	}
+	if m.AgentProvider != nil {
+		f.provider.overlay(providerOf(m.AgentProvider))
+	}
+	if m.Egress != nil {
+		for _, r := range m.Egress.Routes {
+			at := r.At
+			at.File = short
+			f.addRoute(sourcedRoute{route: r, origin: at.String()})
+		}
+	}
+}
+
+// addRoute appends r, replacing an earlier route for the same host and port.
+func (f *folded) addRoute(r sourcedRoute) {
+	key := r.route.RouteKey()
+	for i, old := range f.routes {
+		if old.route.RouteKey() == key {
+			if old.origin != r.origin { // the same file reached twice (a diamond) replaces nothing
+				f.noteReplaced(schemas.ReplacedRoute{Host: key, Origin: old.origin, By: r.origin})
+			}
+			f.routes = slices.Delete(f.routes, i, i+1)
+			break
+		}
+	}
+	f.routes = append(f.routes, r)
+}
+
+func (f *folded) noteReplaced(r schemas.ReplacedRoute) {
+	if !slices.Contains(f.replaced, r) {
+		f.replaced = append(f.replaced, r)
+	}
+}
+
+// providerOf lifts one manifest's agent_provider into providerFields,
+// keeping only the fields the manifest set.
+func providerOf(p *schemas.AgentProvider) providerFields {
+	return providerFields{template: p.Template, authToken: p.AuthToken, image: p.Image,
+		forward: p.ForwardHostCredentials, command: p.Command, at: p.KeyAt}
+}
+
+// overlay sets every field that src set, last-wins.
+func (pf *providerFields) overlay(src providerFields) {
+	for field, at := range src.at {
+		pf.at[field] = at
+		switch field {
+		case "template":
+			pf.template = src.template
+		case "auth_token":
+			pf.authToken = src.authToken
+		case "image":
+			pf.image = src.image
+		case "forward_host_credentials":
+			pf.forward = src.forward
+		case "command":
+			pf.command = src.command
+		}
+	}
+}

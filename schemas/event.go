@@ -1,0 +1,105 @@
+package schemas
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Kind names what an event is about. Its payload type follows from it.
+type Kind string
+
+// Event kinds. The payload of each is the type named beside it.
+const (
+	KindDenial    Kind = "egress.denial"    // Denial
+	KindReload    Kind = "egress.reload"    // Reload
+	KindLifecycle Kind = "bottle.lifecycle" // Lifecycle
+	KindProposal  Kind = "review.proposal"  // Proposal
+	KindDecision  Kind = "review.decision"  // Decision
+	KindApplied   Kind = "review.applied"   // Applied
+)
+
+// Event is one entry on the shared channel. ID is unique across every
+// process (a UUIDv7, so it also sorts by creation time); Seq is assigned by
+// the durable store and is gapless per bottle. Payloads never carry secret
+// values, and paths in them have their query strings redacted.
+type Event struct {
+	ID      string          `json:"id"`
+	Bottle  string          `json:"bottle"`
+	Seq     uint64          `json:"seq,omitempty"`
+	Time    time.Time       `json:"time"`
+	Kind    Kind            `json:"kind"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// NewEvent builds an event with a fresh id and the current time. It fails
+// only if payload cannot be encoded as JSON.
+func NewEvent(bottle string, kind Kind, payload any) (Event, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Event{}, fmt.Errorf("new event id: %w", err)
+	}
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return Event{}, fmt.Errorf("encode %s payload: %w", kind, err)
+	}
+	return Event{ID: id.String(), Bottle: bottle, Time: time.Now().UTC(), Kind: kind, Payload: raw}, nil
+}
+
+// Decode unmarshals the payload into v, which should be the type documented
+// for the event's Kind.
+func (e Event) Decode(v any) error {
+	if err := json.Unmarshal(e.Payload, v); err != nil {
+		return fmt.Errorf("decode %s payload of event %s: %w", e.Kind, e.ID, err)
+	}
+	return nil
+}
+
+// Denial is a request the egress proxy refused. The same value is the body of
+// the 403 the agent receives and the payload of the KindDenial event.
+type Denial struct {
+	Error  string    `json:"error"`
+	ID     string    `json:"denial_id"`
+	Bottle string    `json:"bottle"`
+	Host   string    `json:"host"`
+	Port   int       `json:"port,omitempty"`
+	Method string    `json:"method"`
+	Path   string    `json:"path"` // query string redacted
+	Reason string    `json:"reason"`
+	Hint   string    `json:"hint"`
+	Time   time.Time `json:"time"`
+}
+
+// Reload reports an attempt to swap a live proxy's routes table.
+type Reload struct {
+	OK     bool   `json:"ok"`
+	Error  string `json:"error,omitempty"`
+	Source string `json:"source"` // "sighup", "api", "decision"
+	Before int    `json:"routes_before"`
+	After  int    `json:"routes_after"`
+	// Table digests let a reader see that the table changed without the
+	// table itself; review events carry the tables.
+	BeforeDigest string `json:"before_digest,omitempty"`
+	AfterDigest  string `json:"after_digest,omitempty"`
+}
+
+// Bottle lifecycle states.
+const (
+	StateStarting = "starting"
+	StateRunning  = "running"
+	StateStopping = "stopping"
+	StateExited   = "exited"
+	StateFailed   = "failed"
+)
+
+// Lifecycle reports a bottle changing state.
+type Lifecycle struct {
+	State    string `json:"state"`
+	Name     string `json:"name"` // the manifest name
+	Backend  string `json:"backend,omitempty"`
+	ExitCode *int   `json:"exit_code,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Owner    int    `json:"owner_pid,omitempty"`
+}

@@ -1,0 +1,224 @@
+package schemas
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+var (
+	bottleNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	envNameRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// CheckBottleName reports why name cannot name a bottle, or "" when it can.
+// Bottle names are file names under the bottles folder: lower-case letters,
+// digits, dots, hyphens and underscores, never a path.
+func CheckBottleName(name string) string {
+	switch {
+	case name == "":
+		return "a bottle name must not be empty"
+	case strings.ContainsAny(name, `/\`):
+		return "a bottle name is a file name under the bottles folder, not a path"
+	case !bottleNameRe.MatchString(name):
+		return "a bottle name uses lower-case letters, digits, '.', '-' and '_' (at most 63), and starts with a letter or digit"
+	}
+	return ""
+}
+
+// IsEnvName reports whether s is a valid environment variable name.
+func IsEnvName(s string) bool { return envNameRe.MatchString(s) }
+
+// ReservedEnv reports whether the agent environment variable name is set by
+// bot-bottle itself (proxy, CA, bottle identity, token slots, provider
+// placeholders) and so may not be set by a manifest's env.
+func ReservedEnv(name string) bool {
+	switch strings.ToUpper(name) {
+	case "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
+		"SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE",
+		"CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "CODEX_CA_CERTIFICATE",
+		"CLAUDE_CODE_OAUTH_TOKEN":
+		return true
+	}
+	u := strings.ToUpper(name)
+	return strings.HasPrefix(u, "BOT_BOTTLE_") || strings.HasPrefix(u, "EGRESS_TOKEN_")
+}
+
+// CheckPathPrefix reports why p is not a usable path_allowlist entry, or ""
+// when it is. Prefixes are written in their normalised, decoded form, since
+// the proxy refuses requests whose path is not already normalised.
+func CheckPathPrefix(p string) string {
+	switch {
+	case p == "":
+		return "must not be empty"
+	case !strings.HasPrefix(p, "/"):
+		return "must start with /"
+	case strings.ContainsAny(p, "?#"):
+		return "must be a path without a query or fragment"
+	case strings.Contains(p, "%"):
+		return "must be written decoded, without %-escapes"
+	case strings.Contains(p, `\`):
+		return "must not contain a backslash"
+	case strings.Contains(p, "//"):
+		return "must not contain an empty segment (//)"
+	}
+	for _, r := range p {
+		if r < 0x21 || r == 0x7f {
+			return "must not contain white space or control characters"
+		}
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return "must not contain . or .. segments"
+		}
+	}
+	return ""
+}
+
+// Validate checks the rules that one manifest file must satisfy on its own,
+// before any extends are resolved. Rules that need the whole chain (which
+// template is in force, for instance) are checked by the planner.
+func (m *Manifest) Validate() Errors {
+	var errs Errors
+	add := func(at Location, key, msg, hint string) {
+		errs = append(errs, &Error{At: at, Key: key, Msg: msg, Hint: hint})
+	}
+	for i, name := range m.Extends {
+		if why := CheckBottleName(name); why != "" {
+			add(m.KeyAt["extends"], fmt.Sprintf("extends[%d]", i), why, "")
+		}
+	}
+	if p := m.AgentProvider; p != nil {
+		if p.Template != "" && !slices.Contains(Templates, p.Template) {
+			add(p.KeyAt["template"], "agent_provider.template", fmt.Sprintf("unknown template %q", p.Template),
+				didYouMean(p.Template, Templates)+" (one of "+strings.Join(Templates, ", ")+")")
+		}
+		if _, set := p.KeyAt["auth_token"]; set && !IsEnvName(p.AuthToken) {
+			add(p.KeyAt["auth_token"], "agent_provider.auth_token",
+				"must name a host environment variable that holds the token, not the token itself", "e.g. auth_token: BOT_BOTTLE_CLAUDE_OAUTH_TOKEN")
+		}
+		if _, set := p.KeyAt["command"]; set && len(p.Command) == 0 {
+			add(p.KeyAt["command"], "agent_provider.command", "must not be empty", "remove it to use the template's default command")
+		}
+	}
+	for _, name := range sortedKeys(m.Env) {
+		at := m.EnvAt[name]
+		switch {
+		case !IsEnvName(name):
+			add(at, "env."+name, "is not a valid environment variable name", "use letters, digits and _")
+		case ReservedEnv(name):
+			add(at, "env."+name, "is set by bot-bottle and cannot be overridden by a manifest", "")
+		}
+	}
+	if m.Egress != nil {
+		errs = append(errs, m.Egress.validate()...)
+	}
+	return errs
+}
+
+func (e *Egress) validate() Errors {
+	var errs Errors
+	first := map[string]Location{}
+	for i := range e.Routes {
+		r := &e.Routes[i]
+		key := fmt.Sprintf("egress.routes[%d]", i)
+		errs = append(errs, r.validate(key)...)
+		if r.Host == "" {
+			continue
+		}
+		k := r.RouteKey()
+		if at, dup := first[k]; dup {
+			errs = append(errs, &Error{At: r.KeyAt["host"], Key: key + ".host",
+				Msg: fmt.Sprintf("a route for %s is already defined at line %d", k, at.Line), Hint: "merge the two routes"})
+			continue
+		}
+		first[k] = r.KeyAt["host"]
+	}
+	return errs
+}
+
+// validate checks one route. key is its path, e.g. egress.routes[2].
+func (r *Route) validate(key string) Errors {
+	var errs Errors
+	add := func(field, msg, hint string) {
+		at, ok := r.KeyAt[field]
+		if !ok {
+			at = r.At
+		}
+		k := key
+		if field != "" {
+			k += "." + field
+		}
+		errs = append(errs, &Error{At: at, Key: k, Msg: msg, Hint: hint})
+	}
+	if _, ok := r.KeyAt["host"]; !ok {
+		add("", "a route needs a host", "add host: api.example.com")
+	} else if why := CheckHostName(r.Host); why != "" {
+		add("host", why, "")
+	}
+	if _, ok := r.KeyAt["port"]; ok && (r.Port < 1 || r.Port > 65535) {
+		add("port", "must be between 1 and 65535", "")
+	}
+	for i, p := range r.PathAllowlist {
+		if why := CheckPathPrefix(p); why != "" {
+			add("path_allowlist", fmt.Sprintf("entry %d %s", i, why), "")
+		}
+	}
+	for _, meth := range r.Methods {
+		if !slices.Contains(Methods, meth) {
+			hint := "one of " + strings.Join(Methods, ", ")
+			if slices.Contains(Methods, strings.ToUpper(meth)) {
+				hint = fmt.Sprintf("did you mean %q?", strings.ToUpper(meth))
+			}
+			add("methods", fmt.Sprintf("%q is not an HTTP method a route can allow", meth), hint)
+		}
+	}
+	if _, ok := r.KeyAt["auth"]; ok {
+		errs = append(errs, r.Auth.validate(key+".auth", r.KeyAt["auth"])...)
+	}
+	if r.TLSPassthrough {
+		for _, f := range []string{"path_allowlist", "methods", "auth"} {
+			if _, ok := r.KeyAt[f]; ok {
+				add(f, "cannot be combined with tls_passthrough: a passthrough tunnel is never decrypted, so paths, methods and credentials cannot apply",
+					"remove "+f+" or tls_passthrough")
+			}
+		}
+	}
+	return errs
+}
+
+// validate checks an auth block that is present in the file (a is nil when it
+// was written as `auth:` with no value).
+func (a *Auth) validate(key string, at Location) Errors {
+	if a == nil || (a.Scheme == "" && a.TokenRef == "" && len(a.KeyAt) == 0) {
+		return Errors{{At: at, Key: key, Msg: "is empty: an auth block needs scheme and token_ref",
+			Hint: "remove auth for an unauthenticated route"}}
+	}
+	var errs Errors
+	if _, ok := a.KeyAt["scheme"]; !ok {
+		errs = append(errs, &Error{At: a.At, Key: key + ".scheme", Msg: "is missing: an auth block needs scheme and token_ref",
+			Hint: "one of " + strings.Join(Schemes, ", ")})
+	} else if !slices.Contains(Schemes, a.Scheme) {
+		errs = append(errs, &Error{At: a.KeyAt["scheme"], Key: key + ".scheme", Msg: "is not a supported scheme",
+			Hint: "one of " + strings.Join(Schemes, ", ")})
+	}
+	if _, ok := a.KeyAt["token_ref"]; !ok {
+		errs = append(errs, &Error{At: a.At, Key: key + ".token_ref", Msg: "is missing: an auth block needs scheme and token_ref",
+			Hint: "name the host environment variable that holds the token"})
+	} else if !IsEnvName(a.TokenRef) {
+		errs = append(errs, &Error{At: a.KeyAt["token_ref"], Key: key + ".token_ref",
+			Msg:  "must name a host environment variable that holds the token, not the token itself",
+			Hint: "e.g. token_ref: GITHUB_TOKEN"})
+	}
+	return errs
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
