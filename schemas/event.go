@@ -23,12 +23,16 @@ const (
 
 // Event is one entry on the shared channel. ID is unique across every
 // process (a UUIDv7, so it also sorts by creation time); Seq is assigned by
-// the durable store and is gapless per bottle. Payloads never carry secret
-// values, and paths in them have their query strings redacted.
+// the durable store and is gapless per bottle; Pos is the store's global
+// position, increasing in commit order across all bottles, so that a reader
+// of every bottle can resume where it stopped (it has gaps where retention
+// removed events). Payloads never carry secret values, and paths in them
+// have their query strings redacted (RedactQuery).
 type Event struct {
 	ID      string          `json:"id"`
 	Bottle  string          `json:"bottle"`
 	Seq     uint64          `json:"seq,omitempty"`
+	Pos     uint64          `json:"pos,omitempty"`
 	Time    time.Time       `json:"time"`
 	Kind    Kind            `json:"kind"`
 	Payload json.RawMessage `json:"payload"`
