@@ -70,6 +70,10 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
+			if isNull(item) {
+				d.fail(item, fmt.Sprintf("%s[%d]", key, i), "list item is empty", "remove the lone `-` or give it a value")
+				continue
+			}
 			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", key, i))
 		}
 		v.Set(s)
@@ -214,13 +218,22 @@ func (d *nodeDecoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 			continue
 		}
 		keyAt[kname] = d.loc(k)
-		// A map field X may be shadowed by an `XAt map[string]Location`
-		// field that records where each of its keys was written.
-		if at := v.FieldByName(t.Field(idx).Name + "At"); at.IsValid() && v.Field(idx).Kind() == reflect.Map && !isNull(val) {
-			positions := map[string]Location{}
-			d.decodeStringMap(val, v.Field(idx), sub, positions)
-			at.Set(reflect.ValueOf(positions))
-			continue
+		// A map or list field X may be shadowed by an XAt field that
+		// records where each of its keys or items was written.
+		if at := v.FieldByName(t.Field(idx).Name + "At"); at.IsValid() && !isNull(val) {
+			switch {
+			case v.Field(idx).Kind() == reflect.Map:
+				positions := map[string]Location{}
+				d.decodeStringMap(val, v.Field(idx), sub, positions)
+				at.Set(reflect.ValueOf(positions))
+				continue
+			case v.Field(idx).Kind() == reflect.Slice && val.Kind == yaml.SequenceNode:
+				positions := make([]Location, len(val.Content))
+				for i, item := range val.Content {
+					positions[i] = d.loc(item)
+				}
+				at.Set(reflect.ValueOf(positions))
+			}
 		}
 		d.decode(val, v.Field(idx), sub)
 	}

@@ -13,11 +13,12 @@ type Manifest struct {
 	Egress        *Egress           `yaml:"egress" json:"egress,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
-	// top-level key was written and EnvAt where each env name was written.
-	// The decoder fills them.
-	At    Location            `yaml:"-" json:"-"`
-	KeyAt map[string]Location `yaml:"-" json:"-"`
-	EnvAt map[string]Location `yaml:"-" json:"-"`
+	// top-level key was written, ExtendsAt where each parent was named and
+	// EnvAt where each env name was written. The decoder fills them.
+	At        Location            `yaml:"-" json:"-"`
+	KeyAt     map[string]Location `yaml:"-" json:"-"`
+	ExtendsAt []Location          `yaml:"-" json:"-"`
+	EnvAt     map[string]Location `yaml:"-" json:"-"`
 }
 
 // Names is a list of bottle names that may be written as a single scalar
@@ -66,8 +67,10 @@ type Route struct {
 	Auth           *Auth    `yaml:"auth" json:"auth,omitempty"`
 	TLSPassthrough bool     `yaml:"tls_passthrough" json:"tls_passthrough,omitempty"`
 
-	At    Location            `yaml:"-" json:"-"`
-	KeyAt map[string]Location `yaml:"-" json:"-"`
+	At              Location            `yaml:"-" json:"-"`
+	KeyAt           map[string]Location `yaml:"-" json:"-"`
+	PathAllowlistAt []Location          `yaml:"-" json:"-"`
+	MethodsAt       []Location          `yaml:"-" json:"-"`
 }
 
 // Auth asks the proxy to inject `Authorization: <Scheme> <token>` on a

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -52,11 +53,35 @@ func ParseManifest(file string, src []byte) (*Manifest, error) {
 	}
 	d := &nodeDecoder{file: file, lineOffset: offset}
 	d.decode(root, reflect.ValueOf(m).Elem(), "")
-	d.errs = append(d.errs, m.Validate()...)
-	if err := d.errs.Err(); err != nil {
+	errs := mergeErrors(d.errs, m.Validate())
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// mergeErrors combines decoding and validation errors in file order. A
+// validation error about a key that already failed to decode says nothing
+// new (a number where a host belongs is not also "empty") and is dropped.
+func mergeErrors(decoding, validation Errors) Errors {
+	failed := map[string]bool{}
+	for _, e := range decoding {
+		failed[e.Key] = true
+	}
+	out := append(Errors{}, decoding...)
+	for _, e := range validation {
+		if !failed[e.Key] {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].At, out[j].At
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return out
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

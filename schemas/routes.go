@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -95,8 +96,11 @@ type routeRuleNode struct {
 	Methods        []string      `yaml:"methods"`
 	Auth           *slotAuthNode `yaml:"auth"`
 	TLSPassthrough bool          `yaml:"tls_passthrough"`
-	At             Location      `yaml:"-"`
-	KeyAt          map[string]Location
+
+	At              Location `yaml:"-"`
+	KeyAt           map[string]Location
+	PathAllowlistAt []Location
+	MethodsAt       []Location
 }
 
 type slotAuthNode struct {
@@ -118,8 +122,9 @@ func (n *routesFileNode) validate(file string) (*RoutesFile, Errors) {
 		key := fmt.Sprintf("routes[%d]", i)
 		// Reuse the manifest's route rules; the slot stands in for token_ref.
 		r := Route{Host: rn.Host, Port: rn.Port, PathAllowlist: rn.PathAllowlist, Methods: rn.Methods,
-			TLSPassthrough: rn.TLSPassthrough, At: rn.At, KeyAt: rn.KeyAt}
-		delete(r.KeyAt, "auth")
+			TLSPassthrough: rn.TLSPassthrough, At: rn.At, KeyAt: maps.Clone(rn.KeyAt),
+			PathAllowlistAt: rn.PathAllowlistAt, MethodsAt: rn.MethodsAt}
+		delete(r.KeyAt, "auth") // checked below, against slots rather than token_ref
 		errs = append(errs, r.validate(key)...)
 		rule := RouteRule{Host: NormalizeHost(rn.Host), Port: rn.Port, PathAllowlist: rn.PathAllowlist,
 			Methods: rn.Methods, TLSPassthrough: rn.TLSPassthrough}

@@ -10,7 +10,16 @@ import (
 var (
 	bottleNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 	envNameRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	hostRefRe    = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,63}$`)
 )
+
+// IsHostRef reports whether s can name the host environment variable that
+// holds a credential (token_ref, auth_token): upper-case letters, digits and
+// _, at most 64 characters. The convention is enforced, not just preferred,
+// because a credential pasted where its name belongs would otherwise travel
+// on into plans and error messages; real tokens have lower-case letters,
+// hyphens or more length, and are refused here without being echoed.
+func IsHostRef(s string) bool { return hostRefRe.MatchString(s) }
 
 // CheckBottleName reports why name cannot name a bottle, or "" when it can.
 // Bottle names are file names under the bottles folder: lower-case letters,
@@ -86,17 +95,17 @@ func (m *Manifest) Validate() Errors {
 	}
 	for i, name := range m.Extends {
 		if why := CheckBottleName(name); why != "" {
-			add(m.KeyAt["extends"], fmt.Sprintf("extends[%d]", i), why, "")
+			add(itemAt(m.ExtendsAt, i, m.KeyAt["extends"]), fmt.Sprintf("extends[%d]", i), why, "")
 		}
 	}
 	if p := m.AgentProvider; p != nil {
 		if p.Template != "" && !slices.Contains(Templates, p.Template) {
 			add(p.KeyAt["template"], "agent_provider.template", fmt.Sprintf("unknown template %q", p.Template),
-				didYouMean(p.Template, Templates)+" (one of "+strings.Join(Templates, ", ")+")")
+				oneOf(p.Template, Templates))
 		}
-		if _, set := p.KeyAt["auth_token"]; set && !IsEnvName(p.AuthToken) {
+		if _, set := p.KeyAt["auth_token"]; set && !IsHostRef(p.AuthToken) {
 			add(p.KeyAt["auth_token"], "agent_provider.auth_token",
-				"must name a host environment variable that holds the token, not the token itself", "e.g. auth_token: BOT_BOTTLE_CLAUDE_OAUTH_TOKEN")
+				"must name the host environment variable (upper-case letters, digits and _) that holds the token, not the token itself", "e.g. auth_token: BOT_BOTTLE_CLAUDE_OAUTH_TOKEN")
 		}
 		if _, set := p.KeyAt["command"]; set && len(p.Command) == 0 {
 			add(p.KeyAt["command"], "agent_provider.command", "must not be empty", "remove it to use the template's default command")
@@ -162,16 +171,14 @@ func (r *Route) validate(key string) Errors {
 	}
 	for i, p := range r.PathAllowlist {
 		if why := CheckPathPrefix(p); why != "" {
-			add("path_allowlist", fmt.Sprintf("entry %d %s", i, why), "")
+			errs = append(errs, &Error{At: itemAt(r.PathAllowlistAt, i, r.KeyAt["path_allowlist"]),
+				Key: fmt.Sprintf("%s.path_allowlist[%d]", key, i), Msg: why})
 		}
 	}
-	for _, meth := range r.Methods {
+	for i, meth := range r.Methods {
 		if !slices.Contains(Methods, meth) {
-			hint := "one of " + strings.Join(Methods, ", ")
-			if slices.Contains(Methods, strings.ToUpper(meth)) {
-				hint = fmt.Sprintf("did you mean %q?", strings.ToUpper(meth))
-			}
-			add("methods", fmt.Sprintf("%q is not an HTTP method a route can allow", meth), hint)
+			errs = append(errs, &Error{At: itemAt(r.MethodsAt, i, r.KeyAt["methods"]), Key: fmt.Sprintf("%s.methods[%d]", key, i),
+				Msg: fmt.Sprintf("%q is not an HTTP method a route can allow", meth), Hint: oneOf(meth, Methods)})
 		}
 	}
 	if _, ok := r.KeyAt["auth"]; ok {
@@ -201,14 +208,14 @@ func (a *Auth) validate(key string, at Location) Errors {
 			Hint: "one of " + strings.Join(Schemes, ", ")})
 	} else if !slices.Contains(Schemes, a.Scheme) {
 		errs = append(errs, &Error{At: a.KeyAt["scheme"], Key: key + ".scheme", Msg: "is not a supported scheme",
-			Hint: "one of " + strings.Join(Schemes, ", ")})
+			Hint: oneOf(strings.TrimSpace(a.Scheme), Schemes)})
 	}
 	if _, ok := a.KeyAt["token_ref"]; !ok {
 		errs = append(errs, &Error{At: a.At, Key: key + ".token_ref", Msg: "is missing: an auth block needs scheme and token_ref",
 			Hint: "name the host environment variable that holds the token"})
-	} else if !IsEnvName(a.TokenRef) {
+	} else if !IsHostRef(a.TokenRef) {
 		errs = append(errs, &Error{At: a.KeyAt["token_ref"], Key: key + ".token_ref",
-			Msg:  "must name a host environment variable that holds the token, not the token itself",
+			Msg:  "must name the host environment variable (upper-case letters, digits and _) that holds the token, not the token itself",
 			Hint: "e.g. token_ref: GITHUB_TOKEN"})
 	}
 	return errs
@@ -221,4 +228,24 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// itemAt returns the position of item i, or fallback when it is unknown.
+func itemAt(at []Location, i int, fallback Location) Location {
+	if i < len(at) {
+		return at[i]
+	}
+	return fallback
+}
+
+// oneOf hints at the valid values, leading with the closest one when got is
+// a near miss (a different case, a typo). got is compared, never echoed.
+func oneOf(got string, valid []string) string {
+	list := "one of " + strings.Join(valid, ", ")
+	for _, v := range valid {
+		if strings.EqualFold(v, got) || (len(got) > 2 && editDistance(strings.ToLower(got), strings.ToLower(v)) <= max(1, len(got)/4)) {
+			return fmt.Sprintf("did you mean %q? %s", v, list)
+		}
+	}
+	return list
 }
