@@ -78,6 +78,7 @@ Bottles live in $BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles).`,
 		newPlanCmd(c),
 		newValidateCmd(c),
 		newSchemaCmd(c),
+		newBottleInitCmd(c),
 	)
 	return root
 }

@@ -1,0 +1,126 @@
+package bottleinit
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+	"golang.org/x/sys/unix"
+)
+
+// startCommand starts cfg.Command with exactly cfg.Env, in cfg.Dir, on the
+// init's stdin, stdout and stderr. With cfg.TTY the command leads a new
+// session with stdin as its controlling terminal; with cfg.Nest it runs as
+// root of a nested user namespace, in a mount namespace where every mount
+// the init made is locked.
+func startCommand(cfg *Config) (int, error) {
+	path, err := lookPath(cfg.Command[0], envValue(cfg.Env, "PATH"), cfg.Dir)
+	if err != nil {
+		return 0, err
+	}
+	sys := &syscall.SysProcAttr{}
+	if cfg.TTY {
+		sys.Setsid, sys.Setctty, sys.Ctty = true, true, 0
+	}
+	if cfg.Nest {
+		sys.Cloneflags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS
+		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
+		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
+	}
+	p, err := os.StartProcess(path, cfg.Command, &os.ProcAttr{
+		Dir:   cfg.Dir,
+		Env:   cfg.Env,
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Sys:   sys,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start %s: %w", cfg.Command[0], err)
+	}
+	pid := p.Pid
+	_ = p.Release() // the init reaps by pid with wait4, not through p
+	return pid, nil
+}
+
+// lookPath finds name the way a shell would with the command's own PATH,
+// not the init's.
+func lookPath(name, pathEnv, dir string) (string, error) {
+	if strings.Contains(name, "/") {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if err := executable(p); err != nil {
+			return "", fmt.Errorf("command %s: %w", name, err)
+		}
+		return p, nil
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "."
+		}
+		p := filepath.Join(d, name)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("command %s: not found in PATH %q: %w", name, pathEnv, fs.ErrNotExist)
+}
+
+func executable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fs.ErrPermission
+	}
+	return nil
+}
+
+// envValue returns the value of name in a KEY=VALUE list; the last one wins,
+// as in execve.
+func envValue(env []string, name string) string {
+	val := ""
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			val = v
+		}
+	}
+	return val
+}
+
+// writeFiles writes the plan's agent files under home. Their content is
+// placeholders (a dummy auth.json), never a credential.
+func writeFiles(home string, files []schemas.AgentFile) error {
+	if home == "" {
+		return nil
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return fmt.Errorf("agent home %s: %w", home, err)
+	}
+	for _, f := range files {
+		rel := filepath.Clean(f.Path)
+		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+			return fmt.Errorf("agent file %q: not inside the agent's home", f.Path)
+		}
+		p := filepath.Join(home, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return fmt.Errorf("agent file %s: %w", p, err)
+		}
+		mode := fs.FileMode(f.Mode) & fs.ModePerm
+		if mode == 0 {
+			mode = 0o600
+		}
+		if err := os.WriteFile(p, []byte(f.Content), mode); err != nil {
+			return fmt.Errorf("agent file %s: %w", p, err)
+		}
+	}
+	return nil
+}

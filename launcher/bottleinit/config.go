@@ -1,0 +1,100 @@
+package bottleinit
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// Exit codes the init uses for its own failures, following the shell's
+// conventions so a caller can tell them from the command's own codes.
+const (
+	ExitSetup       = 125 // the init could not build the bottle
+	ExitNotRunnable = 126 // the command exists but cannot be executed
+	ExitNotFound    = 127 // the command was not found
+)
+
+// Config is everything the init needs. The launcher writes it as JSON into
+// the run folder the bottle can see; it holds no secret.
+type Config struct {
+	// Command is the argv of the agent's command; Command[0] is looked up in
+	// the PATH of Env when it has no slash.
+	Command []string `json:"command"`
+	// Env is the command's complete environment, KEY=VALUE. The init's own
+	// environment is never passed on.
+	Env []string `json:"env"`
+	// Dir is the command's working directory.
+	Dir string `json:"dir"`
+	// Home is the agent's home folder; Files are written under it.
+	Home  string              `json:"home"`
+	Files []schemas.AgentFile `json:"files,omitempty"`
+	// Hostname, when set, names the bottle's UTS namespace.
+	Hostname string `json:"hostname,omitempty"`
+	// Forward lists the loopback ports relayed to unix sockets.
+	Forward []Forward `json:"forward"`
+	// TTY gives the command its stdin as controlling terminal in a new
+	// session, so job control and ^C work in an interactive agent.
+	TTY bool `json:"tty,omitempty"`
+	// Mounts, when set, asks the init to build the filesystem view itself
+	// (local backend). Docker builds it from the container's mounts instead.
+	Mounts *Mounts `json:"mounts,omitempty"`
+	// Nest runs the command in a nested user and mount namespace. The
+	// mounts the init made then become locked for the command: as root of
+	// its own namespace it still cannot unmount them to uncover what they
+	// hide, nor ptrace the init.
+	Nest bool `json:"nest,omitempty"`
+}
+
+// Forward relays connections to 127.0.0.1:Port to the unix socket Socket.
+type Forward struct {
+	Port   int    `json:"port"`
+	Socket string `json:"socket"`
+}
+
+// Mounts describes the local backend's filesystem view.
+type Mounts struct {
+	// Hide lists folders covered by an empty tmpfs: the host's homes, the
+	// bot-bottle home, temporary folders and runtime sockets.
+	Hide []string `json:"hide"`
+	// Binds are mounted after Hide, so a workdir inside a hidden folder
+	// comes back at its own path.
+	Binds []Bind `json:"binds"`
+	// ReadonlyRoot remounts every host mount read-only before Hide and
+	// Binds are applied.
+	ReadonlyRoot bool `json:"readonly_root,omitempty"`
+}
+
+// Bind mounts Source (a host path, opened before anything is hidden) at
+// Target.
+type Bind struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+}
+
+// Load reads a Config written by WriteConfig.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read init config: %w", err)
+	}
+	var c Config
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("decode init config %s: %w", path, err)
+	}
+	if len(c.Command) == 0 || c.Command[0] == "" {
+		return nil, fmt.Errorf("init config %s: no command", path)
+	}
+	return &c, nil
+}
+
+// Encode returns the JSON form of c.
+func (c *Config) Encode() ([]byte, error) {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode init config: %w", err)
+	}
+	return data, nil
+}

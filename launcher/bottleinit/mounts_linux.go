@@ -1,0 +1,212 @@
+package bottleinit
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// setupMounts builds the local backend's view of the filesystem in the
+// bottle's own mount namespace. The order matters:
+//  1. stop mount events propagating back to the host;
+//  2. open every bind source while it is still visible;
+//  3. a fresh /proc, so the bottle sees its own pid namespace only;
+//  4. with ReadonlyRoot, every inherited mount read-only;
+//  5. an empty tmpfs over each hidden folder, parents first;
+//  6. the binds, at their targets (created inside the tmpfs when hidden).
+func setupMounts(m *Mounts) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	sources := make([]int, len(m.Binds))
+	for i, b := range m.Binds {
+		fd, err := unix.Open(b.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("bind %s: open source: %w", b.Source, err)
+		}
+		defer unix.Close(fd)
+		sources[i] = fd
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount a fresh /proc: %w", err)
+	}
+	if m.ReadonlyRoot {
+		if err := remountAllReadonly(); err != nil {
+			return err
+		}
+	}
+	hide := slices.Clone(m.Hide)
+	slices.SortFunc(hide, func(a, b string) int { return len(a) - len(b) })
+	for _, dir := range hide {
+		if err := hideDir(dir); err != nil {
+			return err
+		}
+	}
+	for i, b := range m.Binds {
+		if err := bindFD(sources[i], b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hideDir covers dir with an empty tmpfs. A folder that does not exist (or
+// is already gone under an earlier tmpfs) has nothing to hide; a symlink is
+// skipped because its target is hidden, or not, on its own.
+func hideDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("hide %s: %w", dir, err)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+		return fmt.Errorf("hide %s: mount tmpfs: %w", dir, err)
+	}
+	return nil
+}
+
+// bindFD mounts the already-open source at b.Target, then sets the bind's
+// own writability: a read-write workdir under a read-only root must be
+// remounted read-write, a read-only bind read-only.
+func bindFD(fd int, b Bind) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("bind %s: %w", b.Source, err)
+	}
+	if err := makeTarget(b.Target, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
+		return fmt.Errorf("bind %s at %s: %w", b.Source, b.Target, err)
+	}
+	src := "/proc/self/fd/" + strconv.Itoa(fd)
+	if err := unix.Mount(src, b.Target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s at %s: %w", b.Source, b.Target, err)
+	}
+	flags, err := mountFlags(b.Target)
+	if err != nil {
+		return fmt.Errorf("bind %s at %s: %w", b.Source, b.Target, err)
+	}
+	flags &^= unix.MS_RDONLY
+	if b.ReadOnly {
+		flags |= unix.MS_RDONLY
+	}
+	if err := unix.Mount("", b.Target, "", unix.MS_REMOUNT|unix.MS_BIND|flags, ""); err != nil {
+		return fmt.Errorf("bind %s at %s: remount: %w", b.Source, b.Target, err)
+	}
+	return nil
+}
+
+// makeTarget creates a missing mount point: inside a hiding tmpfs the
+// workdir's path does not exist until the init makes it.
+func makeTarget(path string, dir bool) error {
+	if _, err := os.Lstat(path); err == nil {
+		return nil
+	}
+	if dir {
+		return os.MkdirAll(path, 0o755)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// remountAllReadonly makes every mount the bottle inherited read-only,
+// except the kernel's own trees (/proc, /sys, /dev), which the bottle needs
+// as they are (/dev/null, /dev/tty, ptys).
+func remountAllReadonly() error {
+	points, err := mountPoints()
+	if err != nil {
+		return fmt.Errorf("readonly root: %w", err)
+	}
+	for _, p := range points {
+		if under(p, "/proc") || under(p, "/sys") || under(p, "/dev") {
+			continue
+		}
+		flags, err := mountFlags(p)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.EACCES) {
+			continue // shadowed by a later mount, or unreachable: nothing to write through
+		}
+		if err != nil {
+			return fmt.Errorf("readonly root: %s: %w", p, err)
+		}
+		if err := unix.Mount("", p, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|flags, ""); err != nil {
+			return fmt.Errorf("readonly root: remount %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// mountFlags returns the flags of the mount at path that a bind remount
+// must repeat: the kernel refuses to drop nosuid, nodev, noexec or the atime
+// mode of a mount inherited from a more privileged namespace.
+func mountFlags(path string) (uintptr, error) {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(path, &sfs); err != nil {
+		return 0, err
+	}
+	const keep = unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC |
+		unix.ST_NOATIME | unix.ST_NODIRATIME | unix.ST_RELATIME | unix.ST_SYNCHRONOUS | unix.ST_MANDLOCK
+	return uintptr(sfs.Flags) & keep, nil
+}
+
+// mountPoints lists the mount points of the init's mount namespace, in the
+// kernel's order (parents before children).
+func mountPoints() ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		out = append(out, unescapeMountinfo(fields[4]))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	return out, nil
+}
+
+// unescapeMountinfo decodes the octal escapes (\040 for a space) that
+// mountinfo uses in paths.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// under reports whether path is dir or inside it.
+func under(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}

@@ -1,0 +1,113 @@
+package netns
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"golang.org/x/sys/unix"
+)
+
+// Name is the backend's --backend value.
+const Name = "local"
+
+// cloneFlags are the namespaces of a local bottle. IPC and UTS are not
+// needed for the network boundary but cost nothing and keep System V
+// shared memory and the hostname the bottle's own.
+const cloneFlags = unix.CLONE_NEWUSER | unix.CLONE_NEWNET | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
+	unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
+
+// Backend is the local namespace backend.
+type Backend struct {
+	exe      string
+	initArgs []string
+
+	checkOnce sync.Once
+	checkErr  error
+}
+
+var _ launcher.Backend = (*Backend)(nil)
+
+// New returns the local backend. exe is the bot-bottle binary (empty: this
+// process's own executable) and initArgs select its init subcommand.
+func New(exe string, initArgs ...string) *Backend {
+	if len(initArgs) == 0 {
+		initArgs = []string{launcher.InitCommand}
+	}
+	return &Backend{exe: exe, initArgs: initArgs}
+}
+
+// Name returns "local".
+func (b *Backend) Name() string { return Name }
+
+func (b *Backend) executable() (string, error) {
+	if b.exe != "" {
+		return b.exe, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("local backend: find the bot-bottle binary: %w", err)
+	}
+	return exe, nil
+}
+
+// Check starts the init in a throwaway set of the bottle's namespaces and
+// has it make its mount tree private, mount /proc and bring up lo: the
+// steps a locked-down host refuses. The result is cached for the process.
+func (b *Backend) Check(ctx context.Context) error {
+	b.checkOnce.Do(func() { b.checkErr = b.probe(ctx) })
+	return b.checkErr
+}
+
+func (b *Backend) probe(ctx context.Context) error {
+	exe, err := b.executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, exe, append(append([]string{}, b.initArgs...), "--probe")...)
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = sysProcAttr()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		why := strings.TrimSpace(stderr.String())
+		if why == "" {
+			why = err.Error()
+		}
+		return fmt.Errorf("local backend: this machine cannot create the bottle's namespaces (%s): "+
+			"enable unprivileged user namespaces (sysctl user.max_user_namespaces>0, kernel.unprivileged_userns_clone=1; "+
+			"on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0), or use --backend docker", why)
+	}
+	return nil
+}
+
+// sysProcAttr returns the attributes that start the init in its
+// namespaces, mapped to the invoking user, and kill it if its owner dies.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{
+		Cloneflags:  cloneFlags,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		// setgroups must be denied before an unprivileged user may map a gid.
+		GidMappingsEnableSetgroups: false,
+		Pdeathsig:                  syscall.SIGKILL,
+	}
+}
+
+// Leftovers has nothing to report: a local bottle's processes die with
+// their owner (parent-death signal and the pid namespace), and its run
+// folder is the launcher's.
+func (b *Backend) Leftovers(context.Context, string, func(launcher.Owner) bool) ([]launcher.Leftover, error) {
+	return nil, nil
+}
+
+// RemoveLeftover is never called: Leftovers reports none.
+func (b *Backend) RemoveLeftover(_ context.Context, l launcher.Leftover) error {
+	return fmt.Errorf("local backend: no leftover of kind %s", l.Kind)
+}

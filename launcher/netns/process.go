@@ -1,0 +1,143 @@
+package netns
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/creack/pty"
+)
+
+// ioDrainDelay bounds how long Wait waits for output after the init exits:
+// the pid namespace is gone by then, so the last bytes are already in the
+// pipe or pty; only a stdin copy can still be blocked.
+const ioDrainDelay = 5 * time.Second
+
+// process is a running local bottle: the init, and the goroutines that
+// carry its terminal when it has one.
+type process struct {
+	cmd  *exec.Cmd
+	ptmx *os.File
+	// done is closed when the pty output has been copied out.
+	done chan struct{}
+
+	waitOnce sync.Once
+	code     int
+	err      error
+	mu       sync.Mutex
+	killer   *time.Timer // set by Stop, stopped by Wait
+}
+
+var _ launcher.Process = (*process)(nil)
+
+func (p *process) start(io launcher.Stdio) error {
+	if io.Terminal != nil {
+		return p.startTTY(io)
+	}
+	close(p.done)
+	p.cmd.Stdin = io.In
+	p.cmd.Stdout = io.Out
+	p.cmd.Stderr = io.Err
+	p.cmd.WaitDelay = ioDrainDelay
+	return p.cmd.Start()
+}
+
+// startTTY gives the init (and so the command) a pty of its own, sized like
+// the owner's terminal, and copies both ways.
+func (p *process) startTTY(stdio launcher.Stdio) error {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		close(p.done)
+		return err
+	}
+	_ = pty.InheritSize(stdio.Terminal, ptmx)
+	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = tty, tty, tty
+	err = p.cmd.Start()
+	_ = tty.Close() // the bottle holds its own copy; EOF on ptmx once it exits
+	if err != nil {
+		_ = ptmx.Close()
+		close(p.done)
+		return err
+	}
+	p.ptmx = ptmx
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	go func() {
+		for range winch {
+			_ = pty.InheritSize(stdio.Terminal, ptmx)
+		}
+	}()
+	if stdio.In != nil {
+		go func() { _, _ = io.Copy(ptmx, stdio.In) }()
+	}
+	go func() {
+		defer close(p.done)
+		defer signal.Stop(winch)
+		if stdio.Out != nil {
+			_, _ = io.Copy(stdio.Out, ptmx) // ends with EIO when the last slave closes
+		}
+	}()
+	return nil
+}
+
+// ID returns the init's pid on the host.
+func (p *process) ID() string { return strconv.Itoa(p.cmd.Process.Pid) }
+
+// Wait waits for the init and its output.
+func (p *process) Wait() (int, error) {
+	p.waitOnce.Do(func() {
+		err := p.cmd.Wait()
+		select {
+		case <-p.done:
+		case <-time.After(ioDrainDelay):
+		}
+		if p.ptmx != nil {
+			_ = p.ptmx.Close()
+		}
+		p.mu.Lock()
+		if p.killer != nil {
+			p.killer.Stop()
+		}
+		p.mu.Unlock()
+		p.code, p.err = exitCode(p.cmd, err)
+	})
+	return p.code, p.err
+}
+
+// exitCode turns the init's end into the command's exit code; the init
+// already reports a signal death of the command as 128+N, and a kill of the
+// init itself is reported the same way.
+func exitCode(cmd *exec.Cmd, err error) (int, error) {
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
+		return -1, err
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ok && ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return cmd.ProcessState.ExitCode(), nil
+}
+
+// Stop sends SIGTERM to the init, which passes it to the command, and
+// SIGKILL after grace, which ends the whole pid namespace.
+func (p *process) Stop(grace time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.killer != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.killer = time.AfterFunc(grace, func() { _ = p.cmd.Process.Kill() })
+}
+
+// Release has nothing to remove: the namespaces went with the init.
+func (p *process) Release(context.Context) error { return nil }

@@ -1,0 +1,132 @@
+package launcher
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
+)
+
+// InBottleDir is where the bottle sees the shared part of its run folder:
+// the proxy and agent-surface sockets and the CA certificate.
+const InBottleDir = "/run/bot-bottle"
+
+// Names of the files in a run folder.
+const (
+	sharedDirName  = "bottle" // the part mounted into the bottle
+	ProxySocket    = "proxy.sock"
+	MCPSocket      = "mcp.sock"
+	CACertFile     = "ca.pem"
+	InitConfigFile = "init.json"
+	outputLogName  = "output.log"
+	recordName     = "bottle.json"
+)
+
+// maxSocketPath is the longest path a unix socket can be bound to on Linux
+// (sun_path is 108 bytes, one for the terminating NUL).
+const maxSocketPath = 107
+
+// RunDir is a bottle's run folder, $BOT_BOTTLE_HOME/run/<id>, mode 0700. Its
+// shared subfolder is mounted read-only into the bottle and holds nothing
+// secret: the CA key stays in the owner's memory, tokens in its proxy.
+type RunDir struct {
+	Root string
+}
+
+// RunRoot is the folder of every run folder of a home.
+func RunRoot(home string) string { return filepath.Join(home, "run") }
+
+// RunDirOf returns the run folder of bottle id in home.
+func RunDirOf(home, id string) RunDir { return RunDir{Root: filepath.Join(RunRoot(home), id)} }
+
+// Shared is the host path of the subfolder the bottle sees at InBottleDir.
+func (r RunDir) Shared() string { return filepath.Join(r.Root, sharedDirName) }
+
+// SharedFile is the host path of a file in Shared.
+func (r RunDir) SharedFile(name string) string { return filepath.Join(r.Shared(), name) }
+
+// InBottle is the path of a shared file as the bottle sees it.
+func InBottle(name string) string { return path.Join(InBottleDir, name) }
+
+// OutputLog is the command's output as teed by the owner.
+func (r RunDir) OutputLog() string { return filepath.Join(r.Root, outputLogName) }
+
+// Record is the path of the bottle's record in its run folder.
+func (r RunDir) Record() string { return filepath.Join(r.Root, recordName) }
+
+// RunRecord is what a run folder says about its bottle, so that cleanup can
+// tell an orphan from a live bottle even when the registry cannot say.
+type RunRecord struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Backend     string `json:"backend"`
+	Owner       Owner  `json:"owner"`
+	ContainerID string `json:"container_id,omitempty"`
+}
+
+// CreateRunDir makes the run folder with its record in one step: it is built
+// under a dot-name and renamed into place, so cleanup never sees a run
+// folder without an owner.
+func CreateRunDir(home string, rec RunRecord) (RunDir, error) {
+	root := RunRoot(home)
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return RunDir{}, fmt.Errorf("run folder: %w", err)
+	}
+	rd := RunDirOf(home, rec.ID)
+	if n := len(rd.SharedFile(ProxySocket)); n > maxSocketPath {
+		return RunDir{}, fmt.Errorf("run folder %s: socket path %s is %d bytes, over the limit of %d for a unix socket: set %s to a shorter path",
+			rd.Root, rd.SharedFile(ProxySocket), n, maxSocketPath, "BOT_BOTTLE_HOME")
+	}
+	staging := filepath.Join(root, "."+rec.ID+".new")
+	if err := os.Mkdir(staging, 0o700); err != nil {
+		return RunDir{}, fmt.Errorf("run folder: %w", err)
+	}
+	st := RunDir{Root: staging}
+	err := os.Mkdir(st.Shared(), 0o755)
+	if err == nil {
+		err = writeRecord(st, rec)
+	}
+	if err == nil {
+		err = os.Rename(staging, rd.Root)
+	}
+	if err != nil {
+		_ = os.RemoveAll(staging)
+		return RunDir{}, fmt.Errorf("run folder %s: %w", rd.Root, err)
+	}
+	return rd, nil
+}
+
+func writeRecord(rd RunDir, rec RunRecord) error {
+	data, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(rd.Record(), data, 0o600)
+}
+
+// readRecord reads a run folder's record; a folder without one reads as
+// fs.ErrNotExist.
+func readRecord(rd RunDir) (RunRecord, error) {
+	var rec RunRecord
+	data, err := os.ReadFile(rd.Record())
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return rec, fmt.Errorf("run record %s: %w", rd.Record(), err)
+	}
+	return rec, nil
+}
+
+// remove deletes the run folder and everything in it.
+func (r RunDir) remove() error {
+	if err := os.RemoveAll(r.Root); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove run folder: %w", err)
+	}
+	return nil
+}
