@@ -35,7 +35,7 @@ func BottlesDir(home string) string { return filepath.Join(home, "bottles") }
 
 // ErrBottleNotFound is returned (wrapped) when no file in the bottles folder
 // has the requested name.
-var ErrBottleNotFound = errors.New("bottle not found")
+var ErrBottleNotFound = errors.New("not found")
 
 // findBottle returns the path of the bottle called name in dir, trying each
 // of schemas.BottleExtensions. Two files with the same name and different

@@ -66,9 +66,6 @@ func (l *loader) fold(name string, stack []string) (*folded, error) {
 	if f, ok := l.folded[name]; ok {
 		return f, nil
 	}
-	if len(stack) >= maxChainDepth {
-		return nil, fmt.Errorf("extends chain is deeper than %d: %s", maxChainDepth, strings.Join(append(stack, name), " -> "))
-	}
 	m, path, err := l.read(name)
 	if err != nil {
 		return nil, err
@@ -77,7 +74,14 @@ func (l *loader) fold(name string, stack []string) (*folded, error) {
 	acc := newFolded()
 	for i, parent := range m.Extends {
 		at := m.KeyAt["extends"]
+		if i < len(m.ExtendsAt) {
+			at = m.ExtendsAt[i]
+		}
 		key := fmt.Sprintf("extends[%d]", i)
+		if len(stack) >= maxChainDepth {
+			return nil, &schemas.Error{At: at, Key: key, Msg: fmt.Sprintf("extends chain is deeper than %d bottles: %s",
+				maxChainDepth, strings.Join(append(stack, parent), " -> "))}
+		}
 		if parent == name {
 			return nil, &schemas.Error{At: at, Key: key, Msg: fmt.Sprintf("bottle %q extends itself", name)}
 		}

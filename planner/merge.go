@@ -14,13 +14,19 @@ type folded struct {
 	chain    []string // bottle files, in fold order, each once
 	provider providerFields
 	env      map[string]string
-	routes   []sourcedRoute
 	replaced []schemas.ReplacedRoute
+
+	// routes holds every route added, in order; a replaced one is marked
+	// dropped rather than deleted, and byKey finds the live route for a
+	// host and port, so folding stays linear in the number of routes.
+	routes []sourcedRoute
+	byKey  map[string]int
 }
 
 type sourcedRoute struct {
-	route  schemas.Route
-	origin string // file:line:col, relative to the bottles folder
+	route   schemas.Route
+	origin  string // file:line:col, relative to the bottles folder
+	dropped bool   // replaced by a later route for the same host and port
 }
 
 // providerFields is agent_provider after folding, each field with the
@@ -33,7 +39,7 @@ type providerFields struct {
 }
 
 func newFolded() *folded {
-	return &folded{env: map[string]string{}, provider: providerFields{at: map[string]schemas.Location{}}}
+	return &folded{env: map[string]string{}, provider: providerFields{at: map[string]schemas.Location{}}, byKey: map[string]int{}}
 }
 
 // absorb folds a resolved parent into f.
@@ -50,7 +56,7 @@ func (f *folded) absorb(p *folded) {
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
-	for _, r := range p.routes {
+	for _, r := range p.liveRoutes() {
 		f.addRoute(r)
 	}
 }
@@ -79,20 +85,30 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 // addRoute appends r, replacing an earlier route for the same host and port.
 func (f *folded) addRoute(r sourcedRoute) {
 	key := r.route.RouteKey()
-	for i, old := range f.routes {
-		if old.route.RouteKey() == key {
-			if old.origin != r.origin { // the same file reached twice (a diamond) replaces nothing
-				f.noteReplaced(schemas.ReplacedRoute{Host: key, Origin: old.origin, By: r.origin})
-			}
-			f.routes = slices.Delete(f.routes, i, i+1)
-			break
+	if i, ok := f.byKey[key]; ok {
+		old := f.routes[i]
+		if old.origin != r.origin { // the same file reached twice (a diamond) replaces nothing
+			f.noteReplaced(schemas.ReplacedRoute{Host: key, Origin: old.origin, By: r.origin})
 		}
+		f.routes[i].dropped = true
 	}
+	f.byKey[key] = len(f.routes)
 	f.routes = append(f.routes, r)
 }
 
+// liveRoutes returns the routes not replaced, in order.
+func (f *folded) liveRoutes() []sourcedRoute {
+	out := make([]sourcedRoute, 0, len(f.byKey))
+	for _, r := range f.routes {
+		if !r.dropped {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func (f *folded) noteReplaced(r schemas.ReplacedRoute) {
-	if !slices.Contains(f.replaced, r) {
+	if !slices.Contains(f.replaced, r) { // few entries: replacements are rare
 		f.replaced = append(f.replaced, r)
 	}
 }

@@ -81,7 +81,7 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 		Files:    prov.files,
 		Warnings: append([]string{}, prov.warn...),
 	}
-	routes, replaced := ownProviderHosts(prov.routes, f.routes)
+	routes, replaced := ownProviderHosts(prov.routes, f.liveRoutes())
 	plan.Replaced = append(slices.Clone(f.replaced), replaced...)
 	for _, r := range replaced {
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf("route for %s at %s is replaced by %s, which owns that host", r.Host, r.Origin, r.By))

@@ -55,7 +55,7 @@ func checkProvider(pf providerFields) schemas.Errors {
 		for _, field := range []string{"image", "command"} {
 			if at, ok := pf.at[field]; ok {
 				errs = append(errs, &schemas.Error{At: at, Key: "agent_provider." + field,
-					Msg: "needs a template", Hint: "add template: command (or claude, codex)"})
+					Msg: "needs a template", Hint: "add template: command, claude or codex"})
 			}
 		}
 	}

@@ -233,6 +233,8 @@ func (d *nodeDecoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 					positions[i] = d.loc(item)
 				}
 				at.Set(reflect.ValueOf(positions))
+			case v.Field(idx).Kind() == reflect.Slice && val.Kind == yaml.ScalarNode: // Names written as one name
+				at.Set(reflect.ValueOf([]Location{d.loc(val)}))
 			}
 		}
 		d.decode(val, v.Field(idx), sub)
