@@ -1,0 +1,154 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/creack/pty"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
+)
+
+// Paths inside the container.
+const (
+	initPath  = "/.bot-bottle/init" // the bind-mounted static bot-bottle binary
+	agentHome = "/root"             // the agent's home, a tmpfs
+)
+
+// Start creates and starts the bottle's container and attaches its stdio.
+func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Process, error) {
+	exe, err := b.executable()
+	if err != nil {
+		return nil, err
+	}
+	cli, err := b.Client()
+	if err != nil {
+		return nil, err
+	}
+	image := spec.Image
+	if image == "" {
+		if image, err = b.defaultImage(ctx, cli); err != nil {
+			return nil, fmt.Errorf("docker backend: %w", err)
+		}
+	}
+	path, err := imagePath(ctx, cli, image)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	cfg := spec.Init
+	cfg.Home = agentHome
+	cfg.Env = completeEnv(cfg.Env, map[string]string{"HOME": agentHome, "PATH": path, "USER": "root"})
+	data, err := cfg.Encode()
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(spec.RunDir.SharedFile(launcher.InitConfigFile), data, 0o644); err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	tty := spec.Stdio.Terminal != nil
+	ccfg := &container.Config{
+		Image:        image,
+		Hostname:     hostname(spec.BottleID),
+		Entrypoint:   []string{initPath, launcher.InitCommand, "--config", launcher.InBottle(launcher.InitConfigFile)},
+		Cmd:          []string{},
+		Env:          cfg.Env,
+		WorkingDir:   cfg.Dir,
+		Labels:       labels(spec),
+		Tty:          tty,
+		AttachStdin:  spec.Stdio.In != nil,
+		OpenStdin:    spec.Stdio.In != nil,
+		StdinOnce:    spec.Stdio.In != nil,
+		AttachStdout: true,
+		AttachStderr: true,
+	}
+	hcfg := &container.HostConfig{
+		// No network at all: the container has lo and nothing else, so the
+		// forwarder to the proxy socket is its only way out.
+		NetworkMode: "none",
+		Mounts: []mount.Mount{
+			{Type: mount.TypeBind, Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true},
+			{Type: mount.TypeBind, Source: exe, Target: initPath, ReadOnly: true},
+			{Type: mount.TypeBind, Source: spec.Workdir, Target: spec.Workdir},
+		},
+		Tmpfs:          map[string]string{agentHome: "mode=0700", "/tmp": "mode=1777"},
+		ReadonlyRootfs: spec.ReadonlyRoot,
+		// The init needs no capability (lo is already up, its ports are
+		// unprivileged), and neither should the agent.
+		CapDrop:     []string{"ALL"},
+		SecurityOpt: []string{"no-new-privileges"},
+	}
+	if tty {
+		if ws, err := pty.GetsizeFull(spec.Stdio.Terminal); err == nil {
+			hcfg.ConsoleSize = [2]uint{uint(ws.Rows), uint(ws.Cols)}
+		}
+	}
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: ccfg, HostConfig: hcfg, Name: "bot-bottle-" + spec.BottleID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: create container: %w", err)
+	}
+	p := &process{cli: cli, id: created.ID, tty: tty, done: make(chan struct{})}
+	if err := p.start(ctx, spec.Stdio); err != nil {
+		_ = p.Release(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("docker backend: start container %.12s: %w", created.ID, err)
+	}
+	if tty {
+		p.followResize(spec.Stdio.Terminal)
+	}
+	return p, nil
+}
+
+// followResize passes the owner's terminal size on to the container's tty.
+func (p *process) followResize(term *os.File) {
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	go func() {
+		defer signal.Stop(winch)
+		for {
+			select {
+			case <-winch:
+				if ws, err := pty.GetsizeFull(term); err == nil {
+					_, _ = p.cli.ContainerResize(context.Background(), p.id, client.ContainerResizeOptions{Height: uint(ws.Rows), Width: uint(ws.Cols)})
+				}
+			case <-p.done:
+				return
+			}
+		}
+	}()
+}
+
+// completeEnv adds HOME, PATH and USER where the plan did not set them: the
+// container's own, never the host's.
+func completeEnv(env []string, add map[string]string) []string {
+	out := append([]string{}, env...)
+	have := map[string]bool{}
+	for _, kv := range env {
+		for i := 0; i < len(kv); i++ {
+			if kv[i] == '=' {
+				have[kv[:i]] = true
+				break
+			}
+		}
+	}
+	for _, k := range []string{"HOME", "PATH", "USER"} {
+		if !have[k] && add[k] != "" {
+			out = append(out, k+"="+add[k])
+		}
+	}
+	return out
+}
+
+// hostname is the bottle id cut to the 63 bytes a hostname label allows.
+func hostname(id string) string {
+	if len(id) > 63 {
+		return id[:63]
+	}
+	return id
+}
