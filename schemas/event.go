@@ -16,9 +16,12 @@ const (
 	KindDenial    Kind = "egress.denial"    // Denial
 	KindReload    Kind = "egress.reload"    // Reload
 	KindLifecycle Kind = "bottle.lifecycle" // Lifecycle
-	KindProposal  Kind = "review.proposal"  // Proposal
-	KindDecision  Kind = "review.decision"  // Decision
-	KindApplied   Kind = "review.applied"   // Applied
+	// KindStopRequested asks a bottle's owner to stop it: another process
+	// never stops a bottle itself, it asks on the channel.
+	KindStopRequested Kind = "bottle.stop_requested" // StopRequest
+	KindProposal      Kind = "review.proposal"       // Proposal
+	KindDecision      Kind = "review.decision"       // Decision
+	KindApplied       Kind = "review.applied"        // Applied
 )
 
 // Event is one entry on the shared channel. ID is unique across every
@@ -106,4 +109,16 @@ type Lifecycle struct {
 	ExitCode *int   `json:"exit_code,omitempty"`
 	Error    string `json:"error,omitempty"`
 	Owner    int    `json:"owner_pid,omitempty"`
+	// OwnerStart is the owner's start time (clock ticks since boot), so a
+	// reused pid is not mistaken for a live owner.
+	OwnerStart  uint64 `json:"owner_start,omitempty"`
+	ContainerID string `json:"container_id,omitempty"`
+	RunDir      string `json:"run_dir,omitempty"`
+	Workdir     string `json:"workdir,omitempty"`
+}
+
+// StopRequest asks the owner of a bottle to stop it.
+type StopRequest struct {
+	By     int    `json:"by_pid,omitempty"` // the requesting process
+	Reason string `json:"reason,omitempty"`
 }
