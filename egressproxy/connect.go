@@ -1,0 +1,117 @@
+package egressproxy
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+	"github.com/elazarl/goproxy"
+)
+
+// IntrospectionHost is the magic host the proxy answers itself, over plain
+// http and through CONNECT: GET /routes and GET /denials?last=N.
+const IntrospectionHost = "egress.bottle.internal"
+
+// tunnel is what a CONNECT leaves behind for the requests of its tunnel
+// (goproxy copies ctx.UserData into each of them): the authority the client
+// asked for, which every request inside must name.
+type tunnel struct {
+	host       string // normalised
+	port       int
+	conn       *trackedConn
+	introspect bool
+}
+
+// handleConnect decides a CONNECT: a 403 unless a route admits the host and
+// port, a plain tunnel for tls_passthrough routes, MITM for the rest. It
+// always returns an action.
+func (p *Proxy) handleConnect(authority string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+	p.metrics.request(kindLabelConnect)
+	d := Decision{Method: http.MethodConnect}
+	h, portStr, err := net.SplitHostPort(authority)
+	port, perr := strconv.Atoi(portStr)
+	if err != nil || perr != nil || port < 1 || port > 65535 || h == "" {
+		d.Host = authority
+		return p.rejectWith(ctx, deny(d, ReasonBadRequest))
+	}
+	host := schemas.NormalizeHost(h)
+	d.Host, d.Port = host, port
+	target := net.JoinHostPort(host, portStr)
+	conn := connOf(ctx.Req)
+	if host == IntrospectionHost {
+		conn.markHijacked(kindMITM)
+		ctx.UserData = &tunnel{host: host, port: port, conn: conn, introspect: true}
+		return p.mitm, target
+	}
+	if schemas.IsIPLiteral(h) {
+		return p.rejectWith(ctx, deny(d, ReasonIPLiteral))
+	}
+	r, reason := p.table.Load().lookup(host, port, 443)
+	if reason != ReasonAllowed {
+		return p.rejectWith(ctx, deny(d, reason))
+	}
+	p.metrics.decision(ReasonAllowed)
+	ctx.UserData = &tunnel{host: host, port: port, conn: conn}
+	if r.passthrough {
+		conn.markHijacked(kindTunnel)
+		return p.tunnel, target
+	}
+	conn.markHijacked(kindMITM)
+	return p.mitm, target
+}
+
+// rejectConnect is the last CONNECT handler: if it is ever reached (no
+// handler before it decided), the CONNECT is refused, never tunnelled.
+func (p *Proxy) rejectConnect(authority string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+	return p.rejectWith(ctx, deny(Decision{Method: http.MethodConnect, Host: authority}, ReasonHostNotAllowed))
+}
+
+func (p *Proxy) rejectWith(ctx *goproxy.ProxyCtx, d Decision) (*goproxy.ConnectAction, string) {
+	ctx.Resp = p.refuse(ctx.Req, d, nil)
+	ctx.Resp.Close = true // goproxy closes the connection after writing it
+	return p.reject, d.Host
+}
+
+// mitmTLSConfig returns the server TLS config, with a leaf signed by the
+// bottle's CA, for the host the CONNECT handler returned.
+func (p *Proxy) mitmTLSConfig(authority string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
+	host, _, err := net.SplitHostPort(authority)
+	if err != nil {
+		host = authority
+	}
+	return p.certs.tlsConfig(host)
+}
+
+// dialTunnel opens the upstream end of a passthrough tunnel.
+func (p *Proxy) dialTunnel(req *http.Request, _ string, addr string) (net.Conn, error) {
+	return p.dial.dialTunnel(req.Context(), addr)
+}
+
+// tunnelDialFailed answers a CONNECT whose upstream could not be dialled:
+// 403 when the name resolved only to blocked addresses, 502 otherwise. goproxy
+// also calls it for relay errors on an established tunnel, where nothing can
+// be said any more.
+func (p *Proxy) tunnelDialFailed(w io.Writer, ctx *goproxy.ProxyCtx, err error) {
+	t, _ := ctx.UserData.(*tunnel)
+	if t == nil {
+		return
+	}
+	d := Decision{Method: http.MethodConnect, Host: t.host, Port: t.port}
+	var blocked *blockedAddrError
+	var de *dialError
+	var resp *http.Response
+	switch {
+	case errors.As(err, &blocked):
+		resp = p.refuse(ctx.Req, deny(d, ReasonBlockedAddress), nil)
+	case errors.As(err, &de):
+		resp = p.upstreamFailed(ctx.Req, d, err, nil)
+	default:
+		return
+	}
+	resp.Close = true
+	_ = resp.Write(w)
+}

@@ -1,0 +1,96 @@
+package egressproxy
+
+import "net/http"
+
+// Reason is why a request was allowed or refused: a code that tests assert
+// on, that labels the decisions metric and that the agent reads in the 403
+// body, with a message and a hint for the agent.
+type Reason uint8
+
+// Reasons. ReasonAllowed is the only one that admits a request.
+const (
+	ReasonAllowed          Reason = iota
+	ReasonHostNotAllowed          // no route names the host
+	ReasonIPLiteral               // the host is an IP address; routes name DNS hosts
+	ReasonPortNotAllowed          // the host has routes, none for this port
+	ReasonPathNotNormal           // the path is ambiguous: .., %2f, //, backslash, bad escapes
+	ReasonPathNotAllowed          // the path is outside the route's path_allowlist
+	ReasonMethodNotAllowed        // the method is not among the route's methods
+	ReasonGitPush                 // git-receive-pack: pushes are never allowed
+	ReasonTokenInURL              // the URL carries one of the proxy's tokens
+	ReasonTokenInHeader           // a header carries one of the proxy's tokens
+	ReasonTokenInBody             // the body carries one of the proxy's tokens
+	ReasonHostMismatch            // the request names a host other than the one it was sent to
+	ReasonBlockedAddress          // the host resolves to a loopback, private or metadata address
+	ReasonBodyTooLarge            // the body exceeds the proxy's limit
+	ReasonBadRequest              // the request cannot be checked (scheme, target form)
+	ReasonUpstreamError           // not a refusal: the upstream could not be reached (502)
+	numReasons
+)
+
+type reasonInfo struct {
+	code    string
+	status  int
+	message string
+	hint    string
+}
+
+const askHint = "if the task needs this, ask for access with the request_egress tool of the bottle's MCP server (BOT_BOTTLE_MCP_URL), naming the host, path and method and saying why"
+
+var reasons = [numReasons]reasonInfo{
+	ReasonAllowed:          {"allowed", http.StatusOK, "allowed", ""},
+	ReasonHostNotAllowed:   {"host_not_allowed", http.StatusForbidden, "the bottle has no route to this host", askHint},
+	ReasonIPLiteral:        {"ip_literal", http.StatusForbidden, "IP addresses are never routed; use the host's DNS name", "connect by the DNS name a route allows; " + askHint},
+	ReasonPortNotAllowed:   {"port_not_allowed", http.StatusForbidden, "the host's routes do not allow this port", askHint},
+	ReasonPathNotNormal:    {"path_not_normalized", http.StatusForbidden, "the path is ambiguous: it contains '.' or '..' segments, '//', a backslash, or an escape such as %2e or %2f that changes its meaning", "send the path in its plain normalised form; it is refused, not guessed at"},
+	ReasonPathNotAllowed:   {"path_not_allowed", http.StatusForbidden, "the route for this host does not allow this path", askHint},
+	ReasonMethodNotAllowed: {"method_not_allowed", http.StatusForbidden, "the route for this host does not allow this method", askHint},
+	ReasonGitPush:          {"git_push", http.StatusForbidden, "git pushes are never allowed through the egress proxy", "hand the change to the operator (a patch or a branch in the workspace); pushing is not something a bottle can be granted"},
+	ReasonTokenInURL:       {"token_in_url", http.StatusForbidden, "the URL carries a credential the proxy holds", "never send credentials yourself: the proxy injects them on the routes that need them"},
+	ReasonTokenInHeader:    {"token_in_header", http.StatusForbidden, "a header carries a credential the proxy holds", "never send credentials yourself: the proxy injects them on the routes that need them"},
+	ReasonTokenInBody:      {"token_in_body", http.StatusForbidden, "the body carries a credential the proxy holds", "never send credentials yourself: the proxy injects them on the routes that need them"},
+	ReasonHostMismatch:     {"host_mismatch", http.StatusMisdirectedRequest, "the request names a different host than the one it was sent to", "send each request to the host it names (one CONNECT per host; Host must match the URL)"},
+	ReasonBlockedAddress:   {"blocked_address", http.StatusForbidden, "the host resolves to a loopback, private, link-local or metadata address", "the proxy never connects to the machine's own or internal networks; " + askHint},
+	ReasonBodyTooLarge:     {"body_too_large", http.StatusRequestEntityTooLarge, "the request body exceeds the proxy's limit", "send a smaller body"},
+	ReasonBadRequest:       {"bad_request", http.StatusBadRequest, "the request cannot be checked: unsupported scheme or request target", "send an http or https request in origin or absolute form"},
+	ReasonUpstreamError:    {"upstream_error", http.StatusBadGateway, "the upstream server could not be reached or did not answer", "retry later; if it persists, tell the operator"},
+}
+
+// String returns the reason's code, e.g. "path_not_allowed".
+func (r Reason) String() string {
+	if r >= numReasons {
+		return "unknown"
+	}
+	return reasons[r].code
+}
+
+// Label returns the value of the reason label of the decisions metric.
+func (r Reason) Label() string { return r.String() }
+
+// Status returns the HTTP status a request refused for this reason gets.
+func (r Reason) Status() int {
+	if r >= numReasons {
+		return http.StatusForbidden
+	}
+	return reasons[r].status
+}
+
+// Message returns the one-line explanation that fills the body's error field.
+func (r Reason) Message() string {
+	if r >= numReasons {
+		return "refused"
+	}
+	return reasons[r].message
+}
+
+// Hint tells the agent what it can do about the refusal.
+func (r Reason) Hint() string {
+	if r >= numReasons {
+		return ""
+	}
+	return reasons[r].hint
+}
+
+// IsDenial reports whether the reason refuses the request by policy (as
+// opposed to admitting it, or failing to reach the upstream).
+func (r Reason) IsDenial() bool { return r != ReasonAllowed && r != ReasonUpstreamError }

@@ -1,0 +1,35 @@
+package egressproxy
+
+import (
+	"fmt"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// Reload replaces the routes table atomically: each request is checked
+// against the old table or the new one, never a mix, and connections in
+// flight are not touched. An invalid table (or one naming a slot without a
+// token) is refused and the old one stays. Either way a reload event is
+// published and logged; source says who asked ("api", "sighup",
+// "decision").
+func (p *Proxy) Reload(rf *schemas.RoutesFile, source string) error {
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	old := p.table.Load()
+	ev := schemas.Reload{Source: source, Before: len(old.file.Routes), BeforeDigest: old.digest}
+	t, err := compileTable(rf, p.tokens)
+	if err != nil {
+		err = fmt.Errorf("reload routes (%s): %w", source, err)
+		ev.Error, ev.After, ev.AfterDigest = err.Error(), ev.Before, ev.BeforeDigest
+		p.metrics.reloads.WithLabelValues("error").Inc()
+		p.log.Error("routes reload refused; keeping the old table", "source", source, "err", err)
+		p.publish(schemas.KindReload, ev)
+		return err
+	}
+	p.table.Store(t)
+	ev.OK, ev.After, ev.AfterDigest = true, len(t.file.Routes), t.digest
+	p.metrics.reloads.WithLabelValues("ok").Inc()
+	p.log.Info("routes reloaded", "source", source, "routes", ev.After, "digest", t.digest)
+	p.publish(schemas.KindReload, ev)
+	return nil
+}

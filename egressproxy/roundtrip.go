@@ -1,0 +1,64 @@
+package egressproxy
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/elazarl/goproxy"
+)
+
+// roundTrip sends an admitted request upstream. It never returns an error:
+// goproxy answers a MITM'd request whose round trip fails by dropping the
+// connection, so failures become responses here: a 403 when the streaming
+// body scan found a token or the name resolved to a blocked address, a 502
+// with the same JSON shape for any other upstream failure.
+func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Response, error) {
+	st, _ := ctx.UserData.(*reqState)
+	if st == nil { // cannot happen: handleRequest sets both
+		st = &reqState{}
+	}
+	start := time.Now()
+	resp, err := p.tr.RoundTrip(req)
+	p.metrics.upstreamTook(time.Since(start))
+	if sb := st.body; sb != nil && (sb.foundToken.Load() || sb.tooLarge.Load()) {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		reason := ReasonTokenInBody
+		if sb.tooLarge.Load() {
+			reason = ReasonBodyTooLarge
+		}
+		r := p.refuse(req, deny(st.decision, reason), st.done)
+		r.Close = true
+		return r, nil
+	}
+	if err != nil {
+		var blocked *blockedAddrError
+		if errors.As(err, &blocked) {
+			return p.refuse(req, deny(st.decision, ReasonBlockedAddress), st.done), nil
+		}
+		r := p.upstreamFailed(req, st.decision, err, st.done)
+		if req.Body != nil && req.Body != http.NoBody {
+			r.Close = true
+		}
+		return r, nil
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// A WebSocket (or other upgrade): goproxy relays bytes from here on
+		// and needs the body's io.Writer, so it is left unwrapped; the
+		// connection is now a tunnel for the idle timeout.
+		st.conn.markHijacked(kindTunnel)
+		return resp, nil
+	}
+	resp.Body = newDoneBody(resp.Body, st.done)
+	return resp, nil
+}
+
+// upstreamFailed logs an upstream failure and returns its 502.
+func (p *Proxy) upstreamFailed(req *http.Request, d Decision, err error, onDone func()) *http.Response {
+	p.metrics.upErrors.Inc()
+	p.log.Warn("upstream failed", "method", d.Method, "host", d.Host, "port", d.Port, "path", d.Path,
+		"err", p.scan.redact(redactQueries(err.Error())))
+	return p.refuse(req, deny(d, ReasonUpstreamError), onDone)
+}

@@ -1,0 +1,138 @@
+package egressproxy
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// decodeRounds is how many times the scanner percent-decodes what it scans,
+// so that %-escaped and doubly %-escaped forms of a token are found too.
+const decodeRounds = 2
+
+// scanner finds the proxy's own token values in data that the agent sends:
+// URLs, headers and bodies. It looks for every pattern of tokenPatterns in
+// the data as sent and in up to decodeRounds percent-decoded views of it.
+// It is immutable and safe for concurrent use.
+type scanner struct {
+	patterns [][]byte
+	maxLen   int
+	redactor *strings.Replacer
+}
+
+func newScanner(tokens map[string]schemas.Secret) *scanner {
+	s := &scanner{}
+	var pairs []string
+	seen := map[string]bool{}
+	for _, tok := range tokens {
+		if tok.IsZero() {
+			continue
+		}
+		for _, p := range tokenPatterns(tok.Reveal()) {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			s.patterns = append(s.patterns, []byte(p))
+			s.maxLen = max(s.maxLen, len(p))
+			pairs = append(pairs, p, "[redacted]")
+		}
+	}
+	s.redactor = strings.NewReplacer(pairs...)
+	return s
+}
+
+// enabled reports whether there is anything to look for.
+func (s *scanner) enabled() bool { return len(s.patterns) > 0 }
+
+// holdback is how many trailing bytes of a stream must be held back so that
+// no complete pattern, in any of its encoded forms, leaves before the scan
+// has seen all of it: each decoding round can triple a pattern's length.
+func (s *scanner) holdback() int {
+	n := s.maxLen
+	for range decodeRounds {
+		n *= 3
+	}
+	return n
+}
+
+// found reports whether b holds a token, as sent or percent-decoded.
+func (s *scanner) found(b []byte) bool {
+	if !s.enabled() {
+		return false
+	}
+	if s.foundRaw(b) {
+		return true
+	}
+	for range decodeRounds {
+		if bytes.IndexByte(b, '%') < 0 {
+			return false
+		}
+		b = percentDecode(b)
+		if s.foundRaw(b) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scanner) foundString(str string) bool {
+	if !s.enabled() || len(str) < minPatternLen {
+		return false
+	}
+	return s.found([]byte(str))
+}
+
+func (s *scanner) foundRaw(b []byte) bool {
+	for _, p := range s.patterns {
+		if bytes.Contains(b, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// redact replaces every token pattern in str. It is a second line of
+// defence for strings that go to logs; what the proxy writes itself is
+// built so that it needs none.
+func (s *scanner) redact(str string) string {
+	if !s.enabled() {
+		return str
+	}
+	return s.redactor.Replace(str)
+}
+
+// redactPath returns path with every segment that carries a token (as sent
+// or decoded) replaced by "[redacted]".
+func (s *scanner) redactPath(path string) string {
+	if !s.foundString(path) {
+		return path
+	}
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if s.foundString(seg) {
+			segs[i] = "[redacted]"
+		}
+	}
+	out := strings.Join(segs, "/")
+	if s.foundString(out) {
+		return "/[redacted]"
+	}
+	return out
+}
+
+// percentDecode returns b with every well-formed %XX escape decoded;
+// malformed escapes are kept as they are.
+func percentDecode(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]) {
+			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
+			i += 2
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return out
+}

@@ -1,0 +1,171 @@
+package egressproxy
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// table is a routes file compiled for matching. It is immutable once built:
+// Reload swaps the whole table through an atomic pointer, so a request sees
+// one table from its first check to its last.
+type table struct {
+	file   *schemas.RoutesFile // normalised copy, served by Routes and /routes
+	digest string
+	byHost map[string][]*route // normalised host -> its routes (one per port)
+}
+
+// route is one compiled RouteRule.
+type route struct {
+	host        string
+	port        int // 0: the default ports (443 for https and CONNECT, 80 for http)
+	prefixes    []string
+	methods     methodSet
+	passthrough bool
+	auth        schemas.Secret // the whole Authorization value, e.g. "Bearer t"; zero: none
+	authSlot    string
+}
+
+// methodSet is a bit per entry of schemas.Methods.
+type methodSet uint16
+
+func (m methodSet) has(method string) bool {
+	i := slices.Index(schemas.Methods, method)
+	return i >= 0 && m&(1<<i) != 0
+}
+
+// allMethods is every method of schemas.Methods: a route that names none.
+var allMethods = methodSet(1<<len(schemas.Methods) - 1)
+
+// compileTable checks rf and builds its table. Every route with auth must
+// name a slot that tokens fills. Errors name the route by index and host and
+// never carry a token value.
+func compileTable(rf *schemas.RoutesFile, tokens map[string]schemas.Secret) (*table, error) {
+	if rf == nil {
+		return nil, errors.New("compile routes: no routes table")
+	}
+	if rf.Version != 0 && rf.Version != schemas.RoutesVersion {
+		return nil, fmt.Errorf("compile routes: unsupported routes version %d (this build reads %d)", rf.Version, schemas.RoutesVersion)
+	}
+	t := &table{file: &schemas.RoutesFile{Version: schemas.RoutesVersion}, byHost: map[string][]*route{}}
+	var errs []error
+	for i, rule := range rf.Routes {
+		r, err := compileRoute(rule, tokens)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("routes[%d] (%s): %w", i, rule.Host, err))
+			continue
+		}
+		for _, other := range t.byHost[r.host] {
+			if other.port == r.port {
+				errs = append(errs, fmt.Errorf("routes[%d] (%s): duplicate route for this host and port", i, rule.Host))
+			}
+		}
+		t.byHost[r.host] = append(t.byHost[r.host], r)
+		norm := rule
+		norm.Host = r.host
+		norm.PathAllowlist = slices.Clone(rule.PathAllowlist)
+		norm.Methods = slices.Clone(rule.Methods)
+		if rule.Auth != nil {
+			a := *rule.Auth
+			norm.Auth = &a
+		}
+		t.file.Routes = append(t.file.Routes, norm)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("compile routes: %w", err)
+	}
+	t.digest = t.file.Digest()
+	return t, nil
+}
+
+func compileRoute(rule schemas.RouteRule, tokens map[string]schemas.Secret) (*route, error) {
+	if why := schemas.CheckHostName(rule.Host); why != "" {
+		return nil, fmt.Errorf("host %s", why)
+	}
+	if rule.Port < 0 || rule.Port > 65535 {
+		return nil, fmt.Errorf("port %d is not between 1 and 65535", rule.Port)
+	}
+	r := &route{host: schemas.NormalizeHost(rule.Host), port: rule.Port, passthrough: rule.TLSPassthrough}
+	if rule.TLSPassthrough && (len(rule.PathAllowlist) > 0 || len(rule.Methods) > 0 || rule.Auth != nil) {
+		return nil, errors.New("tls_passthrough cannot be combined with path_allowlist, methods or auth")
+	}
+	for _, p := range rule.PathAllowlist {
+		if why := schemas.CheckPathPrefix(p); why != "" {
+			return nil, fmt.Errorf("path_allowlist entry %q %s", p, why)
+		}
+		r.prefixes = append(r.prefixes, p)
+	}
+	if len(rule.Methods) == 0 {
+		r.methods = allMethods
+	}
+	for _, m := range rule.Methods {
+		i := slices.Index(schemas.Methods, m)
+		if i < 0 {
+			return nil, fmt.Errorf("method %q is not one of %s", m, strings.Join(schemas.Methods, ", "))
+		}
+		r.methods |= 1 << i
+	}
+	if rule.Auth != nil {
+		tok, ok := tokens[rule.Auth.Slot]
+		if !ok || tok.IsZero() {
+			return nil, fmt.Errorf("auth slot %s has no token (set %s in the proxy's environment)", rule.Auth.Slot, rule.Auth.Slot)
+		}
+		switch rule.Auth.Scheme {
+		case schemas.SchemeBearer, schemas.SchemeToken:
+			r.auth = schemas.NewSecret(rule.Auth.Scheme + " " + tok.Reveal())
+		case schemas.SchemeBasic:
+			r.auth = schemas.NewSecret("Basic " + base64.StdEncoding.EncodeToString([]byte(tok.Reveal())))
+		default:
+			return nil, fmt.Errorf("auth scheme %q is not one of %s", rule.Auth.Scheme, strings.Join(schemas.Schemes, ", "))
+		}
+		r.authSlot = rule.Auth.Slot
+	}
+	return r, nil
+}
+
+// lookup finds the route for host and port. defaultPort is the port a route
+// without one admits for this kind of request: 443 for CONNECT and https, 80
+// for plain http. host must already be normalised.
+func (t *table) lookup(host string, port, defaultPort int) (*route, Reason) {
+	routes, ok := t.byHost[host]
+	if !ok {
+		return nil, ReasonHostNotAllowed
+	}
+	for _, r := range routes {
+		if r.port == port || (r.port == 0 && port == defaultPort) {
+			return r, ReasonAllowed
+		}
+	}
+	return nil, ReasonPortNotAllowed
+}
+
+// admitsPath reports whether the decoded, normalised path falls under one of
+// the route's prefixes, segment by segment: "/repos/myorg/" admits
+// "/repos/myorg/x" but not "/repos/myorgX"; "/repos/myorg" admits
+// "/repos/myorg" and "/repos/myorg/x" but not "/repos/myorgX". A route
+// without prefixes admits every path.
+func (r *route) admitsPath(path string) bool {
+	if len(r.prefixes) == 0 {
+		return true
+	}
+	for _, p := range r.prefixes {
+		if prefixAdmits(p, path) {
+			return true
+		}
+	}
+	return false
+}
+
+func prefixAdmits(prefix, path string) bool {
+	if !strings.HasPrefix(path, prefix) {
+		return false
+	}
+	if strings.HasSuffix(prefix, "/") || len(path) == len(prefix) {
+		return true
+	}
+	return path[len(prefix)] == '/'
+}
