@@ -55,7 +55,7 @@ type Delta struct {
 	Port         int      `json:"port,omitempty"`
 	NewHost      bool     `json:"new_host"`
 	AddedPaths   []string `json:"added_paths,omitempty"`
-	AllPaths     bool     `json:"all_paths,omitempty"`   // the route's path allowlist is lifted
+	AllPaths     bool     `json:"all_paths,omitempty"` // the route's path allowlist is lifted
 	AddedMethods []string `json:"added_methods,omitempty"`
 	AllMethods   bool     `json:"all_methods,omitempty"` // the route's method list is lifted
 	// Route is the route as it will be after the change.
