@@ -1,0 +1,84 @@
+package schemas
+
+import "time"
+
+// Proposal statuses, as the agent and the operator see them.
+const (
+	ProposalPending  = "pending"
+	ProposalApproved = "approved"
+	ProposalDenied   = "denied"
+	// ProposalRefused means a decision was made but could not be applied:
+	// the bottle had stopped, the table had changed (stale), or the
+	// proposal had already been decided.
+	ProposalRefused = "refused"
+)
+
+// Decision actions and scopes.
+const (
+	ActionApprove = "approve"
+	ActionModify  = "modify"
+	ActionDeny    = "deny"
+
+	ScopeOnce    = "once"    // for this bottle's life
+	ScopePersist = "persist" // also written into the bottle's manifest
+)
+
+// Who decided, for the audit log.
+const (
+	DecidedByMCP = "mcp"
+	DecidedByCLI = "cli"
+	DecidedByWeb = "web"
+)
+
+// Proposal is an agent's request for more egress, validated and with its
+// exact effect on the bottle's routes table. It is the payload of a
+// KindProposal event; a merged duplicate is published again with the same
+// ID and a higher Count.
+type Proposal struct {
+	ID            string    `json:"proposal_id"`
+	Bottle        string    `json:"bottle"`
+	Host          string    `json:"host"`
+	Port          int       `json:"port,omitempty"`
+	PathPrefixes  []string  `json:"path_prefixes,omitempty"`
+	Methods       []string  `json:"methods,omitempty"`
+	Justification string    `json:"justification"`
+	DenialIDs     []string  `json:"denial_ids,omitempty"`
+	Delta         string    `json:"delta"`       // for a person: "new host pypi.org; paths +/simple/"
+	Route         RouteRule `json:"route"`       // the route as it will be if approved
+	BaseDigest    string    `json:"base_digest"` // the live table the delta was computed against
+	Count         int       `json:"count"`       // how many identical requests were merged into it
+	Time          time.Time `json:"time"`
+}
+
+// Decision is an operator's answer to a proposal: the payload of a
+// KindDecision event, published by whoever decided and applied by the
+// process that owns the bottle.
+type Decision struct {
+	ProposalID string    `json:"proposal_id"`
+	Bottle     string    `json:"bottle"`
+	Action     string    `json:"action"` // approve | modify | deny
+	Scope      string    `json:"scope"`  // once | persist (approve, modify)
+	Reason     string    `json:"reason,omitempty"`
+	Route      *Route    `json:"route,omitempty"` // modify: the operator's route (manifest form; auth only by token_ref, persist only)
+	DecidedBy  string    `json:"decided_by"`      // mcp | cli | web
+	Time       time.Time `json:"time"`
+}
+
+// Applied is the outcome of a decision as the bottle's owner applied it: the
+// payload of a KindApplied event, and what the agent's waiting call returns.
+// Before and After are the live tables around the reload (equal when
+// nothing was applied); they hold no secret.
+type Applied struct {
+	ProposalID string      `json:"proposal_id"`
+	Bottle     string      `json:"bottle"`
+	Status     string      `json:"status"` // approved | denied | refused
+	Notes      string      `json:"notes"`
+	Route      *RouteRule  `json:"route,omitempty"`
+	Action     string      `json:"action"`
+	Scope      string      `json:"scope,omitempty"`
+	Reason     string      `json:"reason,omitempty"`
+	DecidedBy  string      `json:"decided_by"`
+	Before     *RoutesFile `json:"before,omitempty"`
+	After      *RoutesFile `json:"after,omitempty"`
+	Diff       string      `json:"manifest_diff,omitempty"` // persist: the manifest edit
+}
