@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"math/big"
 	"net"
@@ -136,6 +137,7 @@ func newUpstream(t testing.TB, tlsCert *tls.Certificate, extra map[string]http.H
 		fmt.Fprintf(w, "ok %s %s host=%s auth=%q len=%d", r.Method, r.RequestURI, r.Host, r.Header.Get("Authorization"), len(body))
 	})
 	u.srv = httptest.NewUnstartedServer(mux)
+	u.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS errors are what some tests provoke
 	if tlsCert != nil {
 		u.srv.TLS = &tls.Config{Certificates: []tls.Certificate{*tlsCert}}
 		u.srv.StartTLS()
@@ -212,8 +214,8 @@ func newFixture(t testing.TB, routes []schemas.RouteRule, opts ...func(*Config))
 	f.resolve["port.allowed.test:8443"] = f.up.addr()
 	cfg := Config{
 		Bottle: "b1", Routes: &schemas.RoutesFile{Version: 1, Routes: routes},
-		Tokens:    map[string]schemas.Secret{"EGRESS_TOKEN_0": schemas.NewSecret(testToken), "EGRESS_TOKEN_1": schemas.NewSecret("user:" + testToken + "pw")},
-		CA:        f.ca, Publisher: f.pub, UpstreamRoots: f.pki.pool, Resolve: f.resolve,
+		Tokens: map[string]schemas.Secret{"EGRESS_TOKEN_0": schemas.NewSecret(testToken), "EGRESS_TOKEN_1": schemas.NewSecret("user:" + testToken + "pw")},
+		CA:     f.ca, Publisher: f.pub, UpstreamRoots: f.pki.pool, Resolve: f.resolve,
 		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		LookupIP: func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return nil, fmt.Errorf("no DNS in tests (looked up %q)", host)
@@ -300,7 +302,9 @@ type connectRefused struct {
 	body []byte
 }
 
-func (e *connectRefused) Error() string { return "CONNECT refused: " + e.resp.Status + " " + string(e.body) }
+func (e *connectRefused) Error() string {
+	return "CONNECT refused: " + e.resp.Status + " " + string(e.body)
+}
 
 // rawMITM sends raw (a whole request head, and body) through a MITM'd
 // tunnel to authority and reads the response.
@@ -386,4 +390,11 @@ func wantReason(t testing.TB, resp *http.Response, body []byte, r Reason) schema
 		t.Fatalf("reason %q, want %q: %s", d.Reason, r, body)
 	}
 	return d
+}
+
+// rule is an open route for host; ruleTLS a passthrough one for "pt-"+host.
+func rule(host string) schemas.RouteRule { return schemas.RouteRule{Host: host} }
+
+func ruleTLS(host string) schemas.RouteRule {
+	return schemas.RouteRule{Host: "pt-" + host, TLSPassthrough: true}
 }

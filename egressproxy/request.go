@@ -236,6 +236,14 @@ func (p *Proxy) headersCarryToken(h http.Header) bool {
 	buf := headerBufs.Get().(*bytes.Buffer)
 	defer headerBufs.Put(buf)
 	buf.Reset()
+	for k := range h {
+		buf.WriteString(k)
+		buf.WriteByte('\n')
+	}
+	if p.scan.foundFolded(buf.Bytes()) {
+		return true
+	}
+	buf.Reset()
 	for k, vs := range h {
 		for _, v := range vs {
 			buf.WriteString(k)

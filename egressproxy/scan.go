@@ -17,6 +17,7 @@ const decodeRounds = 2
 // It is immutable and safe for concurrent use.
 type scanner struct {
 	patterns [][]byte
+	folded   [][]byte // patterns in lower case, for case-insensitive places (header names)
 	maxLen   int
 	redactor *strings.Replacer
 }
@@ -35,6 +36,7 @@ func newScanner(tokens map[string]schemas.Secret) *scanner {
 			}
 			seen[p] = true
 			s.patterns = append(s.patterns, []byte(p))
+			s.folded = append(s.folded, bytes.ToLower([]byte(p)))
 			s.maxLen = max(s.maxLen, len(p))
 			pairs = append(pairs, p, "[redacted]")
 		}
@@ -82,6 +84,21 @@ func (s *scanner) foundString(str string) bool {
 		return false
 	}
 	return s.found([]byte(str))
+}
+
+// foundFolded reports whether b, compared case-insensitively, holds a token:
+// for header names, which net/http re-cases before they leave.
+func (s *scanner) foundFolded(b []byte) bool {
+	if !s.enabled() {
+		return false
+	}
+	lower := bytes.ToLower(b)
+	for _, p := range s.folded {
+		if bytes.Contains(lower, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *scanner) foundRaw(b []byte) bool {
