@@ -1,0 +1,34 @@
+// Package bell is a broadcast wake-up: any number of goroutines wait for the
+// next Ring, and a Ring never blocks the one who rings. The store rings it
+// after a commit, the bus after a batch; followers and flushers wait on it.
+package bell
+
+import "sync"
+
+// Bell wakes every waiter at once. The zero value is ready to use.
+type Bell struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// Wait returns a channel that is closed by the next Ring. Take it before
+// checking the condition you wait for, so a Ring between the check and the
+// wait is not lost.
+func (b *Bell) Wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch == nil {
+		b.ch = make(chan struct{})
+	}
+	return b.ch
+}
+
+// Ring wakes everyone waiting.
+func (b *Bell) Ring() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch != nil {
+		close(b.ch)
+		b.ch = nil
+	}
+}

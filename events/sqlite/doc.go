@@ -1,0 +1,30 @@
+// Package sqlite implements events.Store on a SQLite file
+// ($BOT_BOTTLE_HOME/state.db) through modernc.org/sqlite, pure Go, so the
+// binary stays static.
+//
+// Several bot-bottle processes open the same file at once: WAL mode lets
+// readers run beside the one writer, and busy_timeout makes a writer wait its
+// turn rather than fail. Every pragma is in the DSN, so every pooled
+// connection has it. Each Store keeps two pools: one connection for writes
+// (BEGIN IMMEDIATE, so a transaction never has to upgrade a read lock and
+// deadlock), several for reads.
+//
+// Sequence numbers are assigned inside the write transaction from the
+// bottles table, so they are gapless per bottle whichever process writes.
+// Pos is the events table's AUTOINCREMENT rowid: never reused after
+// retention deletes, and increasing in commit order, because SQLite runs one
+// write transaction at a time.
+//
+// Followers are woken by a doorbell: after each commit the writer writes a
+// byte to state.db-bell beside the database, and every process following the
+// store watches that file with inotify (Linux). The write comes after the
+// commit, so a woken follower always finds what woke it; watching the WAL
+// instead would wake followers before the commit is visible. A slow poll is
+// the safety net for a missed ring, and the only mechanism where inotify is
+// unavailable.
+//
+// Retention keeps the newest Retain events per bottle. A background
+// goroutine deletes older ones in small transactions so a writer waits at
+// most one small delete, and records in the bottles table how far each
+// bottle was pruned, so a reader behind that point is told (events.Gap).
+package sqlite

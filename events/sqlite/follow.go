@@ -1,0 +1,56 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/events"
+)
+
+// followPage is how many events a follower reads at once. A follower that
+// finds a full page waiting was behind; it is counted
+// (follower_behind_total) and catches up page by page.
+const followPage = 1000
+
+// Follow replays and follows from; see events.Store. It reads, hands the
+// page to fn outside any transaction (so a slow fn never holds a read
+// snapshot open and never delays a writer or a checkpoint), and when it has
+// read everything waits for the doorbell or the safety-net poll.
+func (s *Store) Follow(ctx context.Context, from events.Cursor, fn func(events.Page) error) error {
+	cur := from
+	poll := time.NewTimer(s.poll)
+	defer poll.Stop()
+	for {
+		rung := s.local.Wait() // before reading: a ring during the read is not lost
+		page, err := s.Read(ctx, cur, followPage)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, events.ErrClosed):
+			return events.ErrClosed
+		default:
+			return err
+		}
+		cur = page.Next
+		if !page.Empty() {
+			if len(page.Events) == followPage {
+				s.metrics.FollowerBehind.Inc()
+			}
+			if err := fn(page); err != nil {
+				return err
+			}
+			continue
+		}
+		poll.Reset(s.poll)
+		select {
+		case <-rung:
+		case <-poll.C:
+		case <-s.closing:
+			return events.ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package sqlite_test
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/events/sqlite"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// The tests re-execute their own binary as helper processes: other
+// bot-bottle processes writing to, or locking, the same file.
+const helperEnv = "EVENTS_SQLITE_HELPER"
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(helperEnv); role != "" {
+		if err := runHelper(role, os.Args[len(os.Args)-1]); err != nil {
+			fmt.Fprintln(os.Stderr, "helper:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// helper is a child process of the test, killed at cleanup.
+type helper struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+}
+
+// startHelper runs role against path with extra environment; the child
+// reads commands on stdin and answers on stdout.
+func startHelper(t testing.TB, role, path string, env ...string) *helper {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$", path)
+	cmd.Env = append(os.Environ(), append(env, helperEnv+"="+role)...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return &helper{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(out)}
+}
+
+// expect reads the helper's next line and fails unless it starts with want.
+func (h *helper) expect(t testing.TB, want string) string {
+	t.Helper()
+	line, err := h.stdout.ReadString('\n')
+	if err != nil {
+		t.Fatalf("helper %s: waiting for %q: %v", h.cmd.Env[len(h.cmd.Env)-1], want, err)
+	}
+	if !strings.HasPrefix(line, want) {
+		t.Fatalf("helper said %q, want %q", line, want)
+	}
+	return strings.TrimSpace(strings.TrimPrefix(line, want))
+}
+
+func runHelper(role, path string) error {
+	switch role {
+	case "lock":
+		return helperLock(path)
+	case "write":
+		return helperWrite(path)
+	}
+	return fmt.Errorf("unknown role %q", role)
+}
+
+// helperLock holds an exclusive lock on the database, as a process that
+// set locking_mode=EXCLUSIVE and wrote would, until its stdin closes.
+func helperLock(path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=locking_mode(EXCLUSIVE)")
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS lock_holder (x); INSERT INTO lock_holder VALUES (1)"); err != nil {
+		return err
+	}
+	fmt.Println("locked")
+	io.Copy(io.Discard, os.Stdin)
+	return db.Close()
+}
+
+// helperWrite appends $N events for $BOTTLES bottles in batches of one to
+// five, then says "done". With $PACE it writes one event per pace, with the
+// time of the write in its payload, for the latency measurement.
+func helperWrite(path string) error {
+	n, _ := strconv.Atoi(os.Getenv("N"))
+	nb, _ := strconv.Atoi(os.Getenv("BOTTLES"))
+	pace, _ := time.ParseDuration(os.Getenv("PACE"))
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Println("ready")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil { // "go"
+		return err
+	}
+	ctx := context.Background()
+	pid := os.Getpid()
+	for i := 0; i < n; {
+		k := min(1+(i*7+pid)%5, n-i)
+		if pace > 0 {
+			k = 1
+			time.Sleep(pace)
+		}
+		batch := make([]schemas.Event, k)
+		for j := range batch {
+			ev, err := schemas.NewEvent(fmt.Sprintf("p%d", (i+j+pid)%max(nb, 1)), schemas.KindDenial,
+				map[string]int64{"written_ns": time.Now().UnixNano(), "pid": int64(pid)})
+			if err != nil {
+				return err
+			}
+			batch[j] = ev
+		}
+		if _, err := s.Append(ctx, batch); err != nil {
+			return err
+		}
+		i += k
+	}
+	fmt.Println("done")
+	return nil
+}

@@ -1,0 +1,117 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/sqlite"
+	"github.com/bot-bottle/bot-bottle/events/storetest"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+func TestOpenRefusesAFileThatIsNotADatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	garbage := bytes.Repeat([]byte("not a database, but somebody's precious bytes\n"), 200)
+	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("opened a file of garbage as the event store")
+	}
+	t.Log(err)
+	if !errors.Is(err, sqlite.ErrCorrupt) || !strings.Contains(err.Error(), path) {
+		t.Errorf("error %q: want ErrCorrupt naming %s", err, path)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, garbage) {
+		t.Error("the garbage file was modified")
+	}
+	for _, sidecar := range []string{"-wal", "-shm", "-journal"} {
+		if _, err := os.Stat(path + sidecar); err == nil {
+			t.Errorf("%s%s was created beside a file that is not a database", path, sidecar)
+		}
+	}
+}
+
+func TestOpenFailsClearlyWhileAnotherProcessHoldsTheLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Append(context.Background(), []schemas.Event{storetest.Event(t, "a", schemas.KindDenial, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	h := startHelper(t, "lock", path)
+	h.expect(t, "locked")
+	_, err = sqlite.Open(path, sqlite.Options{BusyTimeout: 300 * time.Millisecond})
+	t.Log(err)
+	if !errors.Is(err, sqlite.ErrLocked) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("open of a locked store: %v; want ErrLocked naming %s", err, path)
+	}
+	h.stdin.Close()
+	if err := h.cmd.Wait(); err != nil {
+		t.Fatalf("lock holder: %v", err)
+	}
+
+	s, err = sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open after the lock holder exited: %v", err)
+	}
+	defer s.Close()
+	all, _ := storetest.ReadAll(t, s, events.Cursor{}, 0)
+	if len(all) != 1 || all[0].ID != stored[0].ID {
+		t.Fatalf("after the lock: %+v, want the event stored before", all)
+	}
+}
+
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = sqlite.Open(path, sqlite.Options{})
+	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("open of a newer schema: %v", err)
+	}
+}
+
+func TestReopenKeepsEventsAndSeqs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	for round := range 3 {
+		s, err := sqlite.Open(path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Append(context.Background(), []schemas.Event{storetest.Event(t, "a", schemas.KindDenial, round)})
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].Seq != uint64(round+1) {
+			t.Fatalf("round %d: seq %d", round, got[0].Seq)
+		}
+	}
+}
