@@ -79,6 +79,11 @@ Bottles live in $BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles).`,
 		newValidateCmd(c),
 		newSchemaCmd(c),
 		newBottleInitCmd(c),
+		newLaunchCmd(c),
+		newPsCmd(c),
+		newStopCmd(c),
+		newLogsCmd(c),
+		newCleanupCmd(c),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	osuser "os/user"
 	"path/filepath"
 	"strconv"
 
@@ -105,6 +106,9 @@ func completeEnv(env []string, home, path, user string) []string {
 	add("PATH", path)
 	if user == "" {
 		user = strconv.Itoa(os.Getuid())
+		if u, err := osuser.LookupId(user); err == nil {
+			user = u.Username
+		}
 	}
 	add("USER", user)
 	return out

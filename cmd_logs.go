@@ -1,0 +1,38 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/spf13/cobra"
+)
+
+func newLogsCmd(c *cli) *cobra.Command {
+	var tail int64
+	cmd := &cobra.Command{
+		Use:   "logs ID",
+		Short: "Print a running bottle's output",
+		Long: `logs prints the output of a running bottle's command, as its owner teed it
+into the bottle's run folder (bounded: the latest output only). The output
+is removed with the run folder when the bottle ends.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := c.openRuntime(proxyFlags{})
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			out, err := rt.launcher.Logs(cmd.Context(), args[0], tail)
+			if err != nil {
+				if errors.Is(err, launcher.ErrUnknownBottle) {
+					return withHint(err, "bot-bottle ps")
+				}
+				return err
+			}
+			_, err = c.stdout.Write(out)
+			return err
+		},
+	}
+	cmd.Flags().Int64Var(&tail, "tail", 0, "print only the last N bytes")
+	return cmd
+}

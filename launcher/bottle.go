@@ -1,0 +1,187 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/egressproxy"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// teardownTimeout bounds the proxy's graceful shutdown and the backend's
+// cleanup when a bottle ends.
+const teardownTimeout = 10 * time.Second
+
+// Bottle is a running bottle owned by this process.
+type Bottle struct {
+	l    *Launcher
+	plan *schemas.Plan
+	rd   RunDir
+
+	mu   sync.Mutex
+	info Info
+
+	proxy   *egressproxy.Proxy
+	surface *http.Server
+	out     *outputLog
+	proc    Process
+
+	stopOnce    sync.Once
+	stopWatch   context.CancelFunc
+	stopWatchWG sync.WaitGroup
+
+	done chan struct{}
+	code int
+	err  error
+}
+
+func newBottle(l *Launcher, plan *schemas.Plan, in Info, rd RunDir) *Bottle {
+	return &Bottle{l: l, plan: plan, rd: rd, info: in, done: make(chan struct{})}
+}
+
+// ID returns the bottle id.
+func (b *Bottle) ID() string { return b.info.ID }
+
+// Plan returns the plan the bottle was launched from.
+func (b *Bottle) Plan() *schemas.Plan { return b.plan }
+
+// Proxy returns the bottle's live egress proxy: Routes and Reload act on it.
+func (b *Bottle) Proxy() *egressproxy.Proxy { return b.proxy }
+
+// Info returns what the registry says about the bottle, as of now.
+func (b *Bottle) Info() Info {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.info
+}
+
+// Done is closed when the bottle has ended and everything it held is gone.
+func (b *Bottle) Done() <-chan struct{} { return b.done }
+
+// Wait waits for the bottle to end and returns its command's exit code
+// (128+N for signal N), or ctx's error.
+func (b *Bottle) Wait(ctx context.Context) (int, error) {
+	select {
+	case <-b.done:
+		return b.code, b.err
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+}
+
+// Stop asks the command to end (SIGTERM, then SIGKILL after the grace
+// period) and waits until the bottle is gone or ctx ends.
+func (b *Bottle) Stop(ctx context.Context) error {
+	b.requestStop("stop")
+	_, err := b.Wait(ctx)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("stop bottle %s: %w", b.ID(), err)
+	}
+	return nil
+}
+
+// requestStop starts stopping the bottle once; later calls do nothing.
+func (b *Bottle) requestStop(reason string) {
+	b.stopOnce.Do(func() {
+		select {
+		case <-b.done:
+			return
+		default:
+		}
+		b.l.log.Info("stopping bottle", "bottle", b.ID(), "reason", reason)
+		b.publish(context.Background(), schemas.StateStopping, nil, "")
+		if b.proc != nil {
+			b.proc.Stop(b.l.cfg.StopGrace)
+		}
+	})
+}
+
+// run waits for the command and tears the bottle down.
+func (b *Bottle) run() {
+	code, err := b.proc.Wait()
+	b.teardown()
+	state, msg := schemas.StateExited, ""
+	if err != nil {
+		state, msg = schemas.StateFailed, err.Error()
+	}
+	b.finish(state, &code, msg, err)
+}
+
+// abort ends a bottle whose launch failed part-way.
+func (b *Bottle) abort(cause error) {
+	if b.proc != nil {
+		b.proc.Stop(0)
+		_, _ = b.proc.Wait()
+	}
+	b.teardown()
+	b.finish(schemas.StateFailed, nil, cause.Error(), cause)
+}
+
+// teardown removes everything the bottle held: proxy, sockets, agent
+// surface, container, run folder.
+func (b *Bottle) teardown() {
+	ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+	defer cancel()
+	var errs []error
+	if b.proxy != nil {
+		if err := b.proxy.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			errs = append(errs, fmt.Errorf("proxy: %w", err))
+		}
+	}
+	if b.surface != nil {
+		_ = b.surface.Close()
+	}
+	if b.proc != nil {
+		if err := b.proc.Release(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if b.out != nil {
+		_ = b.out.Close()
+	}
+	if err := b.rd.remove(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		b.l.log.Warn("tear down bottle", "bottle", b.ID(), "err", err)
+	}
+}
+
+// finish records the end, stops the stop-request watcher and releases
+// waiters.
+func (b *Bottle) finish(state string, code *int, msg string, err error) {
+	b.publish(context.Background(), state, code, msg)
+	b.l.flush(context.Background())
+	if b.stopWatch != nil {
+		b.stopWatch()
+		b.stopWatchWG.Wait()
+	}
+	b.l.untrack(b)
+	if code != nil {
+		b.code = *code
+	} else {
+		b.code = -1
+	}
+	b.err = err
+	close(b.done)
+}
+
+// publish records a lifecycle change on the channel (and so in the
+// registry).
+func (b *Bottle) publish(ctx context.Context, state string, code *int, msg string) {
+	b.mu.Lock()
+	b.info.State, b.info.ExitCode, b.info.Error = state, code, msg
+	b.info.Since = time.Now().UTC()
+	lc := b.info.lifecycle()
+	b.mu.Unlock()
+	ev, err := schemas.NewEvent(b.info.ID, schemas.KindLifecycle, lc)
+	if err != nil {
+		b.l.log.Error("lifecycle event", "bottle", b.info.ID, "err", err)
+		return
+	}
+	b.l.cfg.Publisher.Publish(ev)
+}

@@ -1,0 +1,144 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// stagingGrace is how old an unfinished run folder (a launch between mkdir
+// and rename) must be before cleanup takes it for a crash's leftover.
+const stagingGrace = time.Minute
+
+// CleanupReport lists what Cleanup removed.
+type CleanupReport struct {
+	Removed []string `json:"removed"` // one line per object: what and for which bottle
+}
+
+// Cleanup removes what bottles of this home left behind when their owner
+// died without tearing them down: run folders (and their sockets),
+// containers and networks of every backend that can be reached, and it
+// records each such bottle as failed so that ps stops listing it. Bottles
+// whose owner is alive are never touched.
+func (l *Launcher) Cleanup(ctx context.Context) (CleanupReport, error) {
+	return l.cleanup(ctx, l.cfg.Backends)
+}
+
+// reapOrphans is the cleanup a launch does first, for the backend it uses;
+// a failure there does not stop the launch.
+func (l *Launcher) reapOrphans(ctx context.Context, be Backend) {
+	rep, err := l.cleanup(ctx, []Backend{be})
+	if err != nil {
+		l.log.Warn("cleanup before launch", "err", err)
+	}
+	for _, r := range rep.Removed {
+		l.log.Info("removed a leftover of a crashed owner", "what", r)
+	}
+}
+
+func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupReport, error) {
+	var rep CleanupReport
+	var errs []error
+	orphans := map[string]bool{}
+	if err := l.cleanRunDirs(&rep, orphans); err != nil {
+		errs = append(errs, err)
+	}
+	alive := func(o Owner) bool { return o.Alive() }
+	for _, be := range backends {
+		left, err := be.Leftovers(ctx, l.cfg.Home, alive)
+		if err != nil {
+			// A backend that cannot be reached (no daemon) has nothing
+			// running that could be ours; say so only in the log.
+			l.log.Debug("cleanup: backend unreachable", "backend", be.Name(), "err", err)
+			continue
+		}
+		for _, lo := range left {
+			if err := be.RemoveLeftover(ctx, lo); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			orphans[lo.BottleID] = true
+			rep.Removed = append(rep.Removed, fmt.Sprintf("%s %s %.12s (bottle %s)", lo.Backend, lo.Kind, lo.ID, lo.BottleID))
+		}
+	}
+	if l.cfg.Registry != nil {
+		live, err := l.List(ctx, false)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, in := range live {
+			if in.Orphaned {
+				orphans[in.ID] = true
+				l.recordOrphan(in)
+			}
+		}
+		l.flush(ctx)
+	}
+	return rep, errors.Join(errs...)
+}
+
+// cleanRunDirs removes the run folders whose owner is dead.
+func (l *Launcher) cleanRunDirs(rep *CleanupReport, orphans map[string]bool) error {
+	root := RunRoot(l.cfg.Home)
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cleanup: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		path := filepath.Join(root, e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > stagingGrace {
+				if err := os.RemoveAll(path); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			continue
+		}
+		if CheckID(e.Name()) != "" {
+			continue // not ours
+		}
+		rec, err := readRecord(RunDir{Root: path})
+		if err == nil && rec.Owner.Alive() {
+			continue
+		}
+		if err := os.RemoveAll(path); err != nil {
+			errs = append(errs, fmt.Errorf("cleanup: %w", err))
+			continue
+		}
+		orphans[e.Name()] = true
+		rep.Removed = append(rep.Removed, "run folder "+path)
+	}
+	return errors.Join(errs...)
+}
+
+// recordOrphan marks a bottle whose owner died as failed.
+func (l *Launcher) recordOrphan(in Info) {
+	in.State = schemas.StateFailed
+	in.Error = fmt.Sprintf("its owner (pid %d) died without stopping it; cleaned up by pid %d", in.Owner.PID, os.Getpid())
+	in.ExitCode = nil
+	ev, err := schemas.NewEvent(in.ID, schemas.KindLifecycle, in.lifecycle())
+	if err != nil {
+		return
+	}
+	l.cfg.Publisher.Publish(ev)
+}
+
+// cleanupOrphan removes what one dead owner left of bottle in, and records
+// it as failed.
+func (l *Launcher) cleanupOrphan(ctx context.Context, in Info) error {
+	if _, err := l.cleanup(ctx, l.cfg.Backends); err != nil {
+		return fmt.Errorf("stop %s: its owner (pid %d) is dead; cleanup: %w", in.ID, in.Owner.PID, err)
+	}
+	return nil
+}

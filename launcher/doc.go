@@ -1,0 +1,22 @@
+// Package launcher starts and stops bottles: isolated process trees whose
+// only way to the network is their own egress proxy.
+//
+// On the data path it comes after the planner and before everything that
+// watches a bottle: it turns a Plan into a running bottle (a CA minted for
+// it, its egressproxy.Proxy serving a unix socket in the bottle's run
+// folder, the agent-surface socket beside it, the command started by a
+// Backend), and reports each change of the bottle's state as a lifecycle
+// event on the shared channel.
+//
+// The channel's durable store is also the registry of bottles: the latest
+// lifecycle event of each says whether it runs, which process owns it and
+// where its run folder and container are. Every bottle is owned by the
+// process that launched it; another process (bot-bottle stop, an MCP
+// client of another server) asks the owner to stop it with a stop-request
+// event and never reaches into the bottle itself. When the owner is dead,
+// cleanup removes what it left: run folders, containers, networks.
+//
+// Backends live in subpackages: launcher/netns (local namespaces) and
+// launcher/docker; launcher/bottleinit is the init that runs as pid 1 in
+// either.
+package launcher

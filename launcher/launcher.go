@@ -1,0 +1,203 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/egressproxy"
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/planner"
+)
+
+// Ports the init's forwarders listen on inside every bottle. Each bottle
+// has a network namespace of its own, so fixed ports never collide, and an
+// agent's environment is the same from one launch to the next.
+const (
+	DefaultProxyPort = 3128
+	DefaultMCPPort   = 3129
+)
+
+// DefaultStopGrace is how long a stopped command has between SIGTERM and
+// SIGKILL.
+const DefaultStopGrace = 10 * time.Second
+
+// ErrUnknownBottle is returned (wrapped) for an id the registry has never
+// seen.
+var ErrUnknownBottle = errors.New("no such bottle")
+
+// Config is what a Launcher works with. The CLI and the MCP server build it
+// once per process.
+type Config struct {
+	// Home is the bot-bottle home: run folders go under Home/run.
+	Home string
+	// Planner plans bottles from Home.
+	Planner *planner.Planner
+	// HostEnv is the host environment: token values are read from it at
+	// launch (and only then), and HOME, PATH, USER and TERM are the only
+	// other variables taken from it (see Options).
+	HostEnv map[string]string
+	// Backends available to --backend; the first is the default.
+	Backends []Backend
+	// Registry reads the lifecycle events back; nil disables List, Lookup,
+	// cross-process stop requests and the registry part of Cleanup.
+	Registry Registry
+	// Publisher receives lifecycle events and each proxy's denials.
+	Publisher events.Publisher
+	// Proxy is the template of every bottle's proxy config; Bottle, Routes,
+	// Tokens, CA and Publisher are set per bottle.
+	Proxy egressproxy.Config
+	// Logger receives operational logs (never a secret); nil discards.
+	Logger *slog.Logger
+	// StopGrace is the SIGTERM-to-SIGKILL delay (default DefaultStopGrace).
+	StopGrace time.Duration
+	// LogLimit bounds each bottle's output.log (default DefaultLogLimit).
+	LogLimit int64
+}
+
+// Launcher starts bottles and is their owner: it holds each bottle's proxy
+// and process until the bottle ends. It is safe for concurrent use.
+type Launcher struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	bottles map[string]*Bottle
+}
+
+// New returns a Launcher for cfg.
+func New(cfg Config) (*Launcher, error) {
+	if cfg.Home == "" {
+		return nil, errors.New("new launcher: no bot-bottle home")
+	}
+	if cfg.Planner == nil {
+		return nil, errors.New("new launcher: no planner")
+	}
+	if len(cfg.Backends) == 0 {
+		return nil, errors.New("new launcher: no backend")
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = DefaultStopGrace
+	}
+	if cfg.Publisher == nil {
+		cfg.Publisher = &events.Memory{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Launcher{cfg: cfg, log: log, bottles: map[string]*Bottle{}}, nil
+}
+
+// Options describe one launch.
+type Options struct {
+	// Name is the bottle (manifest) name in the home.
+	Name string
+	// Command overrides the provider's command (agent_provider.command, or
+	// the template's default).
+	Command []string
+	// Backend is a Backend's Name; empty means the first backend.
+	Backend string
+	// Workdir is mounted read-write at its own path and is the command's
+	// working directory. It may not contain the host's home or the
+	// bot-bottle home.
+	Workdir string
+	// ReadonlyRoot makes everything but the workdir, the agent's home and
+	// temporary folders read-only.
+	ReadonlyRoot bool
+	// Stdio connects the command to the caller; its output is also teed to
+	// the bottle's output.log. Zero Stdio: output to the log only, no
+	// stdin.
+	Stdio Stdio
+	// AgentSurface serves the bottle's MCP socket (reached from inside at
+	// BOT_BOTTLE_MCP_URL); BottleID(r.Context()) names the bottle. nil
+	// answers 503 "agent surface not available".
+	AgentSurface http.Handler
+}
+
+// Backends returns the names of the configured backends, default first.
+func (l *Launcher) Backends() []string {
+	out := make([]string, len(l.cfg.Backends))
+	for i, b := range l.cfg.Backends {
+		out[i] = b.Name()
+	}
+	return out
+}
+
+func (l *Launcher) backend(name string) (Backend, error) {
+	if name == "" {
+		return l.cfg.Backends[0], nil
+	}
+	for _, b := range l.cfg.Backends {
+		if b.Name() == name {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown backend %q (have %v)", name, l.Backends())
+}
+
+// Get returns the running bottle id if this process owns it. Its Proxy is
+// the live proxy that decisions reload.
+func (l *Launcher) Get(id string) (*Bottle, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.bottles[id]
+	return b, ok
+}
+
+// Owned returns the bottles this process owns, sorted by id.
+func (l *Launcher) Owned() []*Bottle {
+	l.mu.Lock()
+	out := make([]*Bottle, 0, len(l.bottles))
+	for _, b := range l.bottles {
+		out = append(out, b)
+	}
+	l.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID() < out[j].ID() })
+	return out
+}
+
+// Close stops every bottle this process owns and waits for them, or for
+// ctx.
+func (l *Launcher) Close(ctx context.Context) error {
+	var errs []error
+	for _, b := range l.Owned() {
+		if err := b.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l *Launcher) track(b *Bottle) {
+	l.mu.Lock()
+	l.bottles[b.ID()] = b
+	l.mu.Unlock()
+}
+
+func (l *Launcher) untrack(b *Bottle) {
+	l.mu.Lock()
+	if l.bottles[b.ID()] == b {
+		delete(l.bottles, b.ID())
+	}
+	l.mu.Unlock()
+}
+
+// flush waits for the publisher to store what it was given, when it can
+// say so (events.Bus): a lifecycle change should be in the registry before
+// the caller acts on it.
+func (l *Launcher) flush(ctx context.Context) {
+	if f, ok := l.cfg.Publisher.(interface{ Flush(context.Context) error }); ok {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := f.Flush(ctx); err != nil {
+			l.log.Warn("flush lifecycle events", "err", err)
+		}
+	}
+}

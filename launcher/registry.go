@@ -1,0 +1,117 @@
+package launcher
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// Registry is the durable record of bottles and the channel stop requests
+// travel on: the launcher writes lifecycle events through an
+// events.Publisher and reads them back here. events.Store (and so
+// events/sqlite) satisfies it.
+//
+// Errors: as events.Store's: they name the store and the operation, and
+// wrap ctx's error when ctx ends.
+type Registry interface {
+	// Latest returns each bottle's most recent event of kind.
+	Latest(ctx context.Context, kind schemas.Kind) ([]schemas.Event, error)
+	// Head returns the cursor after bottle's newest event.
+	Head(ctx context.Context, bottle string) (events.Cursor, error)
+	// Follow replays from a cursor and follows live until ctx ends.
+	Follow(ctx context.Context, from events.Cursor, fn func(events.Page) error) error
+}
+
+var _ Registry = events.Store(nil)
+
+// Info is what the registry knows about a bottle: its latest lifecycle
+// event, and whether its owner still runs.
+type Info struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Backend     string    `json:"backend"`
+	State       string    `json:"state"`
+	Since       time.Time `json:"since"` // when it entered State
+	Owner       Owner     `json:"owner"`
+	ContainerID string    `json:"container_id,omitempty"`
+	RunDir      string    `json:"run_dir,omitempty"`
+	Workdir     string    `json:"workdir,omitempty"`
+	ExitCode    *int      `json:"exit_code,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	// Orphaned reports a bottle whose state is not terminal but whose owner
+	// is dead: cleanup will remove what it left.
+	Orphaned bool `json:"orphaned,omitempty"`
+}
+
+// Terminal reports whether a lifecycle state is final.
+func Terminal(state string) bool {
+	return state == schemas.StateExited || state == schemas.StateFailed
+}
+
+// infoFromEvent decodes a lifecycle event.
+func infoFromEvent(ev schemas.Event) (Info, error) {
+	var lc schemas.Lifecycle
+	if err := ev.Decode(&lc); err != nil {
+		return Info{}, err
+	}
+	in := Info{
+		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, State: lc.State, Since: ev.Time,
+		Owner:       Owner{PID: lc.Owner, Start: lc.OwnerStart},
+		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, ExitCode: lc.ExitCode, Error: lc.Error,
+	}
+	in.Orphaned = !Terminal(in.State) && !in.Owner.Alive()
+	return in, nil
+}
+
+// lifecycle is the payload that records in the registry.
+func (in Info) lifecycle() schemas.Lifecycle {
+	return schemas.Lifecycle{
+		State: in.State, Name: in.Name, Backend: in.Backend, ExitCode: in.ExitCode, Error: in.Error,
+		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
+	}
+}
+
+// List returns every bottle whose latest state is not terminal (running,
+// starting, stopping, and orphans), sorted by id; with all, the ended ones
+// too.
+func (l *Launcher) List(ctx context.Context, all bool) ([]Info, error) {
+	if l.cfg.Registry == nil {
+		return nil, fmt.Errorf("list bottles: no registry")
+	}
+	evs, err := l.cfg.Registry.Latest(ctx, schemas.KindLifecycle)
+	if err != nil {
+		return nil, fmt.Errorf("list bottles: %w", err)
+	}
+	out := make([]Info, 0, len(evs))
+	for _, ev := range evs {
+		in, err := infoFromEvent(ev)
+		if err != nil {
+			l.log.Warn("skipping an unreadable lifecycle event", "bottle", ev.Bottle, "err", err)
+			continue
+		}
+		if all || !Terminal(in.State) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// Lookup returns the registry's record of bottle id.
+func (l *Launcher) Lookup(ctx context.Context, id string) (Info, error) {
+	if why := CheckID(id); why != "" {
+		return Info{}, fmt.Errorf("bottle id %q %s", id, why)
+	}
+	all, err := l.List(ctx, true)
+	if err != nil {
+		return Info{}, err
+	}
+	for _, in := range all {
+		if in.ID == id {
+			return in, nil
+		}
+	}
+	return Info{}, fmt.Errorf("bottle %q: %w", id, ErrUnknownBottle)
+}
