@@ -58,6 +58,9 @@ func (p *Proxy) refuse(req *http.Request, d Decision, onDone func()) *http.Respo
 	if err != nil {
 		id = uuid.New()
 	}
+	if p.scan.foundString(d.Host) || p.scan.foundFolded([]byte(d.Host)) {
+		d.Host = "[redacted]" // a host name can carry a token too (CONNECT <token>.example:443)
+	}
 	den := schemas.Denial{
 		Error: d.Reason.Message(), ID: id.String(), Bottle: p.bottle,
 		Host: d.Host, Port: d.Port, Method: d.Method, Path: d.Path,

@@ -21,6 +21,9 @@ const minPatternLen = 8
 // have in the encoded stream. Percent-encoded forms of all of these are
 // found by scanning a percent-decoded view of the data (see scanner).
 func tokenPatterns(tok string) []string {
+	if len(tok) < minPatternLen {
+		return nil // its encodings would be as common as the token is short
+	}
 	var out []string
 	add := func(p string) {
 		if len(p) >= minPatternLen && !slices.Contains(out, p) {
