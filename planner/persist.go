@@ -33,19 +33,20 @@ func (e *Edit) Write() error {
 	return atomicfile.Write(e.Path, e.After, mode)
 }
 
-// PersistRoute edits the bottle called name in the home so that it has rule
-// as a route: a new route is appended to egress.routes, an existing route for
+// PersistRoute edits the bottle called name in the home so that it has
+// route (in manifest form: credentials by token_ref) as a route: a new route is appended to egress.routes, an existing route for
 // the same host and port in that file is replaced. Everything else in the
 // file (comments, order, blank lines, the Markdown after the frontmatter) is
 // kept byte for byte: the edit is a splice of the route's lines, not a
 // re-encoding of the file. note becomes a comment above the route. The
 // result is parsed again before it is returned, so a persisted route can
 // never leave a bottle that does not load.
-func (p *Planner) PersistRoute(name string, rule schemas.RouteRule, note string) (*Edit, error) {
+func (p *Planner) PersistRoute(name string, rule schemas.Route, note string) (*Edit, error) {
 	path, err := findBottle(BottlesDir(p.Home), name)
 	if err != nil {
 		return nil, err
 	}
+	rule.Host = schemas.NormalizeHost(rule.Host)
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("persist route into %s: %w", path, err)
@@ -61,7 +62,7 @@ func (p *Planner) PersistRoute(name string, rule schemas.RouteRule, note string)
 }
 
 // spliceRoute returns src with rule written into its egress.routes.
-func spliceRoute(path string, src []byte, rule schemas.RouteRule, note string) ([]byte, error) {
+func spliceRoute(path string, src []byte, rule schemas.Route, note string) ([]byte, error) {
 	lines := splitLines(src)
 	docStart, docEnd := 0, len(lines) // the YAML's lines, [docStart, docEnd)
 	if strings.EqualFold(filepath.Ext(path), ".md") {
@@ -128,7 +129,7 @@ func spliceRoute(path string, src []byte, rule schemas.RouteRule, note string) (
 }
 
 // renderRouteItem writes rule as one block sequence item at indent.
-func renderRouteItem(rule schemas.RouteRule, indent, note string) string {
+func renderRouteItem(rule schemas.Route, indent, note string) string {
 	var b strings.Builder
 	if note = strings.Join(strings.Fields(note), " "); note != "" {
 		fmt.Fprintf(&b, "%s# %s\n", indent, note)
@@ -143,6 +144,9 @@ func renderRouteItem(rule schemas.RouteRule, indent, note string) string {
 	}
 	if len(rule.Methods) > 0 {
 		fmt.Fprintf(&b, "%smethods: [%s]\n", field, flowList(rule.Methods))
+	}
+	if rule.Auth != nil {
+		fmt.Fprintf(&b, "%sauth: { scheme: %s, token_ref: %s }\n", field, rule.Auth.Scheme, rule.Auth.TokenRef)
 	}
 	if rule.TLSPassthrough {
 		fmt.Fprintf(&b, "%stls_passthrough: true\n", field)
@@ -166,7 +170,7 @@ func flowList(items []string) string {
 	return strings.Join(out, ", ")
 }
 
-func sameRoute(item *yaml.Node, rule schemas.RouteRule) bool {
+func sameRoute(item *yaml.Node, rule schemas.Route) bool {
 	_, h := mappingValue(item, "host")
 	if h == nil || schemas.NormalizeHost(h.Value) != rule.Host {
 		return false

@@ -10,10 +10,10 @@ import (
 )
 
 func TestPersistRoute(t *testing.T) {
-	pypi := schemas.RouteRule{Host: "pypi.org", PathAllowlist: []string{"/simple/", "/a:b"}, Methods: []string{"GET"}}
+	pypi := schemas.Route{Host: "pypi.org", PathAllowlist: []string{"/simple/", "/a:b"}, Methods: []string{"GET"}}
 	cases := []struct {
 		name, file, before string
-		rule               schemas.RouteRule
+		rule               schemas.Route
 		after              string
 	}{
 		{"append keeps comments and markdown", "main.md", `---
@@ -62,7 +62,7 @@ Keep me.
     - host: API.github.com
       methods: [GET]
     - host: z.example.com
-`, schemas.RouteRule{Host: "api.github.com", Methods: []string{"GET", "POST"}}, `egress:
+`, schemas.Route{Host: "api.github.com", Methods: []string{"GET", "POST"}}, `egress:
   routes:
     - host: a.example.com
     # approved p-1 by cli
@@ -71,11 +71,14 @@ Keep me.
     - host: z.example.com
 `},
 		{"no egress yet", "main.md", "---\nextends: base\n---\ntext\n", pypi, "---\nextends: base\negress:\n  routes:\n    # approved p-1 by cli\n    - host: pypi.org\n      path_allowlist: [/simple/, \"/a:b\"]\n      methods: [GET]\n---\ntext\n"},
-		{"empty flow list", "main.yaml", "env: {}\negress:\n    routes: []\n", schemas.RouteRule{Host: "x.example.com", Port: 8443},
+		{"empty flow list", "main.yaml", "env: {}\negress:\n    routes: []\n", schemas.Route{Host: "x.example.com", Port: 8443},
 			"env: {}\negress:\n    routes:\n      # approved p-1 by cli\n      - host: x.example.com\n        port: 8443\n"},
-		{"unindented items", "main.yaml", "egress:\n  routes:\n  - host: a.example.com\n  - host: b.example.com\nenv: {}\n", schemas.RouteRule{Host: "c.example.com"},
+		{"unindented items", "main.yaml", "egress:\n  routes:\n  - host: a.example.com\n  - host: b.example.com\nenv: {}\n", schemas.Route{Host: "c.example.com"},
 			"egress:\n  routes:\n  - host: a.example.com\n  - host: b.example.com\n  # approved p-1 by cli\n  - host: c.example.com\nenv: {}\n"},
-		{"empty file without newline", "main.yaml", "env: {A: b}", schemas.RouteRule{Host: "c.example.com"},
+		{"auth by host variable", "main.yaml", "egress:\n  routes:\n    - host: a.example.com\n", schemas.Route{Host: "a.example.com", Methods: []string{"GET"},
+			Auth: &schemas.Auth{Scheme: "Bearer", TokenRef: "A_TOKEN"}},
+			"egress:\n  routes:\n    # approved p-1 by cli\n    - host: a.example.com\n      methods: [GET]\n      auth: { scheme: Bearer, token_ref: A_TOKEN }\n"},
+		{"empty file without newline", "main.yaml", "env: {A: b}", schemas.Route{Host: "c.example.com"},
 			"env: {A: b}\negress:\n  routes:\n    # approved p-1 by cli\n    - host: c.example.com\n"},
 	}
 	for _, c := range cases {
@@ -107,7 +110,7 @@ Keep me.
 
 func TestPersistRouteDiff(t *testing.T) {
 	home := newHome(t, map[string]string{"main.yaml": "# head\negress:\n  routes:\n    - host: a.example.com\nenv: {A: b}\n"})
-	edit, err := (&Planner{Home: home}).PersistRoute("main", schemas.RouteRule{Host: "b.example.com"}, "")
+	edit, err := (&Planner{Home: home}).PersistRoute("main", schemas.Route{Host: "b.example.com"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +141,7 @@ func TestPersistRouteRefuses(t *testing.T) {
 		"broken":  "the edited bottle would not load",
 		"missing": "not found",
 	} {
-		if _, err := p.PersistRoute(name, schemas.RouteRule{Host: "b.example.com"}, ""); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := p.PersistRoute(name, schemas.Route{Host: "b.example.com"}, ""); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", name, err, want)
 		}
 	}

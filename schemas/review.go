@@ -81,4 +81,7 @@ type Applied struct {
 	Before     *RoutesFile `json:"before,omitempty"`
 	After      *RoutesFile `json:"after,omitempty"`
 	Diff       string      `json:"manifest_diff,omitempty"` // persist: the manifest edit
+	// Duplicate marks the refusal of a second decision on a proposal that
+	// was already decided; the first decision's outcome stands.
+	Duplicate bool `json:"duplicate,omitempty"`
 }

@@ -1,0 +1,234 @@
+package review
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// Run follows the bottle's events on the channel and applies every decision
+// for this owner's proposals, until ctx ends. It resumes where an earlier Run
+// stopped, so a decision published while the owner was not following is
+// applied when it follows again, not lost. Start it before the agent can
+// make requests.
+func (o *Owner) Run(ctx context.Context) error {
+	o.mu.Lock()
+	from, resume := o.cursor, o.started
+	o.mu.Unlock()
+	if !resume {
+		// First run: only what happens from now on concerns this owner.
+		head, err := o.cfg.Channel.Store().Head(ctx, o.cfg.Bottle)
+		if err != nil {
+			return fmt.Errorf("review owner of %s: %w", o.cfg.Bottle, err)
+		}
+		from = head
+	}
+	o.mu.Lock()
+	o.cursor, o.started = from, true // from here on nothing published is missed
+	o.mu.Unlock()
+	return o.cfg.Channel.Follow(ctx, from, func(p events.Page) error {
+		for _, ev := range p.Events {
+			if ev.Kind == schemas.KindDecision {
+				var d schemas.Decision
+				if err := ev.Decode(&d); err != nil {
+					o.cfg.Logger.Warn("review: undecodable decision", "event", ev.ID, "err", err)
+				} else {
+					o.apply(d)
+				}
+			}
+			o.mu.Lock()
+			o.cursor = o.cursor.Advance(ev)
+			o.mu.Unlock()
+		}
+		if p.Next.After > 0 {
+			o.mu.Lock()
+			o.cursor = p.Next
+			o.mu.Unlock()
+		}
+		return nil
+	})
+}
+
+// apply carries out one decision and publishes its outcome. Every way it can
+// fail becomes an Applied with status refused and notes saying why, so the
+// operator and the agent both learn it.
+func (o *Owner) apply(d schemas.Decision) {
+	o.applying.Lock()
+	defer o.applying.Unlock()
+	out := schemas.Applied{ProposalID: d.ProposalID, Bottle: o.cfg.Bottle, Action: d.Action, Scope: d.Scope,
+		Reason: d.Reason, DecidedBy: d.DecidedBy}
+	o.mu.Lock()
+	t, ok := o.props[d.ProposalID]
+	decided := ok && t.result != nil
+	var prop schemas.Proposal
+	if ok {
+		prop = t.prop
+	}
+	o.mu.Unlock()
+	switch {
+	case !ok:
+		out.Status, out.Notes = schemas.ProposalRefused, "this bottle has no proposal "+d.ProposalID
+		o.publish(schemas.KindApplied, out)
+		return
+	case decided:
+		out.Status, out.Notes, out.Duplicate = schemas.ProposalRefused, "proposal "+d.ProposalID+" was already decided", true
+		o.publish(schemas.KindApplied, out) // the first decision's result stands
+		return
+	}
+	o.decide(&out, d, prop)
+	o.publish(schemas.KindApplied, out)
+	o.settle(d.ProposalID, Result{Status: out.Status, ProposalID: d.ProposalID, Notes: out.Notes, Route: out.Route, Delta: prop.Delta})
+}
+
+// decide fills out with the outcome of d on prop, reloading the proxy and
+// editing the manifest as the decision asks.
+func (o *Owner) decide(out *schemas.Applied, d schemas.Decision, prop schemas.Proposal) {
+	refuse := func(format string, args ...any) {
+		out.Status, out.Notes = schemas.ProposalRefused, fmt.Sprintf(format, args...)
+	}
+	if err := CheckDecision(d); err != nil {
+		refuse("invalid decision: %v", err)
+		return
+	}
+	if d.Action == schemas.ActionDeny {
+		out.Status = schemas.ProposalDenied
+		out.Notes = "denied by the operator"
+		if d.Reason != "" {
+			out.Notes += ": " + d.Reason
+		}
+		return
+	}
+	live := o.cfg.Proxy.Routes()
+	out.Before = live
+	if live.Digest() != prop.BaseDigest {
+		refuse("stale: the bottle's routes changed since this proposal was made; ask again and a new proposal will show the current delta")
+		return
+	}
+	next, rule, persistRoute, err := o.nextTable(live, d, prop)
+	if err != nil {
+		refuse("%v", err)
+		return
+	}
+	var edit *planner.Edit
+	if d.Scope == schemas.ScopePersist {
+		if o.cfg.Planner == nil || o.cfg.Manifest == "" {
+			refuse("scope persist is not available for this bottle: it was not launched from a manifest in the home")
+			return
+		}
+		note := fmt.Sprintf("added by bot-bottle review: proposal %s, %s by %s", prop.ID, d.Action, d.DecidedBy)
+		if edit, err = o.cfg.Planner.PersistRoute(o.cfg.Manifest, persistRoute, note); err != nil {
+			refuse("persist: %v", err)
+			return
+		}
+		if err := edit.Write(); err != nil {
+			refuse("persist: %v", err)
+			return
+		}
+		out.Diff = edit.Diff
+	}
+	if next != nil {
+		if err := o.cfg.Proxy.Reload(next, "decision"); err != nil {
+			if edit != nil { // keep the manifest and the live table in step
+				edit.After, edit.Before = edit.Before, edit.After
+				_ = edit.Write()
+				out.Diff = ""
+			}
+			refuse("reload: %v", err)
+			return
+		}
+		out.After = next
+	} else {
+		out.After = live
+	}
+	out.Status, out.Route = schemas.ProposalApproved, rule
+	switch {
+	case next == nil:
+		out.Notes = "approved and written to the manifest; the credential takes effect at the bottle's next launch"
+	case d.Scope == schemas.ScopePersist:
+		out.Notes = "approved for this bottle and written to its manifest; retry the request"
+	default:
+		out.Notes = "approved for this bottle's life; retry the request"
+	}
+	if d.Reason != "" {
+		out.Notes += " (" + d.Reason + ")"
+	}
+}
+
+// nextTable computes the live table after d: for approve, the proposal's own
+// request; for modify, the operator's route. It returns nil for next when
+// the change must wait for the next launch (a modify that adds auth), the
+// rule as it will be live, and the manifest form for scope persist.
+func (o *Owner) nextTable(live *schemas.RoutesFile, d schemas.Decision, prop schemas.Proposal) (next *schemas.RoutesFile, rule *schemas.RouteRule, manifest schemas.Route, err error) {
+	var r schemas.Route
+	if d.Action == schemas.ActionApprove {
+		req := planner.RouteRequest{Host: prop.Host, Port: prop.Port, PathPrefixes: prop.PathPrefixes, Methods: prop.Methods}
+		delta, _, err := planner.ApplyRequest(live, req)
+		if err != nil {
+			return nil, nil, schemas.Route{}, err
+		}
+		dr := delta.Route
+		r = schemas.Route{Host: dr.Host, Port: dr.Port, PathAllowlist: dr.PathAllowlist, Methods: dr.Methods, TLSPassthrough: dr.TLSPassthrough}
+	} else {
+		r = *d.Route
+		r.Host = schemas.NormalizeHost(strings.TrimSpace(r.Host))
+	}
+	next, lr := replaceRoute(live, r)
+	manifest = r
+	if d.Scope == schemas.ScopePersist && r.Auth == nil && lr.Auth != nil {
+		// The route keeps its credential: the manifest must name it too,
+		// or the persisted route would replace an authenticated one.
+		if manifest.Auth, err = o.credentialOf(lr); err != nil {
+			return nil, nil, schemas.Route{}, err
+		}
+	}
+	if r.Auth != nil {
+		return nil, &lr, manifest, nil // a new credential goes through the manifest only
+	}
+	return next, &lr, manifest, nil
+}
+
+// replaceRoute puts r (without auth) in the table in place of the route for
+// its host and port, keeping that route's existing auth: a decision never
+// changes a live credential.
+func replaceRoute(live *schemas.RoutesFile, r schemas.Route) (*schemas.RoutesFile, schemas.RouteRule) {
+	next := &schemas.RoutesFile{Version: live.Version}
+	rule := schemas.RouteRule{Host: r.Host, Port: r.Port, PathAllowlist: r.PathAllowlist, Methods: r.Methods, TLSPassthrough: r.TLSPassthrough}
+	placed := false
+	for _, old := range live.Routes {
+		if old.Host == rule.Host && old.Port == rule.Port {
+			if !rule.TLSPassthrough {
+				rule.Auth = old.Auth
+			}
+			next.Routes = append(next.Routes, rule)
+			placed = true
+			continue
+		}
+		next.Routes = append(next.Routes, old)
+	}
+	if !placed {
+		next.Routes = append(next.Routes, rule)
+	}
+	return next, rule
+}
+
+// credentialOf finds, in the bottle's plan, the host variable behind a live
+// route's slot.
+func (o *Owner) credentialOf(rule schemas.RouteRule) (*schemas.Auth, error) {
+	plan, err := o.cfg.Planner.Plan(o.cfg.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("persist: plan %s: %w", o.cfg.Manifest, err)
+	}
+	for _, pr := range plan.Routes {
+		if pr.Host == rule.Host && pr.Port == rule.Port && pr.Auth != nil {
+			if strings.HasPrefix(pr.Origin, "provider:") {
+				return nil, fmt.Errorf("persist: %s belongs to the agent provider; widen it for this bottle's life (scope once) instead", rule.Host)
+			}
+			return &schemas.Auth{Scheme: pr.Auth.Scheme, TokenRef: pr.Auth.TokenRef}, nil
+		}
+	}
+	return nil, fmt.Errorf("persist: the manifest no longer has the credential for %s; edit it by hand", rule.Host)
+}

@@ -1,0 +1,241 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// DeskConfig sets up an operator's desk.
+type DeskConfig struct {
+	Channel Channel
+	// Running reports whether a bottle is running and its owner alive; a
+	// decision on any other bottle is refused before it is published.
+	Running func(ctx context.Context, bottle string) (bool, error)
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Desk is where an operator reviews and decides, from any process.
+type Desk struct{ cfg DeskConfig }
+
+// NewDesk returns a desk on cfg.Channel.
+func NewDesk(cfg DeskConfig) *Desk {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Desk{cfg: cfg}
+}
+
+// ErrNotPending is returned (wrapped) when deciding a proposal that already
+// has a decision.
+var ErrNotPending = errors.New("proposal is not pending")
+
+// ErrBottleGone is returned (wrapped) when deciding for a bottle that no
+// longer runs.
+var ErrBottleGone = errors.New("bottle is not running")
+
+// Filter selects proposals. Zero fields select everything.
+type Filter struct {
+	Bottle string
+	Status string // pending, approved, denied, refused
+}
+
+// Proposals lists proposals, newest first.
+func (d *Desk) Proposals(ctx context.Context, f Filter) ([]View, error) {
+	views, err := project(ctx, d.cfg.Channel.Store(), f.Bottle)
+	if err != nil {
+		return nil, err
+	}
+	out := views[:0]
+	for _, v := range views {
+		if f.Status == "" || v.Status == f.Status {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// Proposal returns one proposal by id.
+func (d *Desk) Proposal(ctx context.Context, id string) (View, error) {
+	views, err := project(ctx, d.cfg.Channel.Store(), "")
+	if err != nil {
+		return View{}, err
+	}
+	for _, v := range views {
+		if v.ID == id {
+			return v, nil
+		}
+	}
+	return View{}, fmt.Errorf("proposal %q: %w", id, ErrUnknownProposal)
+}
+
+// Decide checks dec against the channel (the proposal exists and is
+// pending, its bottle runs) and on its own (CheckDecision), publishes it,
+// and waits up to wait for the bottle's owner to apply it. It returns the
+// owner's Applied, or an error saying why the decision was not published or
+// not answered in time. dec.Bottle is filled from the proposal.
+func (d *Desk) Decide(ctx context.Context, dec schemas.Decision, wait time.Duration) (*schemas.Applied, error) {
+	v, err := d.Proposal(ctx, dec.ProposalID)
+	if err != nil {
+		return nil, err
+	}
+	if dec.Bottle != "" && dec.Bottle != v.Bottle {
+		return nil, fmt.Errorf("proposal %q belongs to bottle %s, not %s", v.ID, v.Bottle, dec.Bottle)
+	}
+	dec.Bottle = v.Bottle
+	if dec.Scope == "" && dec.Action != schemas.ActionDeny {
+		dec.Scope = schemas.ScopeOnce
+	}
+	if dec.Time.IsZero() {
+		dec.Time = d.cfg.Now().UTC()
+	}
+	switch {
+	case v.Applied != nil:
+		return nil, fmt.Errorf("proposal %q was already decided: %s by %s (%s): %w", v.ID, v.Applied.Status, v.Applied.DecidedBy, v.Applied.Notes, ErrNotPending)
+	case v.Decision != nil:
+		return nil, fmt.Errorf("proposal %q was already decided (%s by %s) and waits for its bottle to apply it: %w", v.ID, v.Decision.Action, v.Decision.DecidedBy, ErrNotPending)
+	}
+	if err := CheckDecision(dec); err != nil {
+		return nil, fmt.Errorf("decide %q: %w", v.ID, err)
+	}
+	if d.cfg.Running != nil {
+		running, err := d.cfg.Running(ctx, v.Bottle)
+		if err != nil {
+			return nil, fmt.Errorf("decide %q: is bottle %s running: %w", v.ID, v.Bottle, err)
+		}
+		if !running {
+			return nil, fmt.Errorf("decide %q: %s stopped, so nothing can apply the decision; the agent can ask again from a new bottle: %w", v.ID, v.Bottle, ErrBottleGone)
+		}
+	}
+	store := d.cfg.Channel.Store()
+	from, err := store.Head(ctx, v.Bottle)
+	if err != nil {
+		return nil, fmt.Errorf("decide %q: %w", v.ID, err)
+	}
+	ev, err := schemas.NewEvent(v.Bottle, schemas.KindDecision, dec)
+	if err != nil {
+		return nil, err
+	}
+	d.cfg.Channel.Publish(ev)
+	return d.awaitApplied(ctx, from, v.ID, wait)
+}
+
+// awaitApplied waits for the owner's Applied for proposal id.
+func (d *Desk) awaitApplied(ctx context.Context, from events.Cursor, id string, wait time.Duration) (*schemas.Applied, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var got *schemas.Applied
+	errFound := errors.New("found")
+	err := d.cfg.Channel.Follow(ctx, from, func(p events.Page) error {
+		for _, ev := range p.Events {
+			if ev.Kind != schemas.KindApplied {
+				continue
+			}
+			var a schemas.Applied
+			if ev.Decode(&a) == nil && a.ProposalID == id {
+				got = &a
+				return errFound
+			}
+		}
+		return nil
+	})
+	if got != nil {
+		return got, nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("the decision on %q is published, but its bottle's owner did not answer within %s; it will apply it when it can", id, wait)
+	}
+	return nil, err
+}
+
+// Follow calls fn with every new event of the given kinds (all kinds when
+// none), across bottles, from now on, until ctx ends.
+func (d *Desk) Follow(ctx context.Context, fn func(schemas.Event), kinds ...schemas.Kind) error {
+	head, err := d.cfg.Channel.Store().Head(ctx, "")
+	if err != nil {
+		return err
+	}
+	return d.cfg.Channel.Follow(ctx, head, func(p events.Page) error {
+		for _, ev := range p.Events {
+			if len(kinds) == 0 || slices.Contains(kinds, ev.Kind) {
+				fn(ev)
+			}
+		}
+		return nil
+	})
+}
+
+// View is a proposal with what the channel says happened to it.
+type View struct {
+	schemas.Proposal
+	Status   string            `json:"status"`
+	Decision *schemas.Decision `json:"decision,omitempty"`
+	Applied  *schemas.Applied  `json:"applied,omitempty"`
+}
+
+// project folds the channel's proposal, decision and applied events into
+// views, newest first. A later proposal event with the same id (a merge)
+// replaces the earlier; the first decision and the first non-refused
+// Applied stand.
+func project(ctx context.Context, store events.Store, bottle string) ([]View, error) {
+	byID := map[string]*View{}
+	var order []string
+	from := events.AfterPos(0)
+	if bottle != "" {
+		from = events.AfterSeq(bottle, 0)
+	}
+	for {
+		page, err := store.Read(ctx, from, 2000)
+		if err != nil {
+			return nil, fmt.Errorf("read proposals: %w", err)
+		}
+		for _, ev := range page.Events {
+			switch ev.Kind {
+			case schemas.KindProposal:
+				var p schemas.Proposal
+				if ev.Decode(&p) != nil {
+					continue
+				}
+				if v, ok := byID[p.ID]; ok {
+					v.Proposal = p
+					continue
+				}
+				byID[p.ID] = &View{Proposal: p, Status: schemas.ProposalPending}
+				order = append(order, p.ID)
+			case schemas.KindDecision:
+				var dec schemas.Decision
+				if ev.Decode(&dec) == nil {
+					if v, ok := byID[dec.ProposalID]; ok && v.Decision == nil {
+						v.Decision = &dec
+					}
+				}
+			case schemas.KindApplied:
+				var a schemas.Applied
+				if ev.Decode(&a) == nil && !a.Duplicate {
+					if v, ok := byID[a.ProposalID]; ok && v.Applied == nil {
+						v.Applied, v.Status = &a, a.Status
+					}
+				}
+			}
+		}
+		if len(page.Events) == 0 && len(page.Gaps) == 0 {
+			break
+		}
+		from = page.Next
+	}
+	out := make([]View, 0, len(order))
+	for i := len(order) - 1; i >= 0; i-- {
+		out = append(out, *byID[order[i]])
+	}
+	return out, nil
+}

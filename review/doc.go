@@ -1,0 +1,22 @@
+// Package review is remediation: an agent denied by its bottle's proxy asks
+// for more egress, a person decides, and the live proxy changes.
+//
+// It sits at the end of the data path (manifest -> plan -> proxy decision ->
+// event -> review -> reload). Two roles meet only on the shared event
+// channel:
+//
+//   - The Owner runs in the process that owns a bottle. It turns an agent's
+//     request into a validated Proposal with the exact route-table delta
+//     (merging identical pending ones, bounding the rate), publishes it, and
+//     applies the Decisions it reads back from the channel: an atomic reload
+//     of its live proxy, a manifest edit for scope persist, and an Applied
+//     event that also answers the agent's waiting call.
+//   - The Desk runs wherever an operator is (MCP, CLI, the web page). It
+//     lists proposals from the channel, checks a decision (the proposal is
+//     pending, the bottle runs), publishes it, and waits for the owner's
+//     Applied.
+//
+// Credentials stay the operator's: an approval never adds or changes auth;
+// a modify may name a host variable for auth only with scope persist, and
+// then takes effect through the manifest at the bottle's next launch.
+package review
