@@ -141,6 +141,9 @@ func (o *Owner) decide(out *schemas.Applied, d schemas.Decision, prop schemas.Pr
 			return
 		}
 		out.After = next
+		if o.cfg.OnReload != nil {
+			o.cfg.OnReload(next)
+		}
 	} else {
 		out.After = live
 	}

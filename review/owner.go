@@ -40,6 +40,10 @@ type OwnerConfig struct {
 	Channel  Channel
 	Planner  *planner.Planner // for scope persist; nil refuses persist
 	Limits   Limits
+	// OnReload, when set, is called with the live table after every reload
+	// the owner makes (the launcher keeps the run folder's routes file in
+	// step with it, for other processes to read).
+	OnReload func(*schemas.RoutesFile)
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
