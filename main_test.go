@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// The end-to-end tests drive the real binary, built once per test process
+// with CGO_ENABLED=0 (statically linked, as the docker backend requires and
+// as a release is built), whatever the test binary itself was built with.
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildStatic builds the Go package at pkg (relative to the module root)
+// into the shared temp folder as name.
+func buildStatic(pkg, name string) (string, error) {
+	binOnce.Do(func() { binDir, binErr = os.MkdirTemp("", "bot-bottle-e2e-") })
+	if binErr != nil {
+		return "", binErr
+	}
+	out := filepath.Join(binDir, name)
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %w\n%s", pkg, err, b)
+	}
+	return out, nil
+}
+
+var buildMu sync.Mutex
+
+// botBottle returns the path of the statically built bot-bottle binary.
+func botBottle(t testing.TB) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	p, err := buildStatic(".", "bot-bottle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// bottleClient returns the path of testdata/bottleclient, built static so
+// that it runs in a FROM-scratch container.
+func bottleClient(t testing.TB) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	p, err := buildStatic("./testdata/bottleclient", "bottleclient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

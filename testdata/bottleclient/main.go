@@ -1,0 +1,86 @@
+// Command bottleclient is the tests' HTTP client inside a bottle whose image
+// has no curl (the FROM-scratch default image): a static Go binary that
+// trusts SSL_CERT_FILE and goes through HTTPS_PROXY like any well-behaved
+// program, and can also speak CONNECT by hand or dial an address directly.
+//
+//	bottleclient get URL        GET through the environment's proxy
+//	bottleclient connect H:P    CONNECT H:P on $HTTPS_PROXY, print the answer
+//	bottleclient dial ADDR      a direct TCP connect, no proxy
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: bottleclient get URL | connect HOST:PORT | dial ADDR")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "get":
+		err = get(os.Args[2])
+	case "connect":
+		err = connect(os.Args[2])
+	case "dial":
+		err = dial(os.Args[2])
+	default:
+		err = fmt.Errorf("unknown mode %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Printf("error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func get(u string) error {
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	fmt.Printf("status=%d\n%s\n", resp.StatusCode, body)
+	return err
+}
+
+func connect(hostPort string) error {
+	pu, err := url.Parse(os.Getenv("HTTPS_PROXY"))
+	if err != nil || pu.Host == "" {
+		return fmt.Errorf("HTTPS_PROXY %q: %v", os.Getenv("HTTPS_PROXY"), err)
+	}
+	conn, err := net.DialTimeout("tcp", pu.Host, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", hostPort, hostPort)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	fmt.Printf("status=%d\n%s\n", resp.StatusCode, body)
+	return err
+}
+
+func dial(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	conn.Close()
+	fmt.Println("dial-ok")
+	return nil
+}
