@@ -1,0 +1,280 @@
+package events_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/sqlite"
+	"github.com/bot-bottle/bot-bottle/events/storetest"
+	"github.com/bot-bottle/bot-bottle/schemas"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+func openStore(t testing.TB, opts sqlite.Options) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), sqlite.FileName), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newBus(t testing.TB, s events.Store, opts events.BusOptions) *events.Bus {
+	t.Helper()
+	b := events.NewBus(s, opts)
+	t.Cleanup(func() { b.Close(context.Background()) })
+	return b
+}
+
+func testCtx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func counter(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+func TestBusStoresEverythingPublished(t *testing.T) {
+	s := openStore(t, sqlite.Options{})
+	m := events.NewMetrics(nil)
+	b := newBus(t, s, events.BusOptions{Metrics: m})
+	var wg sync.WaitGroup
+	for p := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				b.Publish(storetest.Event(t, fmt.Sprintf("b%d", (p+i)%3), schemas.KindDenial, i))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := b.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := storetest.ReadAll(t, s, events.Cursor{}, 0)
+	if len(all) != 8000 {
+		t.Fatalf("stored %d of 8000", len(all))
+	}
+	storetest.CheckGapless(t, all)
+	if p, st := counter(m.Published), counter(m.Stored); p != 8000 || st != 8000 {
+		t.Errorf("published_total %v, stored_total %v, want 8000 each", p, st)
+	}
+}
+
+func TestBusDropsInvalidEventsAndStoresTheRest(t *testing.T) {
+	s := openStore(t, sqlite.Options{})
+	m := events.NewMetrics(nil)
+	b := newBus(t, s, events.BusOptions{Metrics: m})
+	good := storetest.Event(t, "a", schemas.KindDenial, 1)
+	bad := storetest.Event(t, "a", schemas.KindDenial, 2)
+	bad.Payload = []byte("{not json")
+	b.Publish(bad)
+	b.Publish(good)
+	if err := b.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := storetest.ReadAll(t, s, events.Cursor{}, 0)
+	if len(all) != 1 || all[0].ID != good.ID {
+		t.Fatalf("stored %+v, want only the valid event", all)
+	}
+	if n := counter(m.Dropped.WithLabelValues(events.DropInvalid)); n != 1 {
+		t.Errorf("dropped_total{invalid} = %v, want 1", n)
+	}
+}
+
+// lockStore holds the store's write lock from a connection of its own (a
+// write transaction that does not end, as a stuck process would hold it)
+// until the returned func is called.
+func lockStore(t *testing.T, s *sqlite.Store) (unlock func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+s.Path()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	unlock = func() {
+		once.Do(func() {
+			conn.ExecContext(context.Background(), "ROLLBACK")
+			conn.Close()
+			db.Close()
+		})
+	}
+	t.Cleanup(unlock)
+	return unlock
+}
+
+// While the store cannot be written, the bus keeps what it holds, drops and
+// counts what exceeds QueueLimit (without making Publish wait), and stores
+// the rest once the store is writable again.
+func TestBusOverflowWhileTheStoreIsLocked(t *testing.T) {
+	s := openStore(t, sqlite.Options{BusyTimeout: 20 * time.Millisecond})
+	m := events.NewMetrics(nil)
+	b := newBus(t, s, events.BusOptions{QueueLimit: 100, Metrics: m, Logger: quietLogger()})
+	unlock := lockStore(t, s)
+	for i := range 250 {
+		b.Publish(storetest.Event(t, "a", schemas.KindDenial, i))
+	}
+	if n := counter(m.Dropped.WithLabelValues(events.DropQueueFull)); n != 150 {
+		t.Errorf("dropped_total{queue_full} = %v, want 150", n)
+	}
+	waitFor(t, "an append to fail against the lock", func() bool { return counter(m.AppendErrors) > 0 })
+	unlock()
+	if err := b.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := storetest.ReadAll(t, s, events.AfterSeq("a", 0), 0)
+	if len(all) != 100 {
+		t.Fatalf("stored %d, want the 100 the queue held", len(all))
+	}
+	storetest.CheckGapless(t, all)
+}
+
+func TestBusCloseReportsWhatItCouldNotStore(t *testing.T) {
+	s := openStore(t, sqlite.Options{BusyTimeout: 20 * time.Millisecond})
+	m := events.NewMetrics(nil)
+	b := events.NewBus(s, events.BusOptions{Metrics: m, Logger: quietLogger()})
+	lockStore(t, s)
+	for i := range 10 {
+		b.Publish(storetest.Event(t, "a", schemas.KindDenial, i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := b.Close(ctx)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("close with an unwritable store: %v, want the lost events reported", err)
+	}
+	if n := counter(m.Dropped.WithLabelValues(events.DropClosed)); n != 10 {
+		t.Errorf("dropped_total{closed} = %v, want 10", n)
+	}
+	b.Publish(storetest.Event(t, "a", schemas.KindDenial, 11))
+	if n := counter(m.Dropped.WithLabelValues(events.DropClosed)); n != 11 {
+		t.Errorf("publish after close: dropped_total{closed} = %v, want 11", n)
+	}
+}
+
+// A subscriber that stops reading leaves the proxy's request rate as it was.
+// Two proxies (real HTTP handlers that publish a denial per request), each
+// with its own bus and store, one with a subscriber stuck from its first
+// page, are driven alternately; their best rates are compared. Then the
+// stuck subscriber is released and catches up from the store, losing
+// nothing.
+func TestStuckSubscriberDoesNotSlowTheProducer(t *testing.T) {
+	const requests, rounds = 2000, 3
+	type proxy struct {
+		bus     *events.Bus
+		metrics *events.Metrics
+		srv     *httptest.Server
+		best    float64
+	}
+	newProxy := func() *proxy {
+		p := &proxy{metrics: events.NewMetrics(nil)}
+		p.bus = newBus(t, openStore(t, sqlite.Options{Metrics: p.metrics}), events.BusOptions{Metrics: p.metrics})
+		p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ev, err := schemas.NewEvent("b", schemas.KindDenial, schemas.Denial{Host: "x.example", Method: r.Method, Path: r.URL.Path, Reason: "host_not_allowed"})
+			if err != nil {
+				t.Error(err)
+			}
+			p.bus.Publish(ev)
+			w.WriteHeader(http.StatusForbidden)
+		}))
+		t.Cleanup(p.srv.Close)
+		return p
+	}
+	drive := func(p *proxy) {
+		start := time.Now()
+		for range requests {
+			resp, err := p.srv.Client().Get(p.srv.URL + "/blocked")
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		p.best = max(p.best, requests/time.Since(start).Seconds())
+	}
+	free, stuck := newProxy(), newProxy()
+
+	gate := make(chan struct{})
+	firstPage := make(chan struct{})
+	var once sync.Once
+	received := 0
+	followed := make(chan error, 1)
+	go func() {
+		followed <- stuck.bus.Follow(testCtx(t), events.Cursor{}, func(p events.Page) error {
+			once.Do(func() { close(firstPage) })
+			<-gate
+			received += len(p.Events)
+			if received == rounds*requests {
+				return errEnough
+			}
+			return nil
+		})
+	}()
+	for round := range rounds {
+		drive(free)
+		drive(stuck)
+		if round == 0 {
+			<-firstPage // stuck from here on
+		}
+	}
+	ratio := stuck.best / free.best
+	t.Logf("requests/s: %.0f without a stuck subscriber, %.0f with one (ratio %.2f)", free.best, stuck.best, ratio)
+	if ratio < 0.5 {
+		t.Errorf("a stuck subscriber cut the proxy's request rate to %.2f of its rate without one", ratio)
+	}
+
+	close(gate)
+	if err := <-followed; !errors.Is(err, errEnough) {
+		t.Fatalf("released subscriber: %v after %d of %d events", err, received, rounds*requests)
+	}
+	if n := counter(stuck.metrics.FollowerBehind); n == 0 {
+		t.Error("the subscriber fell behind by thousands of events and follower_behind_total stayed 0")
+	}
+	for _, r := range []string{events.DropQueueFull, events.DropClosed} {
+		if n := counter(stuck.metrics.Dropped.WithLabelValues(r)); n != 0 {
+			t.Errorf("dropped_total{%s} = %v", r, n)
+		}
+	}
+}
+
+var errEnough = errors.New("received everything")
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition that has no signal
+	}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
