@@ -3,9 +3,9 @@ package events_test
 import (
 	"bufio"
 	"context"
-	"log/slog"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
