@@ -84,6 +84,10 @@ Bottles live in $BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles).`,
 		newStopCmd(c),
 		newLogsCmd(c),
 		newCleanupCmd(c),
+		newEgressCmd(c),
+		newCACmd(c),
+		newEventsCmd(c),
+		newReviewCmd(c),
 	)
 	return root
 }

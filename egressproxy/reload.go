@@ -33,3 +33,17 @@ func (p *Proxy) Reload(rf *schemas.RoutesFile, source string) error {
 	p.publish(schemas.KindReload, ev)
 	return nil
 }
+
+// ReloadError records a reload that failed before there was a table to
+// offer, such as a routes file that does not parse: the old table stays, and
+// the error is logged and published like any refused reload.
+func (p *Proxy) ReloadError(source string, err error) {
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	old := p.table.Load()
+	n := len(old.file.Routes)
+	ev := schemas.Reload{Source: source, Error: err.Error(), Before: n, After: n, BeforeDigest: old.digest, AfterDigest: old.digest}
+	p.metrics.reloads.WithLabelValues("error").Inc()
+	p.log.Error("routes reload refused; keeping the old table", "source", source, "err", err)
+	p.publish(schemas.KindReload, ev)
+}
