@@ -86,8 +86,6 @@ Bottles live in $BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles).`,
 		newCleanupCmd(c),
 		newEgressCmd(c),
 		newCACmd(c),
-		newEventsCmd(c),
-		newReviewCmd(c),
 	)
 	return root
 }
