@@ -14,6 +14,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/schemas"
+	"golang.org/x/sys/unix"
 )
 
 // Launch plans the bottle o.Name, starts its proxy and its command, and
@@ -146,6 +147,12 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 	}
 	stdio.Out = tee{log: b.out, w: stdio.Out}
 	stdio.Err = tee{log: b.out, w: stdio.Err}
+	var rows, cols uint16
+	if stdio.Terminal != nil {
+		if ws, err := unix.IoctlGetWinsize(int(stdio.Terminal.Fd()), unix.TIOCGWINSZ); err == nil {
+			rows, cols = ws.Row, ws.Col
+		}
+	}
 	image := ""
 	if b.plan.Provider != nil {
 		image = b.plan.Provider.Image
@@ -163,7 +170,9 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 				{Port: DefaultProxyPort, Socket: InBottle(ProxySocket)},
 				{Port: DefaultMCPPort, Socket: InBottle(MCPSocket)},
 			},
-			TTY: stdio.Terminal != nil,
+			TTY:  stdio.Terminal != nil,
+			Rows: rows,
+			Cols: cols,
 		},
 		RunDir:       b.rd,
 		Workdir:      b.info.Workdir,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -43,6 +44,37 @@ func startCommand(cfg *Config) (int, error) {
 	pid := p.Pid
 	_ = p.Release() // the init reaps by pid with wait4, not through p
 	return pid, nil
+}
+
+// releaseTerminal gives up the init's controlling terminal when it has
+// one (a container's tty makes pid 1 its session leader), so that the
+// command can take the terminal for a session of its own: the kernel lets
+// only one session hold a terminal. Giving it up sends SIGHUP to the init's
+// own group, which must not reach the command, so it is ignored meanwhile.
+func releaseTerminal() {
+	sid, err := unix.IoctlGetInt(0, unix.TIOCGSID)
+	if err != nil {
+		return // not our controlling terminal
+	}
+	if own, err := unix.Getsid(0); err != nil || own != sid {
+		return
+	}
+	signal.Ignore(unix.SIGHUP) // Run's signal.Notify takes it back
+	_ = unix.IoctlSetInt(0, unix.TIOCNOTTY, 0)
+}
+
+// sizeTerminal gives a terminal that has no size yet the owner's: a
+// container's tty starts at 0x0 on daemons older than API 1.42, and the
+// owner's resize would race the command's first look.
+func sizeTerminal(rows, cols uint16) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+	if err != nil || (ws.Row != 0 && ws.Col != 0) {
+		return
+	}
+	_ = unix.IoctlSetWinsize(0, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
 }
 
 // lookPath finds name the way a shell would with the command's own PATH,

@@ -37,6 +37,10 @@ type Config struct {
 	// TTY gives the command its stdin as controlling terminal in a new
 	// session, so job control and ^C work in an interactive agent.
 	TTY bool `json:"tty,omitempty"`
+	// Rows and Cols are the owner's terminal size, given to a terminal that
+	// has none yet.
+	Rows uint16 `json:"rows,omitempty"`
+	Cols uint16 `json:"cols,omitempty"`
 	// Mounts, when set, asks the init to build the filesystem view itself
 	// (local backend). Docker builds it from the container's mounts instead.
 	Mounts *Mounts `json:"mounts,omitempty"`

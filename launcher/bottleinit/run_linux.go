@@ -83,6 +83,10 @@ func Run(cfg *Config) (int, error) {
 	if err := writeFiles(cfg.Home, cfg.Files); err != nil {
 		return ExitSetup, err
 	}
+	if cfg.TTY {
+		sizeTerminal(cfg.Rows, cfg.Cols)
+		releaseTerminal()
+	}
 	// Subscribe before the child exists, so no SIGCHLD or SIGTERM is lost
 	// between its start and the loop below.
 	sigs := make(chan os.Signal, 16)
