@@ -86,6 +86,7 @@ Bottles live in $BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles).`,
 		newCleanupCmd(c),
 		newEgressCmd(c),
 		newCACmd(c),
+		newEventsCmd(c),
 	)
 	return root
 }

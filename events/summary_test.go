@@ -1,0 +1,50 @@
+package events_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/storetest"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+func TestSummary(t *testing.T) {
+	exit := 3
+	cases := []struct {
+		kind    schemas.Kind
+		payload any
+		want    string
+	}{
+		{schemas.KindDenial, schemas.Denial{ID: "d1", Host: "x.example", Port: 8443, Method: "POST", Path: "/a?tok=SECRET", Reason: "host_not_allowed"},
+			"POST x.example:8443/a?[redacted] denied: host_not_allowed (d1)"},
+		{schemas.KindReload, schemas.Reload{OK: true, Source: "sighup", Before: 2, After: 3}, "routes reloaded (sighup): 2 -> 3 routes"},
+		{schemas.KindReload, schemas.Reload{Source: "api", Before: 2, Error: "line 3: bad"}, "routes reload (api) failed, kept 2 routes: line 3: bad"},
+		{schemas.KindLifecycle, schemas.Lifecycle{State: "exited", Name: "ex", Backend: "local", Owner: 42, ExitCode: &exit}, "exited ex backend=local owner_pid=42 exit=3"},
+		{schemas.KindDecision, schemas.Decision{ProposalID: "p1", Action: "approve", Scope: "once", DecidedBy: "cli"}, "decision on p1: approve once by cli"},
+		{"custom.kind", map[string]int{"n": 1}, `{"n":1}`},
+	}
+	for _, c := range cases {
+		got := events.Summary(storetest.Event(t, "b", c.kind, c.payload))
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.kind, got, c.want)
+		}
+	}
+}
+
+// An agent chooses the path it is denied on and the justification of its
+// proposals: neither may put escape sequences or line breaks on an
+// operator's terminal.
+func TestSummaryNeutralisesTerminalEscapes(t *testing.T) {
+	evil := "/x\x1b]0;pwned\x07\x1b[2J\nFAKE: approved"
+	for _, ev := range []schemas.Event{
+		storetest.Event(t, "b", schemas.KindDenial, schemas.Denial{Method: "GET", Host: "h", Path: evil}),
+		storetest.Event(t, "b", schemas.KindProposal, schemas.Proposal{ID: "p", Justification: evil}),
+		storetest.Event(t, "b", schemas.KindReload, schemas.Reload{Error: evil}),
+	} {
+		got := events.Summary(ev)
+		if strings.ContainsAny(got, "\x1b\x07\n\r") {
+			t.Errorf("%s summary carries control characters: %q", ev.Kind, got)
+		}
+	}
+}
