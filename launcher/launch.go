@@ -100,6 +100,11 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 		return fmt.Errorf("proxy socket: %w", err)
 	}
 	go func() { _ = b.proxy.Serve(ln) }()
+	if o.OnProxy != nil {
+		if err := o.OnProxy(b); err != nil {
+			return err
+		}
+	}
 	if b.surface, err = serveSurface(b.rd.SharedFile(MCPSocket), b.info.ID, o.AgentSurface); err != nil {
 		return err
 	}

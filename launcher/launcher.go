@@ -119,6 +119,11 @@ type Options struct {
 	// BOT_BOTTLE_MCP_URL); BottleID(r.Context()) names the bottle. nil
 	// answers 503 "agent surface not available".
 	AgentSurface http.Handler
+	// OnProxy, when set, is called once the bottle's proxy serves and
+	// before its agent surface and command start: the moment to attach
+	// what must be ready before the agent can make its first request (the
+	// bottle's review owner). An error aborts the launch.
+	OnProxy func(*Bottle) error
 }
 
 // Backends returns the names of the configured backends, default first.

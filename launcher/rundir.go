@@ -25,6 +25,8 @@ const (
 	InitConfigFile = "init.json"
 	outputLogName  = "output.log"
 	recordName     = "bottle.json"
+	routesName     = "routes.yaml"
+	planName       = "plan.json"
 )
 
 // maxSocketPath is the longest path a unix socket can be bound to on Linux
@@ -55,6 +57,15 @@ func InBottle(name string) string { return path.Join(InBottleDir, name) }
 
 // OutputLog is the command's output as teed by the owner.
 func (r RunDir) OutputLog() string { return filepath.Join(r.Root, outputLogName) }
+
+// Routes is where the owner keeps a copy of the bottle's live routes table
+// (no secret: slots only), for other processes to read; the bottle does not
+// see it.
+func (r RunDir) Routes() string { return filepath.Join(r.Root, routesName) }
+
+// Plan is where the owner keeps the plan the bottle was launched from, for
+// other processes to read; the bottle does not see it.
+func (r RunDir) Plan() string { return filepath.Join(r.Root, planName) }
 
 // Record is the path of the bottle's record in its run folder.
 func (r RunDir) Record() string { return filepath.Join(r.Root, recordName) }
