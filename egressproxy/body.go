@@ -35,6 +35,8 @@ type scanBody struct {
 	eof   bool
 	err   error
 
+	scratch [2][]byte // decoded views, reused across chunks
+
 	foundToken atomic.Bool
 	tooLarge   atomic.Bool
 }
@@ -90,7 +92,7 @@ func (b *scanBody) fill() {
 		b.err = errBodyTooLarge
 		return
 	}
-	if n > 0 && b.sc.found(b.buf) {
+	if n > 0 && b.sc.foundScratch(b.buf, &b.scratch) {
 		b.foundToken.Store(true)
 		b.err = errTokenInBody
 		return

@@ -26,6 +26,10 @@ type Decision struct {
 	Port   int
 	Method string
 	Path   string // as sent, with the query redacted and any token redacted; "" for CONNECT
+
+	// The request target as sent, from which Path is made when the
+	// decision is shown (a refusal, a log line): allowed requests skip it.
+	rawPath, rawQuery string
 }
 
 func allow(d Decision, r *route) Decision {
@@ -57,6 +61,9 @@ func (p *Proxy) refuse(req *http.Request, d Decision, onDone func()) *http.Respo
 	id, err := uuid.NewV7()
 	if err != nil {
 		id = uuid.New()
+	}
+	if d.Path == "" && d.rawPath != "" {
+		d.Path = p.displayPath(d.rawPath, d.rawQuery)
 	}
 	if p.scan.foundString(d.Host) || p.scan.foundFolded([]byte(d.Host)) {
 		d.Host = "[redacted]" // a host name can carry a token too (CONNECT <token>.example:443)

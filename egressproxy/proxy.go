@@ -36,6 +36,7 @@ type Proxy struct {
 	table   atomic.Pointer[table]
 
 	reloadMu sync.Mutex // serialises Reload (readers never take it)
+	rt       goproxy.RoundTripper // p.roundTrip, made once
 	mitm     *goproxy.ConnectAction
 	tunnel   *goproxy.ConnectAction
 	reject   *goproxy.ConnectAction
@@ -83,6 +84,7 @@ func New(cfg Config) (*Proxy, error) {
 		p.conns.stopReaper()
 		return nil, fmt.Errorf("new egress proxy: %w", err)
 	}
+	p.rt = goproxy.RoundTripperFunc(p.roundTrip)
 	p.gp = p.newGoproxy()
 	p.srv = &http.Server{
 		Handler:           p.gp,

@@ -63,7 +63,7 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 	}
 	req.Trailer = nil // trailers arrive after the checks: none are forwarded
 	p.metrics.decision(ReasonAllowed)
-	ctx.RoundTripper = goproxy.RoundTripperFunc(p.roundTrip)
+	ctx.RoundTripper = p.rt
 	return req, nil
 }
 
@@ -84,17 +84,20 @@ func (p *Proxy) refuseRequest(req *http.Request, d Decision, st *reqState) *http
 func (p *Proxy) decide(req *http.Request, tun *tunnel) (d Decision, r *route, introspect bool) {
 	d.Method = req.Method
 	rawPath, rawQuery, targetOK := splitTarget(req.RequestURI)
-	d.Path = p.displayPath(rawPath, rawQuery)
+	d.rawPath, d.rawQuery = rawPath, rawQuery // shown (redacted) only if refused
 
 	scheme := req.URL.Scheme
-	defPort := map[string]int{"http": 80, "https": 443}[scheme]
+	defPort := schemePort(scheme)
 	var host string
 	var port int
 	if tun != nil {
 		host, port = tun.host, tun.port
 		d.Host, d.Port = host, port
-		for _, v := range append([]string{req.URL.Host, req.Host}, req.Header.Values("Host")...) {
-			if v != "" && !sameAuthority(v, host, port) {
+		if !sameAuthorityOrEmpty(req.URL.Host, host, port) || !sameAuthorityOrEmpty(req.Host, host, port) {
+			return deny(d, ReasonHostMismatch), nil, false
+		}
+		for _, v := range req.Header.Values("Host") {
+			if !sameAuthorityOrEmpty(v, host, port) {
 				return deny(d, ReasonHostMismatch), nil, false
 			}
 		}
@@ -144,7 +147,7 @@ func (p *Proxy) decide(req *http.Request, tun *tunnel) (d Decision, r *route, in
 		return deny(d, ReasonPathNotAllowed), nil, false
 	}
 	authority := host
-	if port != map[string]int{"http": 80, "https": 443}[scheme] {
+	if port != schemePort(scheme) {
 		authority = net.JoinHostPort(host, strconv.Itoa(port))
 	}
 	req.URL.Host, req.Host, req.URL.User = authority, authority, nil
@@ -188,6 +191,21 @@ func splitAuthority(a string) (host, port string, ok bool) {
 		return "", "", false
 	}
 	return strings.Trim(a, "[]"), "", true
+}
+
+// schemePort is the default port of an http or https URL; 0 for others.
+func schemePort(scheme string) int {
+	switch scheme {
+	case "http":
+		return 80
+	case "https":
+		return 443
+	}
+	return 0
+}
+
+func sameAuthorityOrEmpty(v, host string, port int) bool {
+	return v == "" || sameAuthority(v, host, port)
 }
 
 // sameAuthority reports whether a Host value names host (normalised) and,
@@ -237,10 +255,16 @@ func (p *Proxy) headersCarryToken(h http.Header) bool {
 	defer headerBufs.Put(buf)
 	buf.Reset()
 	for k := range h {
-		buf.WriteString(k)
+		for i := 0; i < len(k); i++ {
+			c := k[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			buf.WriteByte(c)
+		}
 		buf.WriteByte('\n')
 	}
-	if p.scan.foundFolded(buf.Bytes()) {
+	if p.scan.foundLower(buf.Bytes()) {
 		return true
 	}
 	buf.Reset()

@@ -18,8 +18,16 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 	if st == nil { // cannot happen: handleRequest sets both
 		st = &reqState{}
 	}
+	// Connection: close is the client's hop; the upstream connection stays
+	// pooled for other requests (a shallow copy, so goproxy still sees it).
+	out := req
+	if req.Close {
+		c := *req
+		c.Close = false
+		out = &c
+	}
 	start := time.Now()
-	resp, err := p.tr.RoundTrip(req)
+	resp, err := p.tr.RoundTrip(out)
 	p.metrics.upstreamTook(time.Since(start))
 	if sb := st.body; sb != nil && (sb.foundToken.Load() || sb.tooLarge.Load()) {
 		if resp != nil {
@@ -58,6 +66,9 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 // upstreamFailed logs an upstream failure and returns its 502.
 func (p *Proxy) upstreamFailed(req *http.Request, d Decision, err error, onDone func()) *http.Response {
 	p.metrics.upErrors.Inc()
+	if d.Path == "" && d.rawPath != "" {
+		d.Path = p.displayPath(d.rawPath, d.rawQuery)
+	}
 	p.log.Warn("upstream failed", "method", d.Method, "host", d.Host, "port", d.Port, "path", d.Path,
 		"err", p.scan.redact(redactQueries(err.Error())))
 	return p.refuse(req, deny(d, ReasonUpstreamError), onDone)

@@ -17,6 +17,7 @@ const decodeRounds = 2
 // It is immutable and safe for concurrent use.
 type scanner struct {
 	patterns [][]byte
+	strs     []string // the same patterns, for strings
 	folded   [][]byte // patterns in lower case, for case-insensitive places (header names)
 	maxLen   int
 	redactor *strings.Replacer
@@ -36,6 +37,7 @@ func newScanner(tokens map[string]schemas.Secret) *scanner {
 			}
 			seen[p] = true
 			s.patterns = append(s.patterns, []byte(p))
+			s.strs = append(s.strs, p)
 			s.folded = append(s.folded, bytes.ToLower([]byte(p)))
 			s.maxLen = max(s.maxLen, len(p))
 			pairs = append(pairs, p, "[redacted]")
@@ -61,17 +63,30 @@ func (s *scanner) holdback() int {
 
 // found reports whether b holds a token, as sent or percent-decoded.
 func (s *scanner) found(b []byte) bool {
+	return s.foundScratch(b, nil)
+}
+
+// foundScratch is found with a scratch buffer for the decoded views, which
+// streaming callers reuse from one chunk to the next.
+func (s *scanner) foundScratch(b []byte, scratch *[2][]byte) bool {
 	if !s.enabled() {
 		return false
 	}
 	if s.foundRaw(b) {
 		return true
 	}
-	for range decodeRounds {
+	for round := range decodeRounds {
 		if bytes.IndexByte(b, '%') < 0 {
 			return false
 		}
-		b = percentDecode(b)
+		var dst []byte
+		if scratch != nil {
+			dst = scratch[round][:0]
+		}
+		b = appendPercentDecoded(dst, b)
+		if scratch != nil {
+			scratch[round] = b
+		}
 		if s.foundRaw(b) {
 			return true
 		}
@@ -83,16 +98,25 @@ func (s *scanner) foundString(str string) bool {
 	if !s.enabled() || len(str) < minPatternLen {
 		return false
 	}
+	for _, p := range s.strs {
+		if strings.Contains(str, p) {
+			return true
+		}
+	}
+	if !strings.Contains(str, "%") {
+		return false
+	}
 	return s.found([]byte(str))
 }
 
 // foundFolded reports whether b, compared case-insensitively, holds a token:
 // for header names, which net/http re-cases before they leave.
 func (s *scanner) foundFolded(b []byte) bool {
-	if !s.enabled() {
-		return false
-	}
-	lower := bytes.ToLower(b)
+	return s.foundLower(bytes.ToLower(b))
+}
+
+// foundLower is foundFolded for data already in lower case.
+func (s *scanner) foundLower(lower []byte) bool {
 	for _, p := range s.folded {
 		if bytes.Contains(lower, p) {
 			return true
@@ -141,8 +165,9 @@ func (s *scanner) redactPath(path string) string {
 
 // percentDecode returns b with every well-formed %XX escape decoded;
 // malformed escapes are kept as they are.
-func percentDecode(b []byte) []byte {
-	out := make([]byte, 0, len(b))
+func percentDecode(b []byte) []byte { return appendPercentDecoded(make([]byte, 0, len(b)), b) }
+
+func appendPercentDecoded(out, b []byte) []byte {
 	for i := 0; i < len(b); i++ {
 		if b[i] == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]) {
 			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
