@@ -56,7 +56,7 @@ func BenchmarkScanHeaders(b *testing.B) {
 	h := http.Header{
 		"User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"},
 		"Accept":     {"application/vnd.github+json"}, "Content-Type": {"application/json"},
-		"Cookie":     {"session=" + strings.Repeat("ab12", 40)}, "X-Request-Id": {"7d0c1f2e-2a4b-4c5d-8e9f-0a1b2c3d4e5f"},
+		"Cookie": {"session=" + strings.Repeat("ab12", 40)}, "X-Request-Id": {"7d0c1f2e-2a4b-4c5d-8e9f-0a1b2c3d4e5f"},
 	}
 	b.ReportAllocs()
 	for b.Loop() {

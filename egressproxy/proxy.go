@@ -35,7 +35,7 @@ type Proxy struct {
 	denials denialRing
 	table   atomic.Pointer[table]
 
-	reloadMu sync.Mutex // serialises Reload (readers never take it)
+	reloadMu sync.Mutex           // serialises Reload (readers never take it)
 	rt       goproxy.RoundTripper // p.roundTrip, made once
 	mitm     *goproxy.ConnectAction
 	tunnel   *goproxy.ConnectAction
