@@ -32,7 +32,7 @@ import (
 // home holding secrets the bottle must not see, a workdir, and a loopback
 // TLS upstream that the proxy reaches for allowed.test through --resolve.
 type e2e struct {
-	t        *testing.T
+	t        testing.TB
 	bin      string
 	client   string // bottleclient, copied into the workdir
 	backend  string
@@ -53,7 +53,7 @@ const (
 	hostRCSecret    = "host-rc-secret-9c3b7e"
 )
 
-func newE2E(t *testing.T, backend string) *e2e {
+func newE2E(t testing.TB, backend string) *e2e {
 	t.Helper()
 	e := &e2e{t: t, bin: botBottle(t), backend: backend}
 	requireBackend(t, backend, e.bin)
@@ -108,7 +108,7 @@ egress:
 
 // requireBackend skips when the backend cannot work here, unless CI asked
 // for everything (BOT_BOTTLE_REQUIRE_DOCKER), where it fails instead.
-func requireBackend(t *testing.T, name, bin string) {
+func requireBackend(t testing.TB, name, bin string) {
 	t.Helper()
 	var be launcher.Backend
 	switch name {

@@ -37,7 +37,7 @@ type world struct {
 	l             *launcher.Launcher
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	bin, err := testbin.Path()
 	if err != nil {
@@ -105,7 +105,7 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 // waitFor blocks until the buffer holds want, woken by each write.
-func (l *lockedBuffer) waitFor(t *testing.T, want string) {
+func (l *lockedBuffer) waitFor(t testing.TB, want string) {
 	t.Helper()
 	deadline := time.After(time.Minute)
 	for {
