@@ -13,19 +13,16 @@ import (
 )
 
 // BenchmarkIdleBottleMemory reports what an idle bottle (its command is
-// `sleep`) costs, per backend, in KiB:
+// `sleep`) costs, per backend, in KiB. owner-rss is the whole
+// `bot-bottle launch` process (Go runtime, store, the bottle's proxy and
+// agent surface). init-rss, init-pss and init-uss are the in-bottle init:
+// most of its RSS is the bot-bottle binary's pages, shared with the owner
+// and every other bottle, so uss (its private pages) is what one more
+// bottle adds. container-mem (docker) is the container's memory usage as
+// the daemon reports it (usage minus page cache), init and command
+// together.
 //
-//   - owner-rss: the whole `bot-bottle launch` process (Go runtime, store,
-//     the bottle's proxy and agent surface);
-//
-//   - init-rss / init-pss / init-uss: the in-bottle init. Most of its
-//     RSS is the bot-bottle binary's pages, shared with the owner and every
-//     other bottle; uss (private pages) is what one more bottle adds;
-//
-//   - container-mem (docker): the container's memory usage as the daemon
-//     reports it (usage minus page cache), init and command together.
-//
-//     go test -run '^$' -bench IdleBottleMemory -benchtime 1x .
+//	go test -run '^$' -bench IdleBottleMemory -benchtime 1x .
 func BenchmarkIdleBottleMemory(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be, func(b *testing.B) {
