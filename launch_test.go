@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/bot-bottle/bot-bottle/launcher"
@@ -179,29 +180,60 @@ func TestLaunchStop(t *testing.T) {
 	}
 }
 
-func TestLaunchOwnerKilledThenCleanup(t *testing.T) {
+// TestLaunchOwnerKilled kills the owning bot-bottle process with SIGKILL
+// (no teardown runs) and checks that each way of noticing cleans up
+// everything: bot-bottle cleanup, bot-bottle stop of the orphan, and the
+// next launch.
+func TestLaunchOwnerKilled(t *testing.T) {
+	endings := map[string]func(e *e2e, id string) (string, error){
+		"cleanup": func(e *e2e, _ string) (string, error) { return e.cli("cleanup") },
+		"stop":    func(e *e2e, id string) (string, error) { return e.cli("stop", id) },
+		"next-launch": func(e *e2e, _ string) (string, error) {
+			out, err := e.command(e.launchArgs("true")...).CombinedOutput()
+			return string(out), err
+		},
+	}
+	for _, be := range backends {
+		for name, end := range endings {
+			t.Run(be+"/"+name, func(t *testing.T) {
+				e := newE2E(t, be)
+				r := e.start("sh", "-c", `echo ready; exec sleep 300`)
+				must(t, r.cmd.Process.Kill())
+				r.wait(t)
+				out, _ := e.cli("ps")
+				if !strings.Contains(out, "orphaned") {
+					t.Errorf("ps after SIGKILL of the owner: want the bottle orphaned:\n%s", out)
+				}
+				out, err := end(e, r.id)
+				t.Logf("%s:\n%s", name, out)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				e.assertNothingLeft(r.id)
+				if out, _ := e.cli("cleanup"); !strings.Contains(out, "nothing to clean up") {
+					t.Errorf("cleanup afterwards: %s", out)
+				}
+				out, _ = e.cli("ps", "--all")
+				if !strings.Contains(out, r.id) || !strings.Contains(out, "failed") {
+					t.Errorf("ps --all: want %s recorded as failed:\n%s", r.id, out)
+				}
+			})
+		}
+	}
+}
+
+// TestLaunchSignalled: SIGTERM to `bot-bottle launch` stops its bottle the
+// same way stop does, and launch exits with the command's code.
+func TestLaunchSignalled(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be, func(t *testing.T) {
 			e := newE2E(t, be)
-			r := e.start("sh", "-c", `echo ready; exec sleep 300`)
-			must(t, r.cmd.Process.Kill())
-			r.wait(t)
-			out, _ := e.cli("ps")
-			if !strings.Contains(out, "orphaned") {
-				t.Errorf("ps after SIGKILL of the owner: want the bottle orphaned:\n%s", out)
-			}
-			out, err := e.cli("cleanup")
-			if err != nil {
-				t.Fatalf("cleanup: %v\n%s", err, out)
-			}
-			t.Logf("cleanup:\n%s", out)
-			if !strings.Contains(out, "run folder") {
-				t.Errorf("cleanup removed no run folder")
+			r := e.start("sh", "-c", `trap 'exit 4' TERM; echo ready; while :; do sleep 0.1; done`)
+			must(t, r.cmd.Process.Signal(syscall.SIGTERM))
+			if code := r.wait(t); code != 4 {
+				t.Errorf("launch exit code %d, want 4", code)
 			}
 			e.assertNothingLeft(r.id)
-			if out, _ := e.cli("cleanup"); !strings.Contains(out, "nothing to clean up") {
-				t.Errorf("second cleanup: %s", out)
-			}
 		})
 	}
 }

@@ -34,6 +34,8 @@ type Bottle struct {
 	stopWatch   context.CancelFunc
 	stopWatchWG sync.WaitGroup
 
+	followWG sync.WaitGroup
+
 	done chan struct{}
 	code int
 	err  error
@@ -100,9 +102,20 @@ func (b *Bottle) requestStop(reason string) {
 	})
 }
 
-// run waits for the command and tears the bottle down.
+// run starts the followers, waits for the command and tears the bottle
+// down.
 func (b *Bottle) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, f := range b.l.cfg.Followers {
+		b.followWG.Add(1)
+		go func() {
+			defer b.followWG.Done()
+			f(ctx, b)
+		}()
+	}
 	code, err := b.proc.Wait()
+	cancel()
+	b.followWG.Wait()
 	b.teardown()
 	state, msg := schemas.StateExited, ""
 	if err != nil {

@@ -59,7 +59,16 @@ type Config struct {
 	StopGrace time.Duration
 	// LogLimit bounds each bottle's output.log (default DefaultLogLimit).
 	LogLimit int64
+	// Followers run for each bottle this process owns, each in its own
+	// goroutine, from when the bottle runs until it ends (their ctx is then
+	// cancelled and the teardown waits for them). They are the owner's
+	// seam for what must happen in the owning process: review applies
+	// operators' decisions to the bottle's live proxy from one.
+	Followers []Follower
 }
+
+// Follower is code that lives alongside a bottle in its owner process.
+type Follower func(ctx context.Context, b *Bottle)
 
 // Launcher starts bottles and is their owner: it holds each bottle's proxy
 // and process until the bottle ends. It is safe for concurrent use.

@@ -37,7 +37,7 @@ type world struct {
 	l             *launcher.Launcher
 }
 
-func newWorld(t testing.TB) *world {
+func newWorld(t testing.TB, followers ...launcher.Follower) *world {
 	t.Helper()
 	bin, err := testbin.Path()
 	if err != nil {
@@ -78,7 +78,7 @@ func newWorld(t testing.TB) *world {
 		t.Fatal(err)
 	}
 	w.l, err = launcher.New(launcher.Config{Home: w.home, Planner: p, HostEnv: env, Backends: []launcher.Backend{be},
-		Registry: w.store, Publisher: w.bus, StopGrace: 5 * time.Second})
+		Registry: w.store, Publisher: w.bus, StopGrace: 5 * time.Second, Followers: followers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,13 @@ func (l *lockedBuffer) String() string {
 }
 
 func TestLauncherAPI(t *testing.T) {
-	w := newWorld(t)
+	followed := make(chan string, 1)
+	followerEnded := make(chan struct{})
+	w := newWorld(t, func(ctx context.Context, b *launcher.Bottle) {
+		followed <- b.ID()
+		<-ctx.Done()
+		close(followerEnded)
+	})
 	ctx := context.Background()
 	surfaceHits := make(chan string, 4)
 	surface := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -158,6 +164,9 @@ func TestLauncherAPI(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatalf("the agent surface was never reached; output %q", out.String())
+	}
+	if id := <-followed; id != b.ID() {
+		t.Errorf("the follower got bottle %s, want %s", id, b.ID())
 	}
 	if got, ok := w.l.Get(b.ID()); !ok || got != b {
 		t.Fatalf("Get(%s) = %v, %v", b.ID(), got, ok)
@@ -191,6 +200,11 @@ func TestLauncherAPI(t *testing.T) {
 	case <-b.Done():
 	default:
 		t.Fatal("Stop returned before the bottle ended")
+	}
+	select {
+	case <-followerEnded:
+	default:
+		t.Error("the bottle ended before its follower returned")
 	}
 	if code, err := b.Wait(ctx); err != nil || code != 128+15 {
 		t.Errorf("Wait = %d, %v; want 143 (SIGTERM)", code, err)
