@@ -58,11 +58,18 @@ type trackedConn struct {
 	headStart atomic.Int64
 	closeOnce sync.Once
 	closeErr  error
+	// out coalesces writes while the connection is a MITM'd tunnel.
+	out atomic.Pointer[coalescer]
 }
 
 var errHeadTooLarge = errors.New("request head too large")
 
 func (c *trackedConn) Read(p []byte) (int, error) {
+	if w := c.out.Load(); w != nil {
+		if err := w.Flush(); err != nil {
+			return 0, err
+		}
+	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		now := c.t.now.Load()
@@ -85,11 +92,21 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 const mitmHeadSlack = 32 << 10
 
 func (c *trackedConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	if n > 0 {
-		c.lastActive.Store(c.t.now.Load())
+	c.lastActive.Store(c.t.now.Load())
+	if w := c.out.Load(); w != nil {
+		return w.Write(p)
 	}
-	return n, err
+	return c.Conn.Write(p)
+}
+
+// flush writes what the coalescer holds, if any.
+func (c *trackedConn) flush() {
+	if c == nil {
+		return
+	}
+	if w := c.out.Load(); w != nil {
+		_ = w.Flush()
+	}
 }
 
 // CloseWrite and CloseRead let goproxy half-close passthrough tunnels.
@@ -110,6 +127,9 @@ func (c *trackedConn) CloseRead() error {
 // Close closes the connection once and frees its slot.
 func (c *trackedConn) Close() error {
 	c.closeOnce.Do(func() {
+		if w := c.out.Load(); w != nil {
+			w.stop()
+		}
 		c.closeErr = c.Conn.Close()
 		c.t.mu.Lock()
 		delete(c.t.conns, c)
@@ -126,8 +146,14 @@ func (c *trackedConn) markHijacked(kind connKind) {
 		return
 	}
 	c.kind.Store(int32(kind))
-	if kind == kindMITM {
+	switch kind {
+	case kindMITM:
 		c.startHead()
+		c.out.Store(&coalescer{write: c.Conn.Write})
+	case kindTunnel:
+		if w := c.out.Load(); w != nil {
+			w.stop()
+		}
 	}
 }
 
@@ -152,6 +178,7 @@ func (c *trackedConn) requestDone() {
 	if c == nil {
 		return
 	}
+	c.flush()
 	if c.inflight.Add(-1) == 0 && connKind(c.kind.Load()) == kindMITM {
 		c.startHead()
 	}

@@ -115,11 +115,15 @@ func (p *Proxy) publish(kind schemas.Kind, payload any) {
 
 // doneBody calls onDone once when the response body is closed: goproxy
 // closes it after writing the response, which is when the request is no
-// longer in flight.
+// longer in flight. Before every read but the first it calls flush, so
+// what was written to the client so far leaves before the proxy may wait on
+// the upstream.
 type doneBody struct {
 	io.ReadCloser
 	once   sync.Once
 	onDone func()
+	flush  func()
+	reads  int
 }
 
 func newDoneBody(rc io.ReadCloser, onDone func()) io.ReadCloser {
@@ -127,6 +131,14 @@ func newDoneBody(rc io.ReadCloser, onDone func()) io.ReadCloser {
 		return rc
 	}
 	return &doneBody{ReadCloser: rc, onDone: onDone}
+}
+
+func (b *doneBody) Read(p []byte) (int, error) {
+	if b.reads > 0 && b.flush != nil {
+		b.flush()
+	}
+	b.reads++
+	return b.ReadCloser.Read(p)
 }
 
 func (b *doneBody) Close() error {

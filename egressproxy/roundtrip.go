@@ -59,7 +59,7 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 		st.conn.markHijacked(kindTunnel)
 		return resp, nil
 	}
-	resp.Body = newDoneBody(resp.Body, st.done)
+	resp.Body = &doneBody{ReadCloser: resp.Body, onDone: st.done, flush: st.conn.flush}
 	return resp, nil
 }
 
