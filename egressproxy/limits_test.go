@@ -171,3 +171,22 @@ func TestShutdownCompletesInFlight(t *testing.T) {
 		t.Fatal("served after Shutdown")
 	}
 }
+
+// A refused upload is not read to its end: the proxy answers and closes
+// the tunnel instead of draining what it will never forward.
+func TestRefusedUploadIsNotDrained(t *testing.T) {
+	f := newFixture(t, defaultRoutes)
+	tc, br, err := f.mitm("api.allowed.test:443", "api.allowed.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Announce 1 GiB, send a little, then stop: a draining proxy would wait.
+	io.WriteString(tc, "POST /secret HTTP/1.1\r\nHost: api.allowed.test\r\nContent-Length: 1073741824\r\n\r\n"+strings.Repeat("x", 1000))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	wantReason(t, resp, b, ReasonPathNotAllowed)
+	readUntilClosed(t, tc)
+}

@@ -18,9 +18,30 @@ type reqState struct {
 	conn     *trackedConn
 	decision Decision
 	body     *scanBody // the streaming body scanner, when the body was too long to buffer
+	// closeConn closes a MITM'd connection once a refusal is written,
+	// rather than let goproxy drain a body the proxy will not forward
+	// (net/http bounds that drain for plain requests itself).
+	closeConn bool
 }
 
-func (s *reqState) done() { s.conn.requestDone() }
+func (s *reqState) done() {
+	s.conn.requestDone()
+	if s.closeConn && s.conn != nil {
+		_ = s.conn.Close()
+	}
+}
+
+// closeAfterRefusal marks the connection to close after the refusal when
+// the agent's body was not read to its end.
+func (s *reqState) closeAfterRefusal(req *http.Request, resp *http.Response) {
+	if req.Body == nil || req.Body == http.NoBody || (req.ContentLength == 0 && len(req.TransferEncoding) == 0) {
+		return
+	}
+	resp.Close = true
+	if s.conn != nil && connKind(s.conn.kind.Load()) == kindMITM {
+		s.closeConn = true
+	}
+}
 
 // handleRequest checks every plain-http proxy request and every request
 // inside a MITM'd tunnel. A refused request gets its refusal as the response
@@ -71,9 +92,7 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 // read, the connection is closed after the answer rather than drained.
 func (p *Proxy) refuseRequest(req *http.Request, d Decision, st *reqState) *http.Response {
 	resp := p.refuse(req, d, st.done)
-	if req.Body != nil && req.Body != http.NoBody && (req.ContentLength != 0 || len(req.TransferEncoding) > 0) {
-		resp.Close = true
-	}
+	st.closeAfterRefusal(req, resp)
 	return resp
 }
 

@@ -38,7 +38,7 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 			reason = ReasonBodyTooLarge
 		}
 		r := p.refuse(req, deny(st.decision, reason), st.done)
-		r.Close = true
+		st.closeAfterRefusal(req, r)
 		return r, nil
 	}
 	if err != nil {
@@ -47,9 +47,7 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 			return p.refuse(req, deny(st.decision, ReasonBlockedAddress), st.done), nil
 		}
 		r := p.upstreamFailed(req, st.decision, err, st.done)
-		if req.Body != nil && req.Body != http.NoBody {
-			r.Close = true
-		}
+		st.closeAfterRefusal(req, r)
 		return r, nil
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
