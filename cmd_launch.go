@@ -50,7 +50,7 @@ exit code. From another terminal: bot-bottle ps, logs ID, stop ID.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Backend, "backend", "", "where the bottle runs: local (namespaces; default on Linux) or docker")
 	f.StringVar(&o.Workdir, "workdir", "", "the folder mounted read-write as the command's working directory (default: the current folder)")
-	f.BoolVar(&o.ReadonlyRoot, "readonly-root", false, "make everything but the workdir, the agent's home and /tmp read-only")
+	f.BoolVar(&o.ReadonlyRoot, "readonly-root", false, "make everything but the workdir, the agent's home and /tmp read-only (always, for root on the local backend)")
 	f.StringArrayVar(&pf.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT: the proxy dials ADDR for HOST (may point at loopback; like curl --resolve)")
 	f.StringVar(&pf.upstreamCA, "upstream-ca", "", "PEM file of extra CAs the proxy trusts for upstream TLS")
 	return cmd
@@ -65,8 +65,15 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		return err
 	}
 	defer rt.Close()
+	// The MCP glue gives the bottle its agent surface and a review owner,
+	// so its agent can ask for egress and any operator can decide.
+	ctl, err := c.newControl(rt, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
 	restore := c.attachStdio(&o)
-	b, err := rt.launcher.Launch(ctx, o)
+	b, err := ctl.Launch(ctx, o)
 	if err != nil {
 		restore()
 		if errors.Is(err, planner.ErrBottleNotFound) {

@@ -59,9 +59,13 @@ type Forward struct {
 
 // Mounts describes the local backend's filesystem view.
 type Mounts struct {
-	// Hide lists folders covered by an empty tmpfs: the host's homes, the
-	// bot-bottle home, temporary folders and runtime sockets.
+	// Hide lists folders covered by an empty tmpfs (the host's homes, the
+	// bot-bottle home, temporary folders, runtime sockets) and files
+	// covered by /dev/null (password hashes, host keys).
 	Hide []string `json:"hide"`
+	// FreshDev replaces the host's /dev with one that holds only null,
+	// zero, full, random, urandom, tty, a private devpts and shm.
+	FreshDev bool `json:"fresh_dev,omitempty"`
 	// Binds are mounted after Hide, so a workdir inside a hidden folder
 	// comes back at its own path.
 	Binds []Bind `json:"binds"`

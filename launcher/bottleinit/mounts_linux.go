@@ -20,11 +20,26 @@ import (
 //  2. open every bind source while it is still visible;
 //  3. a fresh /proc, so the bottle sees its own pid namespace only;
 //  4. with ReadonlyRoot, every inherited mount read-only;
-//  5. an empty tmpfs over each hidden folder, parents first;
-//  6. the binds, at their targets (created inside the tmpfs when hidden).
+//  5. a fresh /dev with the harmless devices only (the host's /dev has the
+//     raw disks, which root could read around every hidden folder);
+//  6. an empty tmpfs over each hidden folder and /dev/null over each
+//     hidden file, parents first;
+//  7. the binds, at their targets (created inside the tmpfs when hidden).
 func setupMounts(m *Mounts) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
+	}
+	var devs map[string]int
+	if m.FreshDev {
+		var err error
+		if devs, err = openDevices(); err != nil {
+			return err
+		}
+		defer func() {
+			for _, fd := range devs {
+				unix.Close(fd)
+			}
+		}()
 	}
 	sources := make([]int, len(m.Binds))
 	for i, b := range m.Binds {
@@ -43,10 +58,15 @@ func setupMounts(m *Mounts) error {
 			return err
 		}
 	}
+	if m.FreshDev {
+		if err := freshDev(devs); err != nil {
+			return err
+		}
+	}
 	hide := slices.Clone(m.Hide)
 	slices.SortFunc(hide, func(a, b string) int { return len(a) - len(b) })
-	for _, dir := range hide {
-		if err := hideDir(dir); err != nil {
+	for _, p := range hide {
+		if err := hidePath(p); err != nil {
 			return err
 		}
 	}
@@ -58,19 +78,33 @@ func setupMounts(m *Mounts) error {
 	return nil
 }
 
-// hideDir covers dir with an empty tmpfs. A folder that does not exist (or
-// is already gone under an earlier tmpfs) has nothing to hide; a symlink is
-// skipped because its target is hidden, or not, on its own.
-func hideDir(dir string) error {
-	fi, err := os.Lstat(dir)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
+// hidePath covers a folder with an empty tmpfs and a file with /dev/null
+// (read-only). A path that does not exist (or is already gone under an
+// earlier tmpfs) has nothing to hide; a symlink is skipped because its
+// target is hidden, or not, on its own.
+func hidePath(p string) error {
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Mode()&fs.ModeSymlink != 0) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("hide %s: %w", dir, err)
+		return fmt.Errorf("hide %s: %w", p, err)
 	}
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
-		return fmt.Errorf("hide %s: mount tmpfs: %w", dir, err)
+	if !fi.IsDir() {
+		if err := unix.Mount("/dev/null", p, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("hide %s: %w", p, err)
+		}
+		flags, err := mountFlags(p)
+		if err == nil {
+			err = unix.Mount("", p, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|flags, "")
+		}
+		if err != nil {
+			return fmt.Errorf("hide %s: read-only: %w", p, err)
+		}
+		return nil
+	}
+	if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+		return fmt.Errorf("hide %s: mount tmpfs: %w", p, err)
 	}
 	return nil
 }

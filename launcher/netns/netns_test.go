@@ -215,7 +215,13 @@ func TestHostSecretsHidden(t *testing.T) {
 	script.WriteString("cat /proc/self/mountinfo; busybox umount /tmp 2>&1; busybox umount -l /tmp 2>&1; ")
 	script.WriteString("unshare -Urm sh -c 'umount -l " + f.hostHome + " && cat " + filepath.Join(f.hostHome, ".bashrc") + "' 2>&1; ")
 	script.WriteString("cat /proc/1/root" + filepath.Join(f.hostHome, ".bashrc") + " 2>&1; ")
-	script.WriteString("ls /run; ls -la /var/run/docker.sock 2>&1; echo done")
+	script.WriteString("ls /run; ls -la /var/run/docker.sock 2>&1; ")
+	// Around the hidden folders: the raw disks, and root-only host files.
+	for _, dev := range blockDevices() {
+		script.WriteString("echo disk " + dev + " $(head -c 4096 " + dev + " 2>/dev/null | wc -c) bytes; ")
+	}
+	script.WriteString("echo shadow $(cat /etc/shadow 2>/dev/null | wc -c) bytes; ")
+	script.WriteString("echo devs $(ls /dev | tr '\\n' ' '); echo done")
 	code, out := f.run(false, "sh", "-c", script.String())
 	t.Logf("exit %d\n%s", code, out)
 	if !strings.Contains(out, "work-visible") {
@@ -229,6 +235,29 @@ func TestHostSecretsHidden(t *testing.T) {
 	if !strings.Contains(out, "done") {
 		t.Errorf("script did not finish")
 	}
+	for _, dev := range blockDevices() {
+		if !strings.Contains(out, "disk "+dev+" 0 bytes") {
+			t.Errorf("the bottle could read the raw disk %s", dev)
+		}
+	}
+	// Only harmless devices: no disks, no /dev/kmsg, /dev/kvm, /dev/net/tun.
+	if !strings.Contains(out, "devs fd full null ptmx pts random shm stderr stdin stdout tty urandom zero\n") {
+		t.Errorf("the bottle's /dev holds more than the harmless devices")
+	}
+	if !strings.Contains(out, "shadow 0 bytes") {
+		t.Errorf("the bottle could read /etc/shadow")
+	}
+}
+
+// blockDevices lists the host's disks, which a bottle must not be able to
+// open.
+func blockDevices() []string {
+	var out []string
+	for _, g := range []string{"/dev/sd?", "/dev/vd?", "/dev/xvd?", "/dev/nvme?n?"} {
+		m, _ := filepath.Glob(g)
+		out = append(out, m...)
+	}
+	return out
 }
 
 func TestReadonlyRoot(t *testing.T) {

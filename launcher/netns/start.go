@@ -27,6 +27,16 @@ var hiddenDirs = []string{
 	"/dev/shm",            // other processes' shared memory
 	"/var/lib/docker",     // other containers' filesystems and volumes
 	"/var/lib/containerd", // the same for containerd
+	"/var/lib/lxd",        // LXD's socket: root on the host
+	"/var/snap/lxd",       // the same, installed from a snap
+	"/etc/shadow",         // password hashes (files are covered by /dev/null)
+	"/etc/gshadow",
+}
+
+// hiddenGlobs are expanded on the host at launch and hidden like
+// hiddenDirs.
+var hiddenGlobs = []string{
+	"/etc/ssh/ssh_host_*key", // the host's SSH identity
 }
 
 // Start writes the init config with the local backend's mounts and starts
@@ -42,13 +52,21 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	cfg.Home = AgentHome(spec.HostHome)
 	cfg.Env = completeEnv(cfg.Env, cfg.Home, spec.HostPath, spec.HostUser)
 	hide := append([]string{spec.HostHome, spec.Home}, hiddenDirs...)
+	for _, g := range hiddenGlobs {
+		m, _ := filepath.Glob(g)
+		hide = append(hide, m...)
+	}
 	cfg.Mounts = &bottleinit.Mounts{
-		Hide: nonEmpty(hide),
+		Hide:     nonEmpty(hide),
+		FreshDev: true,
 		Binds: []bottleinit.Bind{
 			{Source: spec.Workdir, Target: spec.Workdir},
 			{Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true},
 		},
-		ReadonlyRoot: spec.ReadonlyRoot,
+		// A bottle of host root that could write /etc (cron, systemd units)
+		// would not stay in its bottle: for root the rest is always
+		// read-only.
+		ReadonlyRoot: spec.ReadonlyRoot || os.Getuid() == 0,
 	}
 	data, err := cfg.Encode()
 	if err != nil {
