@@ -1,0 +1,243 @@
+package mcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/bot-bottle/bot-bottle/review"
+	"github.com/bot-bottle/bot-bottle/schemas"
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+const agentInstructions = `You run in a bot-bottle: your only network path is an egress proxy that allows the hosts and paths
+your operator chose. A request it refuses gets a 403 whose JSON body has a denial_id, the reason and a hint.
+To ask for more access, call request_egress with the host (and the path prefixes and methods you need), a
+justification a person will read, and the denial_id. It waits for the decision for a while; if it answers
+pending, call proposal_status with the proposal id to wait again. Once approved, retry the request.
+list_egress_routes shows what you may reach now; recent_denials shows what was refused.`
+
+// Agent-surface bounds.
+const (
+	defaultAgentDenials = 20
+	maxAgentDenials     = 100
+)
+
+type requestEgressArgs struct {
+	Host          string   `json:"host"`
+	Port          int      `json:"port"`
+	PathPrefixes  []string `json:"path_prefixes"`
+	Methods       []string `json:"methods"`
+	Justification string   `json:"justification"`
+	DenialID      string   `json:"denial_id"`
+}
+
+type proposalStatusArgs struct {
+	ID          string `json:"id"`
+	WaitSeconds *int   `json:"wait_seconds"`
+}
+
+type recentDenialsArgs struct {
+	Limit int `json:"limit"`
+}
+
+type noArgs struct{}
+
+// AgentRoutes is list_egress_routes's result.
+type AgentRoutes struct {
+	Routes *schemas.RoutesFile `json:"routes"`
+}
+
+// AgentDenials is recent_denials's result, newest first.
+type AgentDenials struct {
+	Denials []schemas.Denial `json:"denials"`
+}
+
+// agentSurface serves the agent tools of every bottle this process owns.
+// It is stateless (no session outlives a request, so nothing of one bottle
+// is kept where another could reach it), and every tool reads its bottle
+// from the socket the request arrived on.
+type agentSurface struct {
+	ctl *Control
+	srv *server.MCPServer
+}
+
+func newAgentSurface(c *Control) http.Handler {
+	a := &agentSurface{ctl: c}
+	a.srv = server.NewMCPServer(ServerName+"-agent", Version,
+		server.WithInstructions(agentInstructions),
+		server.WithToolCapabilities(false),
+		server.WithRecovery(),
+		server.WithStrictInputSchemaDefault(),
+		server.WithOutputSchemaValidation(),
+		server.WithHooks(pinnedHooks()),
+	)
+	a.addTools()
+	h := server.NewStreamableHTTPServer(a.srv,
+		server.WithStateLess(true),
+		server.WithDisableStreaming(true),
+		server.WithStreamableHTTPProtocolVersions(ProtocolVersions...),
+		server.WithStreamableHTTPLogger(c.log),
+	)
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", h)
+	return mux
+}
+
+func (a *agentSurface) addTools() {
+	addTool(a.srv, mcpgo.NewTool("request_egress",
+		mcpgo.WithDescription("Ask your operator for egress your proxy refused. A person sees the host, paths and methods, your justification "+
+			"and the denial, and approves, narrows or denies. The call waits for the decision for a while; status pending means call "+
+			"proposal_status with proposal_id to wait again. approved: retry your request. Credentials are never granted this way."),
+		mcpgo.WithString("host", mcpgo.Required(), mcpgo.Description("the DNS name you need, e.g. pypi.org (no scheme, port or path)"), mcpgo.MaxLength(253)),
+		mcpgo.WithInteger("port", mcpgo.Description("only if not 443/80"), mcpgo.Min(1), mcpgo.Max(65535)),
+		mcpgo.WithArray("path_prefixes", mcpgo.Description("path prefixes you need, e.g. /simple/; omit for the whole host"), mcpgo.WithStringItems(mcpgo.MaxLength(1024)), mcpgo.MaxItems(32)),
+		mcpgo.WithArray("methods", mcpgo.Description("HTTP methods you need; omit for all"), mcpgo.WithStringEnumItems(schemas.Methods), mcpgo.MaxItems(len(schemas.Methods))),
+		mcpgo.WithString("justification", mcpgo.Required(), mcpgo.Description("what you need it for, for the person who decides"), mcpgo.MaxLength(2000)),
+		mcpgo.WithString("denial_id", mcpgo.Description("the denial_id from the 403 you got"), mcpgo.MaxLength(100)),
+		mcpgo.WithOutputSchema[review.Result](),
+		acting(false, false),
+	), a.requestEgress)
+
+	addTool(a.srv, mcpgo.NewTool("proposal_status",
+		mcpgo.WithDescription("The state of one of your proposals, waiting up to wait_seconds for a decision while it is pending."),
+		mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("proposal_id from request_egress"), mcpgo.MaxLength(64)),
+		mcpgo.WithInteger("wait_seconds", mcpgo.Description("how long to wait for a decision (default: the server's request wait)"), mcpgo.Min(0), mcpgo.Max(int(MaxAgentWait/time.Second))),
+		mcpgo.WithOutputSchema[review.Result](),
+		readOnly(),
+	), a.proposalStatus)
+
+	addTool(a.srv, mcpgo.NewTool("list_egress_routes",
+		mcpgo.WithDescription("The routes your proxy allows now: hosts, path prefixes, methods, and whether the proxy adds a credential (you never see it)."),
+		mcpgo.WithOutputSchema[AgentRoutes](),
+		readOnly(),
+	), a.listRoutes)
+
+	addTool(a.srv, mcpgo.NewTool("recent_denials",
+		mcpgo.WithDescription("Your most recent denials, newest first: what was refused and why, with the denial_id to cite in request_egress."),
+		mcpgo.WithInteger("limit", mcpgo.Description("how many (default 20)"), mcpgo.Min(1), mcpgo.Max(maxAgentDenials)),
+		mcpgo.WithOutputSchema[AgentDenials](),
+		readOnly(),
+	), a.recentDenials)
+}
+
+// owner is the review owner of the bottle whose socket the request came
+// in on.
+func (a *agentSurface) owner(ctx context.Context) (string, *review.Owner, error) {
+	id, ok := launcher.BottleID(ctx)
+	if !ok || id == "" {
+		return "", nil, errors.New("this surface answers only on a bottle's own MCP socket")
+	}
+	o, ok := a.ctl.Owner(id)
+	if !ok {
+		return id, nil, fmt.Errorf("bottle %s has no review owner running (it is stopping, or its owner is shutting down)", id)
+	}
+	return id, o, nil
+}
+
+func (a *agentSurface) requestEgress(ctx context.Context, args requestEgressArgs) (review.Result, string, error) {
+	_, o, err := a.owner(ctx)
+	if err != nil {
+		return review.Result{}, "", err
+	}
+	req := planner.RouteRequest{Host: args.Host, Port: args.Port, PathPrefixes: args.PathPrefixes, Methods: args.Methods}
+	var denials []string
+	if id := strings.TrimSpace(args.DenialID); id != "" {
+		denials = []string{id}
+	}
+	res, err := o.Request(ctx, req, args.Justification, denials, a.ctl.cfg.AgentWait)
+	if err != nil {
+		return review.Result{}, "", err
+	}
+	return res, resultText(res), nil
+}
+
+func (a *agentSurface) proposalStatus(ctx context.Context, args proposalStatusArgs) (review.Result, string, error) {
+	_, o, err := a.owner(ctx)
+	if err != nil {
+		return review.Result{}, "", err
+	}
+	wait := a.ctl.cfg.AgentWait
+	if args.WaitSeconds != nil {
+		wait = min(time.Duration(*args.WaitSeconds)*time.Second, MaxAgentWait)
+	}
+	res, err := o.Status(ctx, args.ID, wait)
+	if err != nil {
+		return review.Result{}, "", err
+	}
+	return res, resultText(res), nil
+}
+
+func (a *agentSurface) listRoutes(ctx context.Context, _ noArgs) (AgentRoutes, string, error) {
+	id, _, err := a.owner(ctx)
+	if err != nil {
+		return AgentRoutes{}, "", err
+	}
+	b, ok := a.ctl.cfg.Launcher.Get(id)
+	if !ok {
+		return AgentRoutes{}, "", fmt.Errorf("bottle %s is stopping", id)
+	}
+	rf := b.Proxy().Routes()
+	var text strings.Builder
+	fmt.Fprintf(&text, "%s you may reach:\n", plural(len(rf.Routes), "route", "routes"))
+	for _, r := range rf.Routes {
+		text.WriteString("  " + routeLine(r) + "\n")
+	}
+	return AgentRoutes{Routes: rf}, text.String(), nil
+}
+
+func (a *agentSurface) recentDenials(ctx context.Context, args recentDenialsArgs) (AgentDenials, string, error) {
+	id, _, err := a.owner(ctx)
+	if err != nil {
+		return AgentDenials{}, "", err
+	}
+	limit := args.Limit
+	if limit <= 0 {
+		limit = defaultAgentDenials
+	}
+	page, err := queryDenials(ctx, a.ctl.cfg.Channel.Store(), denialQuery{Bottle: id, Limit: min(limit, maxAgentDenials)})
+	if err != nil {
+		return AgentDenials{}, "", err
+	}
+	if len(page.Denials) == 0 {
+		return AgentDenials{Denials: page.Denials}, "no denials", nil
+	}
+	var text strings.Builder
+	fmt.Fprintf(&text, "%s, newest first:\n", plural(len(page.Denials), "denial", "denials"))
+	for _, d := range page.Denials {
+		fmt.Fprintf(&text, "  %s\n    hint: %s\n", denialSummary(d), d.Hint)
+	}
+	return AgentDenials{Denials: page.Denials}, text.String(), nil
+}
+
+// resultText tells the agent what a Result means for what it does next.
+func resultText(r review.Result) string {
+	var s string
+	switch r.Status {
+	case schemas.ProposalApproved:
+		s = "approved: retry your request"
+	case schemas.ProposalPending:
+		s = fmt.Sprintf("pending: proposal %s waits for a person; call proposal_status with this id to wait again", r.ProposalID)
+	case schemas.ProposalDenied:
+		s = "denied: do not ask again for the same access; find another way or tell your user"
+	case schemas.ProposalRefused:
+		s = "refused: the decision could not be applied"
+	case review.StatusAlreadyAllowed:
+		s = "already allowed"
+	default:
+		s = r.Status
+	}
+	if r.Delta != "" {
+		s += "\nchange: " + r.Delta
+	}
+	if r.Notes != "" {
+		s += "\nnotes: " + r.Notes
+	}
+	return s
+}

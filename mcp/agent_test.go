@@ -1,0 +1,122 @@
+package mcp_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/mcp"
+	"github.com/bot-bottle/bot-bottle/review"
+	"github.com/bot-bottle/bot-bottle/schemas"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+var agentTools = []string{"list_egress_routes", "proposal_status", "recent_denials", "request_egress"}
+
+// TestAgentSurfaceStaysInsideItsBottle: two bottles of one owner, each
+// agent on its own socket. Neither reaches the other's proposals or
+// denials, nothing decides, and arguments that name a bottle or carry auth
+// are refused by the schema.
+func TestAgentSurfaceStaysInsideItsBottle(t *testing.T) {
+	requireLocal(t)
+	w := newWorld(t, worldOptions{agentWait: 100 * time.Millisecond})
+	a := w.launch("sh", "-c", deniedScript)
+	b := w.launch("sleep", "300")
+	agA, agB := agent(t, a), agent(t, b)
+	ctx := context.Background()
+
+	tools, err := agB.ListTools(ctx, nil)
+	must(t, err)
+	var names []string
+	for _, tl := range tools.Tools {
+		names = append(names, tl.Name)
+		schema, _ := json.Marshal(tl.InputSchema)
+		if !strings.Contains(string(schema), `"additionalProperties":false`) {
+			t.Errorf("%s: open input schema %s", tl.Name, schema)
+		}
+		if strings.Contains(string(schema), `"bottle"`) || strings.Contains(string(schema), `"auth"`) {
+			t.Errorf("%s: an agent tool takes a bottle or auth: %s", tl.Name, schema)
+		}
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, agentTools) {
+		t.Fatalf("agent tools %v, want %v", names, agentTools)
+	}
+
+	// A's proposal is A's alone.
+	pa := sdkOK[review.Result](t, sdkCall(t, agA, "request_egress", map[string]any{"host": "pypi.example.com", "justification": "pip"}))
+	if pa.Status != schemas.ProposalPending || pa.ProposalID == "" {
+		t.Fatalf("A's request: %+v", pa)
+	}
+	st := sdkCall(t, agB, "proposal_status", map[string]any{"id": pa.ProposalID, "wait_seconds": 0})
+	if !st.IsError || !strings.Contains(sdkText(st), "unknown proposal") {
+		t.Fatalf("B read A's proposal: %s", sdkText(st))
+	}
+	if st := sdkOK[review.Result](t, sdkCall(t, agA, "proposal_status", map[string]any{"id": pa.ProposalID, "wait_seconds": 0})); st.Status != schemas.ProposalPending {
+		t.Fatalf("A's own status: %+v", st)
+	}
+
+	// Nothing on the agent surface decides, by any name.
+	for _, name := range []string{"egress_decide", "bottle_list", "bottle_stop", "approve"} {
+		if _, err := agB.CallTool(ctx, &sdk.CallToolParams{Name: name, Arguments: map[string]any{"proposal_id": pa.ProposalID, "action": "approve"}}); err == nil ||
+			!strings.Contains(err.Error(), "not found") {
+			t.Errorf("%s on the agent surface: %v", name, err)
+		}
+	}
+	// Arguments beyond the schema are refused, not ignored.
+	for _, args := range []map[string]any{
+		{"host": "pypi.example.com", "justification": "x", "bottle": a.ID()},
+		{"host": "pypi.example.com", "justification": "x", "auth": map[string]any{"scheme": "Bearer", "token_ref": "GH_TOKEN"}},
+		{"host": "pypi.example.com", "justification": "x", "scope": "persist"},
+	} {
+		res := sdkCall(t, agB, "request_egress", args)
+		if !res.IsError || !strings.Contains(sdkText(res), "not allowed") {
+			t.Errorf("request_egress %v: %s", args, sdkText(res))
+		}
+	}
+	if res := sdkCall(t, agB, "proposal_status", map[string]any{"id": pa.ProposalID, "bottle": a.ID()}); !res.IsError {
+		t.Errorf("proposal_status with a bottle: %s", sdkText(res))
+	}
+	// What a bottle is never granted is refused with the reason.
+	for host, want := range map[string]string{"169.254.169.254": "IP", "metadata.google.internal": "metadata", "localhost": "machine itself"} {
+		res := sdkCall(t, agB, "request_egress", map[string]any{"host": host, "justification": "x"})
+		if !res.IsError || !strings.Contains(sdkText(res), want) {
+			t.Errorf("request_egress %s: %s", host, sdkText(res))
+		}
+	}
+	// Still pending: no path through B's surface touched it.
+	v, err := w.ctl.Desk().Proposal(ctx, pa.ProposalID)
+	must(t, err)
+	if v.Status != schemas.ProposalPending || v.Bottle != a.ID() {
+		t.Fatalf("A's proposal after B's attempts: %+v", v)
+	}
+
+	// Denials and routes are each bottle's own.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ds := sdkOK[mcp.AgentDenials](t, sdkCall(t, agA, "recent_denials", nil))
+		if len(ds.Denials) == 1 {
+			if ds.Denials[0].Bottle != a.ID() || ds.Denials[0].Hint == "" {
+				t.Fatalf("A's denials: %+v", ds)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's denial never showed: %+v", ds)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ds := sdkOK[mcp.AgentDenials](t, sdkCall(t, agB, "recent_denials", map[string]any{"limit": 100})); len(ds.Denials) != 0 {
+		t.Fatalf("B sees denials: %+v", ds)
+	}
+	routes := sdkCall(t, agB, "list_egress_routes", nil)
+	rs := sdkOK[mcp.AgentRoutes](t, routes)
+	if len(rs.Routes.Routes) != 1 || rs.Routes.Routes[0].Host != "allowed.test" {
+		t.Fatalf("B's routes: %+v", rs)
+	}
+	raw, _ := json.Marshal(routes)
+	w.noSecret("list_egress_routes", string(raw))
+}

@@ -1,0 +1,188 @@
+package mcp
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/schemas"
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// loggerName names bot-bottle's log notifications.
+const loggerName = "bot-bottle"
+
+// subscriptions tracks what mcp-go leaves to the server: which sessions
+// subscribed to which resource, which sessions exist, and which chose a log
+// level. It is filled by server hooks.
+type subscriptions struct {
+	mu       sync.Mutex
+	byURI    map[string]map[string]bool // uri -> session ids
+	sessions map[string]bool            // registered sessions
+	leveled  map[string]bool            // sessions that sent logging/setLevel
+}
+
+func newSubscriptions() *subscriptions {
+	return &subscriptions{byURI: map[string]map[string]bool{}, sessions: map[string]bool{}, leveled: map[string]bool{}}
+}
+
+func (s *subscriptions) install(h *server.Hooks) {
+	h.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcpgo.SubscribeRequest, _ *mcpgo.EmptyResult) {
+		if sess := server.ClientSessionFromContext(ctx); sess != nil {
+			s.mu.Lock()
+			if s.byURI[req.Params.URI] == nil {
+				s.byURI[req.Params.URI] = map[string]bool{}
+			}
+			s.byURI[req.Params.URI][sess.SessionID()] = true
+			s.mu.Unlock()
+		}
+	})
+	h.AddAfterUnsubscribe(func(ctx context.Context, _ any, req *mcpgo.UnsubscribeRequest, _ *mcpgo.EmptyResult) {
+		if sess := server.ClientSessionFromContext(ctx); sess != nil {
+			s.mu.Lock()
+			delete(s.byURI[req.Params.URI], sess.SessionID())
+			s.mu.Unlock()
+		}
+	})
+	h.AddAfterSetLevel(func(ctx context.Context, _ any, _ *mcpgo.SetLevelRequest, _ *mcpgo.EmptyResult) {
+		if sess := server.ClientSessionFromContext(ctx); sess != nil {
+			s.mu.Lock()
+			s.leveled[sess.SessionID()] = true
+			s.mu.Unlock()
+		}
+	})
+	h.AddOnRegisterSession(func(_ context.Context, sess server.ClientSession) {
+		s.mu.Lock()
+		s.sessions[sess.SessionID()] = true
+		s.mu.Unlock()
+	})
+	h.AddOnUnregisterSession(func(_ context.Context, sess server.ClientSession) {
+		id := sess.SessionID()
+		s.mu.Lock()
+		delete(s.sessions, id)
+		delete(s.leveled, id)
+		for uri, subs := range s.byURI {
+			delete(subs, id)
+			if len(subs) == 0 {
+				delete(s.byURI, uri)
+			}
+		}
+		s.mu.Unlock()
+	})
+}
+
+// subscribers returns the sessions subscribed to uri.
+func (s *subscriptions) subscribers(uri string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.byURI[uri]))
+	for id := range s.byURI[uri] {
+		out = append(out, id)
+	}
+	return out
+}
+
+// listeners returns every session and whether it chose its log level.
+func (s *subscriptions) listeners() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]bool, len(s.sessions))
+	for id := range s.sessions {
+		out[id] = s.leveled[id]
+	}
+	return out
+}
+
+// Watch follows the shared event channel from where NewOperator left it
+// and tells the operator's sessions what changed, until ctx ends: a
+// resources/updated notification to the sessions subscribed to a changed
+// resource, and a log notification per new denial (warning) and per new
+// proposal (notice). Events come from the store, so a bottle owned by any
+// process of the machine is seen.
+func (o *Operator) Watch(ctx context.Context) error {
+	err := o.ctl.cfg.Channel.Follow(ctx, o.cursor, func(p events.Page) error {
+		for _, ev := range p.Events {
+			o.notify(ev)
+		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("operator notifications: %w", err)
+}
+
+func (o *Operator) notify(ev schemas.Event) {
+	switch ev.Kind {
+	case schemas.KindDenial:
+		var d schemas.Denial
+		if ev.Decode(&d) != nil {
+			return
+		}
+		if d.Bottle == "" {
+			d.Bottle = ev.Bottle
+		}
+		o.updated(DenialsURI)
+		o.logAll(mcpgo.LoggingLevelWarning, map[string]any{
+			"event":   "denial",
+			"message": "egress denied: " + denialSummary(d),
+			"denial":  d,
+		})
+	case schemas.KindProposal:
+		var p schemas.Proposal
+		if ev.Decode(&p) != nil {
+			return
+		}
+		o.updated(ProposalsURI)
+		if p.Count <= 1 { // a merged duplicate is not new
+			o.logAll(mcpgo.LoggingLevelNotice, map[string]any{
+				"event": "proposal",
+				"message": fmt.Sprintf("bottle %s asks for egress: %s (proposal %s; justification: %s); decide with egress_decide",
+					p.Bottle, p.Delta, p.ID, p.Justification),
+				"proposal": p,
+			})
+		}
+	case schemas.KindDecision:
+		o.updated(ProposalsURI)
+	case schemas.KindApplied:
+		o.updated(ProposalsURI)
+		var a schemas.Applied
+		if ev.Decode(&a) == nil && a.Status == schemas.ProposalApproved {
+			o.updated(RoutesURI(ev.Bottle))
+		}
+	case schemas.KindReload:
+		o.updated(RoutesURI(ev.Bottle))
+	case schemas.KindLifecycle:
+		var lc schemas.Lifecycle
+		if ev.Decode(&lc) == nil && (lc.State == schemas.StateRunning || lc.State == schemas.StateExited || lc.State == schemas.StateFailed) {
+			o.updated(PlanURI(ev.Bottle))
+			o.updated(RoutesURI(ev.Bottle))
+		}
+	}
+}
+
+// updated sends resources/updated for uri to its subscribers. A session
+// that went away is forgotten by the unregister hook; its error here is
+// not a problem.
+func (o *Operator) updated(uri string) {
+	for _, id := range o.subs.subscribers(uri) {
+		_ = o.srv.SendNotificationToSpecificClient(id, mcpgo.MethodNotificationResourceUpdated, map[string]any{"uri": uri})
+	}
+}
+
+// logAll sends a log notification to every session. A session that chose
+// a level with logging/setLevel gets it only at or above that level; one
+// that did not gets it anyway, which the spec leaves to the server:
+// denials and proposals are what an operator session is for.
+func (o *Operator) logAll(level mcpgo.LoggingLevel, data map[string]any) {
+	for id, leveled := range o.subs.listeners() {
+		if leveled {
+			_ = o.srv.SendLogMessageToSpecificClient(id, mcpgo.NewLoggingMessageNotification(level, loggerName, data))
+			continue
+		}
+		_ = o.srv.SendNotificationToSpecificClient(id, string(mcpgo.MethodNotificationMessage),
+			map[string]any{"level": level, "logger": loggerName, "data": data})
+	}
+}

@@ -1,0 +1,225 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/bot-bottle/bot-bottle/schemas"
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+)
+
+// inlineName is the bottle name an inline manifest is planned under when
+// the caller names none.
+const inlineName = "inline"
+
+// Bounds of the bottle tools.
+const (
+	defaultLogTail   = 64 << 10
+	maxLogTail       = 1 << 20
+	defaultStopWait  = time.Minute
+	maxStopWait      = 5 * time.Minute
+	maxManifestChars = 256 << 10
+)
+
+type planArgs struct {
+	Name     string `json:"name"`
+	Manifest string `json:"manifest"`
+}
+
+type launchArgs struct {
+	Name         string   `json:"name"`
+	Command      []string `json:"command"`
+	Backend      string   `json:"backend"`
+	Workdir      string   `json:"workdir"`
+	ReadonlyRoot bool     `json:"readonly_root"`
+}
+
+type listArgs struct {
+	All bool `json:"all"`
+}
+
+type stopArgs struct {
+	ID             string `json:"id"`
+	Reason         string `json:"reason"`
+	TimeoutSeconds int    `json:"timeout_seconds"`
+}
+
+type logsArgs struct {
+	ID        string `json:"id"`
+	TailBytes int64  `json:"tail_bytes"`
+}
+
+// BottleList is bottle_list's result.
+type BottleList struct {
+	Bottles []launcher.Info `json:"bottles"`
+}
+
+// Stopped is bottle_stop's result.
+type Stopped struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+}
+
+// Logs is bottle_logs's result.
+type Logs struct {
+	ID     string `json:"id"`
+	Output string `json:"output"`
+	Bytes  int    `json:"bytes"`
+}
+
+func (o *Operator) addBottleTools() {
+	addTool(o.srv, mcpgo.NewTool("bottle_plan",
+		mcpgo.WithDescription("Plan a bottle: the routes its proxy will enforce, credentials by host variable and slot (never a value), "+
+			"the agent's env and warnings. Give name for a bottle in the bot-bottle home, or manifest (YAML, no frontmatter) to check a draft; "+
+			"with both, the manifest is planned as that name. A broken manifest comes back as one error per line, file:line:col: key: message."),
+		mcpgo.WithString("name", mcpgo.Description("bottle name in the home's bottles folder (or the name to plan an inline manifest as)"), mcpgo.MaxLength(100)),
+		mcpgo.WithString("manifest", mcpgo.Description("an inline manifest: the YAML of a bottle file without its --- frontmatter fences"), mcpgo.MaxLength(maxManifestChars)),
+		mcpgo.WithOutputSchema[schemas.Plan](),
+		readOnly(),
+	), o.bottlePlan)
+
+	addTool(o.srv, mcpgo.NewTool("bottle_launch",
+		mcpgo.WithDescription("Launch a bottle from the home: its proxy with a fresh CA, then the command isolated (backend local: namespaces; docker: a container with no network). "+
+			"The bottle is owned by this server and ends when its command exits, when bottle_stop stops it, or when the server exits. Returns the bottle id."),
+		mcpgo.WithString("name", mcpgo.Required(), mcpgo.Description("bottle name in the home's bottles folder"), mcpgo.MaxLength(100)),
+		mcpgo.WithArray("command", mcpgo.Description("the command and its arguments; default: the bottle's agent provider command"), mcpgo.WithStringItems(), mcpgo.MaxItems(256)),
+		mcpgo.WithString("backend", mcpgo.Description("where the bottle runs; default: the first backend of this machine (local on Linux)"), mcpgo.Enum(o.ctl.cfg.Launcher.Backends()...)),
+		mcpgo.WithString("workdir", mcpgo.Description("host folder mounted read-write as the command's working directory; default: the server's working directory")),
+		mcpgo.WithBoolean("readonly_root", mcpgo.Description("make everything but the workdir, the agent's home and /tmp read-only")),
+		mcpgo.WithOutputSchema[launcher.Info](),
+		acting(false, false),
+	), o.bottleLaunch)
+
+	addTool(o.srv, mcpgo.NewTool("bottle_list",
+		mcpgo.WithDescription("List the bottles of this machine, whichever process launched them: running ones and orphans (owner died); with all, ended ones too."),
+		mcpgo.WithBoolean("all", mcpgo.Description("include bottles that have ended")),
+		mcpgo.WithOutputSchema[BottleList](),
+		readOnly(),
+	), o.bottleList)
+
+	addTool(o.srv, mcpgo.NewTool("bottle_stop",
+		mcpgo.WithDescription("Stop a bottle, whichever process owns it (the owner is asked on the event channel), and wait until it has ended: SIGTERM, then SIGKILL after a grace period; its proxy, sockets and run folder go with it."),
+		mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("bottle id, as bottle_list shows it"), mcpgo.MaxLength(64)),
+		mcpgo.WithString("reason", mcpgo.Description("why, for the record"), mcpgo.MaxLength(500)),
+		mcpgo.WithInteger("timeout_seconds", mcpgo.Description("how long to wait for the bottle to end (default 60)"), mcpgo.Min(1), mcpgo.Max(int(maxStopWait/time.Second))),
+		mcpgo.WithOutputSchema[Stopped](),
+		acting(true, true),
+	), o.bottleStop)
+
+	addTool(o.srv, mcpgo.NewTool("bottle_logs",
+		mcpgo.WithDescription("The latest output of a running bottle's command, as its owner keeps it (bounded; it goes with the bottle when it ends)."),
+		mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("bottle id"), mcpgo.MaxLength(64)),
+		mcpgo.WithInteger("tail_bytes", mcpgo.Description("return at most the last N bytes (default 65536)"), mcpgo.Min(1), mcpgo.Max(maxLogTail)),
+		mcpgo.WithOutputSchema[Logs](),
+		readOnly(),
+	), o.bottleLogs)
+}
+
+func (o *Operator) bottlePlan(_ context.Context, a planArgs) (*schemas.Plan, string, error) {
+	p := o.ctl.cfg.Planner
+	var (
+		plan *schemas.Plan
+		err  error
+	)
+	switch {
+	case a.Manifest != "":
+		name := a.Name
+		if name == "" {
+			name = inlineName
+		}
+		plan, err = p.PlanManifest(name, []byte(a.Manifest))
+	case a.Name != "":
+		plan, err = p.Plan(a.Name)
+	default:
+		return nil, "", errors.New("give name (a bottle in the home) or manifest (inline YAML), or both")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	var text bytes.Buffer
+	if err := planner.FormatPlan(&text, plan); err != nil {
+		return nil, "", err
+	}
+	return plan, text.String(), nil
+}
+
+func (o *Operator) bottleLaunch(ctx context.Context, a launchArgs) (launcher.Info, string, error) {
+	workdir := a.Workdir
+	if workdir == "" {
+		workdir = o.ctl.cfg.WorkDir
+	}
+	b, err := o.ctl.Launch(ctx, launcher.Options{Name: a.Name, Command: a.Command, Backend: a.Backend, Workdir: workdir, ReadonlyRoot: a.ReadonlyRoot})
+	if err != nil {
+		return launcher.Info{}, "", err
+	}
+	in := b.Info()
+	return in, fmt.Sprintf("bottle %s is %s (backend %s, workdir %s); bottle_logs and bottle_stop take its id", in.ID, in.State, in.Backend, in.Workdir), nil
+}
+
+func (o *Operator) bottleList(ctx context.Context, a listArgs) (BottleList, string, error) {
+	list, err := o.ctl.cfg.Launcher.List(ctx, a.All)
+	if err != nil {
+		return BottleList{}, "", err
+	}
+	if list == nil {
+		list = []launcher.Info{}
+	}
+	if len(list) == 0 {
+		return BottleList{Bottles: list}, "no bottles", nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:\n", plural(len(list), "bottle", "bottles"))
+	for _, in := range list {
+		state := in.State
+		if in.Orphaned {
+			state += " (orphaned: its owner died; bot-bottle cleanup removes it)"
+		} else if in.ExitCode != nil {
+			state += fmt.Sprintf(" (exit %d)", *in.ExitCode)
+		}
+		fmt.Fprintf(&b, "  %s  %s  backend %s  owner pid %d  for %s\n", in.ID, state, in.Backend, in.Owner.PID, since(in.Since))
+	}
+	return BottleList{Bottles: list}, b.String(), nil
+}
+
+func (o *Operator) bottleStop(ctx context.Context, a stopArgs) (Stopped, string, error) {
+	wait := defaultStopWait
+	if a.TimeoutSeconds > 0 {
+		wait = min(time.Duration(a.TimeoutSeconds)*time.Second, maxStopWait)
+	}
+	reason := "bottle_stop over MCP"
+	if a.Reason != "" {
+		reason += ": " + a.Reason
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := o.ctl.cfg.Launcher.Stop(ctx, a.ID, reason); err != nil {
+		return Stopped{}, "", err
+	}
+	state := "stopped"
+	if in, err := o.ctl.cfg.Launcher.Lookup(context.WithoutCancel(ctx), a.ID); err == nil {
+		state = in.State
+	}
+	return Stopped{ID: a.ID, State: state}, fmt.Sprintf("bottle %s has stopped (%s)", a.ID, state), nil
+}
+
+func (o *Operator) bottleLogs(ctx context.Context, a logsArgs) (Logs, string, error) {
+	tail := a.TailBytes
+	if tail <= 0 {
+		tail = defaultLogTail
+	}
+	out, err := o.ctl.cfg.Launcher.Logs(ctx, a.ID, min(tail, maxLogTail))
+	if err != nil {
+		return Logs{}, "", err
+	}
+	text := string(out)
+	if text == "" {
+		text = "(no output yet)"
+	}
+	return Logs{ID: a.ID, Output: string(out), Bytes: len(out)}, text, nil
+}
