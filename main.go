@@ -87,6 +87,7 @@ Bottles live in $BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles).`,
 		newEgressCmd(c),
 		newCACmd(c),
 		newEventsCmd(c),
+		newReviewCmd(c),
 		newServeCmd(c),
 	)
 	return root

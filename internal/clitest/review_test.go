@@ -1,0 +1,202 @@
+package clitest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/egressproxy"
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/sqlite"
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/bot-bottle/bot-bottle/review"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// ownedBottle is a bottle's review side in this test process: a live proxy
+// and a review owner on the home's store, registered as running. The CLI
+// runs as another process and meets it only on the store.
+type ownedBottle struct {
+	home  string
+	owner *review.Owner
+	proxy *egressproxy.Proxy
+	bus   *events.Bus
+}
+
+const cliBottle = "main-cli001"
+
+func newOwnedBottle(t *testing.T) *ownedBottle {
+	t.Helper()
+	home := t.TempDir()
+	os.MkdirAll(planner.BottlesDir(home), 0o700)
+	os.WriteFile(filepath.Join(planner.BottlesDir(home), "main.yaml"), []byte("egress:\n  routes:\n    - host: api.example.com\n"), 0o600)
+	pl := &planner.Planner{Home: home}
+	plan, err := pl.Plan("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := events.NewBus(store, events.BusOptions{})
+	ca, _ := egressproxy.NewCA()
+	proxy, err := egressproxy.New(egressproxy.Config{Bottle: cliBottle, Routes: plan.RoutesFile(), CA: ca, Publisher: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	go proxy.Serve(l)
+	self := launcher.Self()
+	ev, _ := schemas.NewEvent(cliBottle, schemas.KindLifecycle, schemas.Lifecycle{State: schemas.StateRunning, Name: "main",
+		Backend: "local", Owner: self.PID, OwnerStart: self.Start})
+	bus.Publish(ev)
+	owner := review.NewOwner(review.OwnerConfig{Bottle: cliBottle, Manifest: "main", Proxy: proxy, Channel: bus, Planner: pl})
+	ctx, cancel := context.WithCancel(context.Background())
+	go owner.Run(ctx)
+	t.Cleanup(func() {
+		cancel()
+		proxy.Close()
+		c, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		bus.Close(c)
+		store.Close()
+	})
+	if err := bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &ownedBottle{home: home, owner: owner, proxy: proxy, bus: bus}
+}
+
+// ask makes the agent's request in the background.
+func (b *ownedBottle) ask(t *testing.T, host string) (chan review.Result, string) {
+	t.Helper()
+	ch := make(chan review.Result, 1)
+	res, err := b.owner.Request(context.Background(), planner.RouteRequest{Host: host, Methods: []string{"GET"}}, "fetch \x1b[2Jdeps", nil, 0)
+	if err != nil || res.Status != schemas.ProposalPending {
+		t.Fatalf("request: %+v %v", res, err)
+	}
+	if err := b.bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		r, _ := b.owner.Status(context.Background(), res.ProposalID, 30*time.Second)
+		ch <- r
+	}()
+	return ch, res.ProposalID
+}
+
+func (b *ownedBottle) cli(stdin io.Reader, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(binDir, "bot-bottle"), args...)
+	cmd.Env = append(os.Environ(), "BOT_BOTTLE_HOME="+b.home)
+	cmd.Stdin = stdin
+	return cmd
+}
+
+func TestReviewCLIApproveDenyAndTwice(t *testing.T) {
+	b := newOwnedBottle(t)
+	waiting, id := b.ask(t, "pypi.org")
+	out, err := b.cli(nil, "review").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), id) || !strings.Contains(string(out), "change: new host pypi.org; methods +GET") {
+		t.Fatalf("review list: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "\x1b") {
+		t.Fatal("agent-written control characters reached the operator's terminal")
+	}
+	out, err = b.cli(nil, "review", "approve", id).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "approved "+id) {
+		t.Fatalf("approve: %v\n%s", err, out)
+	}
+	if r := <-waiting; r.Status != schemas.ProposalApproved {
+		t.Fatalf("agent got %+v", r)
+	}
+	out, err = b.cli(nil, "review", "deny", id, "--reason", "no").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "already decided") {
+		t.Fatalf("second decision: %v\n%s", err, out)
+	}
+	waiting, id = b.ask(t, "files.example.com")
+	if out, err := b.cli(nil, "review", "deny", id).CombinedOutput(); err == nil || !strings.Contains(string(out), "deny needs --reason") {
+		t.Fatalf("deny without reason: %v\n%s", err, out)
+	}
+	if out, err := b.cli(nil, "review", "deny", id, "--reason", "use the mirror").CombinedOutput(); err != nil {
+		t.Fatalf("deny: %v\n%s", err, out)
+	}
+	if r := <-waiting; r.Status != schemas.ProposalDenied || !strings.Contains(r.Notes, "use the mirror") {
+		t.Fatalf("agent got %+v", r)
+	}
+	if out, err := b.cli(nil, "review", "approve", "p-nope").CombinedOutput(); err == nil || !strings.Contains(string(out), "Try: bot-bottle review --all") {
+		t.Fatalf("unknown id: %v\n%s", err, out)
+	}
+}
+
+func TestReviewCLIModifyPersist(t *testing.T) {
+	b := newOwnedBottle(t)
+	waiting, id := b.ask(t, "pypi.org")
+	out, err := b.cli(nil, "review", "modify", id, "--path", "/simple/", "--method", "get", "--persist").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "+    - host: pypi.org") {
+		t.Fatalf("modify: %v\n%s", err, out)
+	}
+	if r := <-waiting; r.Status != schemas.ProposalApproved || r.Route.PathAllowlist[0] != "/simple/" {
+		t.Fatalf("agent got %+v", r)
+	}
+	m, _ := os.ReadFile(filepath.Join(planner.BottlesDir(b.home), "main.yaml"))
+	if !strings.Contains(string(m), "path_allowlist: [/simple/]") {
+		t.Fatalf("manifest:\n%s", m)
+	}
+}
+
+func TestReviewCLIInteractive(t *testing.T) {
+	b := newOwnedBottle(t)
+	first, id1 := b.ask(t, "pypi.org")
+	stdinR, stdinW := io.Pipe()
+	var out bytes.Buffer
+	cmd := b.cli(stdinR)
+	cmd.Args = append(cmd.Args, "review", "-i")
+	cmd.Stdout, cmd.Stderr = &syncWriter{w: &out}, &syncWriter{w: &out}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, &out, id1)
+	io.WriteString(stdinW, "y\n")
+	if r := <-first; r.Status != schemas.ProposalApproved {
+		t.Fatalf("first: %+v", r)
+	}
+	// A proposal made while the operator waits is shown and decided too.
+	second, id2 := b.ask(t, "files.example.com")
+	waitFor(t, &out, id2)
+	io.WriteString(stdinW, "n\nnot today\n")
+	if r := <-second; r.Status != schemas.ProposalDenied || !strings.Contains(r.Notes, "not today") {
+		t.Fatalf("second: %+v", r)
+	}
+	stdinW.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("review -i: %v\n%s", err, out.String())
+	}
+}
+
+// waitFor waits until buf contains s.
+func waitFor(t *testing.T, buf *bytes.Buffer, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		outMu.Lock()
+		ok := strings.Contains(buf.String(), s)
+		outMu.Unlock()
+		if ok {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	outMu.Lock()
+	defer outMu.Unlock()
+	t.Fatalf("no %q in output:\n%s", s, buf.String())
+}
