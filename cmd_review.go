@@ -118,7 +118,7 @@ func newDecideCmd(c *cli, action string) *cobra.Command {
 	var reason string
 	var mf modifyFlags
 	cmd := &cobra.Command{
-		Use:   action + " ID",
+		Use: action + " ID",
 		Short: map[string]string{schemas.ActionApprove: "Allow a proposal", schemas.ActionDeny: "Refuse a proposal, with a reason the agent reads",
 			schemas.ActionModify: "Allow an edited route instead of the proposed one"}[action],
 		Args: cobra.ExactArgs(1),
