@@ -79,6 +79,9 @@ type Stdio struct {
 type Process interface {
 	// ID is the container id (docker) or the init's host pid (local).
 	ID() string
+	// ContainerID is the container's id, or "" when the backend runs no
+	// container.
+	ContainerID() string
 	// Wait blocks until the command has exited and its output is drained,
 	// and returns its exit code (128+N for signal N).
 	Wait() (int, error)

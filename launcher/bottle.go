@@ -22,15 +22,15 @@ type Bottle struct {
 	plan *schemas.Plan
 	rd   RunDir
 
-	mu   sync.Mutex
-	info Info
+	mu       sync.Mutex
+	info     Info
+	stopping bool // a stop was asked for; applied as soon as there is a process
 
 	proxy   *egressproxy.Proxy
 	surface *http.Server
 	out     *outputLog
 	proc    Process
 
-	stopOnce    sync.Once
 	stopWatch   context.CancelFunc
 	stopWatchWG sync.WaitGroup
 
@@ -86,20 +86,41 @@ func (b *Bottle) Stop(ctx context.Context) error {
 	return nil
 }
 
-// requestStop starts stopping the bottle once; later calls do nothing.
+// requestStop starts stopping the bottle once; later calls do nothing. A
+// request that arrives while the bottle is still starting is applied when
+// its process exists (see setProcess).
 func (b *Bottle) requestStop(reason string) {
-	b.stopOnce.Do(func() {
-		select {
-		case <-b.done:
-			return
-		default:
-		}
-		b.l.log.Info("stopping bottle", "bottle", b.ID(), "reason", reason)
-		b.publish(context.Background(), schemas.StateStopping, nil, "")
-		if b.proc != nil {
-			b.proc.Stop(b.l.cfg.StopGrace)
-		}
-	})
+	select {
+	case <-b.done:
+		return
+	default:
+	}
+	b.mu.Lock()
+	if b.stopping {
+		b.mu.Unlock()
+		return
+	}
+	b.stopping = true
+	proc := b.proc
+	b.mu.Unlock()
+	b.l.log.Info("stopping bottle", "bottle", b.ID(), "reason", reason)
+	b.publish(context.Background(), schemas.StateStopping, nil, "")
+	if proc != nil {
+		proc.Stop(b.l.cfg.StopGrace)
+	}
+}
+
+// setProcess records the started process, and stops it at once if a stop
+// was asked for while it was starting.
+func (b *Bottle) setProcess(proc Process, containerID string) {
+	b.mu.Lock()
+	b.proc = proc
+	b.info.ContainerID = containerID
+	stopping := b.stopping
+	b.mu.Unlock()
+	if stopping {
+		proc.Stop(b.l.cfg.StopGrace)
+	}
 }
 
 // run starts the followers, waits for the command and tears the bottle

@@ -116,9 +116,9 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 	if err != nil {
 		return err
 	}
-	b.proc = proc
-	if be.Name() != "local" {
-		b.info.ContainerID = proc.ID()
+	containerID := proc.ContainerID()
+	b.setProcess(proc, containerID)
+	if containerID != "" {
 		rec, _ := readRecord(b.rd)
 		rec.ContainerID = proc.ID()
 		if err := writeRecord(b.rd, rec); err != nil {

@@ -65,6 +65,7 @@ func (l *outputLog) rotate() {
 	l.size = 0
 }
 
+// Close closes the log file; later writes are dropped.
 func (l *outputLog) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -83,6 +84,7 @@ type tee struct {
 	w   io.Writer
 }
 
+// Write never fails: see tee.
 func (t tee) Write(p []byte) (int, error) {
 	_, _ = t.log.Write(p)
 	if t.w != nil {

@@ -82,6 +82,9 @@ func (p *process) start(ctx context.Context, stdio launcher.Stdio) error {
 // ID returns the container id.
 func (p *process) ID() string { return p.id }
 
+// ContainerID returns the container id.
+func (p *process) ContainerID() string { return p.id }
+
 // Wait waits for the container to exit and its output to drain.
 func (p *process) Wait() (int, error) {
 	p.waitOnce.Do(func() {

@@ -91,6 +91,9 @@ func (p *process) startTTY(stdio launcher.Stdio) error {
 // ID returns the init's pid on the host.
 func (p *process) ID() string { return strconv.Itoa(p.cmd.Process.Pid) }
 
+// ContainerID is "": a local bottle is no container.
+func (p *process) ContainerID() string { return "" }
+
 // Wait waits for the init and its output.
 func (p *process) Wait() (int, error) {
 	p.waitOnce.Do(func() {
