@@ -212,3 +212,27 @@ func TestAttackPlainHTTP(t *testing.T) {
 		t.Fatalf("upstream saw the refused request")
 	}
 }
+
+func TestAttackGitPush(t *testing.T) {
+	f := newFixture(t, defaultRoutes)
+	for _, raw := range []string{
+		"GET /repo.git/info/refs?service=git-receive-pack HTTP/1.1\r\nHost: open.allowed.test\r\n\r\n",
+		"GET /repo.git/info/refs?service=git%2Dreceive%2Dpack HTTP/1.1\r\nHost: open.allowed.test\r\n\r\n",
+		"POST /repo.git/git-receive-pack HTTP/1.1\r\nHost: open.allowed.test\r\nContent-Length: 0\r\n\r\n",
+		"POST /repo.git/Git-Receive-Pack HTTP/1.1\r\nHost: open.allowed.test\r\nContent-Length: 0\r\n\r\n",
+		"POST /repo.git/x HTTP/1.1\r\nHost: open.allowed.test\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: 0\r\n\r\n",
+	} {
+		resp, body := f.rawMITM("open.allowed.test:443", raw)
+		wantReason(t, resp, body, ReasonGitPush)
+	}
+	resp, body := f.rawPlain("GET http://plain.allowed.test/r.git/info/refs?service=git-receive-pack HTTP/1.1\r\nHost: plain.allowed.test\r\n\r\n")
+	wantReason(t, resp, body, ReasonGitPush)
+	// Fetching is fine.
+	resp, body = f.rawMITM("open.allowed.test:443", "GET /repo.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: open.allowed.test\r\n\r\n")
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload-pack: %d %s", resp.StatusCode, body)
+	}
+	if n := len(f.up.seen()) + len(f.plain.seen()); n != 1 {
+		t.Fatalf("upstreams saw %d requests, want only the fetch", n)
+	}
+}
