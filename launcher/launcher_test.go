@@ -188,6 +188,9 @@ func TestLauncherAPI(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != b.ID() || list[0].State != schemas.StateRunning || list[0].Owner.PID != os.Getpid() {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
+	if ok, err := launcher.Running(ctx, w.store, b.ID()); err != nil || !ok {
+		t.Errorf("Running while it runs = %v, %v", ok, err)
+	}
 	out.waitFor(t, "ready") // the tee writes the log before the caller's writer
 	logs, err := w.l.Logs(ctx, b.ID(), 0)
 	if err != nil || !strings.Contains(string(logs), "surface of "+b.ID()) {
@@ -211,6 +214,9 @@ func TestLauncherAPI(t *testing.T) {
 	}
 	if _, ok := w.l.Get(b.ID()); ok {
 		t.Errorf("an ended bottle is still owned")
+	}
+	if ok, err := launcher.Running(ctx, w.store, b.ID()); err != nil || ok {
+		t.Errorf("Running after the end = %v, %v", ok, err)
 	}
 	if _, err := os.Stat(b.Info().RunDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("run folder left: %v", err)
