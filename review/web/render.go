@@ -1,0 +1,67 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/review"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
+	"ago": func(t time.Time) string { return time.Since(t).Round(time.Second).String() + " ago" },
+}).ParseFS(assets, "assets/*.tmpl"))
+
+// view is what the templates render.
+type view struct {
+	Base    string
+	Pending []review.View
+	Decided []review.View
+	Denials []schemas.Denial
+	Now     time.Time
+	LoadErr string
+}
+
+func (p *page) load(ctx context.Context) view {
+	v := view{Base: p.cfg.Base, Now: time.Now()}
+	all, err := p.cfg.Desk.Proposals(ctx, review.Filter{})
+	if err != nil {
+		v.LoadErr = err.Error()
+		return v
+	}
+	for _, pr := range all {
+		if pr.Status == schemas.ProposalPending && pr.Decision == nil {
+			v.Pending = append(v.Pending, pr)
+		} else if len(v.Decided) < 20 {
+			v.Decided = append(v.Decided, pr)
+		}
+	}
+	if v.Denials, err = p.recentDenials(ctx, 30); err != nil {
+		v.LoadErr = err.Error()
+	}
+	return v
+}
+
+func (p *page) full(w http.ResponseWriter, r *http.Request) {
+	p.render(w, "page.tmpl", p.load(r.Context()))
+}
+
+func (p *page) partial(w http.ResponseWriter, r *http.Request) {
+	p.render(w, "live.tmpl", p.load(r.Context()))
+}
+
+func (p *page) render(w http.ResponseWriter, name string, v view) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := tmpl.ExecuteTemplate(w, name, v); err != nil {
+		p.cfg.Logger.Error("review page: render", "template", name, "err", err)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,200 @@
+package web
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/egressproxy"
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/sqlite"
+	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/bot-bottle/bot-bottle/review"
+	"github.com/bot-bottle/bot-bottle/schemas"
+	"github.com/chromedp/chromedp"
+)
+
+const (
+	token  = "t0ken-for-the-review-page"
+	bottle = "main-web001"
+)
+
+// site is the review page on real parts: a SQLite store and bus, a live
+// proxy and the bottle's review owner, and the page on a loopback server.
+type site struct {
+	srv   *httptest.Server
+	owner *review.Owner
+	proxy *egressproxy.Proxy
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	home := t.TempDir()
+	os.MkdirAll(planner.BottlesDir(home), 0o700)
+	os.WriteFile(filepath.Join(planner.BottlesDir(home), "main.yaml"), []byte("egress:\n  routes:\n    - host: api.example.com\n"), 0o600)
+	pl := &planner.Planner{Home: home}
+	plan, err := pl.Plan("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := events.NewBus(store, events.BusOptions{})
+	ca, _ := egressproxy.NewCA()
+	proxy, err := egressproxy.New(egressproxy.Config{Bottle: bottle, Routes: plan.RoutesFile(), CA: ca, Publisher: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	go proxy.Serve(l)
+	owner := review.NewOwner(review.OwnerConfig{Bottle: bottle, Manifest: "main", Proxy: proxy, Channel: bus, Planner: pl})
+	ctx, cancel := context.WithCancel(context.Background())
+	go owner.Run(ctx)
+	desk := review.NewDesk(review.DeskConfig{Channel: bus, Running: func(context.Context, string) (bool, error) { return true, nil }})
+	srv := httptest.NewServer(Handler(Config{Desk: desk, Store: store, Token: token}))
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		proxy.Close()
+		c, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		bus.Close(c)
+		store.Close()
+	})
+	return &site{srv: srv, owner: owner, proxy: proxy}
+}
+
+// ask makes an agent request and returns where its result arrives.
+func (s *site) ask(t *testing.T, host, why string) (string, chan review.Result) {
+	t.Helper()
+	res, err := s.owner.Request(context.Background(), planner.RouteRequest{Host: host}, why, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan review.Result, 1)
+	go func() {
+		r, _ := s.owner.Status(context.Background(), res.ProposalID, 60*time.Second)
+		ch <- r
+	}()
+	return res.ProposalID, ch
+}
+
+func TestPageNeedsTheToken(t *testing.T) {
+	s := newSite(t)
+	for _, path := range []string{"/review", "/review/partial", "/review/events", "/review/app.js"} {
+		resp, err := http.Get(s.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without the token: %d", path, resp.StatusCode)
+		}
+	}
+	resp, _ := http.Get(s.srv.URL + "/review/login?token=wrong")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("login with a wrong token: %d", resp.StatusCode)
+	}
+	// A bearer header works for programs.
+	req, _ := http.NewRequest("GET", s.srv.URL+"/review/partial", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, _ = http.DefaultClient.Do(req)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Fatalf("bearer: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+func TestDecideRefusesOtherOrigins(t *testing.T) {
+	s := newSite(t)
+	id, _ := s.ask(t, "pypi.org", "x")
+	form := url.Values{"proposal_id": {id}, "action": {"approve"}, "scope": {"once"}}
+	req, _ := http.NewRequest("POST", s.srv.URL+"/review/decide", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: CookieName, Value: token}) // a browser would send it
+	req.Header.Set("Origin", "http://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin decide: %d", resp.StatusCode)
+	}
+	if len(s.proxy.Routes().Routes) != 1 {
+		t.Fatal("a cross-origin request changed the routes")
+	}
+}
+
+// TestOneClickInChromium drives the page in headless Chromium: approve a
+// pending proposal, then deny one that arrives while the page is open.
+func TestOneClickInChromium(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("BOT_BOTTLE_REQUIRE_DOCKER") != "" {
+			t.Fatal("chromium is not installed (scripts/setup.sh installs it)")
+		}
+		t.Skip("chromium is not installed")
+	}
+	s := newSite(t)
+	id1, first := s.ask(t, "pypi.org", `<img src=x onerror="document.title='pwned'"> need the index`)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelT()
+
+	row := func(id string) string { return `tr[data-proposal="` + id + `"]` }
+	approve := row(id1) + ` button[value="approve"][data-scope="once"]`
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(s.srv.URL+"/review/login?token="+token),
+		chromedp.WaitVisible(approve),
+		chromedp.Click(approve),
+		chromedp.WaitVisible(`#status.approved`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := chromedp.Run(ctx, chromedp.Text(`#status`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if title == "pwned" || !strings.Contains(status, "approved "+id1) {
+		t.Fatalf("title %q, status %q", title, status)
+	}
+	if r := <-first; r.Status != schemas.ProposalApproved {
+		t.Fatalf("agent got %+v", r)
+	}
+
+	// A proposal made while the page is open appears without a reload.
+	id2, second := s.ask(t, "files.example.com", "need files")
+	err = chromedp.Do(ctx,
+		chromedp.WaitVisible(row(id2)+` button[value="deny"]`),
+		chromedp.SendKeys(row(id2)+` input[name="reason"]`, "use the mirror"),
+		chromedp.Click(row(id2)+` button[value="deny"]`),
+		chromedp.WaitVisible(`#status.denied`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := <-second; r.Status != schemas.ProposalDenied || !strings.Contains(r.Notes, "use the mirror") {
+		t.Fatalf("agent got %+v", r)
+	}
+}
