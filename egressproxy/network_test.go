@@ -2,6 +2,7 @@ package egressproxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -249,5 +250,26 @@ func TestEnvironmentProxyIsIgnored(t *testing.T) {
 	}
 	if trapped.Load() != 0 {
 		t.Fatalf("the environment's proxy saw %d requests", trapped.Load())
+	}
+}
+
+// A client's second connection through the proxy resumes its TLS session:
+// every MITM'd config shares one ticket key, so a new connection per
+// request costs no full handshake.
+func TestMITMSessionsResume(t *testing.T) {
+	f := newFixture(t, defaultRoutes)
+	tr := f.client.Transport.(*http.Transport)
+	tr.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(8)
+	tr.DisableKeepAlives = true
+	var resumed []bool
+	for range 3 {
+		resp, _, err := f.do("GET", "https://open.allowed.test/x", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resumed = append(resumed, resp.TLS.DidResume)
+	}
+	if resumed[0] || !resumed[1] || !resumed[2] {
+		t.Fatalf("resumed: %v, want [false true true]", resumed)
 	}
 }
