@@ -11,8 +11,18 @@ import (
 type goproxyLogger struct{ p *Proxy }
 
 func (l goproxyLogger) Printf(format string, v ...any) {
-	msg := fmt.Sprintf(format, v...)
-	l.p.log.Debug("goproxy", "msg", l.p.scan.redact(redactQueries(msg)))
+	l.p.log.Debug("goproxy", "msg", l.p.safeText(fmt.Sprintf(format, v...)))
+}
+
+// safeText makes a message from elsewhere (goproxy, net/http, an upstream
+// error) fit for a log: query strings redacted, and withheld entirely if it
+// still carries a token in any form the scanner knows.
+func (p *Proxy) safeText(s string) string {
+	s = redactQueries(s)
+	if p.scan.foundString(s) {
+		return "[message withheld: it carried a credential]"
+	}
+	return s
 }
 
 var queryRe = regexp.MustCompile(`\?[^\s"']*`)

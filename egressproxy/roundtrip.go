@@ -68,6 +68,6 @@ func (p *Proxy) upstreamFailed(req *http.Request, d Decision, err error, onDone 
 		d.Path = p.displayPath(d.rawPath, d.rawQuery)
 	}
 	p.log.Warn("upstream failed", "method", d.Method, "host", d.Host, "port", d.Port, "path", d.Path,
-		"err", p.scan.redact(redactQueries(err.Error())))
+		"err", p.safeText(err.Error()))
 	return p.refuse(req, deny(d, ReasonUpstreamError), onDone)
 }
