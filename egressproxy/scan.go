@@ -20,12 +20,10 @@ type scanner struct {
 	strs     []string // the same patterns, for strings
 	folded   [][]byte // patterns in lower case, for case-insensitive places (header names)
 	maxLen   int
-	redactor *strings.Replacer
 }
 
 func newScanner(tokens map[string]schemas.Secret) *scanner {
 	s := &scanner{}
-	var pairs []string
 	seen := map[string]bool{}
 	for _, tok := range tokens {
 		if tok.IsZero() {
@@ -40,10 +38,8 @@ func newScanner(tokens map[string]schemas.Secret) *scanner {
 			s.strs = append(s.strs, p)
 			s.folded = append(s.folded, bytes.ToLower([]byte(p)))
 			s.maxLen = max(s.maxLen, len(p))
-			pairs = append(pairs, p, "[redacted]")
 		}
 	}
-	s.redactor = strings.NewReplacer(pairs...)
 	return s
 }
 
@@ -132,16 +128,6 @@ func (s *scanner) foundRaw(b []byte) bool {
 		}
 	}
 	return false
-}
-
-// redact replaces every token pattern in str. It is a second line of
-// defence for strings that go to logs; what the proxy writes itself is
-// built so that it needs none.
-func (s *scanner) redact(str string) string {
-	if !s.enabled() {
-		return str
-	}
-	return s.redactor.Replace(str)
 }
 
 // redactPath returns path with every segment that carries a token (as sent

@@ -58,9 +58,6 @@ func TestScannerForms(t *testing.T) {
 			t.Errorf("false positive on %q", s)
 		}
 	}
-	if sc.redact("a "+testToken+" b") != "a [redacted] b" {
-		t.Error("redact")
-	}
 	if got := sc.redactPath("/a/" + testToken + "/b"); got != "/a/[redacted]/b" {
 		t.Errorf("redactPath: %q", got)
 	}
