@@ -87,6 +87,9 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// closeFlushTimeout bounds the last flush of a closing connection.
+const closeFlushTimeout = 200 * time.Millisecond
+
 // mitmHeadSlack covers the TLS handshake and record overhead counted with a
 // MITM'd request head.
 const mitmHeadSlack = 32 << 10
@@ -128,6 +131,10 @@ func (c *trackedConn) CloseRead() error {
 func (c *trackedConn) Close() error {
 	c.closeOnce.Do(func() {
 		if w := c.out.Load(); w != nil {
+			// Send what is buffered (a TLS close_notify, typically), but
+			// never wait long on a peer that stopped reading: the
+			// deadline also unblocks a flush already stuck.
+			_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 			w.stop()
 		}
 		c.closeErr = c.Conn.Close()
@@ -230,7 +237,7 @@ func (t *connTracker) reap() {
 			t.now.Store(now.UnixNano())
 			for _, c := range t.snapshot() {
 				if t.expired(c, now.UnixNano()) {
-					_ = c.Close()
+					go c.Close() // a last flush may take closeFlushTimeout
 				}
 			}
 		}
