@@ -2,6 +2,7 @@ package egressproxy
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -95,5 +96,23 @@ func TestMetrics(t *testing.T) {
 	// A second proxy for the same bottle cannot register over a live one.
 	if _, err := New(Config{Bottle: "b1", Routes: &schemas.RoutesFile{Version: 1}, CA: f.ca, Registerer: reg}); err == nil {
 		t.Fatal("two proxies registered metrics for one bottle")
+	}
+}
+
+// Without a publisher, denials are still kept for /denials and
+// RecentDenials.
+func TestDenialsWithoutPublisher(t *testing.T) {
+	f := newFixture(t, defaultRoutes, func(c *Config) { c.Publisher = nil })
+	for range 3 {
+		if resp, _, err := f.do("GET", "http://plain.allowed.test/x?"+strings.Repeat("q", 3), nil, http.Header{"X-T": {testToken}}); err != nil || resp.StatusCode != 403 {
+			t.Fatalf("%v %v", err, resp)
+		}
+	}
+	got := f.proxy.RecentDenials(2)
+	if len(got) != 2 || got[0].Reason != "token_in_header" || got[1].Time.Before(got[0].Time) {
+		t.Fatalf("recent denials: %+v", got)
+	}
+	if n := len(f.proxy.RecentDenials(100)); n != 3 {
+		t.Fatalf("%d denials kept, want 3", n)
 	}
 }
