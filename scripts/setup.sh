@@ -2,7 +2,8 @@
 # Prepare a fresh Debian 12 machine for building and testing bot-bottle:
 # the Debian packages the tests drive (docker.io, busybox-static for the
 # FROM-scratch test images, curl, git, iproute2, chromium for the review page
-# test), a running Docker daemon, and the Go modules. Idempotent.
+# test, node when missing), a running Docker daemon, and the Go modules.
+# Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node drives the proxy and the MCP server from a JavaScript client in some
+# tests; use the machine's own if it has one.
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
