@@ -25,7 +25,7 @@ func TestAgentSurfaceStaysInsideItsBottle(t *testing.T) {
 	w := newWorld(t, worldOptions{agentWait: 100 * time.Millisecond})
 	a := w.launch("sh", "-c", deniedScript)
 	b := w.launch("sleep", "300")
-	agA, agB := agent(t, a), agent(t, b)
+	agA, agB := agent(t, a.Info().RunDir), agent(t, b.Info().RunDir)
 	ctx := context.Background()
 
 	tools, err := agB.ListTools(ctx, nil)

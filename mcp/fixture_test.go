@@ -34,11 +34,10 @@ egress:
       auth: { scheme: Bearer, token_ref: TEST_TOKEN }
 `
 
-// world is a control plane in this test process, as bot-bottle serve
-// builds one: a real SQLite store and bus in a fresh home, a launcher
-// with the local backend (the real binary's init), the Control and the
-// Operator following the store.
-type world struct {
+// testHome is a bot-bottle home with the demo bottle, a host home, a workdir
+// and the credential the bottle's route names, for in-process control
+// planes and for the real binary alike.
+type testHome struct {
 	t        *testing.T
 	base     string
 	home     string
@@ -46,11 +45,54 @@ type world struct {
 	workdir  string
 	secret   string // TEST_TOKEN's value: it must never come out
 	env      map[string]string
-	store    *sqlite.Store
-	bus      *events.Bus
-	l        *launcher.Launcher
-	ctl      *mcp.Control
-	op       *mcp.Operator
+}
+
+func newHome(t *testing.T) *testHome {
+	t.Helper()
+	// A short base keeps socket paths under the 107-byte limit.
+	base, err := os.MkdirTemp("", "bbmcp-")
+	must(t, err)
+	t.Cleanup(func() { os.RemoveAll(base) })
+	h := &testHome{t: t, base: base, home: filepath.Join(base, "bb"), hostHome: filepath.Join(base, "home"), workdir: filepath.Join(base, "work")}
+	for _, d := range []string{filepath.Join(h.home, "bottles"), h.hostHome, h.workdir} {
+		must(t, os.MkdirAll(d, 0o755))
+	}
+	must(t, os.WriteFile(filepath.Join(h.home, "bottles", "demo.yaml"), []byte(demoManifest), 0o644))
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	h.secret = "tok-" + hex.EncodeToString(raw[:])
+	h.env = map[string]string{planner.HomeEnv: h.home, "HOME": h.hostHome, "PATH": os.Getenv("PATH"), "TEST_TOKEN": h.secret}
+	return h
+}
+
+// environ is the environment the real binary runs with.
+func (h *testHome) environ() []string {
+	var out []string
+	for k, v := range h.env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// noSecret fails if the credential appears in s.
+func (h *testHome) noSecret(what, s string) {
+	h.t.Helper()
+	if strings.Contains(s, h.secret) {
+		h.t.Errorf("%s holds the credential's value", what)
+	}
+}
+
+// world is a control plane in this test process, as bot-bottle serve
+// builds one: a real SQLite store and bus in a fresh home, a launcher
+// with the local backend (the real binary's init), the Control and the
+// Operator following the store.
+type world struct {
+	*testHome
+	store *sqlite.Store
+	bus   *events.Bus
+	l     *launcher.Launcher
+	ctl   *mcp.Control
+	op    *mcp.Operator
 }
 
 type worldOptions struct {
@@ -59,19 +101,7 @@ type worldOptions struct {
 
 func newWorld(t *testing.T, opts worldOptions) *world {
 	t.Helper()
-	// A short base keeps socket paths under the 107-byte limit.
-	base, err := os.MkdirTemp("", "bbmcp-")
-	must(t, err)
-	t.Cleanup(func() { os.RemoveAll(base) })
-	w := &world{t: t, base: base, home: filepath.Join(base, "bb"), hostHome: filepath.Join(base, "home"), workdir: filepath.Join(base, "work")}
-	for _, d := range []string{filepath.Join(w.home, "bottles"), w.hostHome, w.workdir} {
-		must(t, os.MkdirAll(d, 0o755))
-	}
-	must(t, os.WriteFile(filepath.Join(w.home, "bottles", "demo.yaml"), []byte(demoManifest), 0o644))
-	var raw [16]byte
-	_, _ = rand.Read(raw[:])
-	w.secret = "tok-" + hex.EncodeToString(raw[:])
-	w.env = map[string]string{planner.HomeEnv: w.home, "HOME": w.hostHome, "PATH": os.Getenv("PATH"), "TEST_TOKEN": w.secret}
+	w := &world{testHome: newHome(t)}
 	p, err := planner.New(w.env, w.workdir)
 	must(t, err)
 	w.store, err = sqlite.Open(filepath.Join(w.home, sqlite.FileName), sqlite.Options{})
@@ -104,6 +134,9 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	})
 	return w
 }
+
+// localOK reports whether the local backend works here.
+func localOK() bool { return netns.New(bin).Check(context.Background()) == nil }
 
 // requireLocal skips unless the local backend works here; CI sets
 // BOT_BOTTLE_REQUIRE_DOCKER to turn the skip into a failure.
@@ -267,9 +300,9 @@ func resultText(res *mcpgo.CallToolResult) string {
 
 // agent connects the official Go SDK's client to a bottle's agent surface
 // through its MCP socket, as the forwarder inside the bottle does.
-func agent(t *testing.T, b *launcher.Bottle) *sdk.ClientSession {
+func agent(t *testing.T, runDir string) *sdk.ClientSession {
 	t.Helper()
-	sock := launcher.RunDir{Root: b.Info().RunDir}.SharedFile(launcher.MCPSocket)
+	sock := launcher.RunDir{Root: runDir}.SharedFile(launcher.MCPSocket)
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}
@@ -327,10 +360,3 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// noSecret fails if the credential appears in s.
-func (w *world) noSecret(what, s string) {
-	w.t.Helper()
-	if strings.Contains(s, w.secret) {
-		w.t.Errorf("%s holds the credential's value", what)
-	}
-}

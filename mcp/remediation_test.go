@@ -52,7 +52,7 @@ func TestRemediationOverMCP(t *testing.T) {
 	denialID := denials.Denials[0].ID
 
 	// The agent asks from inside; its call waits for the decision.
-	ag := agent(t, b)
+	ag := agent(t, b.Info().RunDir)
 	asked := make(chan review.Result, 1)
 	go func() {
 		res, err := ag.CallTool(ctx, &sdk.CallToolParams{Name: "request_egress", Arguments: map[string]any{
@@ -143,7 +143,7 @@ func TestDenyReachesTheAgent(t *testing.T) {
 	w := newWorld(t, worldOptions{agentWait: 100 * time.Millisecond})
 	c, _ := w.operator()
 	b := w.launch("sleep", "300")
-	ag := agent(t, b)
+	ag := agent(t, b.Info().RunDir)
 	res := sdkOK[review.Result](t, sdkCall(t, ag, "request_egress", map[string]any{"host": "files.example.com", "justification": "download a fixture"}))
 	if res.Status != schemas.ProposalPending || res.ProposalID == "" {
 		t.Fatalf("request with a short wait: %+v", res)
