@@ -359,4 +359,3 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
-

@@ -168,7 +168,7 @@ func TestServeHTTPAndSSE(t *testing.T) {
 			must(t, err)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
-				t.Errorf("POST %s with %q: %d", path, strings.Fields(auth+" -")[0], resp.StatusCode)
+				t.Errorf("POST %s with %q: %d", path, strings.Fields(auth + " -")[0], resp.StatusCode)
 			}
 		}
 	}
