@@ -117,12 +117,14 @@ func decodeCursor(s string) (uint64, error) {
 	if !ok || len(rest) > 32 {
 		return 0, errBadCursor
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest)
 	if err != nil {
 		return 0, errBadCursor
 	}
 	pos, err := strconv.ParseUint(string(raw), 10, 64)
-	if err != nil || pos == 0 || strconv.FormatUint(pos, 10) != string(raw) {
+	// Only the exact form this server writes: base64 and decimal both
+	// have other spellings of one value (newlines, trailing bits, zeros).
+	if err != nil || pos == 0 || encodeCursor(pos) != s {
 		return 0, errBadCursor
 	}
 	return pos, nil
