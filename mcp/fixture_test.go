@@ -38,7 +38,7 @@ egress:
 // and the credential the bottle's route names, for in-process control
 // planes and for the real binary alike.
 type testHome struct {
-	t        *testing.T
+	t        testing.TB
 	base     string
 	home     string
 	hostHome string
@@ -47,7 +47,7 @@ type testHome struct {
 	env      map[string]string
 }
 
-func newHome(t *testing.T) *testHome {
+func newHome(t testing.TB) *testHome {
 	t.Helper()
 	// A short base keeps socket paths under the 107-byte limit.
 	base, err := os.MkdirTemp("", "bbmcp-")
@@ -140,7 +140,7 @@ func localOK() bool { return netns.New(bin).Check(context.Background()) == nil }
 
 // requireLocal skips unless the local backend works here; CI sets
 // BOT_BOTTLE_REQUIRE_DOCKER to turn the skip into a failure.
-func requireLocal(t *testing.T) {
+func requireLocal(t testing.TB) {
 	t.Helper()
 	if err := netns.New(bin).Check(context.Background()); err != nil {
 		if os.Getenv("BOT_BOTTLE_REQUIRE_DOCKER") != "" {
@@ -319,7 +319,7 @@ func agent(t *testing.T, runDir string) *sdk.ClientSession {
 }
 
 // sdkCall calls a tool over an official-SDK session.
-func sdkCall(t *testing.T, cs *sdk.ClientSession, name string, args map[string]any) *sdk.CallToolResult {
+func sdkCall(t testing.TB, cs *sdk.ClientSession, name string, args map[string]any) *sdk.CallToolResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -52,7 +52,7 @@ type launched struct {
 
 // launchProcess runs `bot-bottle launch demo -- command...` on the local
 // backend in its own process and returns once the bottle runs.
-func launchProcess(t *testing.T, h *testHome, command ...string) *launched {
+func launchProcess(t testing.TB, h *testHome, command ...string) *launched {
 	t.Helper()
 	requireLocal(t)
 	args := append([]string{"launch", "--backend", "local", "--workdir", h.workdir, "demo", "--"}, command...)
@@ -113,7 +113,7 @@ type served struct {
 
 var servingLine = regexp.MustCompile(`MCP at (http://\S+)/mcp `)
 
-func serveHTTP(t *testing.T, h *testHome, extraEnv []string, args ...string) *served {
+func serveHTTP(t testing.TB, h *testHome, extraEnv []string, args ...string) *served {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--http", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(h.environ(), extraEnv...)
@@ -217,7 +217,7 @@ func (n *sdkNotes) options() *sdk.ClientOptions {
 }
 
 // waitLog returns the first log notification about event for bottle.
-func (n *sdkNotes) waitLog(t *testing.T, event, bottle string) map[string]any {
+func (n *sdkNotes) waitLog(t testing.TB, event, bottle string) map[string]any {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {
@@ -263,7 +263,7 @@ func (n *sdkNotes) waitUpdated(t *testing.T, uri string) {
 
 // subscribeAll subscribes a session to the review resources and asks for
 // info-level logs.
-func subscribeAll(t *testing.T, cs *sdk.ClientSession) {
+func subscribeAll(t testing.TB, cs *sdk.ClientSession) {
 	t.Helper()
 	ctx := context.Background()
 	must(t, cs.Subscribe(ctx, &sdk.SubscribeParams{URI: mcp.DenialsURI}))

@@ -23,7 +23,7 @@ import (
 // stdioSession spawns `bot-bottle serve` and connects the official Go
 // SDK's client to it over stdin and stdout, with its default protocol
 // preference (the stateless revision first).
-func stdioSession(t *testing.T, h *testHome, n *sdkNotes) (*sdk.ClientSession, *syncBuffer) {
+func stdioSession(t testing.TB, h *testHome, n *sdkNotes) (*sdk.ClientSession, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = h.environ()
