@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/launcher"
@@ -87,7 +88,42 @@ func newAgentSurface(c *Control) http.Handler {
 	)
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", h)
-	return mux
+	return &inflightLimit{max: c.cfg.AgentInflight, n: map[string]int{}, next: mux}
+}
+
+// inflightLimit bounds the requests each bottle has in flight on the
+// agent surface, so that one agent cannot pile up waiting calls in the
+// process that owns every bottle it launched. Past the bound it answers
+// 429 with a JSON body, as the proxy's denials are JSON.
+type inflightLimit struct {
+	max  int
+	next http.Handler
+
+	mu sync.Mutex
+	n  map[string]int // bottle id -> requests in flight
+}
+
+func (l *inflightLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, _ := launcher.BottleID(r.Context())
+	l.mu.Lock()
+	if l.n[id] >= l.max {
+		l.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = fmt.Fprintf(w, `{"error":"this bottle has %d agent-surface requests in flight, the most it may have; wait for one to return (proposal_status waits for a decision)"}`+"\n", l.max)
+		return
+	}
+	l.n[id]++
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		if l.n[id]--; l.n[id] == 0 {
+			delete(l.n, id)
+		}
+		l.mu.Unlock()
+	}()
+	l.next.ServeHTTP(w, r)
 }
 
 func (a *agentSurface) addTools() {

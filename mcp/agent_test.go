@@ -120,3 +120,46 @@ func TestAgentSurfaceStaysInsideItsBottle(t *testing.T) {
 	raw, _ := json.Marshal(routes)
 	w.noSecret("list_egress_routes", string(raw))
 }
+
+// TestAgentSurfaceBoundsRequestsInFlight: an agent that piles up waiting
+// calls gets 429 past the bound; another bottle is not affected, and the
+// bound frees as calls return.
+func TestAgentSurfaceBoundsRequestsInFlight(t *testing.T) {
+	requireLocal(t)
+	const bound = 3
+	w := newWorld(t, worldOptions{agentWait: 50 * time.Millisecond, agentInflight: bound})
+	a, b := w.launch("sleep", "300"), w.launch("sleep", "300")
+	agA, agB := agent(t, a.Info().RunDir), agent(t, b.Info().RunDir)
+	pa := sdkOK[review.Result](t, sdkCall(t, agA, "request_egress", map[string]any{"host": "pypi.example.com", "justification": "pip"}))
+
+	// bound waiting calls fill A's slots...
+	done := make(chan error, bound)
+	for range bound {
+		go func() {
+			_, err := agA.CallTool(context.Background(), &sdk.CallToolParams{Name: "proposal_status", Arguments: map[string]any{"id": pa.ProposalID, "wait_seconds": 30}})
+			done <- err
+		}()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := agA.CallTool(context.Background(), &sdk.CallToolParams{Name: "list_egress_routes", Arguments: map[string]any{}})
+		if err != nil && strings.Contains(err.Error(), "Too Many Requests") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 429 with %d calls in flight: %v", bound, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// ...not B's.
+	sdkOK[mcp.AgentRoutes](t, sdkCall(t, agB, "list_egress_routes", nil))
+	// A decision returns the waiting calls and frees the slots.
+	_, err := w.ctl.Desk().Decide(context.Background(), schemas.Decision{ProposalID: pa.ProposalID, Action: schemas.ActionDeny, DecidedBy: schemas.DecidedByCLI}, time.Minute)
+	must(t, err)
+	for range bound {
+		if err := <-done; err != nil {
+			t.Fatalf("a waiting call: %v", err)
+		}
+	}
+	sdkOK[mcp.AgentRoutes](t, sdkCall(t, agA, "list_egress_routes", nil))
+}

@@ -28,6 +28,8 @@ const (
 	// DefaultDecideWait is how long egress_decide waits for the bottle's
 	// owner to apply a decision.
 	DefaultDecideWait = 30 * time.Second
+	// DefaultAgentInflight is Config.AgentInflight's default.
+	DefaultAgentInflight = 16
 )
 
 // Config is what a Control works with. The CLI builds it once per process
@@ -51,6 +53,11 @@ type Config struct {
 	// Limits bound each owned bottle's proposals (review's defaults when
 	// zero).
 	Limits review.Limits
+	// AgentInflight bounds the agent-surface requests one bottle may have
+	// in flight (default DefaultAgentInflight): each waiting
+	// request_egress or proposal_status holds a connection and a
+	// goroutine in this process.
+	AgentInflight int
 	// Logger receives operational logs, never a secret; nil discards.
 	Logger *slog.Logger
 }
@@ -94,6 +101,9 @@ func NewControl(cfg Config) (*Control, error) {
 	}
 	if cfg.DecideWait <= 0 {
 		cfg.DecideWait = DefaultDecideWait
+	}
+	if cfg.AgentInflight <= 0 {
+		cfg.AgentInflight = DefaultAgentInflight
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -96,7 +96,8 @@ type world struct {
 }
 
 type worldOptions struct {
-	agentWait time.Duration
+	agentWait     time.Duration
+	agentInflight int
 }
 
 func newWorld(t *testing.T, opts worldOptions) *world {
@@ -110,7 +111,8 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	w.l, err = launcher.New(launcher.Config{Home: w.home, Planner: p, HostEnv: w.env, Backends: []launcher.Backend{netns.New(bin)},
 		Registry: w.store, Publisher: w.bus, StopGrace: 5 * time.Second})
 	must(t, err)
-	w.ctl, err = mcp.NewControl(mcp.Config{Planner: p, Channel: w.bus, Launcher: w.l, WorkDir: w.workdir, AgentWait: opts.agentWait})
+	w.ctl, err = mcp.NewControl(mcp.Config{Planner: p, Channel: w.bus, Launcher: w.l, WorkDir: w.workdir, AgentWait: opts.agentWait,
+		AgentInflight: opts.agentInflight})
 	must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	w.op, err = mcp.NewOperator(ctx, w.ctl)
