@@ -113,6 +113,8 @@ func (c *cli) newControl(rt *bottleRuntime, agentWait time.Duration, log *slog.L
 		AgentWait: agentWait, Logger: log})
 }
 
+// serveHTTP serves the operator surface over HTTP. More pages mount on
+// the handler with h.Handle, behind the same token.
 func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, o serveOptions, log *slog.Logger) error {
 	token, from, err := c.serveToken(o.tokenFile)
 	if err != nil {

@@ -28,6 +28,9 @@ list_egress_routes shows what you may reach now; recent_denials shows what was r
 const (
 	defaultAgentDenials = 20
 	maxAgentDenials     = 100
+	// maxAgentBody bounds an agent's request body: the largest honest one
+	// (request_egress with every field full) is a few KiB.
+	maxAgentBody = 256 << 10
 )
 
 type requestEgressArgs struct {
@@ -116,6 +119,7 @@ func (l *inflightLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	l.n[id]++
 	l.mu.Unlock()
+	r.Body = http.MaxBytesReader(w, r.Body, maxAgentBody)
 	defer func() {
 		l.mu.Lock()
 		if l.n[id]--; l.n[id] == 0 {

@@ -24,6 +24,9 @@ const (
 const (
 	heartbeatInterval = 30 * time.Second
 	sessionIdleTTL    = 30 * time.Minute
+	// maxOperatorBody bounds a request body (mcp-go reads whole bodies and
+	// sets no bound); an inline manifest is at most 256 KiB.
+	maxOperatorBody = 4 << 20
 )
 
 // HTTP is the operator surface over HTTP: streamable HTTP at /mcp, SSE at
@@ -105,6 +108,7 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "401 unauthorized: send Authorization: Bearer <token> (the token is in $BOT_BOTTLE_HOME/serve.token unless serve was given another)", http.StatusUnauthorized)
 		return
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxOperatorBody)
 	h.mux.ServeHTTP(w, r)
 }
 

@@ -173,6 +173,19 @@ func TestServeHTTPAndSSE(t *testing.T) {
 		}
 	}
 
+	// A body past the bound is refused before it is all read.
+	huge := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bottle_plan","arguments":{"manifest":"` + strings.Repeat("x", 5<<20) + `"}}}`
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/mcp", strings.NewReader(huge))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("a 5 MiB body was served")
+		}
+	}
+
 	ctx := context.Background()
 	hc := bearerClient(token)
 	streamN, sseN := newSDKNotes(), newSDKNotes()
