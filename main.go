@@ -89,6 +89,7 @@ Bottles live in $BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles).`,
 		newEventsCmd(c),
 		newReviewCmd(c),
 		newServeCmd(c),
+		newMCPConfigCmd(c),
 	)
 	return root
 }
