@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -164,4 +166,18 @@ func TestDenyReachesTheAgent(t *testing.T) {
 	if applied.Status != schemas.ProposalApproved || applied.Route == nil || len(applied.Route.PathAllowlist) != 1 {
 		t.Fatalf("modify: %+v", applied)
 	}
+	// Scope persist writes the route into the bottle's manifest and shows
+	// the edit.
+	res = sdkOK[review.Result](t, sdkCall(t, ag, "request_egress", map[string]any{"host": "proxy.golang.org", "methods": []string{"GET"}, "justification": "go mod download"}))
+	applied, text := ok[schemas.Applied](t, c, "egress_decide", map[string]any{"proposal_id": res.ProposalID, "action": "approve", "scope": "persist"})
+	if applied.Status != schemas.ProposalApproved || !strings.Contains(applied.Diff, "+    - host: proxy.golang.org") || !strings.Contains(text, "manifest change") {
+		t.Fatalf("persist: %+v\n%s", applied, text)
+	}
+	manifest, err := os.ReadFile(filepath.Join(w.home, "bottles", "demo.yaml"))
+	must(t, err)
+	if !strings.Contains(string(manifest), "host: proxy.golang.org") || !strings.Contains(string(manifest), "# the test bottle") ||
+		!strings.Contains(string(manifest), "token_ref: TEST_TOKEN") {
+		t.Fatalf("manifest after persist:\n%s", manifest)
+	}
+	w.noSecret("the persisted manifest", string(manifest))
 }
