@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/review"
@@ -118,6 +119,10 @@ func NewControl(cfg Config) (*Control, error) {
 // Desk is the operator's review desk: proposals of every bottle, and
 // decisions published on the channel for their owners to apply.
 func (c *Control) Desk() *review.Desk { return c.desk }
+
+// Store is the shared channel's durable store, for readers (the review
+// page, the CLI): every process's events are in it.
+func (c *Control) Store() events.Store { return c.cfg.Channel.Store() }
 
 // Launcher returns the launcher the Control was built with.
 func (c *Control) Launcher() *launcher.Launcher { return c.cfg.Launcher }
