@@ -136,12 +136,13 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 // plan's env with launch values filled, plus TERM for a terminal) and the
 // forwarders.
 func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spec {
-	env := planner.AgentEnv(b.plan, planner.LaunchValues{
+	values := planner.LaunchValues{
 		ProxyURL: "http://127.0.0.1:" + strconv.Itoa(DefaultProxyPort),
 		CAFile:   InBottle(CACertFile),
 		BottleID: b.info.ID,
 		MCPURL:   "http://127.0.0.1:" + strconv.Itoa(DefaultMCPPort) + "/mcp",
-	})
+	}
+	env := planner.AgentEnv(b.plan, values)
 	stdio := o.Stdio
 	if stdio.Terminal != nil {
 		term := l.cfg.HostEnv["TERM"]
@@ -170,7 +171,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 			Command: command,
 			Env:     env,
 			Dir:     b.info.Workdir,
-			Files:   b.plan.Files,
+			Files:   planner.AgentFiles(b.plan, values),
 			Forward: []bottleinit.Forward{
 				{Port: DefaultProxyPort, Socket: InBottle(ProxySocket)},
 				{Port: DefaultMCPPort, Socket: InBottle(MCPSocket)},

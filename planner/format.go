@@ -66,7 +66,7 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 	}
 	tw.Flush()
 	for _, f := range plan.Files {
-		fmt.Fprintf(&b, "  file ~/%s (mode %04o, placeholder credentials)\n", f.Path, f.Mode)
+		fmt.Fprintf(&b, "  file ~/%s (mode %04o, %s)\n", f.Path, f.Mode, FileNote(f.Path))
 	}
 
 	if len(plan.Warnings) > 0 {

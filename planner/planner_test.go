@@ -92,12 +92,13 @@ func TestCodexTokenComesFromAuthFile(t *testing.T) {
 	if strings.Contains(string(js), "SECRET") {
 		t.Fatal("plan holds the codex token")
 	}
+	authFile := fileAt(t, plan, ".codex/auth.json")
 	var placeholder map[string]any
-	if err := json.Unmarshal([]byte(plan.Files[0].Content), &placeholder); err != nil {
+	if err := json.Unmarshal([]byte(authFile), &placeholder); err != nil {
 		t.Fatalf("placeholder auth.json is not JSON: %v", err)
 	}
 	if placeholder["tokens"].(map[string]any)["account_id"] != "acct" {
-		t.Fatalf("placeholder lost the account id: %s", plan.Files[0].Content)
+		t.Fatalf("placeholder lost the account id: %s", authFile)
 	}
 	// The login disappears between plan and launch: a clear error.
 	os.Remove(auth)

@@ -69,6 +69,7 @@ func planProvider(pf providerFields, codexAuth func() (*codexCredentials, error)
 		return &providerPlan{}, nil
 	}
 	out := &providerPlan{plan: &schemas.ProviderPlan{Template: pf.template, Image: pf.image, Command: pf.command}}
+	out.files, out.env = agentSetup(pf.template)
 	origin := "provider:" + pf.template
 	auth := func(host, ref string) sourcedRoute {
 		return sourcedRoute{origin: origin, route: schemas.Route{Host: host,

@@ -1,0 +1,181 @@
+package planner
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// AgentServerName is the name the bottle's agent surface has in the
+// agent's own MCP configuration; its tools reach the agent as
+// mcp__bot-bottle__request_egress (Claude Code) and the like.
+const AgentServerName = "bot-bottle"
+
+// Files the claude and codex templates write into the agent's home. Each is
+// the file the CLI itself reads without being told where, so the agent
+// needs no flag to find its bottle's MCP server or its instructions.
+const (
+	// ClaudeConfigFile is Claude Code's user configuration: its mcpServers
+	// are the user scope, loaded in every project without the approval
+	// a project's .mcp.json needs, and hasCompletedOnboarding skips the
+	// first-run setup that a bottle's fresh home would otherwise show.
+	ClaudeConfigFile = ".claude.json"
+	// ClaudeSettingsFile holds user settings: it lets the agent call its
+	// bottle's tools without asking the person at the keyboard (the
+	// operator decides every request anyway).
+	ClaudeSettingsFile = ".claude/settings.json"
+	// ClaudeInstructionsFile is the user memory Claude Code reads in
+	// every session.
+	ClaudeInstructionsFile = ".claude/CLAUDE.md"
+	// CodexConfigFile is Codex's configuration ($CODEX_HOME defaults to
+	// ~/.codex).
+	CodexConfigFile = ".codex/config.toml"
+	// CodexInstructionsFile is the global AGENTS.md Codex reads before a
+	// project's own.
+	CodexInstructionsFile = ".codex/AGENTS.md"
+)
+
+// FileNote says what an agent file is for, for a person reading a plan.
+func FileNote(path string) string {
+	switch path {
+	case ClaudeConfigFile, CodexConfigFile:
+		return "the agent's MCP config: its bottle's agent surface"
+	case ClaudeSettingsFile:
+		return "lets the agent call its bottle's tools"
+	case ClaudeInstructionsFile, CodexInstructionsFile:
+		return "instructions: the structured 403 and how to ask for access"
+	}
+	return "placeholder credentials"
+}
+
+// AgentToolTimeoutSeconds bounds one call to the agent surface from the
+// agent's CLI: above proposal_status's longest wait (5 minutes), so a call
+// that waits for a person returns an answer rather than a client timeout.
+const AgentToolTimeoutSeconds = 330
+
+// agentSetup is what a template gives every bottle, with or without
+// credentials: the agent CLI's MCP configuration pointing at the bottle's
+// agent surface (<mcp-url>, filled at launch), its instructions, and the
+// variables that make the CLI work in a bottle.
+func agentSetup(template string) ([]schemas.AgentFile, []schemas.EnvVar) {
+	env := func(name, value string) schemas.EnvVar {
+		return schemas.EnvVar{Name: name, Value: value, Source: schemas.EnvFromProvider}
+	}
+	switch template {
+	case schemas.TemplateClaude:
+		return []schemas.AgentFile{
+				{Path: ClaudeConfigFile, Mode: 0o600, Content: claudeConfig()},
+				{Path: ClaudeSettingsFile, Mode: 0o600, Content: claudeSettings()},
+				{Path: ClaudeInstructionsFile, Mode: 0o644, Content: agentInstructions(template)},
+			}, []schemas.EnvVar{
+				// The bottle is the sandbox Claude Code asks for before it
+				// runs with --dangerously-skip-permissions as root (uid 0 is
+				// common in containers, and is root of a local bottle's own
+				// user namespace).
+				env("IS_SANDBOX", "1"),
+				// No auto-update, telemetry or error reporting: hosts the
+				// bottle does not route, whose refusals would only be noise
+				// in the operator's review.
+				env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+				env("MCP_TOOL_TIMEOUT", strconv.Itoa(AgentToolTimeoutSeconds*1000)),
+			}
+	case schemas.TemplateCodex:
+		return []schemas.AgentFile{
+			{Path: CodexConfigFile, Mode: 0o600, Content: codexConfig()},
+			{Path: CodexInstructionsFile, Mode: 0o644, Content: agentInstructions(template)},
+		}, nil
+	}
+	return nil, nil
+}
+
+func claudeConfig() string {
+	doc := map[string]any{
+		"hasCompletedOnboarding": true,
+		"mcpServers": map[string]any{
+			AgentServerName: map[string]any{"type": "http", "url": PlaceholderMCPURL},
+		},
+	}
+	return marshalIndent(doc)
+}
+
+func claudeSettings() string {
+	doc := map[string]any{
+		"permissions": map[string]any{"allow": []string{"mcp__" + AgentServerName}},
+	}
+	return marshalIndent(doc)
+}
+
+// codexConfig is the agent's config.toml: the bottle's agent surface as a
+// streamable HTTP server. It needs no token: only processes inside this
+// bottle can reach it.
+func codexConfig() string {
+	return "# Written by bot-bottle for this bottle: its MCP server, where you ask for egress.\n" +
+		"[mcp_servers." + AgentServerName + "]\n" +
+		"url = \"" + PlaceholderMCPURL + "\"\n" +
+		"tool_timeout_sec = " + strconv.Itoa(AgentToolTimeoutSeconds) + "\n"
+}
+
+// marshalIndent writes JSON as the CLIs do, without escaping < and >: the
+// launch placeholders (<mcp-url>) must appear as themselves to be filled.
+func marshalIndent(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		panic(err) // maps of strings and bools always encode
+	}
+	return b.String()
+}
+
+// agentInstructions tells the agent what a bottle is, what a refusal
+// looks like, and how to ask for access instead of working around it.
+func agentInstructions(template string) string {
+	tool := func(name string) string { return "`" + name + "`" }
+	server := "the MCP server `" + AgentServerName + "`"
+	if template == schemas.TemplateClaude {
+		tool = func(name string) string { return "`mcp__" + AgentServerName + "__" + name + "`" }
+	}
+	r := strings.NewReplacer("{server}", server,
+		"{request}", tool("request_egress"), "{status}", tool("proposal_status"),
+		"{routes}", tool("list_egress_routes"), "{denials}", tool("recent_denials"))
+	return r.Replace(instructionsText)
+}
+
+const instructionsText = `# You are working in a bot-bottle
+
+Your only way to the network is this bottle's egress proxy (HTTPS_PROXY). It lets through the
+hosts, paths and methods your operator chose, and adds the credentials they hold on the way out:
+you never see a token and need none. Leave any token or auth file you find as it is: it is a
+placeholder the proxy replaces.
+
+## When a request is refused
+
+The proxy answers 403 with Content-Type: application/json, a header X-Bot-Bottle-Denial: <id>,
+and a body like:
+
+    {"error": "...", "denial_id": "...", "bottle": "...", "host": "pypi.org", "method": "GET",
+     "path": "/simple/requests/", "reason": "host_not_allowed", "hint": "..."}
+
+reason says why (host_not_allowed, path_not_allowed, method_not_allowed, git_push, ...) and hint
+what to do. Do not work around a refusal (another host, a mirror, turning off certificate checks,
+a tunnel): ask for access instead.
+
+## How to ask for access
+
+1. Call {request}, a tool of {server}, with:
+   - host: the host you need;
+   - path_prefixes and methods: only what the task needs;
+   - justification: what you need it for, for the person who decides;
+   - denial_id: the one from the 403.
+2. The call waits a while for the decision. approved: retry your request. pending: call
+   {status} with the proposal_id to wait again. denied: do not ask again for the same
+   access; find another way, or tell your user what you need and why.
+
+{routes} shows what you may reach now.
+{denials} lists your recent refusals and their denial_id.
+Credentials are never granted this way: if an allowed host wants a login it does not get,
+tell your user.
+`

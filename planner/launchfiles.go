@@ -1,0 +1,25 @@
+package planner
+
+import (
+	"strings"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// AgentFiles returns the plan's agent files with the launch placeholders
+// in their content filled, as AgentEnv does for the environment: the agent
+// CLIs' MCP configs name the bottle's agent surface (<mcp-url>), which is
+// known only at launch. The plan itself keeps the placeholders.
+func AgentFiles(plan *schemas.Plan, v LaunchValues) []schemas.AgentFile {
+	if len(plan.Files) == 0 {
+		return nil
+	}
+	r := strings.NewReplacer(PlaceholderProxyURL, v.ProxyURL, PlaceholderCAFile, v.CAFile,
+		PlaceholderBottleID, v.BottleID, PlaceholderMCPURL, v.MCPURL)
+	out := make([]schemas.AgentFile, len(plan.Files))
+	for i, f := range plan.Files {
+		f.Content = r.Replace(f.Content)
+		out[i] = f
+	}
+	return out
+}
