@@ -46,7 +46,7 @@ type Bus struct {
 	warn    throttle
 
 	mu       sync.Mutex
-	pending  []schemas.Event
+	pending  queue
 	accepted uint64 // events ever taken into pending
 	handled  uint64 // of those, stored, found duplicate, or dropped
 	lost     uint64 // of those, dropped because Close gave up on them
@@ -105,7 +105,7 @@ func (b *Bus) Publish(ev schemas.Event) {
 		b.drop(DropQueueFull, ev, 1, nil)
 		return
 	}
-	b.pending = append(b.pending, ev)
+	b.pending.push(ev)
 	b.accepted++
 	b.mu.Unlock()
 	b.metrics.Published.Inc()
@@ -171,16 +171,15 @@ func (b *Bus) write(ctx context.Context) {
 	defer b.abort()
 	for {
 		b.mu.Lock()
-		batch := b.pending
-		b.pending = nil
+		blocks := b.pending.take()
 		b.mu.Unlock()
-		if len(batch) == 0 {
+		if len(blocks) == 0 {
 			select {
 			case <-b.wake:
 				continue
 			case <-b.stop:
 				b.mu.Lock()
-				empty := len(b.pending) == 0
+				empty := b.pending.len() == 0
 				b.mu.Unlock()
 				if empty {
 					return
@@ -188,10 +187,16 @@ func (b *Bus) write(ctx context.Context) {
 				continue
 			}
 		}
-		for len(batch) > 0 {
-			n := min(len(batch), b.batch)
-			b.store1(ctx, batch[:n])
-			batch = batch[n:]
+		var batch []schemas.Event
+		for i, block := range blocks {
+			batch = append(batch, block...)
+			if len(batch) >= b.batch || i == len(blocks)-1 {
+				for len(batch) > 0 {
+					n := min(len(batch), b.batch)
+					b.store1(ctx, batch[:n])
+					batch = batch[n:]
+				}
+			}
 		}
 	}
 }

@@ -54,7 +54,7 @@ type Forwarder struct {
 	warn  throttle
 
 	mu        sync.Mutex
-	queue     []schemas.Event
+	queue     queue
 	accepted  uint64 // events taken into the queue
 	spooled   uint64 // of those, spooled or dropped
 	completed uint64 // events acknowledged or dropped, counting the backlog found at start
@@ -127,7 +127,7 @@ func (f *Forwarder) Publish(ev schemas.Event) {
 		f.drop(DropQueueFull, 1, ev.ID, nil)
 		return
 	}
-	f.queue = append(f.queue, ev)
+	f.queue.push(ev)
 	f.accepted++
 	f.mu.Unlock()
 	f.m.Published.Inc()
@@ -188,16 +188,15 @@ func (f *Forwarder) runSpooler() {
 	defer poke(f.wakeDeliverer) // the deliverer checks for the end after the last spooling
 	for {
 		f.mu.Lock()
-		batch := f.queue
-		f.queue = nil
+		blocks := f.queue.take()
 		f.mu.Unlock()
-		if len(batch) == 0 {
+		if len(blocks) == 0 {
 			select {
 			case <-f.wakeSpooler:
 				continue
 			case <-f.stop:
 				f.mu.Lock()
-				empty := len(f.queue) == 0
+				empty := f.queue.len() == 0
 				f.mu.Unlock()
 				if empty {
 					return
@@ -205,7 +204,9 @@ func (f *Forwarder) runSpooler() {
 				continue
 			}
 		}
-		f.spoolBatch(batch)
+		for _, block := range blocks {
+			f.spoolBatch(block)
+		}
 	}
 }
 
