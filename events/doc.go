@@ -1,9 +1,95 @@
 // Package events is the shared event channel: the one path by which denials,
 // proposals, decisions, route reloads and bottle lifecycle changes travel
-// between the parts of bot-bottle and between bot-bottle processes.
+// between the parts of bot-bottle and between bot-bottle processes. It sits
+// after the proxy's decision on the data path (manifest -> plan -> proxy
+// decision -> event -> review -> reload) and imports only schemas.
+//
+// # Shape
 //
 // Producers (the egress proxy, the launcher, review) hand events to a
-// Publisher, which never blocks them. The channel is implemented by an
-// in-process bus in front of a durable store, through which processes on one
-// machine share events and can replay them.
+// Publisher, which never blocks them. Every event is stored in a Store, the
+// durable channel (events/sqlite on one machine: $BOT_BOTTLE_HOME/state.db).
+// The store assigns each event its Seq (gapless per bottle) and Pos (global,
+// in commit order), and ignores an event whose ID it already has, so
+// delivering twice stores once. Readers replay from a Cursor (after a seq of
+// one bottle, or after a global position) and follow live in the same loop
+// (Store.Follow), so there is no seam between replay and live where an event
+// could be missed or repeated. Subscribers (MCP notifications, the review
+// queue, metrics, the audit log) each follow the store; they never read from
+// each other.
+//
+// # In one process: Bus
+//
+// Bus is the Publisher of a control plane (`launch`, `serve`). Publish
+// appends to a queue under a mutex and returns; one writer goroutine stores
+// the queue in batches and rings the store's doorbell. A subscriber that
+// falls behind only lags: it reads its backlog from the store at its own
+// pace (counted in bot_bottle_events_follower_behind_total) and can neither
+// slow the producer nor lose events. When the store cannot be written (a
+// full disk, a lock held by a stuck process), the writer retries with
+// backoff while the queue holds up to BusOptions.QueueLimit events; past
+// that, Publish drops the new event and counts it
+// (bot_bottle_events_dropped_total{reason="queue_full"}). Dropping was chosen
+// over spilling to disk because the bus's only disk is the store that is
+// failing; the bound keeps a dead store from taking the process's memory.
+//
+// # Between processes on one machine: the store
+//
+// Several processes open state.db at once (SQLite WAL); each commit writes a
+// doorbell file beside it that every follower watches, so an event written
+// by one process reaches a follower in another within milliseconds (see
+// events/sqlite).
+//
+// # From a standalone sidecar: Forwarder and Handler
+//
+// A sidecar (`bot-bottle egress` in a container) may not see state.db. Its
+// Publisher is a Forwarder: it appends each event to a local spool
+// (JSONL, fsync'd) and sends the spool, in order, in batches, as
+// POST /v1/events over the control plane's unix socket, where NewHandler
+// appends the batch to the store and answers only after the commit. The
+// spool advances only on that answer; until then, delivery retries with
+// jittered exponential backoff, and a restarted sidecar resumes from its
+// spool. A lost answer means the batch is sent again and the store keeps
+// one copy (idempotent ids): at-least-once delivery, exactly once stored.
+//
+// Why push over a unix socket rather than the control plane pulling from
+// sidecars: the sidecar knows when it has something, so there is no polling
+// and no discovery of sidecars; acknowledging after commit is the whole
+// contract, which a spool makes simple and crash-safe; the socket is a file,
+// so file permissions and which mounts a container gets decide who can
+// speak, and no port is ever opened. Plain HTTP keeps it debuggable with
+// curl --unix-socket. The handler accepts only the kinds a sidecar produces
+// (denials, reloads) and can be bound to one bottle, so a compromised
+// sidecar cannot publish a review decision or speak for another bottle.
+//
+// # Audit log
+//
+// RunAudit writes $BOT_BOTTLE_HOME/audit/audit.jsonl from the channel: one
+// line per decision, applied decision and reload, each the stored event.
+// Every control-plane process may run it; one at a time writes (an flock),
+// and the log is its own cursor (the pos of its last line), so each event is
+// written exactly once whichever process writes it and however often
+// writers die.
+//
+// # Retention
+//
+// The store keeps a bounded number of events per bottle and deletes older
+// ones in small background transactions. A reader whose cursor falls in a
+// deleted range is told (Gap), never left to skip silently. The latest
+// event of each kind of each bottle is kept apart (Store.Latest), so the
+// registry of running bottles survives retention.
+//
+// # Beyond one machine
+//
+// Store is shaped so that a distributed log can implement it without its
+// callers changing. A sketch on NATS JetStream: one stream, subjects
+// events.<bottle>.<kind>; Append publishes with the event ID as
+// Nats-Msg-Id (the stream's deduplication window does what the unique id
+// index does here) and keeps Seq gapless per bottle by publishing with an
+// expected last sequence on events.<bottle>.> (optimistic concurrency,
+// retried on conflict) and carrying Seq in a header; Pos is the stream
+// sequence; Follow is an ordered consumer from a start sequence; Latest is
+// the last message per subject; retention is MaxMsgsPerSubject, and a Gap
+// is a consumer whose start is below the first sequence still stored.
+// The storetest package is the contract such an implementation must pass.
 package events
