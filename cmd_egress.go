@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/schemas"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
@@ -25,7 +25,7 @@ import (
 type egressOptions struct {
 	routes, caDir, listen, bottle string
 	upstreamProxy, upstreamCA     string
-	metrics, events               string
+	metrics, events, spool        string
 	resolve                       []string
 }
 
@@ -45,7 +45,9 @@ bot-bottle ca init DIR.
 
 SIGHUP reloads the routes file; a file that does not parse or check keeps the
 old table. SIGINT or SIGTERM stop accepting and let requests in flight finish.
-Events (denials, reloads) are written as JSON lines to --events, or stderr.
+Events (denials, reloads) are written as JSON lines to --events, or stderr;
+with --events unix:PATH they are delivered to the control plane listening on
+that socket, and wait in the --spool folder while it is away.
 HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -64,7 +66,8 @@ HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
 	f.StringVar(&o.upstreamProxy, "upstream-proxy", "", "send all traffic through this proxy (http:// or https:// URL)")
 	f.StringVar(&o.upstreamCA, "upstream-ca", "", "PEM file of extra CA certificates to trust for upstream TLS")
 	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
-	f.StringVar(&o.events, "events", "", "append events as JSON lines to this file (default: stderr)")
+	f.StringVar(&o.events, "events", "", "append events as JSON lines to this file (default: stderr), or deliver them to the control plane at unix:PATH")
+	f.StringVar(&o.spool, "spool", "", "with --events unix:PATH: the folder where events wait until the control plane has them")
 	f.StringArrayVar(&o.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT: dial ADDR for HOST:PORT (repeatable; may point at loopback)")
 	for _, name := range []string{"routes", "ca", "listen"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -93,18 +96,12 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 			return &usageError{msg: fmt.Sprintf("--upstream-proxy: %v", err)}
 		}
 	}
-	events := io.Writer(c.stderr)
-	if o.events != "" {
-		fh, err := os.OpenFile(o.events, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("--events: %w", err)
-		}
-		defer fh.Close()
-		events = fh
-	}
-	pub := egressproxy.NewJSONLines(events)
-	defer pub.Close()
 	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
+	pub, eventsMetrics, closeEvents, err := egressPublisher(c, o, logger)
+	if err != nil {
+		return err
+	}
+	defer closeEvents()
 	cfg.Bottle, cfg.Routes, cfg.CA, cfg.Publisher, cfg.Logger = o.bottle, rf, ca, pub, logger
 	cfg.Tokens = tokensFromEnv(c.env)
 	p, err := egressproxy.New(cfg)
@@ -122,7 +119,7 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 			return fmt.Errorf("--metrics: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(p.Gatherer(), promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{p.Gatherer(), eventsMetrics}, promhttp.HandlerOpts{}))
 		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = ms.Serve(ml) }()
 		defer ms.Close()
