@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/bot-bottle/bot-bottle/launcher"
@@ -30,7 +31,12 @@ proxy and CA variables, plus HOME, PATH, USER and TERM; nothing else comes
 from the host.
 
 launch stays in the foreground until the command ends and exits with its
-exit code. From another terminal: bot-bottle ps, logs ID, stop ID.`,
+exit code. From another terminal: bot-bottle ps, logs ID, stop ID.
+
+--prompt TEXT runs a claude or codex bottle's agent headless, unattended
+(claude -p --dangerously-skip-permissions, codex exec
+--dangerously-bypass-approvals-and-sandbox --skip-git-repo-check: the
+bottle is the sandbox), prints its answer and exits with its exit code.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
@@ -41,6 +47,12 @@ exit code. From another terminal: bot-bottle ps, logs ID, stop ID.`,
 			if dash == 1 {
 				o.Command = args[1:]
 			}
+			if cmd.Flags().Changed("prompt") && strings.TrimSpace(o.Prompt) == "" {
+				return &usageError{msg: "launch: --prompt is empty"}
+			}
+			if cmd.Flags().Changed("prompt") && len(o.Command) > 0 {
+				return &usageError{msg: "launch: --prompt runs the bottle's agent on the prompt; it takes no command after --"}
+			}
 			if o.Workdir == "" {
 				o.Workdir = c.workDir
 			}
@@ -48,6 +60,7 @@ exit code. From another terminal: bot-bottle ps, logs ID, stop ID.`,
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.Prompt, "prompt", "", "run the bottle's agent headless on TEXT (claude -p, codex exec: unattended, no approvals) and exit with its exit code")
 	f.StringVar(&o.Backend, "backend", "", "where the bottle runs: local (namespaces; default on Linux) or docker")
 	f.StringVar(&o.Workdir, "workdir", "", "the folder mounted read-write as the command's working directory (default: the current folder)")
 	f.BoolVar(&o.ReadonlyRoot, "readonly-root", false, "make everything but the workdir, the agent's home and /tmp read-only (always, for root on the local backend)")
@@ -72,7 +85,14 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		return err
 	}
 	defer ctl.Close()
-	restore := c.attachStdio(&o)
+	restore := func() {}
+	if o.Prompt != "" {
+		// Headless: the agent's answer on stdout, its progress on stderr,
+		// no stdin (codex exec would wait for one) and no terminal.
+		o.Stdio = launcher.Stdio{Out: c.stdout, Err: c.stderr}
+	} else {
+		restore = c.attachStdio(&o)
+	}
 	b, err := ctl.Launch(ctx, o)
 	if err != nil {
 		restore()

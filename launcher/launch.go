@@ -40,6 +40,14 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
 	command := o.Command
+	if o.Prompt != "" {
+		if len(command) > 0 {
+			return nil, fmt.Errorf("launch %s: a prompt and a command exclude each other", o.Name)
+		}
+		if command, err = planner.PromptCommand(plan, o.Prompt); err != nil {
+			return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+		}
+	}
 	if len(command) == 0 && plan.Provider != nil {
 		command = plan.Provider.Command
 	}

@@ -111,6 +111,9 @@ type Options struct {
 	// Command overrides the provider's command (agent_provider.command, or
 	// the template's default).
 	Command []string
+	// Prompt, when set, runs the provider's agent headless on this prompt
+	// (planner.PromptCommand: claude -p, codex exec) instead of Command.
+	Prompt string
 	// Backend is a Backend's Name; empty means the first backend.
 	Backend string
 	// Workdir is mounted read-write at its own path and is the command's

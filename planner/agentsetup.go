@@ -153,15 +153,19 @@ placeholder the proxy replaces.
 
 ## When a request is refused
 
-The proxy answers 403 with Content-Type: application/json, a header X-Bot-Bottle-Denial: <id>,
-and a body like:
+For a path or method a host's route does not allow, the proxy answers 403 with
+Content-Type: application/json, a header X-Bot-Bottle-Denial: <id>, and a body like:
 
     {"error": "...", "denial_id": "...", "bottle": "...", "host": "pypi.org", "method": "GET",
-     "path": "/simple/requests/", "reason": "host_not_allowed", "hint": "..."}
+     "path": "/simple/requests/", "reason": "path_not_allowed", "hint": "..."}
 
 reason says why (host_not_allowed, path_not_allowed, method_not_allowed, git_push, ...) and hint
-what to do. Do not work around a refusal (another host, a mirror, turning off certificate checks,
-a tunnel): ask for access instead.
+what to do. For HTTPS to a host the bottle has no route to at all, the same 403 answers the
+proxy CONNECT, and most clients report only a failed tunnel ("CONNECT tunnel failed, response
+403", "Forbidden"): {denials} lists that refusal with its denial_id.
+
+Do not work around a refusal (another host, a mirror, turning off certificate checks, a
+tunnel): ask for access instead.
 
 ## How to ask for access
 

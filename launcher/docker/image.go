@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -156,21 +157,58 @@ func appletNames(busybox string) ([]string, error) {
 	return names, nil
 }
 
-// imagePath returns the PATH an image sets, or the default.
-func imagePath(ctx context.Context, cli *client.Client, image string) (string, error) {
+// imageInfo is what a bottle takes from its image's config.
+type imageInfo struct {
+	// path is the image's PATH, or the default.
+	path string
+	// entrypoint wraps the bottle's command, as under `docker run`: the
+	// agent images' entrypoint checks it runs in a bottle and prepares
+	// the CA bundle before it execs the agent.
+	entrypoint []string
+	// user is the image's USER; the agent's home is given to it.
+	user string
+}
+
+// inspectImage reads the image's config.
+func inspectImage(ctx context.Context, cli *client.Client, image string) (imageInfo, error) {
 	res, err := cli.ImageInspect(ctx, image)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return "", fmt.Errorf("image %s is not on this Docker host: bot-bottle does not pull; pull or build it first", image)
+			return imageInfo{}, fmt.Errorf("image %s is not on this Docker host: bot-bottle does not pull; pull or build it first", image)
 		}
-		return "", fmt.Errorf("image %s: %w", image, err)
+		return imageInfo{}, fmt.Errorf("image %s: %w", image, err)
 	}
+	info := imageInfo{path: defaultPath}
 	if res.Config != nil {
 		for _, kv := range res.Config.Env {
 			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-				return v, nil
+				info.path = v
 			}
 		}
+		info.entrypoint = res.Config.Entrypoint
+		info.user = res.Config.User
 	}
-	return defaultPath, nil
+	return info, nil
+}
+
+// homeOptions are the tmpfs options of the agent's home for an image that
+// runs as user: owned by that user, so the init (which runs as it) can
+// write the agent's files there. A user given by name cannot be resolved
+// without the image's /etc/passwd: the image must name it by number.
+func homeOptions(image, user string) (opts, envUser string, err error) {
+	name, group, _ := strings.Cut(user, ":")
+	if name == "" || name == "root" || name == "0" {
+		return "mode=0700", "root", nil
+	}
+	if _, err := strconv.ParseUint(name, 10, 32); err != nil {
+		return "", "", fmt.Errorf("image %s runs as user %q: give the image's USER as a number (USER 1000:1000), so the bottle's home can be made that user's", image, user)
+	}
+	opts = "mode=0700,uid=" + name
+	if group != "" {
+		if _, err := strconv.ParseUint(group, 10, 32); err != nil {
+			return "", "", fmt.Errorf("image %s runs as group %q: give the image's USER group as a number", image, group)
+		}
+		opts += ",gid=" + group
+	}
+	return opts, "", nil
 }

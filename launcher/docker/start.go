@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
@@ -37,13 +38,18 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 			return nil, fmt.Errorf("docker backend: %w", err)
 		}
 	}
-	path, err := imagePath(ctx, cli, image)
+	info, err := inspectImage(ctx, cli, image)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	homeOpts, user, err := homeOptions(image, info.user)
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
 	cfg := spec.Init
+	cfg.Command = append(slices.Clone(info.entrypoint), cfg.Command...)
 	cfg.Home = agentHome
-	cfg.Env = completeEnv(cfg.Env, map[string]string{"HOME": agentHome, "PATH": path, "USER": "root"})
+	cfg.Env = completeEnv(cfg.Env, map[string]string{"HOME": agentHome, "PATH": info.path, "USER": user})
 	data, err := cfg.Encode()
 	if err != nil {
 		return nil, err
@@ -76,7 +82,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 			{Type: mount.TypeBind, Source: exe, Target: initPath, ReadOnly: true},
 			{Type: mount.TypeBind, Source: spec.Workdir, Target: spec.Workdir},
 		},
-		Tmpfs:          map[string]string{agentHome: "mode=0700", "/tmp": "mode=1777"},
+		Tmpfs:          map[string]string{agentHome: homeOpts, "/tmp": "mode=1777"},
 		ReadonlyRootfs: spec.ReadonlyRoot,
 		// The init needs no capability (lo is already up, its ports are
 		// unprivileged), and neither should the agent.
