@@ -216,10 +216,8 @@ func (b *Bus) store1(ctx context.Context, batch []schemas.Event) {
 	}
 	backoff := 50 * time.Millisecond
 	for len(valid) > 0 {
-		stored, err := b.store.Append(ctx, valid)
+		_, err := b.store.Append(ctx, valid)
 		if err == nil {
-			b.metrics.Stored.Add(float64(len(stored)))
-			b.metrics.Duplicates.Add(float64(len(valid) - len(stored)))
 			break
 		}
 		if ctx.Err() != nil || errors.Is(err, ErrClosed) {

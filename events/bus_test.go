@@ -54,8 +54,8 @@ func counter(c prometheus.Counter) float64 {
 }
 
 func TestBusStoresEverythingPublished(t *testing.T) {
-	s := openStore(t, sqlite.Options{})
 	m := events.NewMetrics(nil)
+	s := openStore(t, sqlite.Options{Metrics: m})
 	b := newBus(t, s, events.BusOptions{Metrics: m})
 	var wg sync.WaitGroup
 	for p := range 8 {

@@ -118,8 +118,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res.Stored, res.Duplicates = len(stored), len(valid)-len(stored)
-	h.m.Stored.Add(float64(res.Stored))
-	h.m.Duplicates.Add(float64(res.Duplicates))
 	h.m.Dropped.WithLabelValues(DropRejected).Add(float64(len(res.Rejected)))
 	if len(res.Rejected) > 0 {
 		h.opts.Logger.Warn("event handler: rejected events from a sidecar", "rejected", len(res.Rejected), "first", res.Rejected[0].Error)

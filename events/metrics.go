@@ -15,7 +15,9 @@ const (
 // Metrics counts what the channel does, above all what it could not do: an
 // event dropped, a follower that fell behind. One Metrics is shared by the
 // bus, store, forwarder and handler of a process; each takes it in its
-// options and makes an unregistered one when given none.
+// options and makes an unregistered one when given none. The store counts
+// what it stores; a forwarder counts in Duplicates the events the control
+// plane already had (sent again after a lost answer).
 type Metrics struct {
 	Published      prometheus.Counter     // accepted by a Bus or Forwarder
 	Dropped        *prometheus.CounterVec // not stored, by reason

@@ -40,6 +40,8 @@ func (s *Store) Append(ctx context.Context, evs []schemas.Event) ([]schemas.Even
 		}
 		return nil, classify(s.path, "append to event store", err)
 	}
+	s.metrics.Stored.Add(float64(len(stored)))
+	s.metrics.Duplicates.Add(float64(len(batch) - len(stored)))
 	if len(stored) > 0 {
 		s.local.Ring()
 		s.door.Ring()
