@@ -38,6 +38,7 @@ type launchArgs struct {
 	Backend      string   `json:"backend"`
 	Workdir      string   `json:"workdir"`
 	ReadonlyRoot bool     `json:"readonly_root"`
+	Prompt       string   `json:"prompt"`
 }
 
 type listArgs struct {
@@ -86,13 +87,16 @@ func (o *Operator) addBottleTools() {
 
 	addTool(o.srv, mcpgo.NewTool("bottle_launch",
 		mcpgo.WithDescription("Launch a bottle from the home: its proxy with a fresh CA, then the command isolated (backend local: namespaces; docker: a container with no network). "+
-			"The bottle is owned by this server and ends when its command exits, when bottle_stop stops it, or when the server exits. Returns the bottle id."),
+			"The bottle is owned by this server and ends when its command exits, when bottle_stop stops it, or when the server exits. Returns the bottle id; "+
+			"with prompt, waits for the agent's answer."),
 		mcpgo.WithString("name", mcpgo.Required(), mcpgo.Description("bottle name in the home's bottles folder"), mcpgo.MaxLength(100)),
 		mcpgo.WithArray("command", mcpgo.Description("the command and its arguments; default: the bottle's agent provider command"), mcpgo.WithStringItems(), mcpgo.MaxItems(256)),
 		mcpgo.WithString("backend", mcpgo.Description("where the bottle runs; default: the first backend of this machine (local on Linux)"), mcpgo.Enum(o.ctl.cfg.Launcher.Backends()...)),
 		mcpgo.WithString("workdir", mcpgo.Description("host folder mounted read-write as the command's working directory; default: the server's working directory")),
 		mcpgo.WithBoolean("readonly_root", mcpgo.Description("make everything but the workdir, the agent's home and /tmp read-only")),
-		mcpgo.WithOutputSchema[launcher.Info](),
+		mcpgo.WithString("prompt", mcpgo.Description("delegate a task: run the bottle's agent (template claude or codex) headless on this prompt, unattended, "+
+			"and wait for it; the result carries its output and exit_code. Not with command."), mcpgo.MaxLength(maxPromptChars)),
+		mcpgo.WithOutputSchema[Launched](),
 		acting(false, false),
 	), o.bottleLaunch)
 
@@ -149,17 +153,26 @@ func (o *Operator) bottlePlan(_ context.Context, a planArgs) (*schemas.Plan, str
 	return plan, text.String(), nil
 }
 
-func (o *Operator) bottleLaunch(ctx context.Context, a launchArgs) (launcher.Info, string, error) {
+func (o *Operator) bottleLaunch(ctx context.Context, a launchArgs) (Launched, string, error) {
 	workdir := a.Workdir
 	if workdir == "" {
 		workdir = o.ctl.cfg.WorkDir
 	}
-	b, err := o.ctl.Launch(ctx, launcher.Options{Name: a.Name, Command: a.Command, Backend: a.Backend, Workdir: workdir, ReadonlyRoot: a.ReadonlyRoot})
+	opts := launcher.Options{Name: a.Name, Command: a.Command, Backend: a.Backend, Workdir: workdir, ReadonlyRoot: a.ReadonlyRoot, Prompt: a.Prompt}
+	var out, errOut *tailBuffer
+	if a.Prompt != "" {
+		out, errOut = newTailBuffer(maxPromptOutput), newTailBuffer(maxPromptStderr)
+		opts.Stdio = launcher.Stdio{Out: out, Err: errOut}
+	}
+	b, err := o.ctl.Launch(ctx, opts)
 	if err != nil {
-		return launcher.Info{}, "", err
+		return Launched{}, "", err
+	}
+	if a.Prompt != "" {
+		return awaitPrompt(ctx, b, out, errOut)
 	}
 	in := b.Info()
-	return in, fmt.Sprintf("bottle %s is %s (backend %s, workdir %s); bottle_logs and bottle_stop take its id", in.ID, in.State, in.Backend, in.Workdir), nil
+	return Launched{Info: in}, fmt.Sprintf("bottle %s is %s (backend %s, workdir %s); bottle_logs and bottle_stop take its id", in.ID, in.State, in.Backend, in.Workdir), nil
 }
 
 func (o *Operator) bottleList(ctx context.Context, a listArgs) (BottleList, string, error) {
