@@ -86,11 +86,11 @@ func scanValue(data []byte, i int, members bool) jsonNode {
 		j := skipSpace(data, i+1)
 		for data[j] != '}' {
 			keyEnd := skipString(data, j)
-			var key string
-			_ = json.Unmarshal(data[j:keyEnd], &key)        // valid JSON: always a string
 			v := skipSpace(data, skipSpace(data, keyEnd)+1) // past ':'
 			val := scanValue(data, v, false)
 			if members {
+				var key string
+				_ = json.Unmarshal(data[j:keyEnd], &key) // valid JSON: always a string
 				n.members = append(n.members, jsonMember{key: key, keyStart: j, value: val})
 			}
 			j = skipSpace(data, val.end)
@@ -113,7 +113,10 @@ func scanValue(data []byte, i int, members bool) jsonNode {
 		n.kind, n.end = '"', skipString(data, i)
 	case 't', 'f', 'n':
 		n.kind = c
-		n.end = i + map[byte]int{'t': 4, 'f': 5, 'n': 4}[c]
+		n.end = i + len("true")
+		if c == 'f' {
+			n.end = i + len("false")
+		}
 	default:
 		n.kind = '0'
 		j := i
