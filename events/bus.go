@@ -188,23 +188,23 @@ func (b *Bus) write(ctx context.Context) {
 			}
 		}
 		var batch []schemas.Event
-		for i, block := range blocks {
+		for _, block := range blocks {
 			batch = append(batch, block...)
-			if len(batch) >= b.batch || i == len(blocks)-1 {
-				for len(batch) > 0 {
-					n := min(len(batch), b.batch)
-					b.store1(ctx, batch[:n])
-					batch = batch[n:]
-				}
+			for len(batch) >= b.batch {
+				b.storeBatch(ctx, batch[:b.batch])
+				batch = batch[b.batch:]
 			}
+		}
+		if len(batch) > 0 {
+			b.storeBatch(ctx, batch)
 		}
 	}
 }
 
-// store1 appends one batch, retrying with backoff until it is stored or the
+// storeBatch appends one batch, retrying with backoff until it is stored or the
 // bus is aborted; invalid events are dropped first so that one bad event
 // cannot hold the others back.
-func (b *Bus) store1(ctx context.Context, batch []schemas.Event) {
+func (b *Bus) storeBatch(ctx context.Context, batch []schemas.Event) {
 	valid := batch[:0:0]
 	for _, ev := range batch {
 		if _, err := Prepare(ev); err != nil {

@@ -59,7 +59,7 @@ func newPoster(endpoint string) (func(context.Context, []schemas.Event) (BatchRe
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-			return BatchResult{}, fmt.Errorf("deliver to %s: %s: %s", endpoint, resp.Status, bytes.TrimSpace(msg))
+			return BatchResult{}, &statusError{endpoint: endpoint, code: resp.StatusCode, status: resp.Status, msg: string(bytes.TrimSpace(msg))}
 		}
 		var res BatchResult
 		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
@@ -95,4 +95,20 @@ func ListenControl(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
 	return l, nil
+}
+
+// statusError is a control plane's refusal of a batch.
+type statusError struct {
+	endpoint, status, msg string
+	code                  int
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("deliver to %s: %s: %s", e.endpoint, e.status, e.msg)
+}
+
+// permanent reports whether sending the same batch again will be refused
+// again: a client error, other than a timeout or a rate limit.
+func (e *statusError) permanent() bool {
+	return e.code >= 400 && e.code < 500 && e.code != http.StatusRequestTimeout && e.code != http.StatusTooManyRequests
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -262,11 +263,9 @@ func (f *Forwarder) spoolBatch(batch []schemas.Event) {
 func (f *Forwarder) runDeliverer() {
 	defer close(f.deliverer)
 	backoff := f.opts.MinBackoff
+	size := f.opts.BatchSize
 	for {
-		evs, end, bad, err := f.spool.unacked(f.opts.BatchSize)
-		if err == nil && bad > 0 {
-			f.drop(DropInvalid, bad, "", errors.New("undecodable line in the spool"))
-		}
+		evs, end, bad, err := f.spool.unacked(size)
 		if err == nil && len(evs) == 0 && bad == 0 {
 			select {
 			case <-f.wakeDeliverer:
@@ -281,6 +280,18 @@ func (f *Forwarder) runDeliverer() {
 		if err == nil && len(evs) > 0 {
 			var res BatchResult
 			res, err = f.post(f.ctx, evs)
+			var status *statusError
+			switch {
+			case errors.As(err, &status) && status.code == http.StatusRequestEntityTooLarge && size > 1:
+				size = max(size/2, 1) // the control plane takes smaller batches
+				continue
+			case errors.As(err, &status) && status.permanent():
+				// The control plane will never take this batch as it is:
+				// sending it again cannot help, and would hold back every
+				// event after it.
+				res, err = BatchResult{Rejected: make([]Rejection, len(evs))}, nil
+				res.Rejected[0] = Rejection{ID: evs[0].ID, Error: status.Error()}
+			}
 			// Duplicates are batches sent again after a lost answer; the
 			// store kept one copy.
 			f.m.Duplicates.Add(float64(res.Duplicates))
@@ -292,6 +303,9 @@ func (f *Forwarder) runDeliverer() {
 		}
 		if err == nil {
 			err = f.spool.ack(end)
+		}
+		if err == nil && bad > 0 {
+			f.drop(DropInvalid, bad, "", errors.New("undecodable line in the spool"))
 		}
 		if err != nil {
 			f.m.DeliveryErrors.Inc()

@@ -247,3 +247,54 @@ func TestRejectedEventsDoNotBlockTheSpool(t *testing.T) {
 		t.Errorf("dropped_total{rejected} = %v, want 2", n)
 	}
 }
+
+// refuseFirst answers the first request with a client error, as a control
+// plane that cannot parse a batch would.
+type refuseFirst struct {
+	next    http.Handler
+	mu      sync.Mutex
+	refused bool
+}
+
+func (h *refuseFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	refuse := !h.refused
+	h.refused = true
+	h.mu.Unlock()
+	if refuse {
+		http.Error(w, "decode batch: nonsense", http.StatusBadRequest)
+		return
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+// A batch the control plane refuses outright is dropped and counted rather
+// than sent forever, and a control plane that takes only small batches gets
+// small batches.
+func TestForwarderNeverStallsOnARefusedBatch(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "control.sock")
+	s := openStore(t, sqlite.Options{})
+	l, err := events.ListenControl(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: &refuseFirst{next: events.NewHandler(s, events.HandlerOptions{MaxBatch: 3, Logger: quietLogger()})}}
+	go srv.Serve(l)
+	defer srv.Close()
+	m := events.NewMetrics(nil)
+	f := newForwarder(t, filepath.Join(dir, "spool"), sock, m)
+	first := denial(t, "a", 0)
+	f.Publish(first)
+	waitFor(t, "the first batch to be refused", func() bool { return counter(m.Dropped.WithLabelValues(events.DropRejected)) == 1 })
+	for i := range 20 {
+		f.Publish(denial(t, "a", i+1))
+	}
+	if err := f.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := storetest.ReadAll(t, s, events.AfterSeq("a", 0), 0)
+	if len(stored) != 20 || stored[0].ID == first.ID {
+		t.Fatalf("stored %d events, want the 20 after the refused one", len(stored))
+	}
+}
