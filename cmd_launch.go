@@ -101,13 +101,15 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		}
 		return err
 	}
+	// Catch signals before saying the bottle runs: whoever reads that line
+	// may signal at once, and must stop the bottle, not kill this process.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	if o.Stdio.Terminal == nil {
 		fmt.Fprintf(c.stderr, "bot-bottle: bottle %s is running (backend %s); stop it with: bot-bottle stop %s\n",
 			b.ID(), b.Info().Backend, b.ID())
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	go func() {
 		select {
 		case <-sigs:
