@@ -191,7 +191,10 @@ func (a *agentSurface) requestEgress(ctx context.Context, args requestEgressArgs
 	if id := strings.TrimSpace(args.DenialID); id != "" {
 		denials = []string{id}
 	}
-	res, err := o.Request(ctx, req, args.Justification, denials, a.ctl.cfg.AgentWait)
+	res, err := o.Request(ctx, req, args.Justification, denials, 0)
+	if err == nil && res.Status == schemas.ProposalPending {
+		res, err = a.await(ctx, o, res.ProposalID, a.ctl.cfg.AgentWait)
+	}
 	if err != nil {
 		return review.Result{}, "", err
 	}
@@ -207,7 +210,7 @@ func (a *agentSurface) proposalStatus(ctx context.Context, args proposalStatusAr
 	if args.WaitSeconds != nil {
 		wait = min(time.Duration(*args.WaitSeconds)*time.Second, MaxAgentWait)
 	}
-	res, err := o.Status(ctx, args.ID, wait)
+	res, err := a.await(ctx, o, args.ID, wait)
 	if err != nil {
 		return review.Result{}, "", err
 	}
@@ -254,6 +257,37 @@ func (a *agentSurface) recentDenials(ctx context.Context, args recentDenialsArgs
 		fmt.Fprintf(&text, "  %s\n    hint: %s\n", denialSummary(d), d.Hint)
 	}
 	return AgentDenials{Denials: page.Denials}, text.String(), nil
+}
+
+// progressEvery is how often a waiting call tells a client that asked for
+// progress that it still waits: clients that reset their timeout on
+// progress then wait as long as the server does.
+const progressEvery = 10 * time.Second
+
+// await waits up to wait for a decision on proposal id. When the call
+// carried a progress token it sends a progress notification at once and
+// then every progressEvery; the first one also makes mcp-go answer over an
+// SSE stream, so clients that send one request at a time until the
+// response headers arrive (the official Go SDK's) can call other tools
+// while this one waits.
+func (a *agentSurface) await(ctx context.Context, o *review.Owner, id string, wait time.Duration) (review.Result, error) {
+	tok := progressToken(ctx)
+	srv := server.ServerFromContext(ctx)
+	deadline := time.Now().Add(wait)
+	for n := 1; ; n++ {
+		step := max(time.Until(deadline), 0)
+		if tok != nil && srv != nil {
+			step = min(step, progressEvery)
+			_ = srv.SendNotificationToClient(ctx, string(mcpgo.MethodNotificationProgress), map[string]any{
+				"progressToken": tok, "progress": n,
+				"message": "waiting for a person to decide on proposal " + id,
+			})
+		}
+		res, err := o.Status(ctx, id, step)
+		if err != nil || res.Status != schemas.ProposalPending || !time.Now().Before(deadline) {
+			return res, err
+		}
+	}
 }
 
 // resultText tells the agent what a Result means for what it does next.

@@ -3,6 +3,7 @@ package mcp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -132,29 +133,38 @@ func TestAgentSurfaceBoundsRequestsInFlight(t *testing.T) {
 	agA, agB := agent(t, a.Info().RunDir), agent(t, b.Info().RunDir)
 	pa := sdkOK[review.Result](t, sdkCall(t, agA, "request_egress", map[string]any{"host": "pypi.example.com", "justification": "pip"}))
 
-	// bound waiting calls fill A's slots...
+	// bound waiting calls, each on a session of its own (the official
+	// SDK's client sends one request at a time until headers come back),
+	// fill A's slots; each says it is in by its first progress.
 	done := make(chan error, bound)
-	for range bound {
+	inFlight := make(chan struct{}, bound)
+	for i := range bound {
+		waiter := agentWith(t, a.Info().RunDir, sdk.NewClient(&sdk.Implementation{Name: "waiter", Version: "0"}, &sdk.ClientOptions{
+			ProgressNotificationHandler: func(context.Context, *sdk.ProgressNotificationClientRequest) { inFlight <- struct{}{} },
+		}))
+		params := &sdk.CallToolParams{Name: "proposal_status", Arguments: map[string]any{"id": pa.ProposalID, "wait_seconds": 30}}
+		params.SetProgressToken(fmt.Sprintf("w%d", i))
 		go func() {
-			_, err := agA.CallTool(context.Background(), &sdk.CallToolParams{Name: "proposal_status", Arguments: map[string]any{"id": pa.ProposalID, "wait_seconds": 30}})
+			_, err := waiter.CallTool(context.Background(), params)
 			done <- err
 		}()
+		select {
+		case <-inFlight:
+		case err := <-done:
+			t.Fatalf("waiting call %d returned: %v", i, err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("waiting call %d never started", i)
+		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_, err := agA.CallTool(context.Background(), &sdk.CallToolParams{Name: "list_egress_routes", Arguments: map[string]any{}})
-		if err != nil && strings.Contains(err.Error(), "Too Many Requests") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no 429 with %d calls in flight: %v", bound, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	_, err := agA.CallTool(context.Background(), &sdk.CallToolParams{Name: "list_egress_routes", Arguments: map[string]any{}})
+	if err == nil || !strings.Contains(err.Error(), "Too Many Requests") {
+		t.Fatalf("with %d calls in flight: %v", bound, err)
 	}
 	// ...not B's.
 	sdkOK[mcp.AgentRoutes](t, sdkCall(t, agB, "list_egress_routes", nil))
 	// A decision returns the waiting calls and frees the slots.
-	_, err := w.ctl.Desk().Decide(context.Background(), schemas.Decision{ProposalID: pa.ProposalID, Action: schemas.ActionDeny, DecidedBy: schemas.DecidedByCLI}, time.Minute)
+	must(t, w.bus.Flush(context.Background()))
+	_, err = w.ctl.Desk().Decide(context.Background(), schemas.Decision{ProposalID: pa.ProposalID, Action: schemas.ActionDeny, DecidedBy: schemas.DecidedByCLI}, time.Minute)
 	must(t, err)
 	for range bound {
 		if err := <-done; err != nil {
@@ -162,4 +172,54 @@ func TestAgentSurfaceBoundsRequestsInFlight(t *testing.T) {
 		}
 	}
 	sdkOK[mcp.AgentRoutes](t, sdkCall(t, agA, "list_egress_routes", nil))
+}
+
+// TestAgentWaitReportsProgress: a client that asks for progress hears that
+// its request still waits, and meanwhile can call other tools on the same
+// session.
+func TestAgentWaitReportsProgress(t *testing.T) {
+	requireLocal(t)
+	w := newWorld(t, worldOptions{agentWait: time.Minute})
+	b := w.launch("sleep", "300")
+	progress := make(chan string, 16)
+	c := sdk.NewClient(&sdk.Implementation{Name: "agent", Version: "0"}, &sdk.ClientOptions{
+		ProgressNotificationHandler: func(_ context.Context, r *sdk.ProgressNotificationClientRequest) { progress <- r.Params.Message },
+	})
+	ag := agentWith(t, b.Info().RunDir, c)
+	params := &sdk.CallToolParams{Name: "request_egress", Arguments: map[string]any{"host": "pypi.example.com", "justification": "pip"}}
+	params.SetProgressToken("tok-1")
+	asked := make(chan review.Result, 1)
+	go func() {
+		res, err := ag.CallTool(context.Background(), params)
+		if err != nil {
+			t.Errorf("request_egress: %v", err)
+			close(asked)
+			return
+		}
+		asked <- sdkOK[review.Result](t, res)
+	}()
+	var msg string
+	select {
+	case msg = <-progress:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no progress while waiting")
+	}
+	if !strings.Contains(msg, "waiting for a person to decide on proposal p-") {
+		t.Fatalf("progress: %q", msg)
+	}
+	// The same session is free for other calls while the first waits.
+	sdkOK[mcp.AgentRoutes](t, sdkCall(t, ag, "list_egress_routes", nil))
+	id := strings.TrimPrefix(msg, "waiting for a person to decide on proposal ")
+	must(t, w.bus.Flush(context.Background())) // the desk reads the proposal from the store
+	if _, err := w.ctl.Desk().Decide(context.Background(), schemas.Decision{ProposalID: id, Action: schemas.ActionDeny, Reason: "no", DecidedBy: schemas.DecidedByCLI}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-asked:
+		if r.Status != schemas.ProposalDenied {
+			t.Fatalf("after the decision: %+v", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the waiting call did not return")
+	}
 }

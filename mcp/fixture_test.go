@@ -304,11 +304,16 @@ func resultText(res *mcpgo.CallToolResult) string {
 // through its MCP socket, as the forwarder inside the bottle does.
 func agent(t *testing.T, runDir string) *sdk.ClientSession {
 	t.Helper()
+	return agentWith(t, runDir, sdk.NewClient(&sdk.Implementation{Name: "agent-in-bottle", Version: "0"}, nil))
+}
+
+// agentWith connects c to a bottle's agent surface.
+func agentWith(t *testing.T, runDir string, c *sdk.Client) *sdk.ClientSession {
+	t.Helper()
 	sock := launcher.RunDir{Root: runDir}.SharedFile(launcher.MCPSocket)
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}
-	c := sdk.NewClient(&sdk.Implementation{Name: "agent-in-bottle", Version: "0"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: "http://127.0.0.1:3129/mcp", HTTPClient: hc, DisableStandaloneSSE: true}, nil)

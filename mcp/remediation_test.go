@@ -150,6 +150,7 @@ func TestDenyReachesTheAgent(t *testing.T) {
 	if res.Status != schemas.ProposalPending || res.ProposalID == "" {
 		t.Fatalf("request with a short wait: %+v", res)
 	}
+	must(t, w.bus.Flush(context.Background())) // the desk reads proposals from the store
 	applied, _ := ok[schemas.Applied](t, c, "egress_decide", map[string]any{"proposal_id": res.ProposalID, "action": "deny", "reason": "use the internal mirror"})
 	if applied.Status != schemas.ProposalDenied {
 		t.Fatalf("applied: %+v", applied)
@@ -161,6 +162,7 @@ func TestDenyReachesTheAgent(t *testing.T) {
 	}
 	// A modify that narrows the request, on a second proposal.
 	res = sdkOK[review.Result](t, sdkCall(t, ag, "request_egress", map[string]any{"host": "pypi.example.com", "justification": "pip"}))
+	must(t, w.bus.Flush(context.Background()))
 	applied, _ = ok[schemas.Applied](t, c, "egress_decide", map[string]any{"proposal_id": res.ProposalID, "action": "modify", "scope": "once",
 		"route": map[string]any{"host": "pypi.example.com", "path_allowlist": []string{"/simple/"}, "methods": []string{"GET"}}})
 	if applied.Status != schemas.ProposalApproved || applied.Route == nil || len(applied.Route.PathAllowlist) != 1 {
@@ -169,6 +171,7 @@ func TestDenyReachesTheAgent(t *testing.T) {
 	// Scope persist writes the route into the bottle's manifest and shows
 	// the edit.
 	res = sdkOK[review.Result](t, sdkCall(t, ag, "request_egress", map[string]any{"host": "proxy.golang.org", "methods": []string{"GET"}, "justification": "go mod download"}))
+	must(t, w.bus.Flush(context.Background()))
 	applied, text := ok[schemas.Applied](t, c, "egress_decide", map[string]any{"proposal_id": res.ProposalID, "action": "approve", "scope": "persist"})
 	if applied.Status != schemas.ProposalApproved || !strings.Contains(applied.Diff, "+    - host: proxy.golang.org") || !strings.Contains(text, "manifest change") {
 		t.Fatalf("persist: %+v\n%s", applied, text)

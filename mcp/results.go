@@ -38,12 +38,23 @@ func handle[A, R any](v *argsValidator, fn toolFunc[A, R]) server.ToolHandlerFun
 				return toolError(fmt.Errorf("arguments: %w", err)), nil
 			}
 		}
+		if req.Params.Meta != nil && req.Params.Meta.ProgressToken != nil {
+			ctx = context.WithValue(ctx, progressKey{}, req.Params.Meta.ProgressToken)
+		}
 		out, text, err := fn(ctx, args)
 		if err != nil {
 			return toolError(err), nil
 		}
 		return mcpgo.NewToolResultStructured(out, text), nil
 	}
+}
+
+type progressKey struct{}
+
+// progressToken is the progress token the tool call carried, if any.
+func progressToken(ctx context.Context) mcpgo.ProgressToken {
+	tok, _ := ctx.Value(progressKey{}).(mcpgo.ProgressToken)
+	return tok
 }
 
 // toolError is an MCP tool error whose text says what is wrong and, where
