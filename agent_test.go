@@ -70,8 +70,9 @@ func TestAgentInBottle(t *testing.T) {
 						!strings.Contains(s, `"reason":"path_not_allowed"`) || !strings.Contains(s, `"denial_id":`) || !strings.Contains(s, `"hint":`) {
 						t.Errorf("the structured 403 for a path outside the allowlist: %q", s)
 					}
-					if s := sec["denied"]; !strings.Contains(s, "error:") || !strings.Contains(s, "Forbidden") {
-						t.Errorf("HTTPS to an unrouted host must fail at CONNECT: %q", s)
+					if s := sec["denied"]; !strings.Contains(s, "status=403") || !strings.Contains(s, `"reason":"host_not_allowed"`) ||
+						strings.Contains(s, "denial-header=\n") {
+						t.Errorf("HTTPS to an unrouted host must get the structured 403: %q", s)
 					}
 					s := sec["request_egress"]
 					if !strings.Contains(s, "tools=list_egress_routes,proposal_status,recent_denials,request_egress") {

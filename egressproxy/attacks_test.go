@@ -1,10 +1,12 @@
 package egressproxy
 
 import (
-	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
 // unparseable marks a request net/http itself refuses to parse.
@@ -145,12 +147,21 @@ func TestAttackConnect(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.authority, func(t *testing.T) {
-			_, _, err := f.mitm(c.authority, "x")
-			var refused *connectRefused
-			if !errors.As(err, &refused) {
-				t.Fatalf("CONNECT %s: %v", c.authority, err)
+			// The CONNECT is accepted only so that the agent can read the
+			// denial: every request in the tunnel gets it, none leaves.
+			host, _, _ := net.SplitHostPort(c.authority)
+			before, published := len(f.up.seen()), countDenials(f)
+			resp, body := f.rawMITM(c.authority, "GET /x?q=1 HTTP/1.1\r\nHost: "+c.authority+"\r\nConnection: close\r\n\r\n")
+			den := wantReason(t, resp, body, c.want)
+			if den.Method != "GET" || den.Path != "/x?[redacted]" || strings.Trim(host, "[]") == "" {
+				t.Fatalf("denial shows %s %s", den.Method, den.Path)
 			}
-			wantReason(t, refused.resp, refused.body, c.want)
+			if len(f.up.seen()) != before {
+				t.Fatal("a refused tunnel reached the upstream")
+			}
+			if got := countDenials(f) - published; got != 1 {
+				t.Fatalf("%d denial events for one refused CONNECT, want 1", got)
+			}
 		})
 	}
 	// Case and a trailing dot normalise; the port route admits its port only.
@@ -165,9 +176,13 @@ func TestAttackConnect(t *testing.T) {
 			t.Fatalf("CONNECT %s then GET: %v %v", a, err, resp)
 		}
 	}
-	// Go's client sees the refusal as an error on CONNECT.
-	if _, _, err := f.do("GET", "https://evil.test/", nil, nil); err == nil || !strings.Contains(err.Error(), "Forbidden") {
+	// Go's client reads the structured 403, not a bare CONNECT error.
+	resp, body, err := f.do("GET", "https://evil.test/", nil, nil)
+	if err != nil {
 		t.Fatalf("Go client to evil.test: %v", err)
+	}
+	if den := wantReason(t, resp, body, ReasonHostNotAllowed); resp.Header.Get(HeaderDenial) != den.ID {
+		t.Fatalf("header %q, body id %q", resp.Header.Get(HeaderDenial), den.ID)
 	}
 }
 
@@ -235,4 +250,15 @@ func TestAttackGitPush(t *testing.T) {
 	if n := len(f.up.seen()) + len(f.plain.seen()); n != 1 {
 		t.Fatalf("upstreams saw %d requests, want only the fetch", n)
 	}
+}
+
+// countDenials counts the denial events the proxy has published.
+func countDenials(f *fixture) int {
+	n := 0
+	for _, ev := range f.pub.Events() {
+		if ev.Kind == schemas.KindDenial {
+			n++
+		}
+	}
+	return n
 }

@@ -24,11 +24,19 @@ type tunnel struct {
 	port       int
 	conn       *trackedConn
 	introspect bool
+	// denied is set when the CONNECT itself was refused: the tunnel is
+	// decrypted only so that every request in it gets this denial as a
+	// readable 403 (HTTP clients do not show a CONNECT response's body).
+	// Nothing in it is ever forwarded.
+	denied       *schemas.Denial
+	deniedStatus int
 }
 
-// handleConnect decides a CONNECT: a 403 unless a route admits the host and
-// port, a plain tunnel for tls_passthrough routes, MITM for the rest. It
-// always returns an action.
+// handleConnect decides a CONNECT: a plain tunnel for tls_passthrough
+// routes, MITM for the other routes, and for a host or port no route admits
+// (or an IP literal) a decrypted tunnel whose every request gets the
+// structured 403 (see denyInTunnel). A malformed authority is refused at
+// the CONNECT itself. It always returns an action.
 func (p *Proxy) handleConnect(authority string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 	p.metrics.request(kindLabelConnect)
 	d := Decision{Method: http.MethodConnect}
@@ -48,11 +56,11 @@ func (p *Proxy) handleConnect(authority string, ctx *goproxy.ProxyCtx) (*goproxy
 		return p.mitm, target
 	}
 	if schemas.IsIPLiteral(h) {
-		return p.rejectWith(ctx, deny(d, ReasonIPLiteral))
+		return p.denyInTunnel(ctx, conn, deny(d, ReasonIPLiteral), target)
 	}
 	r, reason := p.table.Load().lookup(host, port, 443)
 	if reason != ReasonAllowed {
-		return p.rejectWith(ctx, deny(d, reason))
+		return p.denyInTunnel(ctx, conn, deny(d, reason), target)
 	}
 	p.metrics.decision(ReasonAllowed)
 	ctx.UserData = &tunnel{host: host, port: port, conn: conn}
@@ -68,6 +76,19 @@ func (p *Proxy) handleConnect(authority string, ctx *goproxy.ProxyCtx) (*goproxy
 // handler before it decided), the CONNECT is refused, never tunnelled.
 func (p *Proxy) rejectConnect(authority string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 	return p.rejectWith(ctx, deny(Decision{Method: http.MethodConnect, Host: authority}, ReasonHostNotAllowed))
+}
+
+// denyInTunnel refuses a CONNECT to a host the table does not admit by
+// accepting it and answering every request inside with the structured 403.
+// Real clients (curl, Go, Node) report a refused CONNECT as a bare error and
+// never show its body; inside the tunnel the agent reads the denial, its id
+// and the hint on how to ask for access. The denial is recorded and
+// published once, here; no upstream is ever dialled.
+func (p *Proxy) denyInTunnel(ctx *goproxy.ProxyCtx, conn *trackedConn, d Decision, target string) (*goproxy.ConnectAction, string) {
+	den := p.record(d)
+	conn.markHijacked(kindMITM)
+	ctx.UserData = &tunnel{host: d.Host, port: d.Port, conn: conn, denied: &den, deniedStatus: d.Reason.Status()}
+	return p.mitm, target
 }
 
 func (p *Proxy) rejectWith(ctx *goproxy.ProxyCtx, d Decision) (*goproxy.ConnectAction, string) {

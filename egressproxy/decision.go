@@ -58,6 +58,13 @@ const HeaderDenial = "X-Bot-Bottle-Denial"
 // header. Policy refusals are published as events and kept in the
 // recent-denials ring; upstream failures are only logged and counted.
 func (p *Proxy) refuse(req *http.Request, d Decision, onDone func()) *http.Response {
+	return denialResponse(req, d.Reason.Status(), p.record(d), onDone)
+}
+
+// record turns a refusal into its Denial: a fresh id, the path as shown
+// (query and tokens redacted), the metric, and for policy refusals the
+// recent-denials ring, the event and the log line.
+func (p *Proxy) record(d Decision) schemas.Denial {
 	id, err := uuid.NewV7()
 	if err != nil {
 		id = uuid.New()
@@ -80,11 +87,17 @@ func (p *Proxy) refuse(req *http.Request, d Decision, onDone func()) *http.Respo
 		p.log.Info("egress denied", "denial_id", den.ID, "reason", den.Reason, "method", den.Method,
 			"host", den.Host, "port", den.Port, "path", den.Path)
 	}
+	return den
+}
+
+// denialResponse is the answer that carries den: its JSON as the body, its
+// id in the X-Bot-Bottle-Denial header.
+func denialResponse(req *http.Request, status int, den schemas.Denial, onDone func()) *http.Response {
 	body, _ := json.Marshal(den) // a Denial always encodes
 	body = append(body, '\n')
 	resp := &http.Response{
-		StatusCode:    d.Reason.Status(),
-		Status:        strconv.Itoa(d.Reason.Status()) + " " + http.StatusText(d.Reason.Status()),
+		StatusCode:    status,
+		Status:        strconv.Itoa(status) + " " + http.StatusText(status),
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,

@@ -12,6 +12,9 @@
 // HTTPS is decrypted (MITM) with a leaf certificate minted for the CONNECT
 // host by the bottle's own CA, so paths and methods can be checked and the
 // route's credential injected; tls_passthrough routes are tunnelled unopened.
+// A CONNECT to a host no route admits is decrypted too, but only to answer
+// its request with the structured 403 (clients never show the body of a
+// refused CONNECT) and close; nothing in such a tunnel is forwarded.
 // The proxy strips the agent's Authorization headers, refuses git pushes and
 // refuses any request that carries one of its own token values (raw or
 // encoded) in its URL, headers or body, so the agent can neither use nor

@@ -52,8 +52,8 @@ func TestCurl(t *testing.T) {
 	if err != nil || !strings.Contains(out, `auth=""`) {
 		t.Fatalf("agent Authorization: %v %s", err, out)
 	}
-	out, err = curl("-v", "https://evil.test/")
-	if err == nil || !strings.Contains(out, "403") {
+	out, err = curl("-w", "\n%{http_code}", "https://evil.test/")
+	if err != nil || !strings.HasSuffix(out, "\n403") || !strings.Contains(out, `"reason":"host_not_allowed"`) {
 		t.Fatalf("unknown host: %v %s", err, out)
 	}
 	out, err = curl("-w", "\n%{http_code}", "http://plain.allowed.test/p")
@@ -172,7 +172,7 @@ http.request({host: ph, port: pp, method: 'CONNECT', path: host + ':443'}).on('c
 	if out := node("api.allowed.test", "/other"); !strings.HasPrefix(out, "403 ") || !strings.Contains(out, `"reason":"path_not_allowed"`) {
 		t.Fatalf("denied: %s", out)
 	}
-	if out := node("evil.test", "/"); !strings.HasPrefix(out, "connect 403") {
+	if out := node("evil.test", "/"); !strings.HasPrefix(out, "403 ") || !strings.Contains(out, `"reason":"host_not_allowed"`) {
 		t.Fatalf("unknown host: %s", out)
 	}
 }

@@ -60,6 +60,9 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 	st.conn.requestStarted()
 	ctx.UserData = st // this request's ctx only; the tunnel keeps its own
 
+	if tun != nil && tun.denied != nil {
+		return req, p.answerDeniedTunnel(req, tun, st)
+	}
 	d, r, introspect := p.decide(req, tun)
 	st.decision = d
 	if !d.Allow {
@@ -86,6 +89,21 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 	p.metrics.decision(ReasonAllowed)
 	ctx.RoundTripper = p.rt
 	return req, nil
+}
+
+// answerDeniedTunnel answers a request inside a tunnel whose CONNECT was
+// refused with that CONNECT's denial, showing this request's method and
+// path (query and tokens redacted), and closes the tunnel.
+func (p *Proxy) answerDeniedTunnel(req *http.Request, tun *tunnel, st *reqState) *http.Response {
+	den := *tun.denied
+	rawPath, rawQuery, _ := splitTarget(req.RequestURI)
+	den.Method, den.Path = req.Method, p.displayPath(rawPath, rawQuery)
+	resp := denialResponse(req, tun.deniedStatus, den, st.done)
+	// One answer per refused tunnel: the client's next try opens a new
+	// CONNECT, which sees the table as it is then (after an approval, say)
+	// instead of a tunnel refused under the old one.
+	resp.Close, st.closeConn = true, true
+	return resp
 }
 
 // refuseRequest answers a refused request. When the agent's body was not

@@ -53,9 +53,9 @@ func remediate(name string) int {
 	section("path-denied")
 	fmt.Println(get(pathDeniedURL, ""))
 
-	// A host with no route is refused at CONNECT: HTTPS clients report the
-	// failed tunnel, not the body, so the agent finds the denial with
-	// recent_denials.
+	// A host with no route: the proxy accepts the CONNECT only to answer
+	// inside the tunnel with the structured 403, which the client reads.
+	// The agent also finds the denial again with recent_denials below.
 	section("denied")
 	fmt.Println(get(deniedURL, ""))
 

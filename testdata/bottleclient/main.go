@@ -10,6 +10,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -65,15 +66,40 @@ func connect(hostPort string) error {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", hostPort, hostPort)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodConnect})
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	fmt.Printf("status=%d\n%s\n", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusOK {
+		body, err := io.ReadAll(resp.Body)
+		fmt.Printf("status=%d\n%s\n", resp.StatusCode, body)
+		return err
+	}
+	// The proxy answers a refused CONNECT inside the tunnel, where a
+	// client can read it: speak TLS (trusting the bottle's CA through
+	// SSL_CERT_FILE) and ask.
+	host, _, _ := net.SplitHostPort(hostPort)
+	tc := tls.Client(&readerConn{Conn: conn, r: br}, &tls.Config{ServerName: host})
+	fmt.Fprintf(tc, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", hostPort)
+	inner, err := http.ReadResponse(bufio.NewReader(tc), nil)
+	if err != nil {
+		return err
+	}
+	defer inner.Body.Close()
+	body, err := io.ReadAll(inner.Body)
+	fmt.Printf("status=%d\n%s\n", inner.StatusCode, body)
 	return err
 }
+
+// readerConn reads what the CONNECT answer's reader has buffered first.
+type readerConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *readerConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func dial(addr string) error {
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
