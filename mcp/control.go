@@ -179,6 +179,11 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 			}
 		},
 	})
+	// The owner's cursor is fixed before the agent's command starts, so no
+	// decision can slip in before the owner follows.
+	if err := owner.Begin(context.Background()); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
 	if c.closed {

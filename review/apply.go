@@ -10,25 +10,39 @@ import (
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
-// Run follows the bottle's events on the channel and applies every decision
-// for this owner's proposals, until ctx ends. It resumes where an earlier Run
-// stopped, so a decision published while the owner was not following is
-// applied when it follows again, not lost. Start it before the agent can
-// make requests.
-func (o *Owner) Run(ctx context.Context) error {
+// Begin fixes where the owner starts following: from now on (the head of
+// the bottle's events). Call it before the agent can make its first request,
+// so that no decision can be published before the owner would see it; Run
+// calls it itself when it has not been called.
+func (o *Owner) Begin(ctx context.Context) error {
 	o.mu.Lock()
-	from, resume := o.cursor, o.started
+	started := o.started
 	o.mu.Unlock()
-	if !resume {
-		// First run: only what happens from now on concerns this owner.
-		head, err := o.cfg.Channel.Store().Head(ctx, o.cfg.Bottle)
-		if err != nil {
-			return fmt.Errorf("review owner of %s: %w", o.cfg.Bottle, err)
-		}
-		from = head
+	if started {
+		return nil
+	}
+	head, err := o.cfg.Channel.Store().Head(ctx, o.cfg.Bottle)
+	if err != nil {
+		return fmt.Errorf("review owner of %s: %w", o.cfg.Bottle, err)
 	}
 	o.mu.Lock()
-	o.cursor, o.started = from, true // from here on nothing published is missed
+	defer o.mu.Unlock()
+	if !o.started {
+		o.cursor, o.started = head, true // from here on nothing published is missed
+	}
+	return nil
+}
+
+// Run follows the bottle's events on the channel and applies every decision
+// for this owner's proposals, until ctx ends. It resumes where Begin or an
+// earlier Run left off, so a decision published while the owner was not
+// following is applied when it follows again, not lost.
+func (o *Owner) Run(ctx context.Context) error {
+	if err := o.Begin(ctx); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	from := o.cursor
 	o.mu.Unlock()
 	return o.cfg.Channel.Follow(ctx, from, func(p events.Page) error {
 		for _, ev := range p.Events {

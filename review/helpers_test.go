@@ -109,22 +109,13 @@ func newWorld(t *testing.T, manifest string, limits Limits) *world {
 
 // startOwner runs the owner's follower until stopOwner or the test ends.
 func (w *world) startOwner() {
+	if err := w.owner.Begin(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.stopRun, w.runDone = cancel, make(chan error, 1)
 	go func() { w.runDone <- w.owner.Run(ctx) }()
 	w.t.Cleanup(cancel)
-	// Run takes its starting cursor asynchronously; make sure it follows
-	// before the test publishes anything it must see.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		w.owner.mu.Lock()
-		started := w.owner.cursor.After > 0 || w.owner.started
-		w.owner.mu.Unlock()
-		if started || time.Now().After(deadline) {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func (w *world) stopOwner() {
