@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -85,6 +86,9 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		return err
 	}
 	defer ctl.Close()
+	auditCtx, stopAudit := context.WithCancel(ctx)
+	defer stopAudit()
+	rt.runAudit(auditCtx, slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	restore := func() {}
 	if o.Prompt != "" {
 		// Headless: the agent's answer on stdout, its progress on stderr,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,15 +18,20 @@ import (
 	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/launcher/netns"
 	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // bottleRuntime is what the bottle commands share: the event store (the
 // registry), the bus that writes to it, and the launcher that owns this
 // process's bottles.
 type bottleRuntime struct {
+	home     string
 	store    *sqlite.Store
 	bus      *events.Bus
 	launcher *launcher.Launcher
+	// metrics gathers the store's, the bus's and every bottle proxy's
+	// metrics (the proxies label theirs with the bottle id).
+	metrics *prometheus.Registry
 }
 
 // proxyFlags are launch options for the bottle's proxy.
@@ -53,11 +59,14 @@ func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{})
+	reg := prometheus.NewRegistry()
+	em := events.NewMetrics(reg)
+	pcfg.Registerer = reg
+	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{Metrics: em})
 	if err != nil {
 		return nil, err
 	}
-	bus := events.NewBus(store, events.BusOptions{})
+	bus := events.NewBus(store, events.BusOptions{Metrics: em})
 	var backends []launcher.Backend
 	if runtime.GOOS == "linux" {
 		backends = append(backends, netns.New(""))
@@ -72,7 +81,19 @@ func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
 		_ = store.Close()
 		return nil, err
 	}
-	return &bottleRuntime{store: store, bus: bus, launcher: l}, nil
+	return &bottleRuntime{home: home, store: store, bus: bus, launcher: l, metrics: reg}, nil
+}
+
+// runAudit keeps the audit log ($BOT_BOTTLE_HOME/audit/audit.jsonl) while
+// ctx lives. Every long-running process runs it; one at a time writes (see
+// events.RunAudit), so each decision and reload is recorded exactly once.
+func (r *bottleRuntime) runAudit(ctx context.Context, log *slog.Logger) {
+	go func() {
+		err := events.RunAudit(ctx, r.store, events.AuditOptions{Dir: filepath.Join(r.home, "audit"), Logger: log})
+		if err != nil && ctx.Err() == nil {
+			log.Error("audit log stopped", "err", err)
+		}
+	}()
 }
 
 // Close stores what is still queued and closes the store.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/mcp"
+	"github.com/bot-bottle/bot-bottle/review/web"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
 
@@ -77,6 +79,7 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	rt.runAudit(ctx, log)
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -99,7 +102,7 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	if o.httpAddr == "" {
 		return op.ServeStdio(ctx, c.stdin, c.stdout, c.stderr)
 	}
-	return c.serveHTTP(ctx, op, o, log)
+	return c.serveHTTP(ctx, op, ctl, rt, o, log)
 }
 
 // newControl builds the MCP glue on a runtime: serve and launch share it,
@@ -113,9 +116,9 @@ func (c *cli) newControl(rt *bottleRuntime, agentWait time.Duration, log *slog.L
 		AgentWait: agentWait, Logger: log})
 }
 
-// serveHTTP serves the operator surface over HTTP. More pages mount on
-// the handler with h.Handle, behind the same token.
-func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, o serveOptions, log *slog.Logger) error {
+// serveHTTP serves the operator surface over HTTP, with the review page at
+// /review and the metrics at /metrics, all behind the same token.
+func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, ctl *mcp.Control, rt *bottleRuntime, o serveOptions, log *slog.Logger) error {
 	token, from, err := c.serveToken(o.tokenFile)
 	if err != nil {
 		return err
@@ -124,6 +127,12 @@ func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, o serveOptions, l
 	if err != nil {
 		return err
 	}
+	// The page checks the token itself: a browser logs in once
+	// (/review/login?token=...) and then sends a cookie, not a header.
+	page := web.Handler(web.Config{Desk: ctl.Desk(), Store: ctl.Store(), Token: token, Logger: log})
+	h.HandlePublic("/review", page)
+	h.HandlePublic("/review/", page)
+	h.Handle("/metrics", promhttp.HandlerFor(rt.metrics, promhttp.HandlerOpts{}))
 	addr, err := loopbackDefault(o.httpAddr)
 	if err != nil {
 		return err
@@ -136,8 +145,8 @@ func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, o serveOptions, l
 		fmt.Fprintf(c.stderr, "bot-bottle serve: warning: %s is reachable from other machines; the bearer token is all that guards it\n", ln.Addr())
 	}
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(c.stderr, "bot-bottle serve: MCP at %s%s (streamable HTTP) and %s%s (SSE); bearer token %s\n",
-		base, mcp.StreamablePath, base, mcp.SSEPath, from)
+	fmt.Fprintf(c.stderr, "bot-bottle serve: MCP at %s%s (streamable HTTP) and %s%s (SSE); review page %s/review/login?token=...; bearer token %s\n",
+		base, mcp.StreamablePath, base, mcp.SSEPath, base, from)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
