@@ -94,6 +94,9 @@ func (o *Owner) apply(d schemas.Decision) {
 		return
 	}
 	o.decide(&out, d, prop)
+	if out.Status == schemas.ProposalApproved {
+		o.limit.refund()
+	}
 	o.publish(schemas.KindApplied, out)
 	o.settle(d.ProposalID, Result{Status: out.Status, ProposalID: d.ProposalID, Notes: out.Notes, Route: out.Route, Delta: prop.Delta})
 }

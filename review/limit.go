@@ -10,7 +10,9 @@ import (
 // hostile agent cannot flood its operator. A token bucket admits Burst new
 // proposals at once and one more every Every; at most MaxPending may wait
 // for a decision. Requests identical to a pending proposal are merged and
-// never count.
+// never count, and an approved proposal gives its token back: what the
+// operator approves is not a flood, so an agent working through a task
+// with its operator is never slowed by the bound.
 type Limits struct {
 	MaxPending int           // default 10
 	Burst      int           // default 5
@@ -74,4 +76,11 @@ func (l *limiter) allow(pending int) error {
 	}
 	l.tokens--
 	return nil
+}
+
+// refund returns a token after an approval.
+func (l *limiter) refund() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tokens = min(float64(l.limits.Burst), l.tokens+1)
 }

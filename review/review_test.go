@@ -161,6 +161,41 @@ func TestProposalFloodIsBounded(t *testing.T) {
 	}
 }
 
+func TestApprovalsGiveTheirTokenBack(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := newWorld(t, baseManifest, Limits{Burst: 2, Every: time.Hour, MaxPending: 5})
+	w.owner.cfg.Now = func() time.Time { return now }
+	w.owner.limit.now = w.owner.cfg.Now
+	ctx := context.Background()
+	// An agent that works through a task with its operator: ask, approved,
+	// ask again, many times over, with the clock standing still.
+	for i := 0; i < 6; i++ {
+		res, err := w.owner.Request(ctx, planner.RouteRequest{Host: "ok" + strconv.Itoa(i) + ".example.com"}, "task", nil, 0)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		must(t, w.bus.Flush(ctx)) // the operator sees what is stored
+		if _, err := decide(w, res.ProposalID, schemas.ActionApprove, schemas.ScopeOnce, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Denials give nothing back: two denied proposals use up the bucket.
+	for i := 0; i < 2; i++ {
+		res, err := w.owner.Request(ctx, planner.RouteRequest{Host: "no" + strconv.Itoa(i) + ".example.com"}, "task", nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, w.bus.Flush(ctx))
+		if _, err := decide(w, res.ProposalID, schemas.ActionDeny, "", "no"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rl *RateLimitError
+	if _, err := w.owner.Request(ctx, planner.RouteRequest{Host: "more.example.com"}, "task", nil, 0); !errors.As(err, &rl) {
+		t.Fatalf("after two denials: %v", err)
+	}
+}
+
 func TestStaleDecisionIsRefused(t *testing.T) {
 	w := newWorld(t, baseManifest, Limits{})
 	waiting := w.request(planner.RouteRequest{Host: "pypi.org"}, 30*time.Second)
@@ -329,5 +364,12 @@ func TestRequestValidation(t *testing.T) {
 	res, err := w.owner.Request(ctx, planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/myorg/x"}, Methods: []string{"GET"}}, "x", nil, 0)
 	if err != nil || res.Status != StatusAlreadyAllowed {
 		t.Fatalf("already allowed: %+v %v", res, err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

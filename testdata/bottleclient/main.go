@@ -6,6 +6,11 @@
 //	bottleclient get URL        GET through the environment's proxy
 //	bottleclient connect H:P    CONNECT H:P on $HTTPS_PROXY, print the answer
 //	bottleclient dial ADDR      a direct TCP connect, no proxy
+//	bottleclient remediate DIR HOST...
+//	                            the remediation loop seen from inside: for
+//	                            each HOST, be denied, wait for DIR/approved-HOST,
+//	                            retry, and reuse a keep-alive connection to
+//	                            allowed.test opened before every reload
 package main
 
 import (
@@ -15,12 +20,20 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"time"
 )
 
 func main() {
+	if len(os.Args) > 3 && os.Args[1] == "remediate" {
+		if err := remediate(os.Args[2], os.Args[3:]); err != nil {
+			fmt.Printf("error: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: bottleclient get URL | connect HOST:PORT | dial ADDR")
 		os.Exit(2)
@@ -108,5 +121,55 @@ func dial(addr string) error {
 	}
 	conn.Close()
 	fmt.Println("dial-ok")
+	return nil
+}
+
+// remediate prints, for each host, "denied HOST STATUS DENIAL-ID", waits
+// for the test to create DIR/approved-HOST, then prints "retry HOST STATUS"
+// and "keepalive reused=BOOL status=N" for a request to allowed.test on the
+// connection opened before the first denial.
+func remediate(dir string, hosts []string) error {
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 1}}
+	var reused bool
+	trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) { reused = ci.Reused }}
+	fetch := func(u string) (int, string, error) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, resp.Header.Get("X-Bot-Bottle-Denial"), nil
+	}
+	if status, _, err := fetch("https://allowed.test/open"); err != nil || status != 200 {
+		return fmt.Errorf("open the keep-alive connection: %d %v", status, err)
+	}
+	fmt.Println("ready")
+	for _, h := range hosts {
+		status, denial, err := fetch("https://" + h + "/simple/x")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("denied %s %d %s\n", h, status, denial)
+		for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(dir + "/approved-" + h); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("no approval for %s", h)
+			}
+		}
+		if status, _, err = fetch("https://" + h + "/simple/x"); err != nil {
+			return err
+		}
+		fmt.Printf("retry %s %d\n", h, status)
+		if status, _, err = fetch("https://allowed.test/keepalive"); err != nil {
+			return err
+		}
+		fmt.Printf("keepalive reused=%t status=%d\n", reused, status)
+	}
+	fmt.Println("done")
 	return nil
 }
