@@ -50,6 +50,13 @@ var hostsForRemediation = []string{"pkg-mcp.test", "pkg-cli.test", "pkg-web.test
 
 func newRemediation(t *testing.T, extraHosts ...string) *remediation {
 	t.Helper()
+	return newRemediationRunning(t, nil, extraHosts...)
+}
+
+// newRemediationRunning is newRemediation with the bottle running command
+// (default: the bottle client's remediation walk).
+func newRemediationRunning(t *testing.T, command []string, extraHosts ...string) *remediation {
+	t.Helper()
 	e := newE2E(t, "local")
 	r := &remediation{e: e, token: "review-e2e-token-0123456789abcdef", lines: make(chan string, 64), notes: make(chan string, 64)}
 	hosts := append(slices.Clone(hostsForRemediation), extraHosts...)
@@ -61,10 +68,15 @@ func newRemediation(t *testing.T, extraHosts ...string) *remediation {
 	up.StartTLS()
 	t.Cleanup(up.Close)
 	// One --upstream-ca file trusts both upstreams.
-	both, err := os.ReadFile(e.caFile)
+	both, err := os.ReadFile(e.caFile) // e.caFile trusts the first upstream
 	must(t, err)
 	caFile := filepath.Join(e.base, "both-ca.pem")
 	must(t, os.WriteFile(caFile, append(both, caPEM...), 0o644))
+	// The bottle sees the host's files only through its workdir: put the
+	// binary there, for a bottle that tries to use it against its owner.
+	binData, err := os.ReadFile(e.bin)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(e.workdir, "bot-bottle"), binData, 0o755))
 	resolve := []string{"--resolve", "allowed.test:443=" + e.upstream.Listener.Addr().String()}
 	for _, h := range hosts {
 		resolve = append(resolve, "--resolve", h+":443="+up.Listener.Addr().String())
@@ -72,8 +84,10 @@ func newRemediation(t *testing.T, extraHosts ...string) *remediation {
 
 	// The owner: launch, with the bottle client walking the loop.
 	args := append([]string{"launch", "--backend", "local", "--workdir", e.workdir, "--upstream-ca", caFile}, resolve...)
-	args = append(args, "demo", "--", e.client, "remediate", e.workdir)
-	r.launch = e.command(append(args, hostsForRemediation...)...)
+	if command == nil {
+		command = append([]string{e.client, "remediate", e.workdir}, hostsForRemediation...)
+	}
+	r.launch = e.command(append(append(args, "demo", "--"), command...)...)
 	stdout, err := r.launch.StdoutPipe()
 	must(t, err)
 	stderr, err := r.launch.StderrPipe()
@@ -451,4 +465,53 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// TestAgentCannotApproveItsOwnProposal: from inside its bottle, an agent
+// tries every path to a decision: the review CLI (it finds no channel: the
+// bot-bottle home is hidden), the operator's HTTP server on the host's
+// loopback (no route), and the same through the proxy (IP literals are
+// never routed). Its proposal stays pending.
+func TestAgentCannotApproveItsOwnProposal(t *testing.T) {
+	script := `echo ready
+while [ ! -f attempt ]; do sleep 0.05; done
+read id serve < attempt
+./bot-bottle review approve "$id"; echo "cli-exit=$?"
+./bottleclient dial "${serve#http://}"; echo "dial-exit=$?"
+./bottleclient connect "${serve#http://}"; echo "proxy-exit=$?"
+echo done
+exec sleep 600`
+	r := newRemediationRunning(t, []string{"sh", "-c", script})
+	result := r.ask(t, "pkg-mcp.test", "")
+	id := r.pending(t, "pkg-mcp.test")
+	must(t, os.WriteFile(filepath.Join(r.e.workdir, "attempt"), []byte(id+" "+r.serve+"\n"), 0o644))
+	var said []string
+	for {
+		l, ok := <-r.lines
+		if !ok || l == "done" {
+			break
+		}
+		said = append(said, l)
+	}
+	out := strings.Join(said, "\n")
+	t.Logf("inside the bottle:\n%s", out)
+	for _, want := range []string{"cli-exit=1", "dial-exit=1", "proxy-exit=0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inside the bottle: no %q in\n%s", want, out)
+		}
+	}
+	if !strings.Contains(out, `"reason":"ip_literal"`) {
+		t.Errorf("the proxy must refuse the operator's address:\n%s", out)
+	}
+	if got := r.pending(t, "pkg-mcp.test"); got != id {
+		t.Fatalf("pending proposal %s, want %s", got, id)
+	}
+	res, err := r.operator.CallTool(context.Background(), &sdk.CallToolParams{Name: "egress_decide",
+		Arguments: map[string]any{"proposal_id": id, "action": "deny", "reason": "test over"}})
+	if err != nil || res.IsError {
+		t.Fatalf("the operator's own decision: %v %+v", err, res)
+	}
+	if got := <-result; got.Status != "denied" {
+		t.Fatalf("%+v", got)
+	}
 }
