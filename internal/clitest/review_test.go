@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/events"
-	"github.com/bot-bottle/bot-bottle/events/sqlite"
+	"github.com/bot-bottle/bot-bottle/internal/reviewtest"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/review"
@@ -35,45 +34,16 @@ const cliBottle = "main-cli001"
 
 func newOwnedBottle(t *testing.T) *ownedBottle {
 	t.Helper()
-	home := t.TempDir()
-	os.MkdirAll(planner.BottlesDir(home), 0o700)
-	os.WriteFile(filepath.Join(planner.BottlesDir(home), "main.yaml"), []byte("egress:\n  routes:\n    - host: api.example.com\n"), 0o600)
-	pl := &planner.Planner{Home: home}
-	plan, err := pl.Plan("main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus := events.NewBus(store, events.BusOptions{})
-	ca, _ := egressproxy.NewCA()
-	proxy, err := egressproxy.New(egressproxy.Config{Bottle: cliBottle, Routes: plan.RoutesFile(), CA: ca, Publisher: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	go proxy.Serve(l)
+	b := reviewtest.New(t, cliBottle, reviewtest.DefaultManifest)
+	// Registered as running, owned by this process, for the CLI's desk.
 	self := launcher.Self()
 	ev, _ := schemas.NewEvent(cliBottle, schemas.KindLifecycle, schemas.Lifecycle{State: schemas.StateRunning, Name: "main",
 		Backend: "local", Owner: self.PID, OwnerStart: self.Start})
-	bus.Publish(ev)
-	owner := review.NewOwner(review.OwnerConfig{Bottle: cliBottle, Manifest: "main", Proxy: proxy, Channel: bus, Planner: pl})
-	ctx, cancel := context.WithCancel(context.Background())
-	go owner.Run(ctx)
-	t.Cleanup(func() {
-		cancel()
-		proxy.Close()
-		c, done := context.WithTimeout(context.Background(), 5*time.Second)
-		defer done()
-		bus.Close(c)
-		store.Close()
-	})
-	if err := bus.Flush(context.Background()); err != nil {
+	b.Bus.Publish(ev)
+	if err := b.Bus.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &ownedBottle{home: home, owner: owner, proxy: proxy, bus: bus}
+	return &ownedBottle{home: b.Home, owner: b.Owner, proxy: b.Proxy, bus: b.Bus}
 }
 
 // ask makes the agent's request in the background.

@@ -2,20 +2,17 @@ package web
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
-	"github.com/bot-bottle/bot-bottle/events"
-	"github.com/bot-bottle/bot-bottle/events/sqlite"
+	"github.com/bot-bottle/bot-bottle/internal/reviewtest"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -37,41 +34,11 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	home := t.TempDir()
-	os.MkdirAll(planner.BottlesDir(home), 0o700)
-	os.WriteFile(filepath.Join(planner.BottlesDir(home), "main.yaml"), []byte("egress:\n  routes:\n    - host: api.example.com\n"), 0o600)
-	pl := &planner.Planner{Home: home}
-	plan, err := pl.Plan("main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus := events.NewBus(store, events.BusOptions{})
-	ca, _ := egressproxy.NewCA()
-	proxy, err := egressproxy.New(egressproxy.Config{Bottle: bottle, Routes: plan.RoutesFile(), CA: ca, Publisher: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	go proxy.Serve(l)
-	owner := review.NewOwner(review.OwnerConfig{Bottle: bottle, Manifest: "main", Proxy: proxy, Channel: bus, Planner: pl})
-	ctx, cancel := context.WithCancel(context.Background())
-	go owner.Run(ctx)
-	desk := review.NewDesk(review.DeskConfig{Channel: bus, Running: func(context.Context, string) (bool, error) { return true, nil }})
-	srv := httptest.NewServer(Handler(Config{Desk: desk, Store: store, Token: token}))
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		proxy.Close()
-		c, done := context.WithTimeout(context.Background(), 5*time.Second)
-		defer done()
-		bus.Close(c)
-		store.Close()
-	})
-	return &site{srv: srv, owner: owner, proxy: proxy}
+	b := reviewtest.New(t, bottle, reviewtest.DefaultManifest)
+	desk := review.NewDesk(review.DeskConfig{Channel: b.Bus, Running: func(context.Context, string) (bool, error) { return true, nil }})
+	srv := httptest.NewServer(Handler(Config{Desk: desk, Store: b.Store, Token: token}))
+	t.Cleanup(srv.Close)
+	return &site{srv: srv, owner: b.Owner, proxy: b.Proxy}
 }
 
 // ask makes an agent request and returns where its result arrives.
