@@ -20,6 +20,7 @@ type metrics struct {
 	decisions [numReasons]prometheus.Counter
 	upstream  prometheus.Histogram
 	upErrors  prometheus.Counter
+	reflected prometheus.Counter
 	reloads   *prometheus.CounterVec
 }
 
@@ -56,13 +57,16 @@ func newMetrics(reg prometheus.Registerer, bottle string, openConns func() float
 	m.upErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "bot_bottle_egress_upstream_errors_total", Help: "Requests answered 502 because the upstream failed.",
 		ConstLabels: labels})
+	m.reflected = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "bot_bottle_egress_credential_echoes_total", Help: "Responses in which the upstream echoed an injected credential (masked before the agent saw it).",
+		ConstLabels: labels})
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bot_bottle_egress_reloads_total", Help: "Routes table reloads by result (ok, error).",
 		ConstLabels: labels}, []string{"result"})
 	conns := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "bot_bottle_egress_open_connections", Help: "Client connections open now.",
 		ConstLabels: labels}, openConns)
-	m.collectors = []prometheus.Collector{m.requests, decisions, m.upstream, m.upErrors, m.reloads, conns}
+	m.collectors = []prometheus.Collector{m.requests, decisions, m.upstream, m.upErrors, m.reflected, m.reloads, conns}
 	for i, c := range m.collectors {
 		if err := m.reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {

@@ -18,6 +18,9 @@ type reqState struct {
 	conn     *trackedConn
 	decision Decision
 	body     *scanBody // the streaming body scanner, when the body was too long to buffer
+	// injected is set when the request carries the route's credential:
+	// its response is masked for that credential on the way back.
+	injected bool
 	// closeConn closes a MITM'd connection once a refusal is written,
 	// rather than let goproxy drain a body the proxy will not forward
 	// (net/http bounds that drain for plain requests itself).
@@ -84,6 +87,10 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 	st.body = sb
 	if !r.auth.IsZero() {
 		req.Header.Set("Authorization", r.auth.Reveal())
+		// The response is scanned for the credential it might echo (see
+		// reflect.go): ask for it uncompressed.
+		req.Header.Del("Accept-Encoding")
+		st.injected = true
 	}
 	req.Trailer = nil // trailers arrive after the checks: none are forwarded
 	p.metrics.decision(ReasonAllowed)

@@ -2,7 +2,9 @@ package egressproxy
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -57,8 +59,37 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 		st.conn.markHijacked(kindTunnel)
 		return resp, nil
 	}
+	if st.injected && p.scan.enabled() {
+		p.maskReflected(req, resp, st.decision)
+	}
 	resp.Body = &doneBody{ReadCloser: resp.Body, onDone: st.done, flush: st.conn.flush}
 	return resp, nil
+}
+
+// maskReflected masks the credential in a response to a request that
+// carried it, and logs (never the value) when the upstream echoed it.
+func (p *Proxy) maskReflected(req *http.Request, resp *http.Response, d Decision) {
+	echoed := func() {
+		p.metrics.reflected.Inc()
+		if d.Path == "" && d.rawPath != "" {
+			d.Path = p.displayPath(d.rawPath, d.rawQuery)
+		}
+		p.log.Warn("upstream echoed the injected credential; masked it in the response", "host", d.Host, "path", d.Path)
+	}
+	if p.scan.maskHeaders(resp.Header) || p.scan.maskHeaders(resp.Trailer) {
+		echoed()
+	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
+		// Asked for identity and got an encoding the scan cannot read:
+		// the body might carry the credential, so it does not go through.
+		resp.Body.Close()
+		resp.Body = io.NopCloser(strings.NewReader(""))
+		resp.ContentLength, resp.StatusCode, resp.Status = 0, http.StatusBadGateway, "502 Bad Gateway"
+		resp.Header = http.Header{"X-Bot-Bottle-Error": {"the upstream sent an encoded body to a request carrying a credential; it is not forwarded"}}
+		p.log.Warn("upstream answered an authenticated request with an encoded body; refused", "host", d.Host, "encoding", ce)
+		return
+	}
+	resp.Body = newMaskingBody(resp.Body, p.scan, echoed)
 }
 
 // upstreamFailed logs an upstream failure and returns its 502.
