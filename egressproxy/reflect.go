@@ -52,37 +52,62 @@ func (s *scanner) maskHeaders(h http.Header) bool {
 
 // maskingBody passes a response body through with every token masked. It
 // holds back the last maxLen-1 bytes it has read until more arrive (or the
-// body ends), so a token split across reads is masked whole.
+// body ends), so a token split across reads is masked whole. A body of
+// known, modest length is read whole on the first Read, so it still leaves
+// in one write.
 type maskingBody struct {
 	src     io.ReadCloser
 	sc      *scanner
 	hold    int
+	whole   int64  // read the body whole when its length is known and at most this
 	buf     []byte // read, masked, not yet returned
 	ready   int    // buf[:ready] may be returned
 	err     error
 	onMask  func()
-	chunk   []byte
 	flagged bool
 }
 
-func newMaskingBody(src io.ReadCloser, sc *scanner, onMask func()) *maskingBody {
-	return &maskingBody{src: src, sc: sc, hold: max(sc.maxLen-1, 0), onMask: onMask}
+// wholeBodyLimit bounds the bodies read whole before the first byte leaves.
+const wholeBodyLimit = 256 << 10
+
+func newMaskingBody(src io.ReadCloser, sc *scanner, contentLength int64, onMask func()) *maskingBody {
+	m := &maskingBody{src: src, sc: sc, hold: max(sc.maxLen-1, 0), onMask: onMask, whole: -1}
+	if contentLength >= 0 && contentLength <= wholeBodyLimit {
+		m.whole = contentLength
+	}
+	return m
+}
+
+func (m *maskingBody) mask(from int) {
+	if m.sc.maskToken(m.buf[from:]) && !m.flagged {
+		m.flagged = true
+		if m.onMask != nil {
+			m.onMask()
+		}
+	}
 }
 
 func (m *maskingBody) Read(p []byte) (int, error) {
+	if m.whole >= 0 {
+		m.buf = make([]byte, m.whole)
+		n, err := io.ReadFull(m.src, m.buf)
+		m.buf, m.whole = m.buf[:n], -1
+		if err == nil {
+			err = io.EOF // Content-Length bytes read: the body is complete
+		}
+		m.mask(0)
+		m.err, m.ready = err, len(m.buf)
+	}
 	for m.ready == 0 && m.err == nil {
-		if m.chunk == nil {
-			m.chunk = make([]byte, 32<<10)
-		}
-		n, err := m.src.Read(m.chunk)
 		start := max(0, len(m.buf)-m.hold) // masking needs only the held-back tail as context
-		m.buf = append(m.buf, m.chunk[:n]...)
-		if m.sc.maskToken(m.buf[start:]) && !m.flagged {
-			m.flagged = true
-			if m.onMask != nil {
-				m.onMask()
-			}
+		if cap(m.buf)-len(m.buf) < 16<<10 {
+			grown := make([]byte, len(m.buf), len(m.buf)+32<<10)
+			copy(grown, m.buf)
+			m.buf = grown
 		}
+		n, err := m.src.Read(m.buf[len(m.buf):cap(m.buf)])
+		m.buf = m.buf[:len(m.buf)+n]
+		m.mask(start)
 		if err != nil {
 			m.err, m.ready = err, len(m.buf)
 		} else {

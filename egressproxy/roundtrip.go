@@ -89,7 +89,7 @@ func (p *Proxy) maskReflected(req *http.Request, resp *http.Response, d Decision
 		p.log.Warn("upstream answered an authenticated request with an encoded body; refused", "host", d.Host, "encoding", ce)
 		return
 	}
-	resp.Body = newMaskingBody(resp.Body, p.scan, echoed)
+	resp.Body = newMaskingBody(resp.Body, p.scan, resp.ContentLength, echoed)
 }
 
 // upstreamFailed logs an upstream failure and returns its 502.
