@@ -1,77 +1,77 @@
 package archtest
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const module = "github.com/bot-bottle/bot-bottle"
 
-// forbidden lists, per package, the imports it must never have (directly or
-// through another package), each with the reason.
-var forbidden = map[string]map[string]string{
-	"schemas": {
-		module + "/planner":                              "schemas is the core: it imports no project package",
-		module + "/egressproxy":                          "schemas is the core",
-		module + "/events":                               "schemas is the core",
-		module + "/launcher":                             "schemas is the core",
-		module + "/review":                               "schemas is the core",
-		module + "/mcp":                                  "schemas is the core",
-		"github.com/spf13/cobra":                         "CLI only",
-		"github.com/elazarl/goproxy":                     "proxy only",
-		"github.com/mark3labs/mcp-go/mcp":                "MCP only",
-		"modernc.org/sqlite":                             "store only",
-		"github.com/prometheus/client_golang/prometheus": "metrics belong to the packages that measure",
-	},
-	"planner": {
-		module + "/egressproxy":           "the planner plans; it never runs a proxy",
-		module + "/events":                "the planner is pure: no channel",
-		module + "/launcher":              "planner is nearer the core than launcher",
-		module + "/review":                "planner is nearer the core than review",
-		module + "/mcp":                   "planner is nearer the core than mcp",
-		"github.com/spf13/cobra":          "CLI only",
-		"github.com/elazarl/goproxy":      "proxy only",
-		"github.com/mark3labs/mcp-go/mcp": "MCP only",
-		"modernc.org/sqlite":              "store only",
-	},
+// rule is what one package (with every package below it, when tree is set)
+// may never import, directly or through another package, each with its
+// reason; and, when only is set, the project packages it may import at all.
+type rule struct {
+	tree      bool
+	forbidden map[string]string
+	only      []string // project packages allowed (nil: any not forbidden)
+}
+
+var (
+	cli    = map[string]string{"github.com/spf13/cobra": "CLI only: flags and commands live in package main"}
+	mcpgo  = map[string]string{"github.com/mark3labs/mcp-go/mcp": "MCP belongs to the mcp package", "github.com/mark3labs/mcp-go/server": "MCP belongs to the mcp package"}
+	goprox = map[string]string{"github.com/elazarl/goproxy": "goproxy belongs to egressproxy"}
+	store  = map[string]string{"modernc.org/sqlite": "SQLite belongs to events/sqlite"}
+	docker = map[string]string{"github.com/moby/moby/client": "Docker belongs to launcher/docker"}
+)
+
+// edge forbids the project packages nearer the edge than the package.
+func edge(why string, pkgs ...string) map[string]string {
+	m := map[string]string{}
+	for _, p := range pkgs {
+		m[module+"/"+p] = why
+	}
+	return m
+}
+
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// rules is DESIGN.md's arrows: main -> mcp -> launcher, review -> planner,
+// egressproxy, events -> schemas; egressproxy and events run standalone.
+var rules = map[string]rule{
+	"schemas": {only: []string{"schemas"},
+		forbidden: merge(cli, mcpgo, goprox, store, docker)},
+	"planner": {only: []string{"planner", "schemas", "internal/atomicfile"},
+		forbidden: merge(cli, mcpgo, goprox, store, docker)},
 	"egressproxy": {
-		module + "/planner":               "the sidecar runs standalone from a routes file, without the planner",
-		module + "/launcher":              "the sidecar runs standalone",
-		module + "/review":                "the sidecar runs standalone",
-		module + "/mcp":                   "the sidecar runs standalone",
-		"github.com/spf13/cobra":          "CLI only: egressproxy runs standalone and in-process",
-		"github.com/mark3labs/mcp-go/mcp": "MCP only",
-		"modernc.org/sqlite":              "the sidecar may run where the store is not",
-		"github.com/moby/moby/client":     "docker belongs to launcher/docker",
-		"github.com/docker/docker/client": "docker belongs to launcher/docker",
-	},
-	"events": {
-		module + "/planner":               "events carries what others produce; it plans nothing",
-		module + "/egressproxy":           "the proxy publishes to events, not the other way",
-		module + "/launcher":              "events is nearer the core",
-		module + "/review":                "events is nearer the core",
-		module + "/mcp":                   "events is nearer the core",
-		"github.com/spf13/cobra":          "CLI only",
-		"github.com/elazarl/goproxy":      "proxy only",
-		"github.com/mark3labs/mcp-go/mcp": "MCP only",
-		"modernc.org/sqlite":              "the interface package stays store-neutral; events/sqlite implements it",
-	},
-	"launcher": {
-		module + "/review":                "launcher and review are peers; mcp wires them",
-		module + "/mcp":                   "launcher is nearer the core than mcp",
-		"github.com/spf13/cobra":          "CLI only",
-		"github.com/mark3labs/mcp-go/mcp": "MCP only",
-	},
-	"review": {
-		module + "/mcp":          "review is nearer the core than mcp",
-		"github.com/spf13/cobra": "CLI only",
-	},
-	"mcp": {
-		"github.com/spf13/cobra": "CLI only",
-	},
+		forbidden: merge(edge("the sidecar runs standalone, from a routes file", "planner", "launcher", "review", "mcp"),
+			cli, mcpgo, store, docker)},
+	"events": {tree: true,
+		forbidden: merge(edge("events carries what others produce; the proxy publishes to it, never the reverse",
+			"planner", "egressproxy", "launcher", "review", "mcp"), cli, mcpgo, goprox, docker)},
+	"launcher": {tree: true,
+		forbidden: merge(edge("launcher and review are peers that mcp wires; mcp uses the launcher", "review", "mcp"), cli, mcpgo)},
+	"launcher/bottleinit": {tree: true, only: []string{"launcher/bottleinit", "schemas"},
+		forbidden: merge(cli, mcpgo, goprox, store, docker)}, // the in-bottle init stays small: it runs in every bottle
+	"review": {tree: true,
+		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, docker)},
+	"mcp":        {tree: true, forbidden: cli},
+	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
+}
+
+// events/sqlite may use SQLite; the events package itself may not.
+var exceptions = map[string]map[string]bool{
+	"events/sqlite": {"modernc.org/sqlite": true},
 }
 
 func TestDependencyArrows(t *testing.T) {
@@ -79,26 +79,46 @@ func TestDependencyArrows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for pkg, rules := range forbidden {
+	for pkg, r := range rules {
 		t.Run(pkg, func(t *testing.T) {
-			if _, err := os.Stat(filepath.Join(root, pkg)); err != nil {
-				t.Skipf("package %s does not exist yet", pkg)
+			target := "./" + pkg
+			if r.tree {
+				target += "/..."
 			}
-			cmd := exec.Command("go", "list", "-deps", "./"+pkg)
-			cmd.Dir = root
-			out, err := cmd.Output()
+			list := exec.Command("go", "list", target)
+			list.Dir = root
+			out, err := list.Output()
 			if err != nil {
-				t.Fatalf("go list -deps ./%s: %v", pkg, err)
+				t.Fatalf("go list %s: %v", target, err)
 			}
-			deps := map[string]bool{}
-			for _, d := range strings.Fields(string(out)) {
-				deps[d] = true
-			}
-			for dep, why := range rules {
-				if deps[dep] {
-					t.Errorf("%s imports %s: %s", pkg, dep, why)
+			for _, p := range strings.Fields(string(out)) {
+				rel := strings.TrimPrefix(strings.TrimPrefix(p, module), "/")
+				if rel != pkg && rules[rel].forbidden != nil {
+					continue // a subpackage with rules of its own
 				}
+				checkPackage(t, root, rel, r)
 			}
 		})
+	}
+}
+
+func checkPackage(t *testing.T, root, rel string, r rule) {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "./"+rel)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./%s: %v", rel, err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if exceptions[rel][dep] {
+			continue
+		}
+		if why, bad := r.forbidden[dep]; bad {
+			t.Errorf("%s imports %s: %s", rel, dep, why)
+		}
+		if proj, ok := strings.CutPrefix(dep, module+"/"); ok && r.only != nil && !slices.Contains(r.only, proj) {
+			t.Errorf("%s imports %s: it may import only %v of the project", rel, dep, r.only)
+		}
 	}
 }
