@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -274,5 +275,32 @@ func TestLooksSecret(t *testing.T) {
 		if LooksSecret(name) != want {
 			t.Errorf("LooksSecret(%s) = %v", name, !want)
 		}
+	}
+}
+
+// TestRenderRoutesRoundTrip: paths YAML could misread survive the routes
+// file unchanged.
+func TestRenderRoutesRoundTrip(t *testing.T) {
+	odd := []string{"/a:b", "/x,y", "/[z]", "/{q}", "/it's", `/say"hi"`, "/&anchor", "/*star", "/!tag", "/|pipe", "/>gt", "/@at", "/~tilde", "/ümlaut", "/-dash", "/ok/"}
+	var quoted []string
+	for _, p := range odd {
+		quoted = append(quoted, strconv.Quote(p))
+	}
+	home := newHome(t, map[string]string{"main.yaml": "egress:\n  routes:\n    - host: a.example.com\n      path_allowlist: [" +
+		strings.Join(quoted, ", ") + "]\n      methods: [GET]\n    - host: b.example.com\n      port: 8443\n      tls_passthrough: true\n"})
+	plan, err := (&Planner{Home: home}).Plan("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := RenderRoutes(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf, err := schemas.ParseRoutes("routes.yaml", b)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if !slices.Equal(rf.Routes[0].PathAllowlist, odd) || rf.Routes[1].Port != 8443 || !rf.Routes[1].TLSPassthrough {
+		t.Fatalf("round trip: %+v\n%s", rf.Routes, b)
 	}
 }
