@@ -1,7 +1,6 @@
 package mcp
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +9,8 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/schemas"
-	"gopkg.in/yaml.v3"
 )
 
 // The owner of a bottle keeps two copies in its run folder (mode 0600,
@@ -36,17 +35,8 @@ func writePlanCopy(rd launcher.RunDir, plan *schemas.Plan) error {
 }
 
 func writeRoutesCopy(rd launcher.RunDir, rf *schemas.RoutesFile) error {
-	var buf bytes.Buffer
-	buf.WriteString("# bot-bottle: this bottle's live routes, kept by its owner after every reload. No secrets: slots only.\n")
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(rf); err != nil {
-		return fmt.Errorf("record routes: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return fmt.Errorf("record routes: %w", err)
-	}
-	if err := atomicfile.Write(rd.Routes(), buf.Bytes(), 0o600); err != nil {
+	data := planner.RenderRoutesFile("bot-bottle: this bottle's live routes, kept by its owner after every reload.", rf)
+	if err := atomicfile.Write(rd.Routes(), data, 0o600); err != nil {
 		return fmt.Errorf("record routes: %w", err)
 	}
 	return nil
