@@ -187,13 +187,13 @@ func printProposal(c *cli, v review.View) {
 	fmt.Fprintf(c.stdout, "  change: %s\n", v.Delta)
 	fmt.Fprintf(c.stdout, "  why:    %s\n", oneLine(v.Justification, 200))
 	if len(v.DenialIDs) > 0 {
-		fmt.Fprintf(c.stdout, "  answers denials: %s\n", strings.Join(v.DenialIDs, ", "))
+		fmt.Fprintf(c.stdout, "  answers denials: %s\n", oneLine(strings.Join(v.DenialIDs, ", "), 400))
 	}
 	if v.Count > 1 {
 		fmt.Fprintf(c.stdout, "  asked %d times\n", v.Count)
 	}
 	if v.Applied != nil {
-		fmt.Fprintf(c.stdout, "  outcome: %s by %s: %s\n", v.Applied.Status, v.Applied.DecidedBy, v.Applied.Notes)
+		fmt.Fprintf(c.stdout, "  outcome: %s by %s: %s\n", v.Applied.Status, v.Applied.DecidedBy, oneLine(v.Applied.Notes, 400))
 	}
 	fmt.Fprintln(c.stdout)
 }

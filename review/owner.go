@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -56,6 +57,10 @@ type Result struct {
 	Delta      string             `json:"delta,omitempty"`
 	Route      *schemas.RouteRule `json:"route,omitempty"`
 }
+
+// denialIDRe is the shape of a denial id (a UUID, or anything as plain):
+// proposals carry them to operators' terminals and pages.
+var denialIDRe = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 
 // StatusAlreadyAllowed answers a request the live table already admits.
 const StatusAlreadyAllowed = "already_allowed"
@@ -108,6 +113,11 @@ func (o *Owner) Request(ctx context.Context, req planner.RouteRequest, justifica
 	}
 	if len(justification) > 2000 {
 		return Result{}, errors.New("justification is longer than 2000 characters")
+	}
+	for _, id := range denialIDs {
+		if !denialIDRe.MatchString(id) {
+			return Result{}, errors.New("denial_id must be the denial_id of a 403 (letters, digits and -)")
+		}
 	}
 	req.Host = schemas.NormalizeHost(strings.TrimSpace(req.Host))
 	live := o.cfg.Proxy.Routes()

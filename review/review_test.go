@@ -361,6 +361,9 @@ func TestRequestValidation(t *testing.T) {
 	if _, err := w.owner.Request(ctx, planner.RouteRequest{Host: "pypi.org"}, "  ", nil, 0); err == nil {
 		t.Error("empty justification accepted")
 	}
+	if _, err := w.owner.Request(ctx, planner.RouteRequest{Host: "pypi.org"}, "x", []string{"d-1\x1b[2J"}, 0); err == nil {
+		t.Error("a denial id with control characters accepted")
+	}
 	res, err := w.owner.Request(ctx, planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/myorg/x"}, Methods: []string{"GET"}}, "x", nil, 0)
 	if err != nil || res.Status != StatusAlreadyAllowed {
 		t.Fatalf("already allowed: %+v %v", res, err)
