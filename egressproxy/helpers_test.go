@@ -4,18 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +22,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/internal/testpki"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"golang.org/x/net/websocket"
 )
@@ -34,57 +30,6 @@ import (
 // testToken is the credential the tests give the proxy. Outputs are checked
 // for it (and for its encodings) everywhere.
 const testToken = "ghp_TESTtoken0123456789abcdefSECRET"
-
-// testPKI is a hermetic upstream PKI: a CA the proxy trusts through
-// UpstreamRoots, and leaves for the fake upstream hosts.
-type testPKI struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestPKI(t testing.TB) *testPKI {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "upstream test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(2 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testPKI{cert: cert, key: key, pool: pool}
-}
-
-func (p *testPKI) leaf(t testing.TB, names ...string) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(2 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, n := range names {
-		if ip := net.ParseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // seen is one request as an upstream received it.
 type seen struct {
@@ -173,7 +118,7 @@ type fixture struct {
 	proxy    *Proxy
 	proxyURL *url.URL
 	ca       *CA
-	pki      *testPKI
+	pki      *testpki.PKI
 	up       *upstream // https, api.allowed.test and friends
 	plain    *upstream // http, plain.allowed.test
 	pub      *events.Memory
@@ -199,8 +144,8 @@ var upstreamNames = []string{"api.allowed.test", "open.allowed.test", "basic.all
 
 func newFixture(t testing.TB, routes []schemas.RouteRule, opts ...func(*Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, pki: newTestPKI(t), pub: &events.Memory{}, logs: &syncBuffer{}}
-	leaf := f.pki.leaf(t, upstreamNames...)
+	f := &fixture{t: t, pki: testpki.New(t), pub: &events.Memory{}, logs: &syncBuffer{}}
+	leaf := f.pki.Leaf(t, upstreamNames...)
 	f.up = newUpstream(t, &leaf, nil)
 	f.plain = newUpstream(t, nil, nil)
 	var err error
@@ -215,7 +160,7 @@ func newFixture(t testing.TB, routes []schemas.RouteRule, opts ...func(*Config))
 	cfg := Config{
 		Bottle: "b1", Routes: &schemas.RoutesFile{Version: 1, Routes: routes},
 		Tokens: map[string]schemas.Secret{"EGRESS_TOKEN_0": schemas.NewSecret(testToken), "EGRESS_TOKEN_1": schemas.NewSecret("user:" + testToken + "pw")},
-		CA:     f.ca, Publisher: f.pub, UpstreamRoots: f.pki.pool, Resolve: f.resolve,
+		CA:     f.ca, Publisher: f.pub, UpstreamRoots: f.pki.Pool(), Resolve: f.resolve,
 		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		LookupIP: func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return nil, fmt.Errorf("no DNS in tests (looked up %q)", host)
@@ -243,7 +188,7 @@ func newFixture(t testing.TB, routes []schemas.RouteRule, opts ...func(*Config))
 	f.proxyURL = &url.URL{Scheme: "http", Host: l.Addr().String()}
 	f.roots = x509.NewCertPool()
 	f.roots.AppendCertsFromPEM(f.ca.CertPEM())
-	f.roots.AddCert(f.pki.cert) // for passthrough tunnels, which show the upstream's own certificate
+	f.roots.AddCert(f.pki.Cert()) // for passthrough tunnels, which show the upstream's own certificate
 	f.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		Proxy: http.ProxyURL(f.proxyURL), TLSClientConfig: &tls.Config{RootCAs: f.roots},
 	}}

@@ -27,7 +27,7 @@ func TestPassthroughIsATunnel(t *testing.T) {
 	// The agent saw the upstream's own certificate, not one from the
 	// bottle's CA: nothing was decrypted, so no path rule applied and the
 	// agent's header went through untouched (it is the agent's to send).
-	if iss := resp.TLS.PeerCertificates[0].Issuer.CommonName; iss != "upstream test CA" {
+	if iss := resp.TLS.PeerCertificates[0].Issuer.CommonName; iss != "bot-bottle test upstream CA" {
 		t.Fatalf("passthrough served a certificate from %q", iss)
 	}
 	if got := f.up.seen(); len(got) != 1 || got[0].Header.Get("Authorization") != "Bearer agent" {

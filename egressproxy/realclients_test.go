@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bot-bottle/bot-bottle/internal/testpki"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
@@ -99,13 +100,13 @@ func TestGitCloneAllowedPushRefused(t *testing.T) {
 	mustRun(seed, "commit", "-q", "-m", "first")
 	mustRun(seed, "push", "-q", filepath.Join(root, "repo.git"), "main")
 
-	pki := newTestPKI(t)
-	leaf := pki.leaf(t, "git.allowed.test")
+	pki := testpki.New(t)
+	leaf := pki.Leaf(t, "git.allowed.test")
 	up := newUpstream(t, &leaf, map[string]http.Handler{"/git/": gitServer(t, root)})
 	routes := []schemas.RouteRule{{Host: "git.allowed.test", PathAllowlist: []string{"/git/repo.git"}, Methods: []string{"GET", "POST"}}}
 	f := newFixture(t, routes, func(c *Config) {
 		c.Resolve = map[string]string{"git.allowed.test:443": up.addr()}
-		c.UpstreamRoots = pki.pool
+		c.UpstreamRoots = pki.Pool()
 	})
 	ca := f.writeCA(t)
 	genv := append(env, "HTTPS_PROXY="+f.proxyURL.String(), "GIT_SSL_CAINFO="+ca)

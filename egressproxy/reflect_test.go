@@ -13,6 +13,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/testpki"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
@@ -41,12 +42,12 @@ func TestUpstreamEchoOfTheCredentialIsMasked(t *testing.T) {
 			zw.Close()
 		}),
 	}
-	pki := newTestPKI(t)
-	leaf := pki.leaf(t, "api.allowed.test")
+	pki := testpki.New(t)
+	leaf := pki.Leaf(t, "api.allowed.test")
 	echo := newUpstream(t, &leaf, extra)
 	f := newFixture(t, defaultRoutes, func(c *Config) {
 		c.Resolve["api.allowed.test:443"] = echo.addr()
-		c.UpstreamRoots.AddCert(pki.cert)
+		c.UpstreamRoots.AddCert(pki.Cert())
 	})
 
 	resp, body, err := f.do("GET", "https://api.allowed.test/repos/myorg/echo", nil, http.Header{"Accept-Encoding": {"gzip"}})

@@ -101,3 +101,6 @@ func (p *PKI) NewTLSServer(t testing.TB, h http.Handler, names ...string) *httpt
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// Cert is the CA certificate.
+func (p *PKI) Cert() *x509.Certificate { return p.cert }
