@@ -11,10 +11,11 @@ func newLogsCmd(c *cli) *cobra.Command {
 	var tail int64
 	cmd := &cobra.Command{
 		Use:   "logs ID",
-		Short: "Print a running bottle's output",
-		Long: `logs prints the output of a running bottle's command, as its owner teed it
-into the bottle's run folder (bounded: the latest output only). The output
-is removed with the run folder when the bottle ends.`,
+		Short: "Print a bottle's output, while it runs or after it ended",
+		Long: `logs prints the output of a bottle's command, as its owner teed it into the
+bottle's run folder (bounded: the latest output only). When the bottle ends
+the output is kept in $BOT_BOTTLE_HOME/logs (the newest 100 bottles), so a
+headless task's answer or a crashed agent's last words can still be read.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := c.openRuntime(proxyFlags{})

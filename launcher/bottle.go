@@ -177,6 +177,9 @@ func (b *Bottle) teardown() {
 	if b.out != nil {
 		_ = b.out.Close()
 	}
+	if err := keepLog(b.l.cfg.Home, b.ID(), b.rd); err != nil {
+		errs = append(errs, err)
+	}
 	if err := b.rd.remove(); err != nil {
 		errs = append(errs, err)
 	}

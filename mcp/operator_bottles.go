@@ -117,7 +117,7 @@ func (o *Operator) addBottleTools() {
 	), o.bottleStop)
 
 	addTool(o.srv, mcpgo.NewTool("bottle_logs",
-		mcpgo.WithDescription("The latest output of a running bottle's command, as its owner keeps it (bounded; it goes with the bottle when it ends)."),
+		mcpgo.WithDescription("The latest output of a bottle's command, as its owner keeps it (bounded), while it runs and after it ended (the newest 100 ended bottles)."),
 		mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("bottle id"), mcpgo.MaxLength(64)),
 		mcpgo.WithInteger("tail_bytes", mcpgo.Description("return at most the last N bytes (default 65536)"), mcpgo.Min(1), mcpgo.Max(maxLogTail)),
 		mcpgo.WithOutputSchema[Logs](),

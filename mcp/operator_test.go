@@ -187,8 +187,9 @@ func TestBottleLifecycle(t *testing.T) {
 	if m := toolErr(t, c, "bottle_stop", map[string]any{"id": in.ID}); !strings.Contains(m, "not running") {
 		t.Errorf("stop twice: %s", m)
 	}
-	if m := toolErr(t, c, "bottle_logs", map[string]any{"id": in.ID}); !strings.Contains(m, "run folder") {
-		t.Errorf("logs of an ended bottle: %s", m)
+	// An ended bottle's output is kept: its logs still answer.
+	if logs, _ := ok[mcp.Logs](t, c, "bottle_logs", map[string]any{"id": in.ID}); !strings.Contains(logs.Output, "hello-from-the-bottle") {
+		t.Errorf("logs of an ended bottle: %+v", logs)
 	}
 	if m := toolErr(t, c, "egress_routes", map[string]any{"bottle": in.ID}); !strings.Contains(m, "not running") {
 		t.Errorf("routes of an ended bottle: %s", m)
