@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/testreq"
 	"github.com/moby/moby/client"
 )
 
@@ -205,7 +206,7 @@ func buildStandinImage(t *testing.T, name string) string {
 	t.Helper()
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
-		t.Skipf("no /bin/busybox for the stand-in image: %v", err)
+		testreq.Missing(t, "/bin/busybox", err)
 	}
 	standin, err := os.ReadFile(agentStandin(t))
 	must(t, err)

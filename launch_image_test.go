@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/testreq"
 	"github.com/moby/moby/client"
 )
 
@@ -54,7 +55,7 @@ func buildMarkerImage(t *testing.T, cli *client.Client, tag string) {
 	t.Helper()
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
-		t.Skipf("no /bin/busybox: %v", err)
+		testreq.Missing(t, "/bin/busybox", err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bot-bottle/bot-bottle/internal/testpki"
+	"github.com/bot-bottle/bot-bottle/internal/testreq"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
@@ -139,7 +140,7 @@ func TestGitCloneAllowedPushRefused(t *testing.T) {
 
 func TestNodeClient(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed")
+		testreq.Missing(t, "node", err)
 	}
 	f := newFixture(t, defaultRoutes)
 	ca := f.writeCA(t)

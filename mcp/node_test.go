@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bot-bottle/bot-bottle/internal/testreq"
 	"github.com/bot-bottle/bot-bottle/mcp"
 )
 
@@ -21,11 +22,11 @@ const nodeSDK = "@modelcontextprotocol/sdk@1.32.2"
 func TestNodeClient(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed")
+		testreq.Missing(t, "node", err)
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		t.Skip("npm is not installed")
+		testreq.Missing(t, "npm", err)
 	}
 	dir := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"bb-mcp-node-test","private":true,"type":"module"}`), 0o644))

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/internal/reviewtest"
+	"github.com/bot-bottle/bot-bottle/internal/testreq"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -107,10 +107,7 @@ func TestDecideRefusesOtherOrigins(t *testing.T) {
 func TestOneClickInChromium(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
-		if os.Getenv("BOT_BOTTLE_REQUIRE_DOCKER") != "" {
-			t.Fatal("chromium is not installed (scripts/setup.sh installs it)")
-		}
-		t.Skip("chromium is not installed")
+		testreq.Missing(t, "chromium", err)
 	}
 	s := newSite(t)
 	id1, first := s.ask(t, "pypi.org", `<img src=x onerror="document.title='pwned'"> need the index`)
