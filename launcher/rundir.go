@@ -134,8 +134,14 @@ func readRecord(rd RunDir) (RunRecord, error) {
 	return rec, nil
 }
 
-// remove deletes the run folder and everything in it.
+// remove deletes the run folder and everything in it. A mount left inside
+// (the docker backend's host-side workdir mount, when its owner died before
+// detaching it) is detached first, and a folder that still holds one is
+// not removed: removal would go on into the mounted workdir.
 func (r RunDir) remove() error {
+	if err := detachMountsUnder(r.Root); err != nil {
+		return fmt.Errorf("remove run folder: %w", err)
+	}
 	if err := os.RemoveAll(r.Root); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove run folder: %w", err)
 	}
