@@ -95,3 +95,30 @@ func mounted(t *testing.T, p string) bool {
 	}
 	return strings.Contains(string(b), " "+p+" ")
 }
+
+// TestBoundaryUserWorkdir: in a folder a user owns, the container runs as
+// that user, so the files it writes are theirs.
+func TestBoundaryUserWorkdir(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give the workdir to another user")
+	}
+	f := newFixture(t)
+	const uid, gid = 4242, 4243
+	if err := os.Chown(f.workdir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p := f.start(&out, "sh", "-c", "id -u; id -g; echo data > written && echo ok; grep ' "+f.workdir+" ' /proc/self/mountinfo")
+	code, err := p.Wait()
+	t.Logf("exit %d err %v\n%s", code, err, out.String())
+	if ids := strings.Fields(out.String()); len(ids) < 3 || ids[0] != "4242" || ids[1] != "4243" || ids[2] != "ok" {
+		t.Errorf("want the container to run as the workdir's owner 4242:4243 and write there")
+	}
+	var fi syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(f.workdir, "written"), &fi); err != nil || fi.Uid != uid || fi.Gid != gid {
+		t.Errorf("the bottle's file: owner %d:%d (%v), want %d:%d", fi.Uid, fi.Gid, err, uid, gid)
+	}
+	if !strings.Contains(out.String(), "nosuid") || !strings.Contains(out.String(), "nodev") {
+		t.Errorf("the workdir is not mounted nosuid,nodev")
+	}
+}

@@ -80,7 +80,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		hide = append(hide, m...)
 	}
 	hide = nonEmpty(hide)
-	cfg.Env = completeEnv(cfg.Env, cfg.Home, bottlePath(spec.HostPath, hide), spec.HostUser)
+	cfg.Env = completeEnv(cfg.Env, cfg.Home, bottlePath(spec.HostPath, hide, spec.Workdir), spec.HostUser)
 	// No bottle leaves a setuid or setgid file; where its files are root's
 	// on disk, no file capability either.
 	cfg.Filter = bottleinit.Filter{Setid: true, Xattr: id.idmap}
@@ -166,9 +166,10 @@ func writeConfig(rd launcher.RunDir, data []byte) (*os.File, error) {
 }
 
 // bottlePath is the host's PATH without the folders the bottle cannot see
-// (under a hidden folder) or that do not exist, so that it names no host
-// path the bottle has no use for.
-func bottlePath(hostPath string, hidden []string) string {
+// (under a hidden folder, unless inside the workdir, which is bound back)
+// or that do not exist, so that it names no host path the bottle has no
+// use for.
+func bottlePath(hostPath string, hidden []string, workdir string) string {
 	var keep []string
 	seen := map[string]bool{}
 	for _, d := range filepath.SplitList(hostPath) {
@@ -177,7 +178,7 @@ func bottlePath(hostPath string, hidden []string) string {
 			continue
 		}
 		seen[d] = true
-		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || isHidden(d, hidden) {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || (isHidden(d, hidden) && !isHidden(d, []string{workdir})) {
 			continue
 		}
 		keep = append(keep, d)
