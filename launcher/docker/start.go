@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 
@@ -64,6 +65,16 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err := atomicfile.Write(spec.RunDir.SharedFile(launcher.InitConfigFile), data, 0o644); err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
+	initSource, err := initBinary(exe)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	// The shared folder may be a link (see launcher.RunDir): bind what it
+	// names, which is the path the container's mountinfo shows.
+	sharedSource, err := filepath.EvalSymlinks(spec.RunDir.Shared())
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
 	workdirSource := spec.Workdir
 	var hostMount string
 	if os.Getuid() == 0 {
@@ -97,8 +108,8 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		// forwarder to the proxy socket is its only way out.
 		NetworkMode: "none",
 		Mounts: []mount.Mount{
-			{Type: mount.TypeBind, Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true},
-			{Type: mount.TypeBind, Source: exe, Target: initPath, ReadOnly: true},
+			{Type: mount.TypeBind, Source: sharedSource, Target: launcher.InBottleDir, ReadOnly: true},
+			{Type: mount.TypeBind, Source: initSource, Target: initPath, ReadOnly: true},
 			{Type: mount.TypeBind, Source: workdirSource, Target: spec.Workdir},
 		},
 		Tmpfs:          map[string]string{agentHome: homeOpts, "/tmp": "mode=1777"},

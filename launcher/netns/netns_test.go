@@ -65,6 +65,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.rd = rd
+	t.Cleanup(func() { rd.Remove() })
 	f.serveSocket(launcher.ProxySocket, "via-proxy")
 	f.serveSocket(launcher.MCPSocket, "via-mcp")
 	return f
