@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -47,7 +47,7 @@ func runEvents(t *testing.T, home string, args ...string) (string, string, int) 
 	t.Helper()
 	t.Setenv("BOT_BOTTLE_HOME", home)
 	var stdout, stderr bytes.Buffer
-	code := run(append([]string{"events"}, args...), strings.NewReader(""), &stdout, &stderr)
+	code := Run(append([]string{"events"}, args...), strings.NewReader(""), &stdout, &stderr)
 	return stdout.String(), stderr.String(), code
 }
 

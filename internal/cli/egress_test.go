@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -22,31 +22,8 @@ import (
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
-var (
-	egressBinOnce sync.Once
-	egressBin     string
-	egressBinErr  error
-)
-
-// egressBinary builds bot-bottle once for the standalone proxy tests.
-func egressBinary(t *testing.T) string {
-	t.Helper()
-	egressBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bot-bottle-egress-")
-		if err != nil {
-			egressBinErr = err
-			return
-		}
-		egressBin = filepath.Join(dir, "bot-bottle")
-		if out, err := exec.Command("go", "build", "-o", egressBin, ".").CombinedOutput(); err != nil {
-			egressBinErr = fmt.Errorf("build: %v\n%s", err, out)
-		}
-	})
-	if egressBinErr != nil {
-		t.Fatal(egressBinErr)
-	}
-	return egressBin
-}
+// egressBinary is the bot-bottle binary the standalone proxy tests run.
+func egressBinary(t *testing.T) string { return botBottle(t) }
 
 // sidecar is a running `bot-bottle egress`.
 type sidecar struct {
