@@ -48,7 +48,28 @@ func initBinary(exe string) (string, error) {
 		_ = os.Remove(tmp)
 		return "", fmt.Errorf("init binary: %w", err)
 	}
+	pruneInitBinaries(dir)
 	return p, nil
+}
+
+// pruneInitBinaries removes the other versions' entries that are the last
+// name of their file (the binary they linked was replaced or removed), so
+// old binaries do not pile up. A running container keeps its bind of one.
+func pruneInitBinaries(keep string) {
+	ents, err := os.ReadDir(initBinRoot)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		dir := filepath.Join(initBinRoot, e.Name())
+		if dir == keep {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat(filepath.Join(dir, "bot-bottle"), &st) == nil && st.Nlink == 1 {
+			_ = os.RemoveAll(dir)
+		}
+	}
 }
 
 func copyExecutable(from, to string) error {
