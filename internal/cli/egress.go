@@ -16,8 +16,6 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/schemas"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
 
@@ -121,7 +119,7 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 			return fmt.Errorf("--metrics: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{p.Gatherer(), eventsMetrics}, promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", metricsHandler(p.Gatherer(), eventsMetrics))
 		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = ms.Serve(ml) }()
 		defer ms.Close()

@@ -202,7 +202,8 @@ func TestEgressStandalone(t *testing.T) {
 	mb, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`bot_bottle_egress_reloads_total{bottle="sc1",result="error"} 1`, `bot_bottle_egress_reloads_total{bottle="sc1",result="ok"} 1`,
-		`bot_bottle_egress_decisions_total{bottle="sc1",reason="host_not_allowed"} 1`} {
+		`bot_bottle_egress_decisions_total{bottle="sc1",reason="host_not_allowed"} 1`,
+		"\ngo_goroutines ", "\nprocess_open_fds ", "\nprocess_resident_memory_bytes "} {
 		if !strings.Contains(string(mb), want) {
 			t.Errorf("metrics lack %s", want)
 		}
