@@ -118,9 +118,7 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 			l.Close()
 			return fmt.Errorf("--metrics: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", metricsHandler(p.Gatherer(), eventsMetrics))
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		ms := &http.Server{Handler: metricsMux(metricsHandler(p.Gatherer(), eventsMetrics)), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = ms.Serve(ml) }()
 		defer ms.Close()
 		logger.Info("metrics", "addr", "http://"+ml.Addr().String()+"/metrics")

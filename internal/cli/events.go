@@ -37,7 +37,10 @@ summary), or with --json one JSON object per line for programs (jq).
 sequence number (the #N column); without, it is the global position (the
 "pos" field of --json). --follow keeps printing new events as they are
 stored, until interrupted. Events removed by retention are reported on
-stderr, never skipped silently.`,
+stderr, never skipped silently.
+
+bot-bottle events serve is the control plane standalone sidecars deliver their
+events to (bot-bottle egress --events unix:PATH): see its --help.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			from := events.AfterPos(since)
@@ -53,6 +56,7 @@ stderr, never skipped silently.`,
 	cmd.Flags().Uint64Var(&since, "since", 0, "only events after `N`: a seq with --bottle, else a global position")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until interrupted")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
+	cmd.AddCommand(newEventsServeCmd(c))
 	return cmd
 }
 
