@@ -97,6 +97,7 @@ func TestPendingThenStatus(t *testing.T) {
 	if err != nil || res.Status != schemas.ProposalPending || res.ProposalID == "" {
 		t.Fatalf("%+v %v", res, err)
 	}
+	w.waitPending() // the proposal is published, not yet stored, when the call returns
 	if _, err := decide(w, res.ProposalID, schemas.ActionApprove, schemas.ScopeOnce, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestDecisionOnStoppedBottleIsRefused(t *testing.T) {
 	v := w.waitPending()
 	w.running[bottleID] = false
 	_, err := decide(w, v.ID, schemas.ActionApprove, schemas.ScopeOnce, "")
-	if !errors.Is(err, ErrBottleGone) || !strings.Contains(err.Error(), bottleID+" stopped") {
+	if !errors.Is(err, ErrExpired) || !errors.Is(err, ErrBottleGone) || !strings.Contains(err.Error(), "expired: the bottle ended at") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := decide(w, "p-nope", schemas.ActionApprove, schemas.ScopeOnce, ""); !errors.Is(err, ErrUnknownProposal) {
