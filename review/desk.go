@@ -60,13 +60,29 @@ func (d *Desk) Proposals(ctx context.Context, f Filter) ([]View, error) {
 	if _, err := d.expireEnded(ctx, views); err != nil {
 		return nil, err
 	}
+	return f.apply(views), nil
+}
+
+// List is Proposals for a reader of the store that decides nothing (shell
+// completion, a listing): it expires nothing, so a pending proposal of a
+// bottle that ended without anyone noticing is still listed pending.
+func List(ctx context.Context, store events.Store, f Filter) ([]View, error) {
+	views, err := project(ctx, store, f.Bottle)
+	if err != nil {
+		return nil, err
+	}
+	return f.apply(views), nil
+}
+
+// apply keeps the views f selects.
+func (f Filter) apply(views []View) []View {
 	out := views[:0]
 	for _, v := range views {
 		if f.Status == "" || v.Status == f.Status {
 			out = append(out, v)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Proposal returns one proposal by id.

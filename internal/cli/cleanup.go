@@ -15,7 +15,8 @@ SIGKILL, a crash) and removes what they left: run folders and sockets,
 containers and networks (found by their dev.bot-bottle.* labels). Bottles
 whose owner is alive are never touched. A launch does the same first.
 The pending proposals of every ended bottle expire.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle cleanup`,
+		Args:    noArgs("cleanup"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rt, err := c.openRuntime(proxyFlags{})
 			if err != nil {

@@ -50,7 +50,9 @@ claims. --any-bottle lifts that, for sidecars you trust alike.
 SIGINT or SIGTERM stop it after the batches in flight are stored; a killed
 one leaves nothing half-stored (each batch is one transaction) and the
 sidecars' spools hold what it did not answer until it runs again.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle events serve --listen unix:/srv/sc1/control.sock --bottle sc1
+  bot-bottle egress --bottle sc1 --events unix:/srv/sc1/control.sock --spool /srv/sc1/spool ...`,
+		Args: noArgs("events serve"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if ctx == nil {

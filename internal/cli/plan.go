@@ -27,7 +27,11 @@ them and the token slot the proxy reads.
 --routes FILE also writes the bottle's routes file (mode 0600, sealed): what a
 standalone proxy enforces (bot-bottle egress --routes FILE), with each
 credential named by its token slot.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  bot-bottle plan example
+  bot-bottle plan --json claude-base | jq .routes
+  bot-bottle plan example --routes /srv/sc1/routes.yaml`,
+		Args:              exactArgs("plan", "bottle NAME"),
+		ValidArgsFunction: c.completeBottleNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.planner()
 			if err != nil {
@@ -54,7 +58,7 @@ credential named by its token slot.`,
 			return planner.FormatPlan(c.stdout, plan)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see `bot-bottle schema plan`)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (its schema: bot-bottle schema plan)")
 	cmd.Flags().StringVar(&routesOut, "routes", "", "also write the bottle's routes file (sealed, mode 0600) to `FILE`, for bot-bottle egress")
 	return cmd
 }
@@ -79,7 +83,9 @@ func newValidateCmd(c *cli) *cobra.Command {
 		Long: `validate checks any bottle file, wherever it is, without planning it from
 there: only bottles in $BOT_BOTTLE_HOME/bottles are ever planned. For a file in
 the home, validate also resolves its extends chain and provider.`,
-		Args: cobra.MinimumNArgs(1),
+		Example: `  bot-bottle validate ~/.bot-bottle/bottles/*.md
+  bot-bottle validate ./draft.md`,
+		Args: minArgs("validate", "bottle file PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.planner()
 			if err != nil {

@@ -30,7 +30,9 @@ that a file cut off mid-write can never be taken for a wider policy.
 file:line:col), drops any old seal line, and rewrites it atomically (mode 0600)
 with a new seal as its last line. Write the file whole before you seal it: the
 seal vouches for what the file holds when you run this, nothing more.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  bot-bottle routes seal /srv/sc1/routes.yaml
+  kill -HUP "$(cat /srv/sc1/egress.pid)"   # then reload the sidecar`,
+		Args: exactArgs("routes seal", "routes FILE"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			path := args[0]
 			src, err := os.ReadFile(path)
@@ -49,9 +51,10 @@ seal vouches for what the file holds when you run this, nothing more.`,
 			return nil
 		},
 	}, &cobra.Command{
-		Use:   "check FILE",
-		Short: "Say whether a routes file is whole (sealed) and valid",
-		Args:  cobra.ExactArgs(1),
+		Use:     "check FILE",
+		Short:   "Say whether a routes file is whole (sealed) and valid",
+		Example: `  bot-bottle routes check /srv/sc1/routes.yaml`,
+		Args:    exactArgs("routes check", "routes FILE"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			rf, err := readRoutesFile(args[0])
 			if err != nil {
