@@ -72,7 +72,9 @@ func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
 	if runtime.GOOS == "linux" {
 		backends = append(backends, netns.New(""))
 	}
-	backends = append(backends, docker.New(docker.Options{Host: c.env["DOCKER_HOST"]}))
+	backends = append(backends, docker.New(docker.Options{Host: c.env["DOCKER_HOST"], Notify: func(msg string) {
+		fmt.Fprintf(c.stderr, "bot-bottle: docker backend: %s\n", msg)
+	}}))
 	l, err := launcher.New(launcher.Config{
 		Home: home, Planner: p, HostEnv: c.env, Backends: backends,
 		Registry: store, Publisher: bus, Proxy: pcfg,
