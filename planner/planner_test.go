@@ -52,6 +52,9 @@ func TestTokens(t *testing.T) {
 		{map[string]string{"A_TOKEN": "x", "B_TOKEN": ""}, "host variable B_TOKEN is empty; it holds the token for b.example.com (slot EGRESS_TOKEN_1)"},
 		{map[string]string{"A_TOKEN": "x", "B_TOKEN": "  "}, "host variable B_TOKEN is empty"},
 		{map[string]string{"A_TOKEN": "x\ny-SECRET", "B_TOKEN": "x"}, "host variable A_TOKEN holds a line break"},
+		// Every missing variable at once, one per line.
+		{map[string]string{}, "host variable A_TOKEN is not set; it holds the token for a.example.com, c.example.com (slot EGRESS_TOKEN_0)\n" +
+			"host variable B_TOKEN is not set; it holds the token for b.example.com (slot EGRESS_TOKEN_1)"},
 	}
 	for _, c := range cases {
 		tokens, err := p.Tokens(plan, c.env)
