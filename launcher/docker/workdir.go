@@ -66,11 +66,41 @@ func detachWorkdir(path string) {
 	}
 }
 
+// usernsRoot keeps the idmap user namespaces, one per container user, as
+// nsfs bind mounts, so only the first launch for a user starts a process to
+// make one (the machine's root alone can open them).
+var usernsRoot = "/run/bot-bottle/userns"
+
 // idmapNamespace returns a user namespace that maps 0 to the container's
 // user: an idmapped mount with it shows root's files as that user's, and
-// makes that user's new files root's on disk. A user namespace needs a
-// process; the init binary holds it until its input closes.
+// makes that user's new files root's on disk.
 func idmapNamespace(exe string, user runAs) (int, error) {
+	keep := filepath.Join(usernsRoot, user.String())
+	if fd, err := unix.Open(keep, unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+		var sfs unix.Statfs_t
+		if unix.Fstatfs(fd, &sfs) == nil && sfs.Type == unix.NSFS_MAGIC {
+			return fd, nil
+		}
+		unix.Close(fd)
+	}
+	fd, err := newIdmapNamespace(exe, user)
+	if err != nil {
+		return -1, err
+	}
+	// Keep it for the next launch; a failure only costs that launch a
+	// process.
+	if os.MkdirAll(usernsRoot, 0o700) == nil {
+		if f, err := os.OpenFile(keep, os.O_CREATE|os.O_RDONLY, 0o600); err == nil {
+			f.Close()
+			_ = unix.Mount(fmt.Sprintf("/proc/self/fd/%d", fd), keep, "", unix.MS_BIND, "")
+		}
+	}
+	return fd, nil
+}
+
+// newIdmapNamespace makes that user namespace. It needs a process: the
+// init binary holds it until its input closes.
+func newIdmapNamespace(exe string, user runAs) (int, error) {
 	bin, err := os.Open(exe)
 	if err != nil {
 		return -1, fmt.Errorf("idmap: %w", err)
