@@ -28,7 +28,9 @@
 // workdir itself, nosuid and nodev, at a private path of the run folder and
 // hands that path to Docker (a bind keeps the flags of what it binds); in a
 // root-owned workdir that mount is also idmapped, 0 to the container's
-// user, so the agent can write there and its files stay root's. The
+// user, so the agent can write there and its files stay root's (the user
+// namespace of that idmap is made once per container user and kept at
+// /run/bot-bottle/userns/<uid:gid>, readable by root alone). The
 // host-side mount is detached as soon as the container runs, and removing
 // a run folder detaches any mount left inside first. An owner that is not
 // root cannot mount: its bottle's workdir is a plain bind, and the user,
