@@ -169,6 +169,9 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"plan", []string{"slots", "items"}, TokenSlot{}, "json"},
 		{"plan", []string{"env", "items"}, EnvVar{}, "json"},
 		{"plan", []string{"files", "items"}, AgentFile{}, "json"},
+		{"plan", []string{"workdir"}, WorkdirPlan{}, "json"},
+		{"plan", []string{"workdir", "protected", "items"}, ProtectedPlan{}, "json"},
+		{"plan", []string{"workdir", "writable", "items"}, WritablePlan{}, "json"},
 	}
 	for _, c := range cases {
 		got, want := schemaProps(t, c.schema, c.path...), tagNames(c.typ, c.tag)

@@ -40,8 +40,8 @@ type ProtectedPath struct {
 // entries it follows the repository's real layout (a .git file pointing
 // elsewhere, core.hooksPath, included config files).
 var ProtectedPaths = []ProtectedPath{
-	{".git/hooks", "hooks your git runs on commit, checkout, merge and push; also the folder core.hooksPath names"},
-	{".git/config", "git config: core.fsmonitor, core.hooksPath, core.sshCommand, filters, aliases and include run or pick commands; also config.worktree, linked worktrees' configs and the files an include names"},
+	{".git/hooks", "hooks your git runs on commit, checkout, merge, push (or core.hooksPath's folder)"},
+	{".git/config", "git config: fsmonitor, hooksPath, sshCommand, filters, aliases, includes (and config.worktree)"},
 	{".git/modules", "submodules' git folders, with their own hooks and configs"},
 	{".gitmodules", "submodule paths and URLs your git clones and updates"},
 	{".vscode", "VS Code tasks, launch configurations and settings"},
