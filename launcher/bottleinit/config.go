@@ -72,6 +72,8 @@ type Mounts struct {
 	// ReadonlyRoot remounts every host mount read-only before Hide and
 	// Binds are applied.
 	ReadonlyRoot bool `json:"readonly_root,omitempty"`
+	// Protect is applied after Binds, inside the workdir's bind.
+	Protect *Protect `json:"protect,omitempty"`
 }
 
 // Bind mounts Source (a host path, opened before anything is hidden) at

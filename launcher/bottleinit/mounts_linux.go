@@ -24,7 +24,8 @@ import (
 //     raw disks, which root could read around every hidden folder);
 //  6. an empty tmpfs over each hidden folder and /dev/null over each
 //     hidden file, parents first;
-//  7. the binds, at their targets (created inside the tmpfs when hidden).
+//  7. the binds, at their targets (created inside the tmpfs when hidden);
+//  8. the workdir's protected paths, over themselves (protect_linux.go).
 func setupMounts(m *Mounts) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
@@ -74,6 +75,9 @@ func setupMounts(m *Mounts) error {
 		if err := bindFD(sources[i], b); err != nil {
 			return err
 		}
+	}
+	if m.Protect != nil {
+		return protect(m.Protect)
 	}
 	return nil
 }

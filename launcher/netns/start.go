@@ -67,6 +67,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		// would not stay in its bottle: for root the rest is always
 		// read-only.
 		ReadonlyRoot: spec.ReadonlyRoot || os.Getuid() == 0,
+		Protect:      spec.Protect,
 	}
 	data, err := cfg.Encode()
 	if err != nil {
