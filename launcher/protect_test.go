@@ -197,7 +197,7 @@ func TestPlanProtectionRefusals(t *testing.T) {
 			os.Symlink("shared", filepath.Join(w, ".vscode"))
 		},
 		"symlinked .envrc outside": func(w string) { os.Symlink("/etc/hostname", filepath.Join(w, ".envrc")) },
-		"hard-linked config": func(w string) { os.Link(filepath.Join(w, ".git", "config"), filepath.Join(w, "cfg")) },
+		"hard-linked config":       func(w string) { os.Link(filepath.Join(w, ".git", "config"), filepath.Join(w, "cfg")) },
 		"hard link inside .claude": func(w string) {
 			mkfile(t, filepath.Join(w, "x"), "{}")
 			os.MkdirAll(filepath.Join(w, ".claude"), 0o755)
