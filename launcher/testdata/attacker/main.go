@@ -50,7 +50,10 @@ const payload = "#!/bin/sh\ntouch \"$BB_MARKER_DIR/planted-hook-ran\"\n"
 func attack(rel string) {
 	fi, statErr := os.Lstat(rel)
 	isDir := statErr == nil && fi.IsDir()
-	scratch := ".bb-scratch-" + strings.ReplaceAll(rel, "/", "_")
+	// Scratch files live beside the path, in the same (writable) folder
+	// and so on the same mount: a refused rename is then refused for
+	// being a mount point, not merely for crossing mounts.
+	scratch := filepath.Join(filepath.Dir(rel), ".bb-scratch-"+strings.ReplaceAll(rel, "/", "_"))
 
 	// Write in place, or create inside.
 	if isDir {
@@ -75,7 +78,8 @@ func attack(rel string) {
 	report(rel, "remove-all", os.RemoveAll(rel))
 
 	// Rename it away, rename something over it, swap it.
-	report(rel, "rename-away", unix.Rename(rel, scratch+"-moved"))
+	report(rel, "rename-aside", unix.Rename(rel, scratch+"-moved"))
+	report(rel, "rename-to-root", unix.Rename(rel, ".bb-scratch-moved"))
 	if isDir {
 		_ = unix.Mkdir(scratch+"-dir", 0o755)
 		_ = writeFile(filepath.Join(scratch+"-dir", "post-checkout"))
