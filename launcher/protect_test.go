@@ -248,3 +248,29 @@ func TestProtectSpecOrder(t *testing.T) {
 		t.Errorf("spec %v\nwant %v", got.Paths, want)
 	}
 }
+
+// BenchmarkPlanProtection plans the protection of a checkout of this
+// repository: the part of a launch the protection adds before the bottle
+// starts (placeholders aside).
+//
+//	go test -run '^$' -bench PlanProtection ./launcher
+func BenchmarkPlanProtection(b *testing.B) {
+	env := map[string]string{"HOME": b.TempDir(), "PATH": os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM": "1"}
+	w, _ := filepath.EvalSymlinks(b.TempDir())
+	src, _ := filepath.Abs("..")
+	for _, args := range [][]string{{"init", "-q"}, {"fetch", "-q", "--depth", "5", src, "HEAD"}, {"checkout", "-q", "FETCH_HEAD"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = w
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p, err := planProtection(context.Background(), w, nil, env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.close()
+	}
+}

@@ -61,8 +61,8 @@ func formatWorkdir(b *strings.Builder, wp schemas.WorkdirPlan) {
 		fmt.Fprintf(tw, "  %s\t%s\n", p.Path, p.Why)
 	}
 	tw.Flush()
-	b.WriteString("  and, at launch: the same names in folders below the workdir (3 levels), the folder core.hooksPath\n" +
-		"  names and the files a git include names, when they are in the workdir\n")
+	b.WriteString("  and, found at launch: the same names up to 3 folders deep, nested repositories' hooks and config,\n" +
+		"  the folder core.hooksPath names, files a git include names, and .git itself when there is none\n")
 	if len(wp.Writable) > 0 {
 		b.WriteString("Workdir paths opted back in (writable):\n")
 		tw = tabwriter.NewWriter(b, 2, 8, 2, ' ', 0)
