@@ -8,7 +8,8 @@
 // way out (127.0.0.1:<port> relayed to the owner's unix sockets for the
 // egress proxy and the agent surface), and for the local backend builds the
 // bottle's view of the filesystem (hiding the host's home, state and
-// sockets, binding the workdir back). Then it starts the command with
+// sockets, binding the workdir back, mounting its protected paths over
+// themselves, read-only). Then it starts the command with
 // exactly the environment it was given, forwards signals, reaps orphans and
 // exits with the command's exit code.
 //
