@@ -138,6 +138,13 @@ func TestPlanProtectionNoRepo(t *testing.T) {
 	if slices.Contains(missing, ".git") {
 		t.Errorf("opting git in still holds .git: %v", missing)
 	}
+	// A second bottle finds the first one's placeholder: an empty .git,
+	// which is no repository and is held whole.
+	os.Mkdir(filepath.Join(w, ".git"), 0o755)
+	ro, _, missing := planOf(t, env, w)
+	if !slices.Contains(ro, ".git") || slices.Contains(missing, ".git") {
+		t.Errorf("an empty .git is not held as it is: ro %v, placeholders %v", ro, missing)
+	}
 }
 
 func TestPlanProtectionGitLayout(t *testing.T) {

@@ -44,6 +44,12 @@ func (p *protectionPlan) protectRepo(dir string, root bool) (string, error) {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
+		if !p.exists(path.Join(dotgit, "HEAD")) {
+			// Not a git folder (git passes it by), such as the placeholder
+			// of a bottle already running here: held whole, like a missing
+			// one, so that nobody makes it one.
+			return "", p.protect(dotgit, placeholderDir)
+		}
 		return filepath.Join(p.root, dotgit), p.protectGitDir(dotgit, 0)
 	case unix.S_IFREG:
 		// A .git file (`gitdir: <path>`) says where the git folder is:

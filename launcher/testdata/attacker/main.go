@@ -32,6 +32,7 @@ func main() {
 	for _, rel := range os.Args[2:] {
 		attack(rel)
 	}
+	report(".", "rename-workdir", unix.Rename(root, root+".moved"))
 	reveal(root, os.Args[2:])
 }
 
