@@ -126,8 +126,9 @@ func (p *protectionPlan) close() {
 }
 
 // protect marks rel read-only: an existing file or folder (not a symlink,
-// not a file with another hard link), or a missing path whose folder
-// exists, to be held by a placeholder of kind.
+// not a file with another hard link), or a missing path, held by a
+// placeholder of kind (or by a folder placeholder at the first missing
+// folder on the way).
 func (p *protectionPlan) protect(rel string, kind placeholderKind) error {
 	if p.ro[rel] {
 		return nil
@@ -248,8 +249,8 @@ func (p *protectionPlan) spec() *bottleinit.Protect {
 }
 
 // placeholders lists the missing read-only paths that need one, parents
-// first (a missing .git/modules holds nothing below it, so there is no
-// nesting today; the order is for safety).
+// first; a path below another placeholder needs none (the folder above
+// is held empty).
 func (p *protectionPlan) placeholders() []string {
 	var out []string
 	for rel := range p.missing {
