@@ -50,6 +50,11 @@ import (
 // packages and vendored repositories, shallow enough to stay fast.
 const protectDepth = 3
 
+// maxProtectedPaths bounds the mounts one bottle gets: a workdir seeded
+// with thousands of nested .vscode folders (by an earlier bottle, say)
+// must not make a launch crawl or a container spec explode.
+const maxProtectedPaths = 1000
+
 // maxProtectedEntries bounds the walk of the protected folders' contents;
 // beyond it the launch is refused rather than half-checked.
 const maxProtectedEntries = 20000
@@ -113,6 +118,10 @@ func planProtection(ctx context.Context, workdir string, writable []string, env 
 	}
 	if err := p.checkContents(); err != nil {
 		return nil, err
+	}
+	if len(p.ro) > maxProtectedPaths {
+		return nil, fmt.Errorf("protect workdir %s: %d paths to protect, more than the %d a bottle takes: look for folders full of .vscode, .claude or .git copies",
+			workdir, len(p.ro), maxProtectedPaths)
 	}
 	return p, nil
 }

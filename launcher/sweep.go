@@ -124,6 +124,11 @@ func (s *sweeper) sweepNestedGit(rel string) {
 		return
 	}
 	planted := ctimeOf(st).After(s.since)
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		// Work in a nested repository (a commit) changes its .git
+		// folder's ctime; what counts is whether the folder is new.
+		planted = s.bornAfter(rel, st)
+	}
 	gitDir := rel
 	if st.Mode&unix.S_IFMT == unix.S_IFREG {
 		gitDir = s.gitDirOf(rel)
@@ -145,7 +150,7 @@ func (s *sweeper) sweepNestedGit(rel string) {
 // gitDirChanged reports whether the bottle changed what of git folder g
 // runs or configures commands.
 func (s *sweeper) gitDirChanged(g string) bool {
-	for _, f := range []string{"", "config", "config.worktree", "commondir", "hooks"} {
+	for _, f := range []string{"config", "config.worktree", "commondir", "hooks"} {
 		if s.changed(path.Join(g, f)) {
 			return true
 		}
@@ -233,6 +238,18 @@ func (s *sweeper) exists(rel string) bool {
 
 func (s *sweeper) lstat(rel string) (unix.Stat_t, error) {
 	return lstatBeneath(s.rootFD, rel)
+}
+
+// bornAfter reports whether rel was created since the launch, by its
+// birth time where the filesystem keeps one, else by its ctime (which can
+// only say "maybe": it errs towards planted).
+func (s *sweeper) bornAfter(rel string, st unix.Stat_t) bool {
+	var stx unix.Statx_t
+	err := unix.Statx(s.rootFD, rel, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_DONT_SYNC, unix.STATX_BTIME, &stx)
+	if err != nil || stx.Mask&unix.STATX_BTIME == 0 {
+		return ctimeOf(st).After(s.since)
+	}
+	return time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec)).After(s.since)
 }
 
 func ctimeOf(st unix.Stat_t) time.Time {
