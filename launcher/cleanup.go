@@ -77,7 +77,7 @@ func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupRepo
 			errs = append(errs, fmt.Errorf("cleanup: %w", err))
 		}
 		for _, r := range removed {
-			rep.Removed = append(rep.Removed, "placeholder "+filepath.Join(w, r))
+			rep.Removed = append(rep.Removed, "placeholder "+clean(filepath.Join(w, r)))
 		}
 	}
 	for _, rec := range sweeps {

@@ -66,7 +66,7 @@ func (p *protectionPlan) protectGitConfigPaths(ctx context.Context, gitDir strin
 		if !p.exists(rel) && !strings.HasPrefix(rel, ".git/") {
 			// A placeholder folder would break git ("unable to access"),
 			// an empty file would be committed by `git add -A`.
-			return p.refuse(rel, fmt.Sprintf("%s includes it (%s) but it does not exist, so a bottle could create it: create it on the host first", s.origin, s.key))
+			return p.refuse(rel, fmt.Sprintf("%s includes it (%s) but it does not exist, so a bottle could create it: create it on the host first", clean(s.origin), clean(s.key)))
 		}
 		if err := p.protect(rel, placeholderFile); err != nil {
 			return err
@@ -106,7 +106,7 @@ func readGitConfigPaths(ctx context.Context, env map[string]string, workdir, git
 		}
 		// A config the host's git cannot read is one the launch cannot
 		// check: refuse, as the operator's own git would.
-		return nil, fmt.Errorf("protect workdir %s: read the host's git config: %v: %s", workdir, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("protect workdir %s: read the host's git config: %v: %s", workdir, err, clean(strings.TrimSpace(stderr.String())))
 	}
 	return parseGitConfigPaths(stdout.Bytes(), workdir), nil
 }

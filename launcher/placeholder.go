@@ -131,7 +131,7 @@ func createPlaceholders(home string, p *protectionPlan) error {
 // symlink anywhere on the way.
 func (p *protectionPlan) createPlaceholder(rel string, dir bool) (placeholder, bool, error) {
 	fail := func(err error) (placeholder, bool, error) {
-		return placeholder{}, false, fmt.Errorf("hold %s in workdir %s: %w", rel, p.root, err)
+		return placeholder{}, false, fmt.Errorf("hold %s in workdir %s: %w", clean(rel), p.root, err)
 	}
 	parent, err := openBeneath(p.rootFD, path.Dir(rel))
 	if err != nil {
@@ -210,7 +210,7 @@ func removePlaceholders(home, workdir string) ([]string, error) {
 		for _, ph := range rec.Entries {
 			done, err := removePlaceholder(root, ph)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("remove placeholder %s in %s: %w", ph.Path, workdir, err))
+				errs = append(errs, fmt.Errorf("remove placeholder %s in %s: %w", clean(ph.Path), workdir, err))
 			}
 			if done {
 				removed = append(removed, ph.Path)

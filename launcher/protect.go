@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
@@ -166,7 +167,7 @@ func (p *protectionPlan) protect(rel string, kind placeholderKind) error {
 	case errors.Is(err, unix.ENOTDIR):
 		return p.refuse(rel, "a path on the way to it is not a folder")
 	case err != nil:
-		return fmt.Errorf("protect %s in workdir %s: %w", rel, p.root, err)
+		return fmt.Errorf("protect %s in workdir %s: %w", clean(rel), p.root, err)
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFLNK:
@@ -188,7 +189,7 @@ func (p *protectionPlan) protect(rel string, kind placeholderKind) error {
 // stops, and the operator learns how to fix it or to opt the path in.
 func (p *protectionPlan) refuse(rel, why string) error {
 	return fmt.Errorf("cannot protect %s in workdir %s: %s (replace it with a plain file or folder, or opt it in with workdir.writable in the bottle)",
-		rel, p.root, why)
+		clean(rel), p.root, why)
 }
 
 // lstat looks at rel beneath the workdir without following any symlink on
@@ -269,4 +270,12 @@ func (p *protectionPlan) placeholders() []string {
 	}
 	slices.SortFunc(out, func(a, b string) int { return strings.Count(a, "/") - strings.Count(b, "/") })
 	return out
+}
+
+// clean makes a path or message that names what an agent may have created
+// safe to print: control and format characters (a newline that forges a
+// line, a bidi override) come out escaped, as Go would quote them.
+func clean(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }

@@ -197,7 +197,7 @@ func (p *protectionPlan) walkModules(dir string, depth, level int) error {
 	}
 	entries, err := os.ReadDir(filepath.Join(p.root, dir))
 	if err != nil {
-		return fmt.Errorf("protect %s in workdir %s: %w", dir, p.root, err)
+		return fmt.Errorf("protect %s in workdir %s: %s", clean(dir), p.root, clean(err.Error()))
 	}
 	for _, e := range entries {
 		sub := path.Join(dir, e.Name())
@@ -244,7 +244,7 @@ func readGitFile(file string) (string, error) {
 	target, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
 	target = strings.TrimSpace(target)
 	if !ok || target == "" {
-		return "", fmt.Errorf("protect workdir: %s is not a .git file (no gitdir: line)", file)
+		return "", fmt.Errorf("protect workdir: %s is not a .git file (no gitdir: line)", clean(file))
 	}
 	if !filepath.IsAbs(target) {
 		target = filepath.Join(filepath.Dir(file), target)
@@ -261,7 +261,7 @@ func readCommonDir(gitDir string) (string, error) {
 	}
 	c := strings.TrimSpace(string(data))
 	if c == "" {
-		return "", fmt.Errorf("protect workdir: %s/commondir is empty", gitDir)
+		return "", fmt.Errorf("protect workdir: %s/commondir is empty", clean(gitDir))
 	}
 	if !filepath.IsAbs(c) {
 		c = filepath.Join(gitDir, c)
@@ -274,13 +274,13 @@ func readCommonDir(gitDir string) (string, error) {
 func readSmall(file string) ([]byte, error) {
 	f, err := os.OpenFile(file, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, fmt.Errorf("protect workdir: %w", err)
+		return nil, fmt.Errorf("protect workdir: %s", clean(err.Error()))
 	}
 	defer f.Close()
 	buf := make([]byte, 4097)
 	n, _ := f.Read(buf)
 	if n > 4096 {
-		return nil, fmt.Errorf("protect workdir: %s is too large for a git pointer file", file)
+		return nil, fmt.Errorf("protect workdir: %s is too large for a git pointer file", clean(file))
 	}
 	return buf[:n], nil
 }

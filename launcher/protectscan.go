@@ -80,7 +80,7 @@ func (p *protectionPlan) checkContents() error {
 		}
 		err := filepath.WalkDir(filepath.Join(p.root, dir), func(abs string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return fmt.Errorf("protect workdir %s: %w", p.root, err)
+				return fmt.Errorf("protect workdir %s: %s", p.root, clean(err.Error()))
 			}
 			if seen++; seen > maxProtectedEntries {
 				return p.refuse(dir, fmt.Sprintf("the protected folders hold more than %d entries to check", maxProtectedEntries))
@@ -111,7 +111,7 @@ func (p *protectionPlan) checkContents() error {
 func (p *protectionPlan) protectLinkTarget(rel, abs string) error {
 	dest, err := os.Readlink(abs)
 	if err != nil {
-		return fmt.Errorf("protect workdir %s: %w", p.root, err)
+		return fmt.Errorf("protect workdir %s: %s", p.root, clean(err.Error()))
 	}
 	if !filepath.IsAbs(dest) {
 		dest = filepath.Join(filepath.Dir(abs), dest)

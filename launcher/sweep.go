@@ -92,7 +92,7 @@ func sweepWorkdir(workdir string, since time.Time, id string) ([]string, error) 
 			}
 		case path.Dir(rel) != "." && isSingleProtectedName(name) && s.changed(rel):
 			s.notices = append(s.notices, fmt.Sprintf("the bottle wrote %s, which tools you may start in %s trust (%s): read it before you do",
-				filepath.Join(workdir, rel), filepath.Join(workdir, path.Dir(rel)), name))
+				clean(filepath.Join(workdir, rel)), clean(filepath.Join(workdir, path.Dir(rel))), name))
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -111,7 +111,7 @@ func (s *sweeper) sweepTopGit() {
 	for _, op := range []string{"rebase-merge", "rebase-apply", "sequencer"} {
 		if rel := path.Join(s.topGit, op); s.changed(rel) {
 			s.notices = append(s.notices, fmt.Sprintf("the bottle left a rebase or cherry-pick in progress (%s): its todo list can hold exec lines that run when you continue it; read it first, or abort it (git rebase --abort, git cherry-pick --abort)",
-				filepath.Join(s.root, rel)))
+				clean(filepath.Join(s.root, rel))))
 		}
 	}
 }
@@ -202,7 +202,7 @@ func (s *sweeper) quarantine(rel, why string) {
 	parent, err := openBeneath(s.rootFD, path.Dir(rel))
 	if err != nil {
 		s.notices = append(s.notices, fmt.Sprintf("the bottle planted %s (%s), and it could not be renamed aside: %v; do not run git there before you look at it",
-			filepath.Join(s.root, rel), why, err))
+			clean(filepath.Join(s.root, rel)), why, clean(err.Error())))
 		return
 	}
 	defer unix.Close(parent)
@@ -217,11 +217,11 @@ func (s *sweeper) quarantine(rel, why string) {
 	}
 	if err != nil {
 		s.notices = append(s.notices, fmt.Sprintf("the bottle planted %s (%s), and it could not be renamed aside: %v; do not run git there before you look at it",
-			filepath.Join(s.root, rel), why, err))
+			clean(filepath.Join(s.root, rel)), why, clean(err.Error())))
 		return
 	}
 	s.notices = append(s.notices, fmt.Sprintf("the bottle planted %s (%s): renamed it to %s; look at it before you rename it back",
-		filepath.Join(s.root, rel), why, aside))
+		clean(filepath.Join(s.root, rel)), why, clean(aside)))
 }
 
 // changed reports whether rel exists and its inode changed since the

@@ -25,6 +25,9 @@ func TestSweepQuarantinesPlantedRepositories(t *testing.T) {
 	os.MkdirAll(planted, 0o755)
 	runGit(t, env, planted, "init", "-q")
 	runGit(t, env, planted, "config", "core.fsmonitor", "touch /tmp/never")
+	forged := filepath.Join(w, "x\nbot-bottle: all clear\u202e")
+	os.MkdirAll(forged, 0o755)
+	runGit(t, env, forged, "init", "-q")
 	mkfile(t, filepath.Join(w, "deep", "a", "b", "c", "d", ".git"), "gitdir: ../../../../../evil.git\n")
 	mkfile(t, filepath.Join(w, ".git", "commondir"), filepath.Join(w, "evil.git")+"\n")
 	os.MkdirAll(filepath.Join(w, ".git", "rebase-merge"), 0o755)
@@ -59,6 +62,14 @@ func TestSweepQuarantinesPlantedRepositories(t *testing.T) {
 	}
 	if !strings.Contains(all, "rebase") || !strings.Contains(all, filepath.Join(w, "pkg", ".vscode")) {
 		t.Errorf("notices lack the rebase or the package's .vscode:\n%s", all)
+	}
+	for _, n := range notices {
+		if strings.ContainsAny(n, "\n\u202e") {
+			t.Errorf("a notice carries a file name's control characters: %q", n)
+		}
+	}
+	if !strings.Contains(all, `x\nbot-bottle: all clear\u202e/.git`) {
+		t.Errorf("the oddly named planted repository is not reported, escaped:\n%s", all)
 	}
 	if strings.Contains(all, "vendor/old") || strings.Contains(all, "trees/wt") {
 		t.Errorf("notices name what the bottle did not plant:\n%s", all)
