@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -97,7 +98,13 @@ func buildGitImage(cli *client.Client) (string, error) {
 	if err := add(&tar.Header{Name: "rootfs/etc/passwd", Mode: 0o644, Typeflag: tar.TypeReg}, []byte("root:x:0:0:root:/root:/bin/sh\n")); err != nil {
 		return "", err
 	}
-	for in, host := range files {
+	names := make([]string, 0, len(files))
+	for in := range files {
+		names = append(names, in)
+	}
+	sort.Strings(names) // a stable tar, so a stable tag
+	for _, in := range names {
+		host := files[in]
 		body, err := os.ReadFile(host)
 		if err != nil {
 			if in == "/bin/busybox" {
