@@ -79,6 +79,7 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 		Routes:   []schemas.PlannedRoute{},
 		Slots:    []schemas.TokenSlot{},
 		Files:    prov.files,
+		Workdir:  workdirPlan(f.writable),
 		Warnings: append([]string{}, prov.warn...),
 	}
 	routes, replaced := ownProviderHosts(prov.routes, f.liveRoutes())

@@ -15,7 +15,30 @@ type Plan struct {
 	Slots    []TokenSlot     `json:"slots"`
 	Env      []EnvVar        `json:"env"`
 	Files    []AgentFile     `json:"files,omitempty"`
+	Workdir  WorkdirPlan     `json:"workdir"`
 	Warnings []string        `json:"warnings"`
+}
+
+// WorkdirPlan says which workdir paths the bottle cannot write (Protected,
+// read-only whether they exist or not) and which protected paths the
+// manifest chain opted back in (Writable).
+type WorkdirPlan struct {
+	Protected []ProtectedPlan `json:"protected"`
+	Writable  []WritablePlan  `json:"writable,omitempty"`
+}
+
+// ProtectedPlan is one protected path, relative to the workdir, with what
+// on the host would run or trust it.
+type ProtectedPlan struct {
+	Path string `json:"path"`
+	Why  string `json:"why"`
+}
+
+// WritablePlan is one protected path opted back in, with the manifest
+// position (file:line:col) that did it.
+type WritablePlan struct {
+	Path   string `json:"path"`
+	Origin string `json:"origin"`
 }
 
 // ProviderPlan is the agent provider in force after extends are folded.

@@ -123,6 +123,9 @@ func (m *Manifest) Validate() Errors {
 	if m.Egress != nil {
 		errs = append(errs, m.Egress.validate()...)
 	}
+	if m.Workdir != nil {
+		errs = append(errs, m.Workdir.validate()...)
+	}
 	return errs
 }
 
