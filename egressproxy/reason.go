@@ -25,6 +25,8 @@ const (
 	ReasonBodyTooLarge            // the body exceeds the proxy's limit
 	ReasonBadRequest              // the request cannot be checked (scheme, target form)
 	ReasonUpstreamError           // not a refusal: the upstream could not be reached (502)
+	// Issue #12 (leaks 1, 2, 3): appended, so the codes above keep their values.
+	ReasonCleartextCredential // plain http to a route that injects a credential: HTTPS only
 	numReasons
 )
 
@@ -54,6 +56,8 @@ var reasons = [numReasons]reasonInfo{
 	ReasonBodyTooLarge:     {"body_too_large", http.StatusRequestEntityTooLarge, "the request body exceeds the proxy's limit", "send a smaller body"},
 	ReasonBadRequest:       {"bad_request", http.StatusBadRequest, "the request cannot be checked: unsupported scheme or request target", "send an http or https request in origin or absolute form"},
 	ReasonUpstreamError:    {"upstream_error", http.StatusBadGateway, "the upstream server could not be reached or did not answer", "retry later; if it persists, tell the operator"},
+
+	ReasonCleartextCredential: {"cleartext_credential", http.StatusForbidden, "the route for this host injects a credential, and credentials are only ever sent over HTTPS; this request is plain http", "send the request as https:// (through a CONNECT tunnel): the proxy injects the route's credential only into TLS connections"},
 }
 
 // String returns the reason's code, e.g. "path_not_allowed".

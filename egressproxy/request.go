@@ -190,6 +190,12 @@ func (p *Proxy) decide(req *http.Request, tun *tunnel) (d Decision, r *route, in
 	if !r.admitsPath(path) {
 		return deny(d, ReasonPathNotAllowed), nil, false
 	}
+	if !r.auth.IsZero() && scheme != "https" {
+		// Plain http, or cleartext inside a CONNECT tunnel (goproxy marks
+		// it "http"): the credential would cross the network unencrypted.
+		// Checked last, so a request refused on other grounds says so.
+		return deny(d, ReasonCleartextCredential), nil, false
+	}
 	authority := host
 	if port != schemePort(scheme) {
 		authority = net.JoinHostPort(host, strconv.Itoa(port))
