@@ -31,6 +31,9 @@ const (
 	ReasonSNIMissing          // a passthrough tunnel's ClientHello names no server
 	ReasonECH                 // a passthrough tunnel's ClientHello hides its server name (ECH, ESNI)
 	ReasonNotTLS              // a passthrough tunnel does not start with a readable TLS ClientHello
+	ReasonWebSocketNotAllowed // a WebSocket upgrade on a route with auth that does not allow it
+	ReasonUpgradeNotAllowed   // a protocol upgrade other than WebSocket (h2c, ...)
+	ReasonTokenInFrame        // a WebSocket frame from the agent carries a token
 	numReasons
 )
 
@@ -66,6 +69,9 @@ var reasons = [numReasons]reasonInfo{
 	ReasonSNIMissing:          {"sni_missing", http.StatusForbidden, "the TLS ClientHello in this tls_passthrough tunnel names no server (SNI), so the proxy cannot check where it goes", "connect by the host's DNS name, so the TLS client sends it as the server name"},
 	ReasonECH:                 {"encrypted_client_hello", http.StatusForbidden, "the TLS ClientHello in this tls_passthrough tunnel hides its server name with Encrypted Client Hello, which the proxy cannot check", "turn Encrypted Client Hello (and ECH GREASE) off in the client, or ask for a route that is not tls_passthrough"},
 	ReasonNotTLS:              {"tls_expected", http.StatusForbidden, "a tls_passthrough tunnel must start with a TLS ClientHello that the proxy can read", "speak TLS to the CONNECT host through the tunnel, naming it as the server"},
+	ReasonWebSocketNotAllowed: {"websocket_not_allowed", http.StatusForbidden, "the route for this host injects a credential and does not allow WebSocket upgrades", "ask the operator to set websocket: true on this host's route if the task needs a WebSocket"},
+	ReasonUpgradeNotAllowed:   {"upgrade_not_allowed", http.StatusForbidden, "the proxy relays no protocol upgrade but WebSocket (an upgraded stream could not be checked)", "send the request without an Upgrade header (for HTTP/2, use https://, not h2c)"},
+	ReasonTokenInFrame:        {"token_in_frame", http.StatusForbidden, "a WebSocket frame carries a credential the proxy holds; the connection was closed", "never send credentials yourself: the proxy injects them on the routes that need them"},
 }
 
 // String returns the reason's code, e.g. "path_not_allowed".

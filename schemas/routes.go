@@ -30,6 +30,9 @@ type RouteRule struct {
 	Methods        []string  `yaml:"methods,omitempty" json:"methods,omitempty"`
 	Auth           *SlotAuth `yaml:"auth,omitempty" json:"auth,omitempty"`
 	TLSPassthrough bool      `yaml:"tls_passthrough,omitempty" json:"tls_passthrough,omitempty"`
+	// WebSocket lets a route with auth relay WebSocket upgrades (frames
+	// scanned and masked); routes without auth relay them anyway.
+	WebSocket bool `yaml:"websocket,omitempty" json:"websocket,omitempty"`
 }
 
 // SlotAuth tells the proxy to inject `Authorization: <Scheme> <token>` where
