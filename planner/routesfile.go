@@ -50,6 +50,9 @@ func RenderRoutesFile(header string, rf *schemas.RoutesFile) []byte {
 		if r.TLSPassthrough {
 			b.WriteString("    tls_passthrough: true\n")
 		}
+		if r.WebSocket {
+			b.WriteString("    websocket: true\n")
+		}
 	}
 	return b.Bytes()
 }

@@ -99,6 +99,7 @@ type routeRuleNode struct {
 	Methods        []string      `yaml:"methods"`
 	Auth           *slotAuthNode `yaml:"auth"`
 	TLSPassthrough bool          `yaml:"tls_passthrough"`
+	WebSocket      bool          `yaml:"websocket"`
 
 	At              Location `yaml:"-"`
 	KeyAt           map[string]Location
@@ -125,12 +126,14 @@ func (n *routesFileNode) validate(file string) (*RoutesFile, Errors) {
 		key := fmt.Sprintf("routes[%d]", i)
 		// Reuse the manifest's route rules; the slot stands in for token_ref.
 		r := Route{Host: rn.Host, Port: rn.Port, PathAllowlist: rn.PathAllowlist, Methods: rn.Methods,
-			TLSPassthrough: rn.TLSPassthrough, At: rn.At, KeyAt: maps.Clone(rn.KeyAt),
+			TLSPassthrough: rn.TLSPassthrough, WebSocket: rn.WebSocket, At: rn.At, KeyAt: maps.Clone(rn.KeyAt),
 			PathAllowlistAt: rn.PathAllowlistAt, MethodsAt: rn.MethodsAt}
+		_, hasAuth := r.KeyAt["auth"]
 		delete(r.KeyAt, "auth") // checked below, against slots rather than token_ref
 		errs = append(errs, r.validate(key)...)
+		errs = append(errs, r.validateWebSocket(key, hasAuth)...)
 		rule := RouteRule{Host: NormalizeHost(rn.Host), Port: rn.Port, PathAllowlist: rn.PathAllowlist,
-			Methods: rn.Methods, TLSPassthrough: rn.TLSPassthrough}
+			Methods: rn.Methods, TLSPassthrough: rn.TLSPassthrough, WebSocket: rn.WebSocket}
 		if _, ok := rn.KeyAt["auth"]; ok {
 			a := rn.Auth
 			switch {
