@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/bot-bottle/bot-bottle/internal/testreq"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -179,6 +181,26 @@ func TestAttackDomainFrontingThroughPassthrough(t *testing.T) {
 	}
 	if out := curl("https://pass.allowed.test/"); out != "served pass.allowed.test" {
 		t.Fatalf("curl through the passthrough: %s", out)
+	}
+	// Node: a CONNECT to the allowed host, then TLS naming another.
+	if _, err := exec.LookPath("node"); err != nil {
+		testreq.Missing(t, "node", err)
+	}
+	script := `
+const http = require('http'), tls = require('tls');
+const [proxy, host, sni] = process.argv.slice(1);
+const [ph, pp] = proxy.split(':');
+http.request({host: ph, port: pp, method: 'CONNECT', path: host + ':443'}).on('connect', (res, socket) => {
+  const s = tls.connect({socket, servername: sni}, () => {
+    s.write('GET / HTTP/1.1\r\nHost: ' + sni + '\r\nConnection: close\r\n\r\n');
+  });
+  let raw = ''; s.on('data', d => raw += d);
+  s.on('end', () => console.log(raw));
+  s.on('error', e => { console.log('tls error', e.message); process.exit(1); });
+}).end();`
+	out, err := run(t, "", []string{"NODE_EXTRA_CA_CERTS=" + bundle}, "node", "-e", script, f.proxyURL.Host, "pass.allowed.test", "evil.test")
+	if err != nil || !strings.HasPrefix(out, "HTTP/1.1 403") || !strings.Contains(out, `"reason":"sni_mismatch"`) {
+		t.Fatalf("node fronting: %v %s", err, out)
 	}
 	if n := up.conns.Load(); n != 1 {
 		t.Fatalf("upstream saw %d connections for refused hellos", n-1)
