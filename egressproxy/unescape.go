@@ -66,21 +66,27 @@ func (v *view) srcEnd(x int) int {
 	return v.srcStart(x) + 1
 }
 
-// decoder decodes the escape at src[i] (whose first byte is the decoder's
-// trigger) into dst, returning the extended dst and the escape's source
-// length, or 0 when src[i:] is not one of its escapes.
-type decoder struct {
-	trigger byte
-	decode  func(dst, src []byte, i int) ([]byte, int)
-}
+// decoder names one kind of escape by the byte that starts it.
+type decoder struct{ trigger byte }
 
-var (
-	jsonDecoder    = decoder{'\\', decodeJSONEscape}
-	htmlDecoder    = decoder{'&', decodeHTMLReference}
-	percentDecoder = decoder{'%', decodePercentEscape}
-	// responseDecoders are the views the masker builds of a response.
-	responseDecoders = []decoder{jsonDecoder, htmlDecoder, percentDecoder}
-)
+// responseDecoders are the views the masker builds of a response: JSON
+// string escapes, HTML character references, percent escapes.
+var responseDecoders = []decoder{{'\\'}, {'&'}, {'%'}}
+
+// decode decodes the escape at src[i] (whose first byte is the trigger)
+// into dst, returning the extended dst and the escape's source length, or
+// 0 when src[i:] is not one of its escapes. (A switch rather than a
+// function value, so that src does not escape to the heap.)
+func (dec decoder) decode(dst, src []byte, i int) ([]byte, int) {
+	switch dec.trigger {
+	case '\\':
+		return decodeJSONEscape(dst, src, i)
+	case '&':
+		return decodeHTMLReference(dst, src, i)
+	default:
+		return decodePercentEscape(dst, src, i)
+	}
+}
 
 // decodeView builds dec's view of src into v (reusing its buffers) and
 // reports whether it holds any escape; without one the view is src itself
