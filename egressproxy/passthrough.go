@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -71,7 +70,7 @@ func (p *Proxy) servePassthrough(req *http.Request, client net.Conn, ctx *goprox
 	if _, err := up.Write(raw); err != nil {
 		return
 	}
-	relay(client, up)
+	p.relayPassthrough(client, up, t, d)
 }
 
 // checkHello decides a passthrough tunnel's ClientHello: its server name
@@ -136,18 +135,6 @@ func connectEstablished(req *http.Request) string {
 		major, minor = 1, 1
 	}
 	return "HTTP/" + strconv.Itoa(major) + "." + strconv.Itoa(minor) + " 200 Connection established\r\n\r\n"
-}
-
-// relay copies bytes both ways until both directions end.
-func relay(client, up net.Conn) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		halfClose(up, copyErr(up, client))
-	}()
-	halfClose(client, copyErr(client, up))
-	wg.Wait()
 }
 
 func copyErr(dst io.Writer, src io.Reader) error {
