@@ -100,6 +100,9 @@ func routeRule(r schemas.PlannedRoute) string {
 	if len(r.Methods) > 0 {
 		methods = strings.Join(r.Methods, ",")
 	}
+	if r.WebSocket {
+		methods += "; WebSocket"
+	}
 	return paths + "; " + methods
 }
 

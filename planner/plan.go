@@ -121,7 +121,7 @@ func assignSlots(plan *schemas.Plan, routes []sourcedRoute, env map[string]strin
 	for _, sr := range routes {
 		r := sr.route
 		pr := schemas.PlannedRoute{Host: schemas.NormalizeHost(r.Host), Port: r.Port, PathAllowlist: r.PathAllowlist,
-			Methods: r.Methods, TLSPassthrough: r.TLSPassthrough, Origin: sr.origin}
+			Methods: r.Methods, TLSPassthrough: r.TLSPassthrough, WebSocket: r.WebSocket, Origin: sr.origin}
 		if r.Auth != nil {
 			i, ok := slotOf[r.Auth.TokenRef]
 			if !ok {

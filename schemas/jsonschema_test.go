@@ -86,7 +86,8 @@ func TestManifestSchemaRefusesStructuralMistakes(t *testing.T) {
 		"port-range.yaml", "template-unknown.yaml", "auth-token-not-a-name.yaml", "host-wildcard.yaml", "host-scheme.yaml",
 		"host-port.yaml", "host-path.yaml", "host-empty.yaml", "host-missing.yaml", "extends-bad-name.yaml", "command-empty.yaml",
 		"env-bad-name-and-value.yaml", "workdir-unknown-key.yaml", "workdir-outside.yaml", "workdir-not-protected.yaml",
-		"workdir-not-list.yaml", "workdir-not-mapping.yaml"} {
+		"workdir-not-list.yaml", "workdir-not-mapping.yaml", "websocket-with-passthrough.yaml", "websocket-without-auth.yaml",
+		"websocket-not-bool.yaml"} {
 		src, err := os.ReadFile("testdata/invalid/" + name)
 		if err != nil {
 			t.Fatal(err)

@@ -67,6 +67,10 @@ type Route struct {
 	Methods        []string `yaml:"methods" json:"methods,omitempty"`
 	Auth           *Auth    `yaml:"auth" json:"auth,omitempty"`
 	TLSPassthrough bool     `yaml:"tls_passthrough" json:"tls_passthrough,omitempty"`
+	// WebSocket lets a route with auth relay WebSocket upgrades, their
+	// frames scanned and masked like bodies. Only meaningful with auth:
+	// routes without a credential relay WebSocket anyway.
+	WebSocket bool `yaml:"websocket" json:"websocket,omitempty"`
 
 	At              Location            `yaml:"-" json:"-"`
 	KeyAt           map[string]Location `yaml:"-" json:"-"`

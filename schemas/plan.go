@@ -57,6 +57,7 @@ type PlannedRoute struct {
 	PathAllowlist  []string     `json:"path_allowlist,omitempty"`
 	Methods        []string     `json:"methods,omitempty"`
 	TLSPassthrough bool         `json:"tls_passthrough,omitempty"`
+	WebSocket      bool         `json:"websocket,omitempty"`
 	Auth           *PlannedAuth `json:"auth,omitempty"`
 	// Origin is "provider:<template>" for provider routes and the manifest
 	// position (file:line:col) otherwise.
@@ -120,7 +121,7 @@ func (p *Plan) RoutesFile() *RoutesFile {
 	rf := &RoutesFile{Version: RoutesVersion, Routes: make([]RouteRule, 0, len(p.Routes))}
 	for _, r := range p.Routes {
 		rule := RouteRule{Host: r.Host, Port: r.Port, PathAllowlist: r.PathAllowlist, Methods: r.Methods,
-			TLSPassthrough: r.TLSPassthrough}
+			TLSPassthrough: r.TLSPassthrough, WebSocket: r.WebSocket}
 		if r.Auth != nil {
 			rule.Auth = &SlotAuth{Scheme: r.Auth.Scheme, Slot: r.Auth.Slot}
 		}
