@@ -1,0 +1,245 @@
+package dlp
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
+	glconfig "github.com/zricethezav/gitleaks/v8/config"
+)
+
+// Finding is one secret found in data: the rule that found it and where it
+// lies in the data that was scanned. It never holds the secret: Start and
+// End point into the caller's data, which the caller may redact.
+type Finding struct {
+	Rule  string // a gitleaks rule id ("aws-access-token"), or RuleKnownSecret
+	Start int    // the secret's bytes are data[Start:End] of the view it was found in
+	End   int
+	// Decoded is set when the secret was found in a decoded view of the
+	// data (escapes undone), so Start and End do not point into the data
+	// as sent.
+	Decoded bool
+}
+
+// RuleKnownSecret names findings of a known value (Values): a host secret
+// the bottle was not given.
+const RuleKnownSecret = "host-secret"
+
+// Detector applies gitleaks' rules (and optionally a set of known values)
+// to data. It is immutable and safe for concurrent use.
+type Detector struct {
+	rules    []glconfig.Rule
+	keywords *ahocorasick.Trie
+	byKW     [][]int // keyword index -> indexes of the rules that name it
+	known    *Values
+}
+
+// NewDetector compiles gitleaks' default rules and known into a detector.
+// known may be nil.
+func NewDetector(known *Values) (*Detector, error) {
+	rules, err := Rules()
+	if err != nil {
+		return nil, err
+	}
+	d := &Detector{rules: rules, known: known}
+	kwIndex := map[string]int{}
+	var kws []string
+	for i, r := range rules {
+		for _, kw := range r.Keywords {
+			kw = strings.ToLower(kw)
+			k, ok := kwIndex[kw]
+			if !ok {
+				k = len(kws)
+				kwIndex[kw] = k
+				kws = append(kws, kw)
+				d.byKW = append(d.byKW, nil)
+			}
+			if !slices.Contains(d.byKW[k], i) {
+				d.byKW[k] = append(d.byKW[k], i)
+			}
+		}
+	}
+	d.keywords = ahocorasick.NewTrieBuilder().AddStrings(kws).Build()
+	return d, nil
+}
+
+// RuleCount is how many credential rules the detector applies.
+func (d *Detector) RuleCount() int { return len(d.rules) }
+
+// Scratch holds buffers a caller reuses from one Find to the next.
+type Scratch struct {
+	lower []byte
+	hit   []bool
+	views viewScratch
+}
+
+// Find returns the secrets in data, in the data as sent and in its decoded
+// views (Views): gitleaks' rules first, then the known values. A finding in
+// a decoded view that was also found as sent is reported once, as sent.
+func (d *Detector) Find(data []byte, s *Scratch) []Finding {
+	if s == nil {
+		s = &Scratch{}
+	}
+	var out []Finding
+	decoded := false
+	forEachView(data, &s.views, func(v []byte) bool {
+		for _, f := range d.findRules(v, s) {
+			f.Decoded = decoded
+			if !decoded || !slices.ContainsFunc(out, func(o Finding) bool { return o.Rule == f.Rule }) {
+				out = append(out, f)
+			}
+		}
+		if d.known != nil {
+			if start, end, ok := d.known.index(v, s); ok &&
+				(!decoded || !slices.ContainsFunc(out, func(o Finding) bool { return o.Rule == RuleKnownSecret })) {
+				out = append(out, Finding{Rule: RuleKnownSecret, Start: start, End: end, Decoded: decoded})
+			}
+		}
+		decoded = true
+		return true
+	})
+	return out
+}
+
+// findRules applies the rules whose keywords occur in v.
+func (d *Detector) findRules(v []byte, s *Scratch) []Finding {
+	s.lower = appendLower(s.lower[:0], v)
+	if cap(s.hit) < len(d.rules) {
+		s.hit = make([]bool, len(d.rules))
+	}
+	hit := s.hit[:len(d.rules)]
+	clear(hit)
+	any := false
+	d.keywords.Walk(s.lower, func(_, _, pattern int64) bool {
+		for _, i := range d.byKW[pattern] {
+			hit[i], any = true, true
+		}
+		return true
+	})
+	if !any {
+		return nil
+	}
+	var out []Finding
+	str := string(v) // rules and allowlists work on strings
+	for i, on := range hit {
+		if on {
+			out = append(out, findRule(&d.rules[i], str)...)
+		}
+	}
+	return out
+}
+
+// findRule is gitleaks' detectRule for data that has no path or commit:
+// the regex, the secret group, the entropy threshold, then the global and
+// the rule's allowlists.
+func findRule(r *glconfig.Rule, s string) []Finding {
+	var out []Finding
+	for _, m := range r.Regex.FindAllStringSubmatchIndex(s, -1) {
+		start, end := m[0], m[1]
+		match := strings.Trim(s[start:end], "\n")
+		end = start + len(match)
+		secStart, secEnd := start, end
+		if groups := len(m) / 2; groups >= 2 {
+			g := r.SecretGroup
+			if g == 0 {
+				for k := 1; k < groups; k++ {
+					if m[2*k] >= 0 && m[2*k+1] > m[2*k] {
+						g = k
+						break
+					}
+				}
+			}
+			if g > 0 && g < groups && m[2*g] >= 0 {
+				secStart, secEnd = m[2*g], min(m[2*g+1], end)
+			}
+		}
+		secret := s[secStart:secEnd]
+		if r.Entropy != 0 && entropy(secret) <= r.Entropy {
+			continue
+		}
+		line := lineAround(s, start, end)
+		if allowed(globalAllow, secret, match, line) || allowed(r.Allowlists, secret, match, line) {
+			continue
+		}
+		out = append(out, Finding{Rule: r.RuleID, Start: secStart, End: secEnd})
+	}
+	return out
+}
+
+// allowed is gitleaks' checkFindingAllowed without commits and paths: an
+// allowlist that needs a commit or a path (condition AND) never admits
+// data that has neither.
+func allowed(lists []*glconfig.Allowlist, secret, match, line string) bool {
+	for _, a := range lists {
+		target := secret
+		switch a.RegexTarget {
+		case "match":
+			target = match
+		case "line":
+			target = line
+		}
+		regexOK := a.RegexAllowed(target)
+		stopOK, _ := a.ContainsStopWord(secret)
+		if a.MatchCondition == glconfig.AllowlistMatchAnd {
+			if len(a.Commits) > 0 || len(a.Paths) > 0 {
+				continue
+			}
+			ok := len(a.Regexes) > 0 || len(a.StopWords) > 0
+			if len(a.Regexes) > 0 {
+				ok = ok && regexOK
+			}
+			if len(a.StopWords) > 0 {
+				ok = ok && stopOK
+			}
+			if ok {
+				return true
+			}
+			continue
+		}
+		if regexOK || stopOK {
+			return true
+		}
+	}
+	return false
+}
+
+// lineAround returns the line of s that holds s[start:end].
+func lineAround(s string, start, end int) string {
+	ls := strings.LastIndexByte(s[:start], '\n') + 1
+	le := strings.IndexByte(s[end:], '\n')
+	if le < 0 {
+		return s[ls:]
+	}
+	return s[ls : end+le]
+}
+
+// entropy is the Shannon entropy of s in bits per character, as gitleaks
+// computes it.
+func entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	counts := map[rune]int{}
+	for _, c := range s {
+		counts[c]++
+	}
+	var e float64
+	inv := 1 / float64(len(s))
+	for _, n := range counts {
+		f := float64(n) * inv
+		e -= f * math.Log2(f)
+	}
+	return e
+}
+
+// appendLower appends b in ASCII lower case to dst.
+func appendLower(dst, b []byte) []byte {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
