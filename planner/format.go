@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -98,7 +99,7 @@ func routeRule(r schemas.PlannedRoute) string {
 	if len(r.Methods) > 0 {
 		methods = strings.Join(r.Methods, ",")
 	}
-	return paths + "; " + methods
+	return paths + "; " + methods + "; dlp " + cmp.Or(r.DLP, schemas.DLPBlock)
 }
 
 func routeAuth(r schemas.PlannedRoute) string {

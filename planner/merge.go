@@ -15,6 +15,7 @@ type folded struct {
 	provider providerFields
 	env      map[string]string
 	replaced []schemas.ReplacedRoute
+	dlp      string // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -53,6 +54,9 @@ func (f *folded) absorb(p *folded) {
 		f.env[k] = v
 	}
 	f.provider.overlay(p.provider)
+	if p.dlp != "" {
+		f.dlp = p.dlp
+	}
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
@@ -72,6 +76,9 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 	}
 	if m.AgentProvider != nil {
 		f.provider.overlay(providerOf(m.AgentProvider))
+	}
+	if m.DLP != nil {
+		f.dlp = m.DLP.OnMatch
 	}
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {

@@ -221,7 +221,7 @@ func replaceRoute(live *schemas.RoutesFile, r schemas.Route) (*schemas.RoutesFil
 	for _, old := range live.Routes {
 		if old.Host == rule.Host && old.Port == rule.Port {
 			if !rule.TLSPassthrough {
-				rule.Auth = old.Auth
+				rule.Auth, rule.DLP = old.Auth, old.DLP // a decision changes neither credentials nor DLP
 			}
 			next.Routes = append(next.Routes, rule)
 			placed = true

@@ -35,6 +35,9 @@ type PlannedRoute struct {
 	Methods        []string     `json:"methods,omitempty"`
 	TLSPassthrough bool         `json:"tls_passthrough,omitempty"`
 	Auth           *PlannedAuth `json:"auth,omitempty"`
+	// DLP is the route's policy for requests that carry a secret, after
+	// the bottle's default and the route's own are folded.
+	DLP string `json:"dlp_on_match,omitempty"`
 	// Origin is "provider:<template>" for provider routes and the manifest
 	// position (file:line:col) otherwise.
 	Origin string `json:"origin"`
@@ -97,7 +100,7 @@ func (p *Plan) RoutesFile() *RoutesFile {
 	rf := &RoutesFile{Version: RoutesVersion, Routes: make([]RouteRule, 0, len(p.Routes))}
 	for _, r := range p.Routes {
 		rule := RouteRule{Host: r.Host, Port: r.Port, PathAllowlist: r.PathAllowlist, Methods: r.Methods,
-			TLSPassthrough: r.TLSPassthrough}
+			TLSPassthrough: r.TLSPassthrough, DLP: r.DLP}
 		if r.Auth != nil {
 			rule.Auth = &SlotAuth{Scheme: r.Auth.Scheme, Slot: r.Auth.Slot}
 		}

@@ -30,6 +30,9 @@ type RouteRule struct {
 	Methods        []string  `yaml:"methods,omitempty" json:"methods,omitempty"`
 	Auth           *SlotAuth `yaml:"auth,omitempty" json:"auth,omitempty"`
 	TLSPassthrough bool      `yaml:"tls_passthrough,omitempty" json:"tls_passthrough,omitempty"`
+	// DLP is what the proxy does with a request to this route that carries
+	// a secret: DLPBlock (also when empty), DLPRedact or DLPSupervise.
+	DLP string `yaml:"dlp_on_match,omitempty" json:"dlp_on_match,omitempty"`
 }
 
 // SlotAuth tells the proxy to inject `Authorization: <Scheme> <token>` where
@@ -96,6 +99,7 @@ type routeRuleNode struct {
 	Methods        []string      `yaml:"methods"`
 	Auth           *slotAuthNode `yaml:"auth"`
 	TLSPassthrough bool          `yaml:"tls_passthrough"`
+	DLP            string        `yaml:"dlp_on_match"`
 
 	At              Location `yaml:"-"`
 	KeyAt           map[string]Location
@@ -127,7 +131,11 @@ func (n *routesFileNode) validate(file string) (*RoutesFile, Errors) {
 		delete(r.KeyAt, "auth") // checked below, against slots rather than token_ref
 		errs = append(errs, r.validate(key)...)
 		rule := RouteRule{Host: NormalizeHost(rn.Host), Port: rn.Port, PathAllowlist: rn.PathAllowlist,
-			Methods: rn.Methods, TLSPassthrough: rn.TLSPassthrough}
+			Methods: rn.Methods, TLSPassthrough: rn.TLSPassthrough, DLP: rn.DLP}
+		if at, ok := rn.KeyAt["dlp_on_match"]; ok && !slices.Contains(DLPActions, rn.DLP) {
+			errs = append(errs, &Error{At: at, Key: key + ".dlp_on_match", Msg: "is not a DLP action", Hint: oneOf(rn.DLP, DLPActions)})
+		}
+		delete(r.KeyAt, "dlp_on_match")
 		if _, ok := rn.KeyAt["auth"]; ok {
 			a := rn.Auth
 			switch {
