@@ -25,6 +25,12 @@ const (
 	ReasonBodyTooLarge            // the body exceeds the proxy's limit
 	ReasonBadRequest              // the request cannot be checked (scheme, target form)
 	ReasonUpstreamError           // not a refusal: the upstream could not be reached (502)
+	ReasonBodyNotDecodable        // the body's Content-Encoding is unknown, or the body is not valid in it
+	ReasonDecodedTooLarge         // the body decodes to more than the proxy scans, or is encoded and too long to buffer
+	ReasonDLPMatch                // the request carries a secret (a credential pattern or a host secret); route policy block
+	ReasonDLPUnsupervised         // the route's policy is supervise, but no operator desk is attached
+	ReasonDLPRefused              // the request was held and the operator refused it
+	ReasonDLPHoldTimeout          // the request was held and no decision came in time
 	numReasons
 )
 
@@ -54,7 +60,15 @@ var reasons = [numReasons]reasonInfo{
 	ReasonBodyTooLarge:     {"body_too_large", http.StatusRequestEntityTooLarge, "the request body exceeds the proxy's limit", "send a smaller body"},
 	ReasonBadRequest:       {"bad_request", http.StatusBadRequest, "the request cannot be checked: unsupported scheme or request target", "send an http or https request in origin or absolute form"},
 	ReasonUpstreamError:    {"upstream_error", http.StatusBadGateway, "the upstream server could not be reached or did not answer", "retry later; if it persists, tell the operator"},
+	ReasonBodyNotDecodable: {"body_not_decodable", http.StatusForbidden, "the body's Content-Encoding is not one the proxy can decode and scan (gzip, deflate, br, zstd), or the body is not valid in it", "send the body uncompressed or in one of those encodings"},
+	ReasonDecodedTooLarge:  {"decoded_body_too_large", http.StatusRequestEntityTooLarge, "the body is compressed and decodes to more than the proxy scans, or is compressed and longer than it buffers; it cannot be checked, so it is refused", "send the body uncompressed, or in smaller requests"},
+	ReasonDLPMatch:         {"dlp_match", http.StatusForbidden, "the request carries a secret the bottle was not given", dlpHint},
+	ReasonDLPUnsupervised:  {"dlp_unsupervised", http.StatusForbidden, "the request carries a secret; its route asks for an operator to review such requests, but none is attached to this proxy", dlpHint},
+	ReasonDLPRefused:       {"dlp_refused", http.StatusForbidden, "the request carries a secret; it was held for the operator, who refused to release it", "do not send this secret; ask the operator (or the bottle's MCP server) if the task needs it"},
+	ReasonDLPHoldTimeout:   {"dlp_hold_timeout", http.StatusForbidden, "the request carries a secret; it was held for the operator and no decision came before the hold timed out", "the operator may not be watching: send the request without the secret, or retry later"},
 }
+
+const dlpHint = "remove the secret from the request (the rule named in the error says which kind it is); never send credentials yourself: the proxy injects the ones a route needs"
 
 // String returns the reason's code, e.g. "path_not_allowed".
 func (r Reason) String() string {

@@ -80,11 +80,16 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 	if p.headersCarryToken(req.Header) {
 		return req, p.refuseRequest(req, deny(d, ReasonTokenInHeader), st)
 	}
-	reason, sb := prepareBody(req, p.scan, p.lim)
+	reason, bd := prepareBody(req, p.scan, p.dlp, p.lim)
 	if reason != ReasonAllowed {
 		return req, p.refuseRequest(req, deny(d, reason), st)
 	}
-	st.body = sb
+	st.body = bd.stream
+	if fs := p.scanDLP(req, &bd); len(fs) > 0 {
+		if d, refused := p.applyDLP(req, d, r, &bd, fs); refused {
+			return req, p.refuseRequest(req, d, st)
+		}
+	}
 	if !r.auth.IsZero() {
 		req.Header.Set("Authorization", r.auth.Reveal())
 		// The response is scanned for the credential it might echo (see
@@ -320,5 +325,14 @@ func (p *Proxy) headersCarryToken(h http.Header) bool {
 			buf.WriteByte('\n')
 		}
 	}
-	return p.scan.found(buf.Bytes())
+	if p.scan.found(buf.Bytes()) {
+		return true
+	}
+	var parts [][]byte
+	for _, vs := range h {
+		for _, v := range vs {
+			parts = append(parts, []byte(v))
+		}
+	}
+	return p.scan.foundSplit(parts)
 }

@@ -28,6 +28,7 @@ type route struct {
 	passthrough bool
 	auth        schemas.Secret // the whole Authorization value, e.g. "Bearer t"; zero: none
 	authSlot    string
+	dlp         string // schemas.DLPBlock, DLPRedact or DLPSupervise
 }
 
 // methodSet is a bit per entry of schemas.Methods.
@@ -92,6 +93,14 @@ func compileRoute(rule schemas.RouteRule, tokens map[string]schemas.Secret) (*ro
 	r := &route{host: schemas.NormalizeHost(rule.Host), port: rule.Port, passthrough: rule.TLSPassthrough}
 	if rule.TLSPassthrough && (len(rule.PathAllowlist) > 0 || len(rule.Methods) > 0 || rule.Auth != nil) {
 		return nil, errors.New("tls_passthrough cannot be combined with path_allowlist, methods or auth")
+	}
+	switch rule.DLP {
+	case "":
+		r.dlp = schemas.DLPBlock
+	case schemas.DLPBlock, schemas.DLPRedact, schemas.DLPSupervise:
+		r.dlp = rule.DLP
+	default:
+		return nil, fmt.Errorf("dlp_on_match %q is not one of %s", rule.DLP, strings.Join(schemas.DLPActions, ", "))
 	}
 	for _, p := range rule.PathAllowlist {
 		if why := schemas.CheckPathPrefix(p); why != "" {
