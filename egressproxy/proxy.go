@@ -20,26 +20,26 @@ import (
 
 // Proxy is one bottle's egress proxy.
 type Proxy struct {
-	bottle  string
-	lim     Limits
-	log     *slog.Logger
-	pub     events.Publisher
-	tokens  map[string]schemas.Secret
-	scan    *scanner
-	dlp     *dlp.Detector // gitleaks' rules and the host secrets
+	bottle string
+	lim    Limits
+	log    *slog.Logger
+	pub    events.Publisher
+	tokens map[string]schemas.Secret
+	scan   *scanner
+	dlp    *dlp.Detector // gitleaks' rules and the host secrets
 	// hostSecrets are Config.HostSecrets, for the checks the detector does
 	// not make (split across headers, excerpts).
 	hostSecrets *dlp.Values
 	supervisor  atomic.Pointer[Supervisor]
-	certs   *certStore
-	dial    *dialer
-	tr      *http.Transport
-	gp      *goproxy.ProxyHttpServer
-	srv     *http.Server
-	conns   *connTracker
-	metrics *metrics
-	denials denialRing
-	table   atomic.Pointer[table]
+	certs       *certStore
+	dial        *dialer
+	tr          *http.Transport
+	gp          *goproxy.ProxyHttpServer
+	srv         *http.Server
+	conns       *connTracker
+	metrics     *metrics
+	denials     denialRing
+	table       atomic.Pointer[table]
 
 	reloadMu sync.Mutex           // serialises Reload (readers never take it)
 	rt       goproxy.RoundTripper // p.roundTrip, made once

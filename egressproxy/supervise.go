@@ -3,6 +3,7 @@ package egressproxy
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,13 +50,17 @@ func (p *Proxy) supervise(req *http.Request, d Decision, bd *body, fs []finding)
 	}
 	wheres := []string{}
 	for _, f := range fs {
-		if !strings.Contains(strings.Join(wheres, ","), f.where) {
+		if !slices.Contains(wheres, f.where) {
 			wheres = append(wheres, f.where)
 		}
 	}
 	rawPath, rawQuery, _ := splitTarget(req.RequestURI)
+	port := d.Port
+	if port == 443 || port == 80 {
+		port = 0 // the default, as routes write it
+	}
 	rel := schemas.Release{
-		Rules: rulesOf(fs), Where: wheres, Method: req.Method,
+		Host: d.Host, Port: port, Rules: rulesOf(fs), Where: wheres, Method: req.Method,
 		Path: p.displayPath(rawPath, rawQuery), Excerpt: p.excerpt(req, bd, fs),
 		Until: time.Now().Add(p.lim.DLPHoldTimeout).UTC(),
 	}

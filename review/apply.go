@@ -93,6 +93,18 @@ func (o *Owner) apply(d schemas.Decision) {
 		o.publish(schemas.KindApplied, out) // the first decision's result stands
 		return
 	}
+	if prop.Kind == schemas.ProposalRelease {
+		if err := CheckDecision(d); err != nil {
+			out.Status, out.Notes = schemas.ProposalRefused, fmt.Sprintf("invalid decision: %v", err)
+		} else {
+			decideRelease(&out, d)
+		}
+		o.publish(schemas.KindApplied, out)
+		if out.Status != schemas.ProposalRefused { // a malformed decision leaves the hold waiting
+			o.settle(d.ProposalID, Result{Status: out.Status, ProposalID: d.ProposalID, Notes: out.Notes, Delta: prop.Delta})
+		}
+		return
+	}
 	o.decide(&out, d, prop)
 	if out.Status == schemas.ProposalApproved {
 		o.limit.refund()

@@ -108,6 +108,9 @@ func (d *Desk) Decide(ctx context.Context, dec schemas.Decision, wait time.Durat
 	if err := CheckDecision(dec); err != nil {
 		return nil, fmt.Errorf("decide %q: %w", v.ID, err)
 	}
+	if v.Kind == schemas.ProposalRelease && dec.Action == schemas.ActionModify {
+		return nil, fmt.Errorf("decide %q: a held request can be released (approve) or refused (deny), not modified", v.ID)
+	}
 	if d.cfg.Running != nil {
 		running, err := d.cfg.Running(ctx, v.Bottle)
 		if err != nil {
