@@ -51,7 +51,7 @@ func TestDetectorIgnoresOrdinaryText(t *testing.T) {
 	for _, s := range []string{
 		`{"model":"x","messages":[{"role":"user","content":"write a function that parses api keys"}]}`,
 		`api_key = "` + strings.Repeat("ab", 20) + `"`, // generic-api-key is excluded
-		"AKIAIOSFODNN7EXAMPLE",                          // gitleaks' own allowlist
+		"AKIAIOSFODNN7EXAMPLE", // gitleaks' own allowlist
 	} {
 		if fs := d.Find([]byte(s), nil); len(fs) > 0 {
 			t.Errorf("%.40q: found %v", s, ruleIDs(fs))
