@@ -19,8 +19,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
