@@ -16,9 +16,14 @@
 // its request with the structured 403 (clients never show the body of a
 // refused CONNECT) and close; nothing in such a tunnel is forwarded.
 // The proxy strips the agent's Authorization headers, refuses git pushes and
-// refuses any request that carries one of its own token values (raw or
-// encoded) in its URL, headers or body, so the agent can neither use nor
-// exfiltrate a credential it was never given. After name resolution it
+// refuses any request that carries one of its own token values (raw,
+// hex in any case, base64, escaped, split across headers) in its URL,
+// headers or body, the body decoded first when it has a Content-Encoding
+// (bounded: what decodes past Limits.MaxDecodedBytes is refused), so the
+// agent can neither use nor exfiltrate a credential it was never given.
+// Outbound DLP (dlpcheck.go) applies the detectors of package dlp, gitleaks'
+// rules and Config.HostSecrets, to every request, and the route's policy
+// blocks, redacts or holds it for an operator (supervise.go). After name resolution it
 // refuses to dial loopback, private, link-local and metadata addresses, so a
 // DNS name that rebinds to the host cannot reach the host's services.
 //

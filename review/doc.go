@@ -16,6 +16,11 @@
 //     pending, the bottle runs), publishes it, and waits for the owner's
 //     Applied.
 //
+// A request the proxy holds because it carries a secret (DLP policy
+// supervise) travels the same way as a proposal of kind release
+// (hold.go): approve releases it, deny or the hold's timeout refuses it,
+// and it never carries the secret.
+//
 // Credentials stay the operator's: an approval never adds or changes auth;
 // a modify may name a host variable for auth only with scope persist, and
 // then takes effect through the manifest at the bottle's next launch.
