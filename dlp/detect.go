@@ -69,9 +69,10 @@ func (d *Detector) RuleCount() int { return len(d.rules) }
 
 // Scratch holds buffers a caller reuses from one Find to the next.
 type Scratch struct {
-	lower []byte
-	hit   []bool
-	views viewScratch
+	lower   []byte
+	hit     []bool
+	windows [][]window
+	views   viewScratch
 }
 
 // Find returns the secrets in data, in the data as sent and in its decoded
@@ -90,8 +91,8 @@ func (d *Detector) Find(data []byte, s *Scratch) []Finding {
 				out = append(out, f)
 			}
 		}
-		if d.known != nil {
-			if start, end, ok := d.known.index(v, s); ok &&
+		if !d.known.Empty() { // this view only: the loop is already over the views
+			if start, end, ok := d.known.indexIn(v, s); ok &&
 				(!decoded || !slices.ContainsFunc(out, func(o Finding) bool { return o.Rule == RuleKnownSecret })) {
 				out = append(out, Finding{Rule: RuleKnownSecret, Start: start, End: end, Decoded: decoded})
 			}
@@ -102,18 +103,41 @@ func (d *Detector) Find(data []byte, s *Scratch) []Finding {
 	return out
 }
 
-// findRules applies the rules whose keywords occur in v.
+// Windows around keyword hits: gitleaks' rules name the keyword inside
+// the match (mostly at most 50 characters before the secret, which follows
+// within a few hundred), so each rule's regex runs only on the data around
+// its keywords' hits, not on all of it. Go's regexp runs these patterns at
+// about 1 MB/s; the windows keep a body's cost in proportion to its hits.
+const (
+	windowBefore = 256
+	windowAfter  = 4 << 10 // room for a JWT or a private key block
+)
+
+// findRules applies the rules whose keywords occur in v, each on the
+// windows around its keywords' hits.
 func (d *Detector) findRules(v []byte, s *Scratch) []Finding {
 	s.lower = appendLower(s.lower[:0], v)
 	if cap(s.hit) < len(d.rules) {
 		s.hit = make([]bool, len(d.rules))
+		s.windows = make([][]window, len(d.rules))
 	}
 	hit := s.hit[:len(d.rules)]
 	clear(hit)
+	wins := s.windows[:len(d.rules)]
 	any := false
-	d.keywords.Walk(s.lower, func(_, _, pattern int64) bool {
+	d.keywords.Walk(s.lower, func(end, n, pattern int64) bool {
+		start := int(end - n + 1)
+		lo, hi := max(0, start-windowBefore), min(len(v), int(end)+1+windowAfter)
 		for _, i := range d.byKW[pattern] {
-			hit[i], any = true, true
+			if !hit[i] {
+				hit[i], any = true, true
+				wins[i] = wins[i][:0]
+			}
+			if k := len(wins[i]) - 1; k >= 0 && lo <= wins[i][k].hi {
+				wins[i][k].hi = max(wins[i][k].hi, hi)
+			} else {
+				wins[i] = append(wins[i], window{lo, hi})
+			}
 		}
 		return true
 	})
@@ -121,14 +145,23 @@ func (d *Detector) findRules(v []byte, s *Scratch) []Finding {
 		return nil
 	}
 	var out []Finding
-	str := string(v) // rules and allowlists work on strings
 	for i, on := range hit {
-		if on {
-			out = append(out, findRule(&d.rules[i], str)...)
+		if !on {
+			continue
+		}
+		for _, w := range wins[i] {
+			for _, f := range findRule(&d.rules[i], string(v[w.lo:w.hi])) {
+				f.Start += w.lo
+				f.End += w.lo
+				out = append(out, f)
+			}
 		}
 	}
 	return out
 }
+
+// window is a span of the data a rule's regex runs on.
+type window struct{ lo, hi int }
 
 // findRule is gitleaks' detectRule for data that has no path or commit:
 // the regex, the secret group, the entropy threshold, then the global and

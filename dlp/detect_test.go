@@ -91,3 +91,20 @@ func TestDetectorFindsKnownValues(t *testing.T) {
 		t.Fatalf("known value not found: %v", ruleIDs(fs))
 	}
 }
+
+// TestDetectorFindsEscapedKnownValues: a known value behind escapes is
+// found in a decoded view, and the views are not corrupted by the search.
+func TestDetectorFindsEscapedKnownValues(t *testing.T) {
+	secret := dlptest.Random(32)
+	d := newDetector(t, secret)
+	var esc strings.Builder
+	for _, c := range []byte(secret) {
+		esc.WriteString(`\u00` + string("0123456789abcdef"[c>>4]) + string("0123456789abcdef"[c&15]))
+	}
+	aws := dlptest.AWSKeyID()
+	data := []byte("%41%42 line\n" + esc.String() + " and " + strings.ReplaceAll(aws, "A", "%41"))
+	ids := ruleIDs(d.Find(data, &Scratch{}))
+	if !slices.Contains(ids, RuleKnownSecret) || !slices.Contains(ids, "aws-access-token") {
+		t.Fatalf("found %v", ids)
+	}
+}

@@ -137,19 +137,35 @@ func (v *Values) SplitAcross(parts [][]byte) bool {
 }
 
 // chained reports whether p = suffix(a) + whole(b)... + prefix(z) for
-// distinct parts a, b, ..., z, comparing hex case-insensitively.
+// parts a, b, ..., z (a part may serve more than once), comparing hex
+// case-insensitively. It looks only where a part's last byte (for a first
+// piece) or first byte (for the others) fits p, so headers cost little.
 func chained(p []byte, parts [][]byte) bool {
+	fold := isLowerHex(p)
 	eq := bytes.Equal
-	if isLowerHex(p) {
+	if fold {
 		eq = bytes.EqualFold
 	}
-	reached := make([]bool, len(p)+1) // positions of p covered so far, from a first piece
+	same := func(a, b byte) bool {
+		return a == b || fold && a|0x20 == b|0x20
+	}
+	var reached []bool // positions of p covered so far, from a first piece
 	for _, a := range parts {
+		if len(a) == 0 {
+			continue
+		}
+		last := a[len(a)-1]
 		for n := 1; n < len(p) && n <= len(a); n++ {
-			if eq(a[len(a)-n:], p[:n]) {
+			if same(last, p[n-1]) && eq(a[len(a)-n:], p[:n]) {
+				if reached == nil {
+					reached = make([]bool, len(p)+1)
+				}
 				reached[n] = true
 			}
 		}
+	}
+	if reached == nil {
+		return false
 	}
 	for pos := 1; pos < len(p); pos++ {
 		if !reached[pos] {
@@ -157,7 +173,7 @@ func chained(p []byte, parts [][]byte) bool {
 		}
 		rest := p[pos:]
 		for _, b := range parts {
-			if len(b) == 0 {
+			if len(b) == 0 || !same(b[0], rest[0]) {
 				continue
 			}
 			if len(b) >= len(rest) && eq(b[:len(rest)], rest) {

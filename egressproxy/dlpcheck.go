@@ -34,28 +34,53 @@ type finding struct {
 func (f finding) redactable() bool { return f.where != "url" && !f.Decoded }
 
 // scanDLP returns the DLP findings of a request: its target, header
-// values, and the body's plain form.
+// values, and the body's plain form. The header values are scanned as one
+// text, a line each, so a value split across headers is seen too; a
+// finding that spans two values cannot be redacted in either.
 func (p *Proxy) scanDLP(req *http.Request, bd *body) []finding {
 	var out []finding
-	var s dlp.Scratch
-	for _, f := range p.dlp.Find([]byte(req.RequestURI), &s) {
+	s := scratches.Get().(*dlp.Scratch)
+	defer scratches.Put(s)
+	for _, f := range p.dlp.Find([]byte(req.RequestURI), s) {
 		out = append(out, finding{Finding: f, where: "url"})
 	}
-	var parts [][]byte
+	type span struct {
+		name       string
+		i, lo, end int
+	}
+	var spans []span
+	var text []byte
 	for name, vs := range req.Header {
 		for i, v := range vs {
-			b := []byte(v)
-			parts = append(parts, b)
-			for _, f := range p.dlp.Find(b, &s) {
-				out = append(out, finding{Finding: f, where: "header", header: name, index: i})
-			}
+			lo := len(text)
+			text = append(append(text, v...), '\n')
+			spans = append(spans, span{name, i, lo, lo + len(v)})
 		}
 	}
-	if p.hostSecrets.SplitAcross(parts) {
-		out = append(out, finding{Finding: dlp.Finding{Rule: dlp.RuleKnownSecret, Decoded: true}, where: "header"})
+	for _, f := range p.dlp.Find(text, s) {
+		hf := finding{Finding: f, where: "header", index: -1}
+		for _, sp := range spans {
+			if !f.Decoded && f.Start >= sp.lo && f.End <= sp.end {
+				hf.header, hf.index = sp.name, sp.i
+				hf.Start, hf.End = f.Start-sp.lo, f.End-sp.lo
+			}
+		}
+		if hf.index < 0 {
+			hf.Decoded = true // spans values, or found decoded: nothing to rewrite in place
+		}
+		out = append(out, hf)
+	}
+	if !p.hostSecrets.Empty() {
+		parts := make([][]byte, len(spans))
+		for k, sp := range spans {
+			parts[k] = text[sp.lo:sp.end]
+		}
+		if p.hostSecrets.SplitAcross(parts) {
+			out = append(out, finding{Finding: dlp.Finding{Rule: dlp.RuleKnownSecret, Decoded: true}, where: "header", index: -1})
+		}
 	}
 	if len(bd.plain) > 0 {
-		for _, f := range p.dlp.Find(bd.plain, &s) {
+		for _, f := range p.dlp.Find(bd.plain, s) {
 			out = append(out, finding{Finding: f, where: "body"})
 		}
 	}
@@ -136,7 +161,7 @@ const excerptRadius = 60
 // token the proxy holds.
 func (p *Proxy) excerpt(req *http.Request, bd *body, fs []finding) string {
 	for _, f := range fs {
-		if f.Decoded {
+		if f.Decoded || (f.where == "header" && f.index < 0) {
 			continue
 		}
 		var src []byte

@@ -328,11 +328,22 @@ func (p *Proxy) headersCarryToken(h http.Header) bool {
 	if p.scan.found(buf.Bytes()) {
 		return true
 	}
-	var parts [][]byte
+	buf.Reset()
+	var ends [32]int
+	at := ends[:0]
 	for _, vs := range h {
 		for _, v := range vs {
-			parts = append(parts, []byte(v))
+			buf.WriteString(v)
+			at = append(at, buf.Len())
 		}
+	}
+	all := buf.Bytes()
+	var partsArr [32][]byte
+	parts := partsArr[:0]
+	from := 0
+	for _, end := range at {
+		parts = append(parts, all[from:end])
+		from = end
 	}
 	return p.scan.foundSplit(parts)
 }

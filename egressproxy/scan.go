@@ -3,6 +3,7 @@ package egressproxy
 import (
 	"bytes"
 	"strings"
+	"sync"
 
 	"github.com/bot-bottle/bot-bottle/dlp"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -66,8 +67,16 @@ func (s *scanner) foundScratch(b []byte, scratch *dlp.Scratch) bool {
 	if !s.enabled() {
 		return false
 	}
+	if scratch == nil {
+		sp := scratches.Get().(*dlp.Scratch)
+		defer scratches.Put(sp)
+		scratch = sp
+	}
 	return s.values.Contains(b, scratch)
 }
+
+// scratches are the decoded views' buffers of one-shot scans.
+var scratches = sync.Pool{New: func() any { return new(dlp.Scratch) }}
 
 // foundSplit reports whether the concatenation of some of parts (header
 // values, say) holds a token: a token split across headers that a server
