@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// The end-to-end tests drive the real binary, built once per test process
-// with CGO_ENABLED=0 (statically linked, as the docker backend requires and
+// The tests beside main.go are the end-to-end tests: they drive the real
+// binary (the commands themselves live in internal/cli), built once per
+// test process with CGO_ENABLED=0 (statically linked, as the docker backend requires and
 // as a release is built), whatever the test binary itself was built with.
 var (
 	binOnce sync.Once

@@ -20,7 +20,7 @@ type rule struct {
 }
 
 var (
-	cli    = map[string]string{"github.com/spf13/cobra": "CLI only: flags and commands live in package main"}
+	cli    = map[string]string{"github.com/spf13/cobra": "CLI only: flags and commands live in internal/cli"}
 	mcpgo  = map[string]string{"github.com/mark3labs/mcp-go/mcp": "MCP belongs to the mcp package", "github.com/mark3labs/mcp-go/server": "MCP belongs to the mcp package"}
 	goprox = map[string]string{"github.com/elazarl/goproxy": "goproxy belongs to egressproxy"}
 	store  = map[string]string{"modernc.org/sqlite": "SQLite belongs to events/sqlite"}
@@ -123,6 +123,41 @@ func checkPackage(t *testing.T, root, rel string, r rule) {
 		}
 		if proj, ok := strings.CutPrefix(dep, module+"/"); ok && r.only != nil && !slices.Contains(r.only, proj) {
 			t.Errorf("%s imports %s: it may import only %v of the project", rel, dep, r.only)
+		}
+	}
+}
+
+// The module root is the entry point and nothing else: it hands the process
+// to internal/cli, which only the root may import.
+func TestMainOnlyWires(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := exec.Command("go", "list", "-f", "{{join .Imports \" \"}}", ".")
+	list.Dir = root
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list .: %v", err)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		if imp != "os" && imp != module+"/internal/cli" {
+			t.Errorf("main imports %s: main.go only calls cli.Run; logic belongs in a package", imp)
+		}
+	}
+	all := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...")
+	all.Dir = root
+	out, err = all.Output()
+	if err != nil {
+		t.Fatalf("go list ./...: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] == module {
+			continue
+		}
+		if slices.Contains(f[1:], module+"/internal/cli") {
+			t.Errorf("%s imports internal/cli: the commands are the edge; nothing else builds on them", f[0])
 		}
 	}
 }

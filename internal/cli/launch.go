@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+func newLaunchCmd(c *cli) *cobra.Command {
+	var o launcher.Options
+	var pf proxyFlags
+	cmd := &cobra.Command{
+		Use:   "launch NAME [flags] [-- COMMAND...]",
+		Short: "Run a command (default: the bottle's agent) in a bottle whose only network path is its egress proxy",
+		Long: `launch plans the bottle NAME, starts its egress proxy with a fresh CA, and
+runs COMMAND (default: the provider's command) isolated: in new namespaces
+(--backend local, the default on Linux) or in a container with no network
+(--backend docker). The workdir is the only host folder the command can
+write; the host's home, the bot-bottle home, temporary folders and runtime
+sockets are hidden. The command's environment is the plan's env and the
+proxy and CA variables, plus HOME, PATH, USER and TERM; nothing else comes
+from the host.
+
+launch stays in the foreground until the command ends and exits with its
+exit code. From another terminal: bot-bottle ps, logs ID, stop ID.
+
+--prompt TEXT runs a claude or codex bottle's agent headless, unattended
+(claude -p --dangerously-skip-permissions, codex exec
+--dangerously-bypass-approvals-and-sandbox --skip-git-repo-check: the
+bottle is the sandbox), prints its answer and exits with its exit code.`,
+		Example: `  bot-bottle launch claude-base
+  bot-bottle launch example -- sh -c 'curl -sS https://api.github.com/repos/myorg/app'
+  bot-bottle launch --backend docker --workdir ~/src/app codex-base
+  bot-bottle launch claude-base --prompt 'fix the failing test in ./pkg/x'`,
+		Args:              minArgs("launch", "bottle NAME"),
+		ValidArgsFunction: c.completeBottleNames(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dash := cmd.ArgsLenAtDash()
+			if dash == 0 || (dash < 0 && len(args) > 1) || dash > 1 {
+				return &usageError{msg: "launch takes one bottle NAME, then -- and the command: bot-bottle launch NAME -- COMMAND..."}
+			}
+			o.Name = args[0]
+			if dash == 1 {
+				o.Command = args[1:]
+			}
+			if cmd.Flags().Changed("prompt") && strings.TrimSpace(o.Prompt) == "" {
+				return &usageError{msg: "launch: --prompt is empty"}
+			}
+			if cmd.Flags().Changed("prompt") && len(o.Command) > 0 {
+				return &usageError{msg: "launch: --prompt runs the bottle's agent on the prompt; it takes no command after --"}
+			}
+			if o.Workdir == "" {
+				o.Workdir = c.workDir
+			}
+			return c.launch(cmd.Context(), o, pf)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Prompt, "prompt", "", "run the bottle's agent headless on TEXT (claude -p, codex exec: unattended, no approvals) and exit with its exit code")
+	f.StringVar(&o.Backend, "backend", "", "where the bottle runs: local (namespaces; default on Linux) or docker")
+	f.StringVar(&o.Workdir, "workdir", "", "the folder mounted read-write as the command's working directory (default: the current folder)")
+	f.BoolVar(&o.ReadonlyRoot, "readonly-root", false, "make everything but the workdir, the agent's home and /tmp read-only (always, for root on the local backend)")
+	f.StringArrayVar(&pf.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT: the proxy dials ADDR for HOST (may point at loopback; like curl --resolve)")
+	f.StringVar(&pf.upstreamCA, "upstream-ca", "", "PEM file of extra CAs the proxy trusts for upstream TLS")
+	f.DurationVar(&pf.dlpHold, "dlp-hold-timeout", 0, "how long a request held by DLP (dlp: {on_match: supervise}) waits for the operator before it is refused (default 2m)")
+	_ = cmd.RegisterFlagCompletionFunc("backend", completeValues("local", "docker"))
+	_ = cmd.MarkFlagDirname("workdir")
+	return cmd
+}
+
+func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	rt, err := c.openRuntime(pf)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	// The MCP glue gives the bottle its agent surface and a review owner,
+	// so its agent can ask for egress and any operator can decide.
+	ctl, err := c.newControl(rt, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+	stopAudit := rt.runAudit(ctx, slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	defer stopAudit()
+	restore := func() {}
+	if o.Prompt != "" {
+		// Headless: the agent's answer on stdout, its progress on stderr,
+		// no stdin (codex exec would wait for one) and no terminal.
+		o.Stdio = launcher.Stdio{Out: c.stdout, Err: c.stderr}
+	} else {
+		restore = c.attachStdio(&o)
+	}
+	b, err := ctl.Launch(ctx, o)
+	if err != nil {
+		restore()
+		if errors.Is(err, planner.ErrBottleNotFound) {
+			return withHint(err, "bot-bottle init, or bot-bottle plan NAME to see what is wrong")
+		}
+		return err
+	}
+	// Catch signals before saying the bottle runs: whoever reads that line
+	// may signal at once, and must stop the bottle, not kill this process.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if o.Stdio.Terminal == nil {
+		fmt.Fprintf(c.stderr, "bot-bottle: bottle %s is running (backend %s); stop it with: bot-bottle stop %s\n",
+			b.ID(), b.Info().Backend, b.ID())
+	}
+	go func() {
+		select {
+		case <-sigs:
+			go func() { _ = b.Stop(context.Background()) }()
+		case <-b.Done():
+		}
+	}()
+	code, err := b.Wait(context.Background())
+	restore()
+	if err != nil {
+		return fmt.Errorf("bottle %s: %w", b.ID(), err)
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// attachStdio connects the bottle to this process's streams. When stdout
+// is a terminal the command gets one of its own (and the terminal goes raw
+// while it runs, so keys reach it unchanged); otherwise pipes. It returns
+// the function that puts the terminal back.
+func (c *cli) attachStdio(o *launcher.Options) (restore func()) {
+	restore = func() {}
+	out, ok := c.stdout.(*os.File)
+	if ok && term.IsTerminal(int(out.Fd())) {
+		o.Stdio = launcher.Stdio{Terminal: out, In: c.stdin, Out: out}
+		if in, ok := c.stdin.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+			if st, err := term.MakeRaw(int(in.Fd())); err == nil {
+				restore = func() { _ = term.Restore(int(in.Fd()), st) }
+			}
+		}
+		return restore
+	}
+	o.Stdio = launcher.Stdio{In: c.stdin, Out: c.stdout, Err: c.stderr}
+	return restore
+}

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/bot-bottle/bot-bottle/schemas"
+	"github.com/spf13/cobra"
+)
+
+func newPlanCmd(c *cli) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "plan NAME",
+		Short: "Show what a bottle will be: routes, credentials by name, agent env, warnings",
+		Long: `plan loads the bottle NAME from $BOT_BOTTLE_HOME/bottles, folds its extends
+chain, adds the agent provider's routes and prints the result. It never
+prints a secret value: credentials appear as the host variable that holds
+them and the token slot the proxy reads.`,
+		Example: `  bot-bottle plan example
+  bot-bottle plan --json claude-base | jq .routes`,
+		Args:              exactArgs("plan", "bottle NAME"),
+		ValidArgsFunction: c.completeBottleNames(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := c.planner()
+			if err != nil {
+				return err
+			}
+			plan, err := p.Plan(args[0])
+			if err != nil {
+				if errors.Is(err, planner.ErrBottleNotFound) {
+					return withHint(err, "bot-bottle init, or add "+filepath.Join(planner.BottlesDir(p.Home), args[0]+".md"))
+				}
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(c.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(plan)
+			}
+			return planner.FormatPlan(c.stdout, plan)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (its schema: bot-bottle schema plan)")
+	return cmd
+}
+
+func newValidateCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate PATH...",
+		Short: "Check bottle files and report every problem with file:line:col",
+		Long: `validate checks any bottle file, wherever it is, without planning it from
+there: only bottles in $BOT_BOTTLE_HOME/bottles are ever planned. For a file in
+the home, validate also resolves its extends chain and provider.`,
+		Example: `  bot-bottle validate ~/.bot-bottle/bottles/*.md
+  bot-bottle validate ./draft.md`,
+		Args: minArgs("validate", "bottle file PATH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := c.planner()
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, path := range args {
+				if err := validateFile(p, path); err != nil {
+					failed++
+					printError(c.stderr, err)
+					continue
+				}
+				fmt.Fprintf(c.stdout, "ok: %s\n", path)
+			}
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d files have problems", failed, len(args))}
+			}
+			return nil
+		},
+	}
+}
+
+// validateFile checks one file; inside the home it plans the bottle too.
+func validateFile(p *planner.Planner, path string) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("validate: %w", err)
+	}
+	if _, err := schemas.ParseManifest(path, src); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("validate %s: %w", path, err)
+	}
+	if filepath.Dir(abs) != planner.BottlesDir(p.Home) {
+		return nil
+	}
+	name := strings.TrimSuffix(filepath.Base(abs), filepath.Ext(abs))
+	_, err = p.Plan(name)
+	return err
+}

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/egressproxy"
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/sqlite"
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/launcher/docker"
+	"github.com/bot-bottle/bot-bottle/launcher/netns"
+	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// bottleRuntime is what the bottle commands share: the event store (the
+// registry), the bus that writes to it, and the launcher that owns this
+// process's bottles.
+type bottleRuntime struct {
+	home     string
+	store    *sqlite.Store
+	bus      *events.Bus
+	launcher *launcher.Launcher
+	// metrics gathers the store's, the bus's and every bottle proxy's
+	// metrics (the proxies label theirs with the bottle id).
+	metrics *prometheus.Registry
+}
+
+// proxyFlags are launch options for the bottle's proxy.
+type proxyFlags struct {
+	resolve    []string // HOST:PORT=ADDR
+	upstreamCA string
+	dlpHold    time.Duration // how long a request held by DLP waits for the operator; 0: the default
+}
+
+// openRuntime opens the store in the home and builds a launcher with the
+// backends of this machine: local first on Linux (the default), then
+// docker.
+func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
+	home, err := planner.DefaultHome(c.env)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("bot-bottle home: %w", err)
+	}
+	p, err := c.planner()
+	if err != nil {
+		return nil, err
+	}
+	pcfg, err := pf.config()
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	em := events.NewMetrics(reg)
+	pcfg.Registerer = reg
+	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{Metrics: em})
+	if err != nil {
+		return nil, err
+	}
+	bus := events.NewBus(store, events.BusOptions{Metrics: em})
+	var backends []launcher.Backend
+	if runtime.GOOS == "linux" {
+		backends = append(backends, netns.New(""))
+	}
+	backends = append(backends, docker.New(docker.Options{Host: c.env["DOCKER_HOST"], Notify: func(msg string) {
+		fmt.Fprintf(c.stderr, "bot-bottle: docker backend: %s\n", msg)
+	}}))
+	l, err := launcher.New(launcher.Config{
+		Home: home, Planner: p, HostEnv: c.env, Backends: backends,
+		Registry: store, Publisher: bus, Proxy: pcfg,
+	})
+	if err != nil {
+		_ = bus.Close(context.Background())
+		_ = store.Close()
+		return nil, err
+	}
+	return &bottleRuntime{home: home, store: store, bus: bus, launcher: l, metrics: reg}, nil
+}
+
+// runAudit keeps the audit log ($BOT_BOTTLE_HOME/audit/audit.jsonl) until
+// ctx ends or the returned stop is called. Every long-running process runs
+// it; one at a time writes (see events.RunAudit), so each decision and
+// reload is recorded exactly once. stop waits for the writer, so the store
+// can be closed after it without the writer reporting a closed store as a
+// failure.
+func (r *bottleRuntime) runAudit(ctx context.Context, log *slog.Logger) (stop func()) {
+	return runUntilStopped(ctx, func(ctx context.Context) {
+		err := events.RunAudit(ctx, r.store, events.AuditOptions{Dir: filepath.Join(r.home, "audit"), Logger: log})
+		if err != nil && ctx.Err() == nil {
+			log.Error("audit log stopped", "err", err)
+		}
+	})
+}
+
+// runUntilStopped runs fn in a goroutine with a context of its own; stop
+// cancels it and waits for fn to return.
+func runUntilStopped(ctx context.Context, fn func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// Close stores what is still queued and closes the store.
+func (r *bottleRuntime) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = r.bus.Close(ctx)
+	_ = r.store.Close()
+}
+
+// config turns the flags into the proxy template.
+func (pf proxyFlags) config() (egressproxy.Config, error) {
+	var cfg egressproxy.Config
+	if pf.dlpHold < 0 {
+		return cfg, &usageError{msg: "--dlp-hold-timeout must be positive"}
+	}
+	cfg.Limits.DLPHoldTimeout = pf.dlpHold
+	for _, r := range pf.resolve {
+		hostPort, addr, ok := strings.Cut(r, "=")
+		if !ok || hostPort == "" || addr == "" || !strings.Contains(hostPort, ":") || !strings.Contains(addr, ":") {
+			return cfg, &usageError{msg: fmt.Sprintf("--resolve %q: want HOST:PORT=ADDR:PORT", r)}
+		}
+		if cfg.Resolve == nil {
+			cfg.Resolve = map[string]string{}
+		}
+		cfg.Resolve[hostPort] = addr
+	}
+	if pf.upstreamCA != "" {
+		pem, err := os.ReadFile(pf.upstreamCA)
+		if err != nil {
+			return cfg, fmt.Errorf("--upstream-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return cfg, fmt.Errorf("--upstream-ca %s: no PEM certificate in it", pf.upstreamCA)
+		}
+		cfg.UpstreamRoots = pool
+	}
+	return cfg, nil
+}
