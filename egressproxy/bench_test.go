@@ -167,3 +167,22 @@ func BenchmarkDirectRequest(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDLPHeaders applies the DLP rules to a typical request's URL and
+// headers, as every request through a decrypted route gets.
+func BenchmarkDLPHeaders(b *testing.B) {
+	f := newFixture(b, defaultRoutes)
+	req, _ := http.NewRequest("GET", "https://api.github.com/repos/myorg/project/pulls?state=open&per_page=100", nil)
+	req.RequestURI = "/repos/myorg/project/pulls?state=open&per_page=100"
+	req.Header = http.Header{
+		"User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"},
+		"Accept":     {"application/vnd.github+json"}, "Content-Type": {"application/json"},
+		"Cookie": {"session=" + strings.Repeat("ab12", 40)}, "X-Request-Id": {"7d0c1f2e-2a4b-4c5d-8e9f-0a1b2c3d4e5f"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if fs := f.proxy.scanDLP(req, &body{}); len(fs) > 0 {
+			b.Fatalf("false positive: %v", rulesOf(fs))
+		}
+	}
+}
