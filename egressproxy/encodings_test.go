@@ -10,11 +10,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/andybalholm/brotli"
+	"github.com/bot-bottle/bot-bottle/internal/testreq"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -212,5 +214,40 @@ func TestDecompressionBomb(t *testing.T) {
 	}
 	if s := f.up.seen(); len(s) != 1 || !bytes.Equal(s[0].Body, clean) || s[0].Header.Get("Content-Encoding") != "zstd" {
 		t.Errorf("clean zstd body not forwarded as sent")
+	}
+}
+
+// TestEncodedTokenLeaksNode compresses the token with Node's own zlib
+// (gzip, deflate, br) and posts it through the tunnel by hand.
+func TestEncodedTokenLeaksNode(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		testreq.Missing(t, "node", err)
+	}
+	f := newFixture(t, defaultRoutes)
+	ca := f.writeCA(t)
+	script := `
+const http = require('http'), tls = require('tls'), zlib = require('zlib');
+const [proxy, host, coding, token] = process.argv.slice(1);
+const enc = {gzip: zlib.gzipSync, deflate: zlib.deflateSync, br: zlib.brotliCompressSync}[coding];
+const body = enc(Buffer.from(JSON.stringify({note: 'x', t: token})));
+const [ph, pp] = proxy.split(':');
+http.request({host: ph, port: pp, method: 'CONNECT', path: host + ':443'}).on('connect', (res, socket) => {
+  const s = tls.connect({socket, servername: host}, () => {
+    s.write('POST /node-' + coding + ' HTTP/1.1\r\nHost: ' + host + '\r\nContent-Encoding: ' + coding +
+      '\r\nContent-Length: ' + body.length + '\r\nConnection: close\r\n\r\n');
+    s.write(body);
+  });
+  let raw = ''; s.on('data', d => raw += d);
+  s.on('end', () => console.log(raw.split('\r\n')[0], raw.split('\r\n\r\n')[1]));
+  s.on('error', e => { console.log('tls error', e.message); process.exit(1); });
+}).end();`
+	for _, coding := range []string{"gzip", "deflate", "br"} {
+		out, err := run(t, "", []string{"NODE_EXTRA_CA_CERTS=" + ca}, "node", "-e", script, f.proxyURL.Host, "open.allowed.test", coding, testToken)
+		if err != nil || !strings.Contains(out, " 403 ") || !strings.Contains(out, `"reason":"token_in_body"`) {
+			t.Errorf("node %s: %v %q", coding, err, out)
+		}
+	}
+	if n := len(f.up.seen()); n != 0 {
+		t.Errorf("the upstream received %d requests", n)
 	}
 }
