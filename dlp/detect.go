@@ -83,19 +83,27 @@ func (d *Detector) Find(data []byte, s *Scratch) []Finding {
 		s = &Scratch{}
 	}
 	var out []Finding
+	seen := map[string]bool{} // the secrets found as sent, by their text
 	decoded := false
 	forEachView(data, &s.views, func(v []byte) bool {
-		for _, f := range d.findRules(v, s) {
-			f.Decoded = decoded
-			if !decoded || !slices.ContainsFunc(out, func(o Finding) bool { return o.Rule == f.Rule }) {
-				out = append(out, f)
+		add := func(f Finding) {
+			text := string(v[f.Start:f.End])
+			if decoded && seen[text] {
+				return // the same secret, already found where it was sent
 			}
+			if !decoded {
+				seen[text] = true
+			}
+			f.Decoded = decoded
+			out = append(out, f)
+		}
+		for _, f := range d.findRules(v, s) {
+			add(f)
 		}
 		if !d.known.Empty() { // this view only: the loop is already over the views
-			if start, end, ok := d.known.indexIn(v, s); ok &&
-				(!decoded || !slices.ContainsFunc(out, func(o Finding) bool { return o.Rule == RuleKnownSecret })) {
-				out = append(out, Finding{Rule: RuleKnownSecret, Start: start, End: end, Decoded: decoded})
-			}
+			d.known.eachIn(v, s, func(start, end int) {
+				add(Finding{Rule: RuleKnownSecret, Start: start, End: end})
+			})
 		}
 		decoded = true
 		return true

@@ -106,6 +106,35 @@ func (v *Values) indexIn(view []byte, s *Scratch) (int, int, bool) {
 	return 0, 0, false
 }
 
+// eachIn calls fn with every occurrence of a value's form in one view,
+// hex forms found in any case.
+func (v *Values) eachIn(view []byte, s *Scratch, fn func(start, end int)) {
+	each := func(hay []byte, p []byte) {
+		for at := 0; at+len(p) <= len(hay); {
+			i := bytes.Index(hay[at:], p)
+			if i < 0 {
+				return
+			}
+			fn(at+i, at+i+len(p))
+			at += i + len(p)
+		}
+	}
+	for _, p := range v.exact {
+		each(view, p)
+	}
+	if len(v.hexLow) == 0 {
+		return
+	}
+	hay := view
+	if hasHexLetter(view) {
+		s.lower = appendLower(s.lower[:0], view)
+		hay = s.lower
+	}
+	for _, p := range v.hexLow {
+		each(hay, p)
+	}
+}
+
 // hasHexLetter reports whether b has an upper-case hex letter, the only
 // thing lower-casing could change for a hex match.
 func hasHexLetter(b []byte) bool {

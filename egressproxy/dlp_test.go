@@ -304,3 +304,26 @@ func TestDLPStreamedBody(t *testing.T) {
 		}
 	}
 }
+
+// TestDLPRedactsEveryOccurrence: under redact, every copy of a secret
+// goes, and one that also hides behind escapes refuses the request.
+func TestDLPRedactsEveryOccurrence(t *testing.T) {
+	secret := dlptest.Random(32)
+	f := newFixture(t, dlpRoutes, func(c *Config) { c.HostSecrets = []schemas.Secret{schemas.NewSecret(secret)} })
+	aws1, aws2 := dlptest.AWSKeyID(), dlptest.AWSKeyID()
+	body := "a=" + secret + "&b=" + secret + "&c=" + aws1 + "&d=" + aws2
+	resp, b, err := f.do("POST", "https://other.allowed.test/twice", strings.NewReader(body), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %s", err, b)
+	}
+	got := string(f.up.seen()[0].Body)
+	if got != "a=[redacted:host-secret]&b=[redacted:host-secret]&c=[redacted:aws-access-token]&d=[redacted:aws-access-token]" {
+		t.Errorf("redacted body: %q", got)
+	}
+	escaped := "c=" + aws1 + "&d=" + strings.ReplaceAll(aws2, "A", "%41")
+	resp, b, err = f.do("POST", "https://other.allowed.test/escaped", strings.NewReader(escaped), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantReason(t, resp, b, ReasonDLPMatch)
+}
