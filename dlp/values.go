@@ -184,13 +184,26 @@ func chained(p []byte, parts [][]byte) bool {
 			continue
 		}
 		last := a[len(a)-1]
-		for n := 1; n < len(p) && n <= len(a); n++ {
-			if same(last, p[n-1]) && eq(a[len(a)-n:], p[:n]) {
+		limit := min(len(p)-1, len(a))
+		for at := 0; at < limit; {
+			// the next place in p where a's last byte fits
+			i := bytes.IndexByte(p[at:limit], last)
+			if fold && last|0x20 != last {
+				if j := bytes.IndexByte(p[at:limit], last|0x20); j >= 0 && (i < 0 || j < i) {
+					i = j
+				}
+			}
+			if i < 0 {
+				break
+			}
+			n := at + i + 1
+			if eq(a[len(a)-n:], p[:n]) {
 				if reached == nil {
 					reached = make([]bool, len(p)+1)
 				}
 				reached[n] = true
 			}
+			at = n
 		}
 	}
 	if reached == nil {

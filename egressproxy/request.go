@@ -322,7 +322,7 @@ func (p *Proxy) headersCarryToken(h http.Header) bool {
 			buf.WriteString(k)
 			buf.WriteString(": ")
 			buf.WriteString(v)
-			buf.WriteByte('\n')
+			buf.WriteByte(0) // not a line break: that would make every scan decode a view
 		}
 	}
 	if p.scan.found(buf.Bytes()) {
