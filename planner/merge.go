@@ -17,6 +17,7 @@ type folded struct {
 	env      map[string]string
 	replaced []schemas.ReplacedRoute
 	writable []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
+	dlp      string // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -55,6 +56,9 @@ func (f *folded) absorb(p *folded) {
 		f.env[k] = v
 	}
 	f.provider.overlay(p.provider)
+	if p.dlp != "" {
+		f.dlp = p.dlp
+	}
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
@@ -79,6 +83,9 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 		f.provider.overlay(providerOf(m.AgentProvider))
 	}
 	f.absorbWorkdir(m.Workdir, short)
+	if m.DLP != nil {
+		f.dlp = m.DLP.OnMatch
+	}
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {
 			at := r.At

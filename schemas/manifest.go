@@ -12,6 +12,9 @@ type Manifest struct {
 	Env           map[string]string `yaml:"env" json:"env,omitempty"`
 	Egress        *Egress           `yaml:"egress" json:"egress,omitempty"`
 	Workdir       *Workdir          `yaml:"workdir" json:"workdir,omitempty"`
+	// DLP is the bottle's default policy for requests that carry a secret;
+	// a route's own dlp block wins.
+	DLP *DLP `yaml:"dlp" json:"dlp,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and
@@ -71,6 +74,7 @@ type Route struct {
 	// frames scanned and masked like bodies. Only meaningful with auth:
 	// routes without a credential relay WebSocket anyway.
 	WebSocket bool `yaml:"websocket" json:"websocket,omitempty"`
+	DLP            *DLP     `yaml:"dlp" json:"dlp,omitempty"`
 
 	At              Location            `yaml:"-" json:"-"`
 	KeyAt           map[string]Location `yaml:"-" json:"-"`

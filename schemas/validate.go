@@ -126,6 +126,9 @@ func (m *Manifest) Validate() Errors {
 	if m.Workdir != nil {
 		errs = append(errs, m.Workdir.validate()...)
 	}
+	if _, ok := m.KeyAt["dlp"]; ok {
+		errs = append(errs, m.DLP.validate("dlp", m.KeyAt["dlp"])...)
+	}
 	return errs
 }
 
@@ -189,8 +192,11 @@ func (r *Route) validate(key string) Errors {
 	if _, ok := r.KeyAt["auth"]; ok {
 		errs = append(errs, r.Auth.validate(key+".auth", r.KeyAt["auth"])...)
 	}
+	if _, ok := r.KeyAt["dlp"]; ok {
+		errs = append(errs, r.DLP.validate(key+".dlp", r.KeyAt["dlp"])...)
+	}
 	if r.TLSPassthrough {
-		for _, f := range []string{"path_allowlist", "methods", "auth"} {
+		for _, f := range []string{"path_allowlist", "methods", "auth", "dlp"} {
 			if _, ok := r.KeyAt[f]; ok {
 				add(f, "cannot be combined with tls_passthrough: a passthrough tunnel is never decrypted, so paths, methods and credentials cannot apply",
 					"remove "+f+" or tls_passthrough")
