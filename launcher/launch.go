@@ -149,6 +149,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		CAFile:   InBottle(CACertFile),
 		BottleID: b.info.ID,
 		MCPURL:   "http://127.0.0.1:" + strconv.Itoa(DefaultMCPPort) + "/mcp",
+		Workdir:  b.info.Workdir,
 	}
 	env := planner.AgentEnv(b.plan, values)
 	stdio := o.Stdio
