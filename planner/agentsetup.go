@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
@@ -54,6 +55,20 @@ func FileNote(path string) string {
 // agent's CLI: above proposal_status's longest wait (5 minutes), so a call
 // that waits for a person returns an answer rather than a client timeout.
 const AgentToolTimeoutSeconds = 330
+
+// ToolCallWait is the longest one call to the agent surface may wait for
+// a person before it answers pending, for the agent CLI a template runs;
+// 0 means the CLI sets no bound below the server's own. Codex (0.169 and
+// later) hands a tool call that runs longer than 30 s back to the model
+// as a script still running, which the model cannot act on; the answer
+// must come before that. Claude Code waits MCP_TOOL_TIMEOUT, which the
+// template sets above the longest wait.
+func ToolCallWait(template string) time.Duration {
+	if template == schemas.TemplateCodex {
+		return 25 * time.Second
+	}
+	return 0
+}
 
 // agentSetup is what a template gives every bottle, with or without
 // credentials: the agent CLI's MCP configuration pointing at the bottle's
