@@ -275,9 +275,9 @@ func TestCodexAPIKey(t *testing.T) {
 		t.Errorf("auth.json %v (%v)", auth, err)
 	}
 	for manifest, want := range map[string]string{
-		"agent_provider: {template: claude, api_key: K}\n":                                 "agent_provider.api_key: is for template codex",
+		"agent_provider: {template: claude, api_key: K}\n":                                "agent_provider.api_key: is for template codex",
 		"agent_provider: {template: codex, forward_host_credentials: true, api_key: K}\n": "agent_provider.api_key: and forward_host_credentials are both set (at ",
-		"agent_provider: {template: codex, api_key: sk-live-123}\n":                        "must name the host environment variable",
+		"agent_provider: {template: codex, api_key: sk-live-123}\n":                       "must name the host environment variable",
 	} {
 		_, err := (&Planner{Home: newHome(t, map[string]string{"main.yaml": manifest})}).Plan("main")
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -72,7 +72,7 @@ func checkProvider(pf providerFields) schemas.Errors {
 				Msg: "is for template codex, but " + inForce, Hint: "set template: codex or remove api_key"})
 		case pf.forward != nil && *pf.forward:
 			errs = append(errs, &schemas.Error{At: at, Key: "agent_provider.api_key",
-				Msg: "and forward_host_credentials are both set (at " + pf.at["forward_host_credentials"].String() + "); Codex uses one login",
+				Msg:  "and forward_host_credentials are both set (at " + pf.at["forward_host_credentials"].String() + "); Codex uses one login",
 				Hint: "keep api_key for an OpenAI API key, or forward_host_credentials for your ChatGPT login"})
 		}
 	}
