@@ -51,6 +51,10 @@ type Spec struct {
 	// everything else read-only.
 	Workdir      string
 	ReadonlyRoot bool
+	// AgentHome is the host folder kept as the agent's home between
+	// launches (AgentHomePath); the backend mounts it read-write where the
+	// agent's HOME is. Empty: a fresh, empty home.
+	AgentHome string
 	// HostHome is the invoking user's home, hidden by the local backend.
 	HostHome string
 	// HostPath and HostUser are the host's PATH and USER: the only host

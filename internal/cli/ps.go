@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -52,7 +53,7 @@ func printBottles(c *cli, list []launcher.Info) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATE\tOWNER\tSINCE")
+	fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATE\tOWNER\tSINCE\tAGENT HOME")
 	for _, in := range list {
 		state := in.State
 		if in.Orphaned {
@@ -60,8 +61,12 @@ func printBottles(c *cli, list []launcher.Info) error {
 		} else if in.ExitCode != nil {
 			state += fmt.Sprintf(" (%d)", *in.ExitCode)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", in.ID, in.Name, in.Backend, state, in.Owner.PID,
-			time.Since(in.Since).Round(time.Second))
+		home := "-"
+		if in.AgentHome != "" {
+			home = filepath.Join(launcher.AgentHomesDir, filepath.Base(in.AgentHome))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", in.ID, in.Name, in.Backend, state, in.Owner.PID,
+			time.Since(in.Since).Round(time.Second), home)
 	}
 	return tw.Flush()
 }

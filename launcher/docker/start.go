@@ -46,6 +46,11 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
+	if spec.AgentHome != "" {
+		if err := ownKeptHome(spec.AgentHome, info.user); err != nil {
+			return nil, fmt.Errorf("docker backend: %w", err)
+		}
+	}
 	cfg := spec.Init
 	cfg.Command = append(slices.Clone(info.entrypoint), cfg.Command...)
 	cfg.Home = agentHome
@@ -76,13 +81,9 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	hcfg := &container.HostConfig{
 		// No network at all: the container has lo and nothing else, so the
 		// forwarder to the proxy socket is its only way out.
-		NetworkMode: "none",
-		Mounts: []mount.Mount{
-			{Type: mount.TypeBind, Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true},
-			{Type: mount.TypeBind, Source: exe, Target: initPath, ReadOnly: true},
-			{Type: mount.TypeBind, Source: spec.Workdir, Target: spec.Workdir},
-		},
-		Tmpfs:          map[string]string{agentHome: homeOpts, "/tmp": "mode=1777"},
+		NetworkMode:    "none",
+		Mounts:         mounts(spec, exe),
+		Tmpfs:          tmpfs(spec, homeOpts),
 		ReadonlyRootfs: spec.ReadonlyRoot,
 		// The init needs no capability (lo is already up, its ports are
 		// unprivileged), and neither should the agent.
@@ -157,4 +158,28 @@ func hostname(id string) string {
 		return id[:63]
 	}
 	return id
+}
+
+// mounts are the container's host folders: the shared run folder, the init,
+// the workdir and, when kept, the agent's home.
+func mounts(spec *launcher.Spec, exe string) []mount.Mount {
+	out := []mount.Mount{
+		{Type: mount.TypeBind, Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true},
+		{Type: mount.TypeBind, Source: exe, Target: initPath, ReadOnly: true},
+		{Type: mount.TypeBind, Source: spec.Workdir, Target: spec.Workdir},
+	}
+	if spec.AgentHome != "" {
+		out = append(out, mount.Mount{Type: mount.TypeBind, Source: spec.AgentHome, Target: agentHome})
+	}
+	return out
+}
+
+// tmpfs are the container's empty folders: /tmp, and the agent's home
+// unless it is kept.
+func tmpfs(spec *launcher.Spec, homeOpts string) map[string]string {
+	out := map[string]string{"/tmp": "mode=1777"}
+	if spec.AgentHome == "" {
+		out[agentHome] = homeOpts
+	}
+	return out
 }

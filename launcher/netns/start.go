@@ -59,10 +59,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	cfg.Mounts = &bottleinit.Mounts{
 		Hide:     nonEmpty(hide),
 		FreshDev: true,
-		Binds: []bottleinit.Bind{
-			{Source: spec.Workdir, Target: spec.Workdir},
-			{Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true},
-		},
+		Binds:    binds(spec, cfg.Home),
 		// A bottle of host root that could write /etc (cron, systemd units)
 		// would not stay in its bottle: for root the rest is always
 		// read-only.
@@ -86,6 +83,19 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		return nil, fmt.Errorf("local backend: start the bottle init: %w", err)
 	}
 	return p, nil
+}
+
+// binds are the local bottle's host folders: the kept agent home first
+// (over the hidden host home, where the agent's HOME is), then the workdir
+// and the shared run folder.
+func binds(spec *launcher.Spec, home string) []bottleinit.Bind {
+	var out []bottleinit.Bind
+	if spec.AgentHome != "" {
+		out = append(out, bottleinit.Bind{Source: spec.AgentHome, Target: home})
+	}
+	return append(out,
+		bottleinit.Bind{Source: spec.Workdir, Target: spec.Workdir},
+		bottleinit.Bind{Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true})
 }
 
 // AgentHome is the agent's home in a local bottle: the invoking user's home
