@@ -92,13 +92,12 @@ func newRealE2E(t *testing.T, backend string) *realE2E {
 	if backend == "local" {
 		// A local bottle sees the host's files but not the host's homes
 		// (where the cache is): the CLIs go into the workdir, linked when
-		// they can be. Codex's TUI wants its whole package beside it.
+		// they can be. Claude Code's npm entry is its native program;
+		// Codex's is a Node script that runs its platform package's
+		// program, as `npm install -g` leaves them.
 		linkOrCopy(t, claude, filepath.Join(e.workdir, "bin", "claude"))
-		pkg := codexPackage(codex)
-		linkTree(t, pkg, filepath.Join(e.workdir, ".cli", "codex"))
-		rel, err := filepath.Rel(pkg, codex)
-		must(t, err)
-		must(t, os.Symlink(filepath.Join(e.workdir, ".cli", "codex", rel), filepath.Join(e.workdir, "bin", "codex")))
+		linkTree(t, codexNodeModules(codex), filepath.Join(e.workdir, ".cli", "node_modules"))
+		must(t, os.Symlink(filepath.Join(e.workdir, ".cli", "node_modules", codexEntry), filepath.Join(e.workdir, "bin", "codex")))
 	}
 	e.claudeToken, e.openaiKey = "claude-tok-"+randomHex(), "sk-test-"+randomHex()
 	e.codexToken = codexLogin(t, e.hostHome)
@@ -229,10 +228,15 @@ func (e *realE2E) assertNoToken(where, s string) {
 	}
 }
 
-// codexPackage is the npm package folder holding Codex's native program.
-func codexPackage(codex string) string {
-	// .../@openai/codex-linux-x64/vendor/<triple>/bin/codex
-	return filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(codex))))
+// codexEntry is Codex's npm entry point, relative to node_modules: what
+// the codex command of an npm install runs.
+const codexEntry = "@openai/codex/bin/codex.js"
+
+// codexNodeModules is the node_modules folder holding Codex's npm package
+// and its platform package with the native program.
+func codexNodeModules(codex string) string {
+	// node_modules/@openai/codex-linux-x64/vendor/<triple>/bin/codex
+	return filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(codex))))))
 }
 
 // linkTree puts the tree at src at dst, file by file with linkOrCopy.

@@ -26,7 +26,7 @@ import (
 
 // realImageRevision changes whenever buildRealCLIImage puts something
 // else in the image, so a cached image of an older recipe is not reused.
-const realImageRevision = "1"
+const realImageRevision = "2"
 
 var (
 	realImageOnce sync.Once
@@ -80,8 +80,16 @@ func buildRealCLIImage(t *testing.T) (string, error) {
 	files = append(files, imageFile{path: "bin/bash", src: "/bin/bash", mode: 0o755})
 	files = append(files, imageFile{path: "usr/bin/curl", src: "/usr/bin/curl", mode: 0o755})
 	files = append(files, imageFile{path: "usr/local/bin/claude", src: claude, mode: 0o755})
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testreq.Missing(t, "node", err)
+	}
+	if node, err = filepath.EvalSymlinks(node); err != nil {
+		return "", err
+	}
+	files = append(files, imageFile{path: "usr/bin/node", src: node, mode: 0o755}, imageFile{path: "usr/bin/env", link: "/bin/busybox"})
 	libs := map[string]bool{}
-	for _, bin := range []string{"/bin/bash", "/usr/bin/curl", claude} {
+	for _, bin := range []string{"/bin/bash", "/usr/bin/curl", claude, node} {
 		deps, err := lddPaths(bin)
 		if err != nil {
 			return "", err
@@ -98,15 +106,15 @@ func buildRealCLIImage(t *testing.T) (string, error) {
 		}
 		files = append(files, imageFile{path: strings.TrimPrefix(l, "/"), src: l, mode: 0o755})
 	}
-	// Codex wants its whole npm package beside its program.
-	pkg := codexPackage(codex)
-	rel, _ := filepath.Rel(pkg, codex)
+	// Codex as npm install -g leaves it: its Node entry point and its
+	// platform package with the native program.
+	pkg := codexNodeModules(codex)
 	err = filepath.WalkDir(pkg, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		r, _ := filepath.Rel(pkg, p)
-		in := filepath.ToSlash(filepath.Join("usr/local/lib/codex", r))
+		in := filepath.ToSlash(filepath.Join("usr/local/lib/node_modules", r))
 		switch {
 		case d.IsDir():
 			files = append(files, imageFile{path: in + "/", dir: true, mode: 0o755})
@@ -128,7 +136,7 @@ func buildRealCLIImage(t *testing.T) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	files = append(files, imageFile{path: "usr/local/bin/codex", link: "/usr/local/lib/codex/" + filepath.ToSlash(rel)})
+	files = append(files, imageFile{path: "usr/local/bin/codex", link: "/usr/local/lib/node_modules/" + codexEntry})
 	files = append(files,
 		imageFile{path: "etc/passwd", body: []byte("root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000:node:/home/node:/bin/bash\n"), mode: 0o644},
 		imageFile{path: "etc/group", body: []byte("root:x:0:\nnode:x:1000:\n"), mode: 0o644})

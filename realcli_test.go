@@ -65,28 +65,48 @@ func TestRealCLIs(t *testing.T) {
 	}
 }
 
-// checkIdle launches the CLI on a terminal and leaves it: once its TUI
-// waits for input, and for a few seconds more, its bottle must have drawn
-// no denial: the CLI calls nothing the bottle does not route.
+// checkIdle launches the CLI on a terminal, leaves it until its TUI waits
+// for input and a few seconds more, and quits it as a person would: from
+// start to exit its bottle must have drawn no denial (the CLI calls nothing
+// the bottle does not route), and Claude Code must not have asked whether
+// to trust the workdir.
 func (e *realE2E) checkIdle(bottle, ready string) {
 	e.t.Helper()
+	before := len(e.model.Calls())
 	s := e.interactive(e.launchArgs(bottle, "")...)
 	screen := s.waitScreen(ready, 2*time.Minute)
 	id := e.runningID(bottle)
-	// Whatever a CLI does at startup, it does in its first seconds.
-	time.Sleep(8 * time.Second)
-	screen = s.screen()
-	if d := e.denials(id); len(d) > 0 {
+	// What a CLI does at startup (update and announcement checks, account
+	// and usage reads), it does in its first seconds.
+	time.Sleep(20 * time.Second)
+	if scr := s.screen(); strings.Contains(strings.ToLower(screen+scr), "trust") {
+		e.t.Errorf("%s asks a trust question at launch:\n%s", bottle, scr)
+	}
+	// Quit the way its own help says (some CLIs send what they collected
+	// as they exit).
+	if bottle == "codex" {
+		s.keys("C-c")
+		time.Sleep(500 * time.Millisecond)
+		s.keys("C-c")
+	} else {
+		s.keys("-l", "/exit")
+		time.Sleep(500 * time.Millisecond)
+		s.keys("Enter")
+	}
+	if !e.ended(id, time.Minute) {
+		e.t.Errorf("%s did not exit on its quit command; the terminal shows:\n%s", bottle, s.screen())
+		_ = s.tmux("kill-server")
+		e.ended(id, time.Minute)
+	}
+	d := e.denials(id)
+	if len(d) > 0 {
 		e.t.Errorf("%s idle: %d denials, want 0: %v", bottle, len(d), d)
 	}
-	e.t.Logf("%s idle: 0 denials; the model's hosts saw %d requests", bottle, len(e.model.Calls()))
-	if strings.Contains(strings.ToLower(screen), "trust") {
-		e.t.Errorf("%s asks a trust question at launch:\n%s", bottle, screen)
+	var calls []string
+	for _, c := range e.model.Calls()[before:] {
+		calls = append(calls, c.Method+" "+c.Host+c.Path)
 	}
-	if err := s.tmux("kill-server"); err != nil {
-		e.t.Logf("tmux: %v", err)
-	}
-	e.waitEnded(id)
+	e.t.Logf("%s idle, launched and quit: %d denials; it called %v", bottle, len(d), calls)
 }
 
 // checkVersionAndMCP runs --version and the CLI's MCP listing in its
@@ -125,7 +145,35 @@ func (e *realE2E) checkPrompt(bottle, apiHost string) {
 	if len(hosts) == 0 || slices.ContainsFunc(hosts, func(c modelCall) bool { return c.Auth != "real" }) {
 		e.t.Errorf("%s: %s saw %v, want the real credential on every request", bottle, apiHost, hosts)
 	}
+	// A turn that needs no tool calls nothing the bottle does not route
+	// (telemetry, update checks, ChatGPT apps and plugins, other backend
+	// paths).
+	if d := e.denials(e.lastID(bottle)); len(d) > 0 {
+		e.t.Errorf("%s: a headless turn drew %d denials, want 0: %v", bottle, len(d), d)
+	}
 	e.assertNoToken("the output", out+errOut)
+}
+
+// lastID returns the id of the newest bottle named name, running or not.
+func (e *realE2E) lastID(name string) string {
+	e.t.Helper()
+	raw, err := e.command("ps", "-a", "--json").Output()
+	must(e.t, err)
+	var list []struct {
+		ID, Name string
+		Since    time.Time
+	}
+	must(e.t, json.Unmarshal(raw, &list))
+	id, since := "", time.Time{}
+	for _, b := range list {
+		if b.Name == name && !b.Since.Before(since) {
+			id, since = b.ID, b.Since
+		}
+	}
+	if id == "" {
+		e.t.Fatalf("no bottle %s in ps -a", name)
+	}
+	return id
 }
 
 // checkRequestEgress: the model asks for denied.test with request_egress;
@@ -168,7 +216,8 @@ func (e *realE2E) checkRequestEgress(bottle string) {
 		}
 	case <-time.After(4 * time.Minute):
 		_ = cmd.Process.Kill()
-		e.t.Fatalf("%s did not finish after the approval", bottle)
+		e.t.Fatalf("%s did not finish after the approval; the model read %q\nstdout:\n%s\nstderr:\n%s", bottle,
+			e.model.ToolResults()[results:], e.redact(out.String()), e.redact(errb.String()))
 	}
 	got := e.model.ToolResults()[results:]
 	times := e.model.ResultTimes()[results:]
@@ -331,16 +380,16 @@ func (e *realE2E) runningID(name string) string {
 	return ""
 }
 
-// waitEnded waits until bottle id is no longer running.
-func (e *realE2E) waitEnded(id string) {
+// ended reports whether bottle id stops running within d.
+func (e *realE2E) ended(id string, d time.Duration) bool {
 	e.t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		raw, err := e.command("ps", "--json").Output()
 		if err == nil && !strings.Contains(string(raw), `"`+id+`"`) {
-			return
+			return true
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	e.t.Fatalf("bottle %s still runs", id)
+	return false
 }

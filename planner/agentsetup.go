@@ -141,8 +141,9 @@ func claudeSettings() string {
 //     default) cuts every command off from the proxy, so neither an
 //     allowed host nor the structured 403 would reach the agent; and an
 //     unattended agent has nobody to ask for approval;
-//   - no analytics, OpenTelemetry export, update or announcement checks,
-//     and no ChatGPT apps (connectors) or plugins: requests to hosts and
+//   - no analytics, OpenTelemetry export, update checks, tooltips (their
+//     announcements come from raw.githubusercontent.com), and no ChatGPT
+//     apps (connectors) or plugins: requests to hosts and
 //     paths the bottle does not route, whose refusals would only be noise
 //     in the operator's review (and the apps act as the user on
 //     chatgpt.com).
@@ -156,6 +157,7 @@ func codexConfig() string {
 		"\n[analytics]\nenabled = false\n" +
 		"\n[otel]\nexporter = \"none\"\nmetrics_exporter = \"none\"\ntrace_exporter = \"none\"\n" +
 		"\n[features]\napps = false\nplugins = false\nremote_plugin = false\ntool_suggest = false\n" +
+		"\n[tui]\nshow_tooltips = false\n" +
 		"\n# Its MCP server, where you ask for egress.\n" +
 		"[mcp_servers." + AgentServerName + "]\n" +
 		"url = \"" + PlaceholderMCPURL + "\"\n" +

@@ -241,6 +241,7 @@ func TestCodexConfigForABottle(t *testing.T) {
 		} `toml:"analytics"`
 		Otel     map[string]string `toml:"otel"`
 		Features map[string]bool   `toml:"features"`
+		TUI      map[string]bool   `toml:"tui"`
 	}
 	if err := toml.Unmarshal([]byte(fileAt(t, plan, CodexConfigFile)), &cfg); err != nil {
 		t.Fatal(err)
@@ -250,6 +251,9 @@ func TestCodexConfigForABottle(t *testing.T) {
 	}
 	if cfg.Update == nil || *cfg.Update || cfg.Analytics.Enabled == nil || *cfg.Analytics.Enabled || cfg.Otel["exporter"] != "none" {
 		t.Errorf("update check %v, analytics %v, otel %v", cfg.Update, cfg.Analytics.Enabled, cfg.Otel)
+	}
+	if on, set := cfg.TUI["show_tooltips"]; !set || on {
+		t.Errorf("tui.show_tooltips = %v (set %v), want false", on, set)
 	}
 	for _, f := range []string{"apps", "plugins", "remote_plugin", "tool_suggest"} {
 		if on, set := cfg.Features[f]; !set || on {

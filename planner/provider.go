@@ -28,13 +28,15 @@ const (
 )
 
 // ChatGPTCodexPaths are the only chatgpt.com paths a forwarded ChatGPT
-// login reaches: what Codex needs for a turn, verified with the real CLI
+// login reaches: what Codex calls for a turn, verified with the real CLI
 // (realcli_test.go at the repository root): its backend under
 // /backend-api/codex/ (the responses WebSocket and its HTTPS fallback, the
-// model list) and the account check its workspace routing reads before
-// the first turn. Everything else on chatgpt.com (the user's connectors,
-// conversations, settings) would act as the user, and stays denied.
-var ChatGPTCodexPaths = []string{"/backend-api/codex/", "/backend-api/wham/accounts/check"}
+// model list), the account check its workspace routing reads before the
+// first turn, and the user settings it reads on every run (denied, it
+// would only be noise on the review desk). Everything else on chatgpt.com
+// (the user's connectors, conversations, cloud tasks, rate-limit credits)
+// would act as the user, and stays denied.
+var ChatGPTCodexPaths = []string{"/backend-api/codex/", "/backend-api/wham/accounts/check", "/backend-api/wham/settings/user"}
 
 // providerPlan is what a template adds to a bottle.
 type providerPlan struct {
