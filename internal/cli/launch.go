@@ -45,7 +45,13 @@ $BOT_BOTTLE_HOME/agent-homes (it holds the CLI's sessions and no secret:
 the credentials stay in the proxy), so the next launch of the same bottle
 in the same workdir can resume (claude --resume, codex resume); --fresh
 empties it first.`,
-		Args: cobra.MinimumNArgs(1),
+		Example: `  bot-bottle launch claude-base
+  bot-bottle launch example -- sh -c 'curl -sS https://api.github.com/repos/myorg/app'
+  bot-bottle launch --backend docker --workdir ~/src/app codex-base
+  bot-bottle launch claude-base --prompt 'fix the failing test in ./pkg/x'
+  bot-bottle launch --fresh claude-base`,
+		Args:              minArgs("launch", "bottle NAME"),
+		ValidArgsFunction: c.completeBottleNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
 			if dash == 0 || (dash < 0 && len(args) > 1) || dash > 1 {
@@ -75,6 +81,8 @@ empties it first.`,
 	f.BoolVar(&o.ReadonlyRoot, "readonly-root", false, "make everything but the workdir, the agent's home and /tmp read-only (always, for root on the local backend)")
 	f.StringArrayVar(&pf.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT: the proxy dials ADDR for HOST (may point at loopback; like curl --resolve)")
 	f.StringVar(&pf.upstreamCA, "upstream-ca", "", "PEM file of extra CAs the proxy trusts for upstream TLS")
+	_ = cmd.RegisterFlagCompletionFunc("backend", completeValues("local", "docker"))
+	_ = cmd.MarkFlagDirname("workdir")
 	return cmd
 }
 
@@ -94,9 +102,8 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		return err
 	}
 	defer ctl.Close()
-	auditCtx, stopAudit := context.WithCancel(ctx)
+	stopAudit := rt.runAudit(ctx, slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	defer stopAudit()
-	rt.runAudit(auditCtx, slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	restore := func() {}
 	if o.Prompt != "" {
 		// Headless: the agent's answer on stdout, its progress on stderr,

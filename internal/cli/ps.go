@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -20,7 +21,10 @@ func newPsCmd(c *cli) *cobra.Command {
 registry (the event store), whichever process launched them. A bottle whose
 owner process died without stopping it is marked orphaned: bot-bottle
 cleanup removes what it left.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle ps
+  bot-bottle ps -a
+  bot-bottle ps --json | jq '.[].id'`,
+		Args: noArgs("ps"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rt, err := c.openRuntime(proxyFlags{})
 			if err != nil {
@@ -61,11 +65,15 @@ func printBottles(c *cli, list []launcher.Info) error {
 		} else if in.ExitCode != nil {
 			state += fmt.Sprintf(" (%d)", *in.ExitCode)
 		}
+		owner := ""
+		if !launcher.Terminal(in.State) {
+			owner = strconv.Itoa(in.Owner.PID) // an ended bottle has no owner left
+		}
 		home := "-"
 		if in.AgentHome != "" {
 			home = filepath.Join(launcher.AgentHomesDir, filepath.Base(in.AgentHome))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", in.ID, in.Name, in.Backend, state, in.Owner.PID,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Backend, state, owner,
 			time.Since(in.Since).Round(time.Second), home)
 	}
 	return tw.Flush()
