@@ -115,7 +115,7 @@ func (l *Launcher) cleanRunDirs(rep *CleanupReport, orphans map[string]bool) err
 		if err := keepLog(l.cfg.Home, e.Name(), RunDir{Root: path}); err != nil {
 			errs = append(errs, fmt.Errorf("cleanup: %w", err)) // the folder still goes: leftovers must not pile up
 		}
-		if err := os.RemoveAll(path); err != nil {
+		if err := (RunDir{Root: path}).remove(); err != nil {
 			errs = append(errs, fmt.Errorf("cleanup: %w", err))
 			continue
 		}

@@ -57,5 +57,11 @@ for v in $versions; do
   fi
 done
 
+# An unprivileged user: when the suite runs as root, the local backend's
+# isolation tests run again as this user (launcher/netns).
+if ! id bot-bottle-test >/dev/null 2>&1; then
+  $SUDO useradd --system --user-group --no-create-home --shell /usr/sbin/nologin bot-bottle-test
+fi
+
 export PATH="$PATH:/usr/local/go/bin"
 go mod download

@@ -218,26 +218,12 @@ func homeOptions(image, user string) (opts, envUser string, err error) {
 	return opts, "", nil
 }
 
-// ownKeptHome gives the kept agent home to the image's numeric user (as
-// homeOptions gives the tmpfs), so the agent can write its files there.
+// ownKeptHome gives the kept agent home to the user the container runs as
+// (as homeOptions gives the tmpfs), so the agent can write its files there.
 // Only its top folder changes owner: what the agent wrote is already its.
-func ownKeptHome(dir, user string) error {
-	name, group, _ := strings.Cut(user, ":")
-	if name == "" || name == "root" {
-		name = "0"
-	}
-	uid, err := strconv.Atoi(name)
-	if err != nil {
-		return fmt.Errorf("agent home %s: image user %q is not numeric", dir, user)
-	}
-	gid := 0 // docker's group for a numeric USER without one
-	if group != "" {
-		if gid, err = strconv.Atoi(group); err != nil {
-			return fmt.Errorf("agent home %s: image group %q is not numeric", dir, group)
-		}
-	}
+func ownKeptHome(dir string, uid, gid int) error {
 	if err := os.Lchown(dir, uid, gid); err != nil {
-		return fmt.Errorf("agent home %s: give it to the image's user %d:%d: %w", dir, uid, gid, err)
+		return fmt.Errorf("agent home %s: give it to the container's user %d:%d: %w", dir, uid, gid, err)
 	}
 	return nil
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
 	"github.com/creack/pty"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
@@ -42,16 +44,22 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
-	homeOpts, user, err := homeOptions(image, info.user)
+	runAs, err := containerUser(spec.Workdir, info.user)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	homeOpts, user, err := homeOptions(image, runAs.String())
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
 	if spec.AgentHome != "" {
-		if err := ownKeptHome(spec.AgentHome, info.user); err != nil {
+		if err := ownKeptHome(spec.AgentHome, runAs.uid, runAs.gid); err != nil {
 			return nil, fmt.Errorf("docker backend: %w", err)
 		}
 	}
 	cfg := spec.Init
+	// No setuid or setgid file from the bottle, whoever its files belong to.
+	cfg.Filter = bottleinit.Filter{Setid: true}
 	cfg.Command = append(slices.Clone(info.entrypoint), cfg.Command...)
 	cfg.Home = agentHome
 	cfg.Env = completeEnv(cfg.Env, map[string]string{"HOME": agentHome, "PATH": info.path, "USER": user})
@@ -62,9 +70,31 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err := atomicfile.Write(spec.RunDir.SharedFile(launcher.InitConfigFile), data, 0o644); err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
+	initSource, err := initBinary(exe)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	// The shared folder may be a link (see launcher.RunDir): bind what it
+	// names, which is the path the container's mountinfo shows.
+	sharedSource, err := filepath.EvalSymlinks(spec.RunDir.Shared())
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	workdirSource := spec.Workdir
+	var hostMount string
+	if os.Getuid() == 0 {
+		if hostMount, err = hostWorkdir(spec.RunDir.Root, spec.Workdir, exe, runAs); err != nil {
+			return nil, fmt.Errorf("docker backend: %w", err)
+		}
+		// Once the container runs it has its own copy; until then a
+		// failure must not leave the workdir mounted in the run folder.
+		defer detachWorkdir(hostMount)
+		workdirSource = hostMount
+	}
 	tty := spec.Stdio.Terminal != nil
 	ccfg := &container.Config{
 		Image:        image,
+		User:         runAs.String(),
 		Hostname:     hostname(spec.BottleID),
 		Entrypoint:   []string{initPath, launcher.InitCommand, "--config", launcher.InBottle(launcher.InitConfigFile)},
 		Cmd:          []string{},
@@ -82,11 +112,13 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		// No network at all: the container has lo and nothing else, so the
 		// forwarder to the proxy socket is its only way out.
 		NetworkMode:    "none",
-		Mounts:         mounts(spec, exe),
+		Mounts:         mounts(spec, sharedSource, initSource, workdirSource),
 		Tmpfs:          tmpfs(spec, homeOpts),
 		ReadonlyRootfs: spec.ReadonlyRoot,
 		// The init needs no capability (lo is already up, its ports are
-		// unprivileged), and neither should the agent.
+		// unprivileged), and neither should the agent; it runs as a user
+		// that is not root and can gain nothing by exec.
+		Privileged:  false,
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
 	}
@@ -162,11 +194,11 @@ func hostname(id string) string {
 
 // mounts are the container's host folders: the shared run folder, the init,
 // the workdir and, when kept, the agent's home.
-func mounts(spec *launcher.Spec, exe string) []mount.Mount {
+func mounts(spec *launcher.Spec, shared, init, workdir string) []mount.Mount {
 	out := []mount.Mount{
-		{Type: mount.TypeBind, Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true},
-		{Type: mount.TypeBind, Source: exe, Target: initPath, ReadOnly: true},
-		{Type: mount.TypeBind, Source: spec.Workdir, Target: spec.Workdir},
+		{Type: mount.TypeBind, Source: shared, Target: launcher.InBottleDir, ReadOnly: true},
+		{Type: mount.TypeBind, Source: init, Target: initPath, ReadOnly: true},
+		{Type: mount.TypeBind, Source: workdir, Target: spec.Workdir},
 	}
 	if spec.AgentHome != "" {
 		out = append(out, mount.Mount{Type: mount.TypeBind, Source: spec.AgentHome, Target: agentHome})
