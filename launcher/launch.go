@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
@@ -39,6 +40,10 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
+	hostSecrets, err := hostSecrets(plan, tokens, l.cfg.HostEnv)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
 	command := o.Command
 	if o.Prompt != "" {
 		if len(command) > 0 {
@@ -67,12 +72,13 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		return nil, err
 	}
 	owner := Self()
-	rd, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner})
+	rd, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner,
+		Workdir: workdir, Started: time.Now()})
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
 	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
-	if err := b.start(ctx, be, o, command, tokens); err != nil {
+	if err := b.start(ctx, be, o, command, tokens, hostSecrets); err != nil {
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
@@ -80,7 +86,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 }
 
 // start does the part of a launch that leaves something to tear down.
-func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret) error {
+func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret, hostSecrets []schemas.Secret) error {
 	l := b.l
 	b.watchStops(ctx)
 	b.publish(ctx, schemas.StateStarting, nil, "")
@@ -94,6 +100,7 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 	}
 	pcfg := l.cfg.Proxy
 	pcfg.Bottle, pcfg.Routes, pcfg.Tokens, pcfg.CA, pcfg.Publisher = b.info.ID, b.plan.RoutesFile(), tokens, ca, l.cfg.Publisher
+	pcfg.HostSecrets = hostSecrets
 	if pcfg.Logger == nil {
 		pcfg.Logger = l.log
 	}
@@ -124,6 +131,9 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 		return err
 	}
 	spec := l.spec(b, be, o, command)
+	if spec.Protect, err = b.protectWorkdir(ctx); err != nil {
+		return err
+	}
 	proc, err := be.Start(ctx, spec)
 	if err != nil {
 		return err

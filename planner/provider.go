@@ -121,7 +121,9 @@ func planProvider(pf providerFields, codexAuth func() (*codexCredentials, error)
 		if pf.apiKey != "" {
 			// An API key authenticates api.openai.com alone; Codex finds a
 			// placeholder key in auth.json and so runs logged in.
-			out.routes = append(out.routes, auth(OpenAIHost, pf.apiKey))
+			openai := auth(OpenAIHost, pf.apiKey)
+			openai.route.WebSocket = true // Codex's Responses WebSocket
+			out.routes = append(out.routes, openai)
 			out.files = append(out.files, schemas.AgentFile{Path: ".codex/auth.json", Mode: 0o600, Content: placeholderAPIKeyAuthJSON()})
 			break
 		}
@@ -134,10 +136,15 @@ func planProvider(pf providerFields, codexAuth func() (*codexCredentials, error)
 			at := pf.at["forward_host_credentials"]
 			return nil, &schemas.Error{At: at, Key: "agent_provider.forward_host_credentials", Msg: err.Error()}
 		}
+		// Codex runs its turns over the Responses WebSocket
+		// (/backend-api/codex/responses with a ChatGPT login).
+		openai := auth(OpenAIHost, CodexHostRef)
+		openai.route.WebSocket = true
 		chatgpt := auth(ChatGPTHost, CodexHostRef)
 		chatgpt.route.PathAllowlist = slices.Clone(ChatGPTCodexPaths)
 		chatgpt.route.Methods = []string{"GET", "POST"}
-		out.routes = append(out.routes, auth(OpenAIHost, CodexHostRef), chatgpt)
+		chatgpt.route.WebSocket = true
+		out.routes = append(out.routes, openai, chatgpt)
 		out.files = append(out.files, schemas.AgentFile{Path: ".codex/auth.json", Mode: 0o600, Content: creds.placeholderAuthJSON()})
 	}
 	for _, r := range out.routes {

@@ -80,6 +80,9 @@ type Denial struct {
 	Reason string    `json:"reason"`
 	Hint   string    `json:"hint"`
 	Time   time.Time `json:"time"`
+	// Rule names what a DLP refusal found (a gitleaks rule id such as
+	// "aws-access-token", or "host-secret"), never the value.
+	Rule string `json:"rule,omitempty"`
 }
 
 // Reload reports an attempt to swap a live proxy's routes table.

@@ -81,6 +81,7 @@ empties it first.`,
 	f.BoolVar(&o.ReadonlyRoot, "readonly-root", false, "make everything but the workdir, the agent's home and /tmp read-only (always, for root on the local backend)")
 	f.StringArrayVar(&pf.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT: the proxy dials ADDR for HOST (may point at loopback; like curl --resolve)")
 	f.StringVar(&pf.upstreamCA, "upstream-ca", "", "PEM file of extra CAs the proxy trusts for upstream TLS")
+	f.DurationVar(&pf.dlpHold, "dlp-hold-timeout", 0, "how long a request held by DLP (dlp: {on_match: supervise}) waits for the operator before it is refused (default 2m)")
 	_ = cmd.RegisterFlagCompletionFunc("backend", completeValues("local", "docker"))
 	_ = cmd.MarkFlagDirname("workdir")
 	return cmd
@@ -138,6 +139,9 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	}()
 	code, err := b.Wait(context.Background())
 	restore()
+	for _, n := range b.WorkdirNotices() {
+		fmt.Fprintf(c.stderr, "bot-bottle: warning: %s\n", n)
+	}
 	if err != nil {
 		return fmt.Errorf("bottle %s: %w", b.ID(), err)
 	}

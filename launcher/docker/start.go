@@ -122,6 +122,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
 	}
+	hcfg.Mounts = append(hcfg.Mounts, protectMounts(spec.Protect)...)
 	if tty {
 		if ws, err := pty.GetsizeFull(spec.Stdio.Terminal); err == nil {
 			hcfg.ConsoleSize = [2]uint{uint(ws.Rows), uint(ws.Cols)}

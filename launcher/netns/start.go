@@ -100,6 +100,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		// stay in its bottle: for a root owner the rest is always
 		// read-only.
 		ReadonlyRoot: spec.ReadonlyRoot || os.Getuid() == 0,
+		Protect:      spec.Protect,
 	}
 	if ca, err := os.ReadFile(spec.RunDir.SharedFile(launcher.CACertFile)); err == nil {
 		cfg.Mounts.Files = append(cfg.Mounts.Files, bottleinit.File{Path: launcher.InBottle(launcher.CACertFile), Content: string(ca), Mode: 0o644})
