@@ -17,7 +17,7 @@ type folded struct {
 	env      map[string]string
 	replaced []schemas.ReplacedRoute
 	writable []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
-	dlp      string // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
+	dlp      string                 // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
