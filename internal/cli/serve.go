@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/promserve"
 	"github.com/bot-bottle/bot-bottle/mcp"
 	"github.com/bot-bottle/bot-bottle/review/web"
 	"github.com/spf13/cobra"
@@ -135,7 +136,7 @@ func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, ctl *mcp.Control,
 	page := web.Handler(web.Config{Desk: ctl.Desk(), Store: ctl.Store(), Token: token, Logger: log})
 	h.HandlePublic("/review", page)
 	h.HandlePublic("/review/", page)
-	h.Handle("/metrics", metricsHandler(rt.metrics))
+	h.Handle("/metrics", promserve.Handler(rt.metrics))
 	addr, err := loopbackDefault(o.httpAddr)
 	if err != nil {
 		return err
