@@ -22,7 +22,7 @@ type table struct {
 // route is one compiled RouteRule.
 type route struct {
 	host        string
-	port        int // 0: the default ports (443 for https and CONNECT, 80 for http)
+	port        int        // 0: the default ports (443 for https and CONNECT, 80 for http)
 	paths       []pathRule // none: every path
 	methods     methodSet
 	passthrough bool

@@ -224,8 +224,8 @@ func (r *Route) validate(key string) Errors {
 		for _, m := range ms {
 			if len(r.Methods) > 0 && slices.Contains(Methods, m) && !slices.Contains(r.Methods, m) {
 				errs = append(errs, &Error{At: itemAt(r.PathAllowlistAt, i, r.KeyAt["path_allowlist"]),
-					Key: fmt.Sprintf("%s.path_allowlist[%d]", key, i),
-					Msg: fmt.Sprintf("names %s, which the route's methods do not allow (an entry narrows its route, never widens it)", m),
+					Key:  fmt.Sprintf("%s.path_allowlist[%d]", key, i),
+					Msg:  fmt.Sprintf("names %s, which the route's methods do not allow (an entry narrows its route, never widens it)", m),
 					Hint: "add " + m + " to methods, or drop it from this entry"})
 			}
 		}
