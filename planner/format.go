@@ -69,6 +69,8 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 		fmt.Fprintf(&b, "  file ~/%s (mode %04o, %s)\n", f.Path, f.Mode, FileNote(f.Path))
 	}
 
+	formatResources(&b, plan.Resources)
+
 	if len(plan.Warnings) > 0 {
 		b.WriteString("\nWarnings:\n")
 		for _, w := range plan.Warnings {

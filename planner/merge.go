@@ -8,13 +8,14 @@ import (
 
 // folded is a manifest chain merged by the extends rules: env merges (later
 // wins), routes concatenate (a later route for the same host replaces the
-// earlier), agent_provider fields are last-wins scalars. Every value keeps
+// earlier), agent_provider and resources fields are last-wins scalars. Every value keeps
 // where it was written, so errors found after merging still point at a file.
 type folded struct {
-	chain    []string // bottle files, in fold order, each once
-	provider providerFields
-	env      map[string]string
-	replaced []schemas.ReplacedRoute
+	chain     []string // bottle files, in fold order, each once
+	provider  providerFields
+	env       map[string]string
+	resources resourceFields
+	replaced  []schemas.ReplacedRoute
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -53,6 +54,7 @@ func (f *folded) absorb(p *folded) {
 		f.env[k] = v
 	}
 	f.provider.overlay(p.provider)
+	f.resources.overlay(p.resources)
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
@@ -73,6 +75,7 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 	if m.AgentProvider != nil {
 		f.provider.overlay(providerOf(m.AgentProvider))
 	}
+	f.resources.overlayManifest(m.Resources, short)
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {
 			at := r.At

@@ -22,6 +22,8 @@ const (
 	KindProposal      Kind = "review.proposal"       // Proposal
 	KindDecision      Kind = "review.decision"       // Decision
 	KindApplied       Kind = "review.applied"        // Applied
+	// KindLimit reports a running bottle meeting a resource limit.
+	KindLimit Kind = "bottle.limit" // LimitReached
 )
 
 // Event is one entry on the shared channel. ID is unique across every
@@ -115,6 +117,13 @@ type Lifecycle struct {
 	ContainerID string `json:"container_id,omitempty"`
 	RunDir      string `json:"run_dir,omitempty"`
 	Workdir     string `json:"workdir,omitempty"`
+	// Reason says which resource limit the bottle met (ReasonOOM,
+	// ReasonPidsLimit) and Limits how often; set when it ends.
+	Reason string     `json:"reason,omitempty"`
+	Limits *LimitHits `json:"limits,omitempty"`
+	// Warnings are what the backend could not enforce as planned (a pids
+	// limit by RLIMIT_NPROC instead of a cgroup, for one).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // StopRequest asks the owner of a bottle to stop it.

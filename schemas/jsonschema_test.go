@@ -85,7 +85,8 @@ func TestManifestSchemaRefusesStructuralMistakes(t *testing.T) {
 		"passthrough-with-auth.yaml", "passthrough-with-paths-and-methods.yaml", "methods-bad.yaml", "paths-not-list.yaml",
 		"port-range.yaml", "template-unknown.yaml", "auth-token-not-a-name.yaml", "host-wildcard.yaml", "host-scheme.yaml",
 		"host-port.yaml", "host-path.yaml", "host-empty.yaml", "host-missing.yaml", "extends-bad-name.yaml", "command-empty.yaml",
-		"env-bad-name-and-value.yaml"} {
+		"env-bad-name-and-value.yaml", "resources-types.yaml", "resources-ranges.yaml", "resources-unknown-key.yaml",
+		"resources-not-mapping.yaml", "resources-negative.yaml"} {
 		src, err := os.ReadFile("testdata/invalid/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -156,6 +157,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"manifest", []string{"egress"}, Egress{}, "yaml"},
 		{"manifest", []string{"$defs", "route"}, Route{}, "yaml"},
 		{"manifest", []string{"$defs", "route", "auth"}, Auth{}, "yaml"},
+		{"manifest", []string{"resources"}, Resources{}, "yaml"},
 		{"routes", nil, RoutesFile{}, "yaml"},
 		{"routes", []string{"routes", "items"}, RouteRule{}, "yaml"},
 		{"routes", []string{"routes", "items", "auth"}, SlotAuth{}, "yaml"},
@@ -167,6 +169,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"plan", []string{"slots", "items"}, TokenSlot{}, "json"},
 		{"plan", []string{"env", "items"}, EnvVar{}, "json"},
 		{"plan", []string{"files", "items"}, AgentFile{}, "json"},
+		{"plan", []string{"resources"}, PlannedResources{}, "json"},
 	}
 	for _, c := range cases {
 		got, want := schemaProps(t, c.schema, c.path...), tagNames(c.typ, c.tag)

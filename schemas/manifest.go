@@ -11,6 +11,7 @@ type Manifest struct {
 	AgentProvider *AgentProvider    `yaml:"agent_provider" json:"agent_provider,omitempty"`
 	Env           map[string]string `yaml:"env" json:"env,omitempty"`
 	Egress        *Egress           `yaml:"egress" json:"egress,omitempty"`
+	Resources     *Resources        `yaml:"resources" json:"resources,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and

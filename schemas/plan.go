@@ -15,7 +15,9 @@ type Plan struct {
 	Slots    []TokenSlot     `json:"slots"`
 	Env      []EnvVar        `json:"env"`
 	Files    []AgentFile     `json:"files,omitempty"`
-	Warnings []string        `json:"warnings"`
+	// Resources are the limits the backend enforces on the bottle.
+	Resources PlannedResources `json:"resources"`
+	Warnings  []string         `json:"warnings"`
 }
 
 // ProviderPlan is the agent provider in force after extends are folded.
