@@ -35,6 +35,7 @@ type Bottle struct {
 	stopWatchWG sync.WaitGroup
 
 	followWG sync.WaitGroup
+	limits   limitWatch
 
 	done chan struct{}
 	code int
@@ -134,9 +135,11 @@ func (b *Bottle) run() {
 			f(ctx, b)
 		}()
 	}
+	finishLimits := b.watchLimits()
 	code, err := b.proc.Wait()
 	cancel()
 	b.followWG.Wait()
+	finishLimits()
 	b.teardown()
 	state, msg := schemas.StateExited, ""
 	if err != nil {

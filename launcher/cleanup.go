@@ -47,9 +47,6 @@ func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupRepo
 	var rep CleanupReport
 	var errs []error
 	orphans := map[string]bool{}
-	if err := l.cleanRunDirs(&rep, orphans); err != nil {
-		errs = append(errs, err)
-	}
 	alive := func(o Owner) bool { return o.Alive() }
 	for _, be := range backends {
 		left, err := be.Leftovers(ctx, l.cfg.Home, alive)
@@ -65,8 +62,17 @@ func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupRepo
 				continue
 			}
 			orphans[lo.BottleID] = true
-			rep.Removed = append(rep.Removed, fmt.Sprintf("%s %s %.12s (bottle %s)", lo.Backend, lo.Kind, lo.ID, lo.BottleID))
+			id := lo.ID
+			if lo.Kind == "container" || lo.Kind == "network" {
+				id = fmt.Sprintf("%.12s", id) // Docker's short ids
+			}
+			rep.Removed = append(rep.Removed, fmt.Sprintf("%s %s %s (bottle %s)", lo.Backend, lo.Kind, id, lo.BottleID))
 		}
+	}
+	// Run folders go after the backends' leftovers: a backend may find
+	// its own (the local backend's cgroups) through a folder's record.
+	if err := l.cleanRunDirs(&rep, orphans); err != nil {
+		errs = append(errs, err)
 	}
 	if l.cfg.Registry != nil {
 		live, err := l.List(ctx, false)

@@ -126,6 +126,7 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 	}
 	containerID := proc.ContainerID()
 	b.setProcess(proc, containerID)
+	b.backendWarnings(proc)
 	if containerID != "" {
 		rec, _ := readRecord(b.rd)
 		rec.ContainerID = proc.ID()
@@ -195,6 +196,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		HostPath:     l.cfg.HostEnv["PATH"],
 		HostUser:     l.cfg.HostEnv["USER"],
 		Image:        image,
+		Resources:    b.plan.Resources,
 		Stdio:        stdio,
 	}
 }

@@ -41,6 +41,12 @@ type Info struct {
 	Workdir     string    `json:"workdir,omitempty"`
 	ExitCode    *int      `json:"exit_code,omitempty"`
 	Error       string    `json:"error,omitempty"`
+	// Reason says which resource limit the bottle met (schemas.ReasonOOM,
+	// schemas.ReasonPidsLimit), Limits how often; Warnings what its
+	// backend could not enforce as planned.
+	Reason   string             `json:"reason,omitempty"`
+	Limits   *schemas.LimitHits `json:"limits,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
 	// Orphaned reports a bottle whose state is not terminal but whose owner
 	// is dead: cleanup will remove what it left.
 	Orphaned bool `json:"orphaned,omitempty"`
@@ -61,6 +67,7 @@ func infoFromEvent(ev schemas.Event) (Info, error) {
 		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, State: lc.State, Since: ev.Time,
 		Owner:       Owner{PID: lc.Owner, Start: lc.OwnerStart},
 		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, ExitCode: lc.ExitCode, Error: lc.Error,
+		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings,
 	}
 	in.Orphaned = !Terminal(in.State) && !in.Owner.Alive()
 	return in, nil
@@ -71,6 +78,7 @@ func (in Info) lifecycle() schemas.Lifecycle {
 	return schemas.Lifecycle{
 		State: in.State, Name: in.Name, Backend: in.Backend, ExitCode: in.ExitCode, Error: in.Error,
 		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
+		Reason: in.Reason, Limits: in.Limits, Warnings: in.Warnings,
 	}
 }
 

@@ -49,6 +49,15 @@ type Config struct {
 	// its own namespace it still cannot unmount them to uncover what they
 	// hide, nor ptrace the init.
 	Nest bool `json:"nest,omitempty"`
+	// Gate, when set, is an inherited descriptor the init reads one byte
+	// from before it does anything else: the owner writes it once the init
+	// is in the bottle's cgroups (cgroup v1, where a process cannot be
+	// started inside one). End of file instead means the owner could not,
+	// and the init gives up.
+	Gate int `json:"gate,omitempty"`
+	// NProc, when set, is the RLIMIT_NPROC of the command: the local
+	// backend's bound on tasks where no cgroup bounds them.
+	NProc int64 `json:"nproc,omitempty"`
 }
 
 // Forward relays connections to 127.0.0.1:Port to the unix socket Socket.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/creack/pty"
 )
 
@@ -26,6 +27,8 @@ const ioDrainDelay = 5 * time.Second
 type process struct {
 	cmd  *exec.Cmd
 	ptmx *os.File
+	// lim bounds the bottle's resources; its cgroups go in Release.
+	lim *limits
 	// done is closed when the pty output has been copied out.
 	done chan struct{}
 
@@ -142,5 +145,11 @@ func (p *process) Stop(grace time.Duration) {
 	p.killer = time.AfterFunc(grace, func() { _ = p.cmd.Process.Kill() })
 }
 
-// Release has nothing to remove: the namespaces went with the init.
-func (p *process) Release(context.Context) error { return nil }
+// Release removes the bottle's cgroups; the namespaces went with the init.
+func (p *process) Release(context.Context) error { return p.lim.release() }
+
+// LimitHits reads the bottle's limit counters from its cgroups.
+func (p *process) LimitHits() (schemas.LimitHits, bool) { return p.lim.hits() }
+
+// Warnings says what the backend could not enforce as planned.
+func (p *process) Warnings() []string { return p.lim.warnings }

@@ -68,24 +68,44 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		// read-only.
 		ReadonlyRoot: spec.ReadonlyRoot || os.Getuid() == 0,
 	}
-	data, err := cfg.Encode()
-	if err != nil {
-		return nil, err
-	}
 	cfgPath := spec.RunDir.SharedFile(launcher.InitConfigFile)
-	if err := atomicfile.Write(cfgPath, data, 0o644); err != nil {
-		return nil, fmt.Errorf("local backend: %w", err)
-	}
 	args := append(append([]string{}, b.initArgs...), "--config", cfgPath)
 	cmd := exec.Command(exe, args...)
 	cmd.Env = []string{} // the init needs nothing from the host; the command's env is in cfg
 	cmd.Dir = "/"
 	cmd.SysProcAttr = sysProcAttr()
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	if err := p.start(spec.Stdio); err != nil {
-		return nil, fmt.Errorf("local backend: start the bottle init: %w", err)
+	lim, err := newLimits(spec, cmd.SysProcAttr.UidMappings[0].HostID)
+	if err != nil {
+		return nil, err
+	}
+	lim.configure(&cfg, cmd)
+	p := &process{cmd: cmd, done: make(chan struct{}), lim: lim}
+	if err := b.startInit(p, cfg, cfgPath, spec.Stdio); err != nil {
+		_ = lim.release()
+		return nil, err
 	}
 	return p, nil
+}
+
+// startInit writes the init config and starts the init, in its cgroups
+// before it runs anything.
+func (b *Backend) startInit(p *process, cfg bottleinit.Config, cfgPath string, stdio launcher.Stdio) error {
+	data, err := cfg.Encode()
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(cfgPath, data, 0o644); err != nil {
+		return fmt.Errorf("local backend: %w", err)
+	}
+	if err := p.start(stdio); err != nil {
+		return fmt.Errorf("local backend: start the bottle init: %w", err)
+	}
+	if err := p.lim.started(p.cmd.Process.Pid); err != nil {
+		_ = p.cmd.Process.Kill()
+		_, _ = p.Wait()
+		return err
+	}
+	return nil
 }
 
 // AgentHome is the agent's home in a local bottle: the invoking user's home

@@ -1,0 +1,353 @@
+package netns
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/launcher/internal/cgroupfs"
+	"github.com/bot-bottle/bot-bottle/schemas"
+	"golang.org/x/sys/unix"
+)
+
+// ownerLeaf is the cgroup (v2) an owner moves itself into so that the
+// cgroup it was started in can hand controllers to bottle cgroups: the
+// kernel lets only a cgroup with no process of its own do that.
+const ownerLeaf = "bot-bottle-owner"
+
+// rootGroup is the folder a root owner makes its bottles' cgroups in, at
+// the top of the hierarchy, when its own cgroup cannot hold them.
+const rootGroup = "bot-bottle"
+
+// cgroupName is the folder name of a bottle's cgroup.
+func cgroupName(bottleID string) string { return "bot-bottle-" + bottleID }
+
+// cpuPeriod is the CFS period a cpus limit is a quota of (100ms).
+const cpuPeriod = 100000
+
+// prepareMu serialises preparing the owner's cgroup (moving it into its
+// leaf, enabling controllers): a server launches bottles concurrently.
+var prepareMu sync.Mutex
+
+// cgroupPlace is where this owner can make bottle cgroups, or why it
+// cannot.
+type cgroupPlace struct {
+	v2     bool
+	parent map[string]string // controller ("" on v2) -> folder the bottle cgroup goes in
+	// prepare readies parent on v2 (a leaf for the owner, controllers
+	// enabled); nil when it is ready.
+	prepare func() error
+	why     string
+}
+
+// findCgroupPlace decides where bottle cgroups with the controllers need
+// go, without changing anything.
+func findCgroupPlace(v *cgroupfs.View, need []string) cgroupPlace {
+	switch {
+	case v.V2 != "":
+		return findV2Place(v, need)
+	case len(v.V1) > 0:
+		return findV1Place(v, need)
+	}
+	return cgroupPlace{why: "no cgroup hierarchy with the pids, memory and cpu controllers is mounted"}
+}
+
+// findV1Place: cgroup v1 has no safe delegation, so only root makes
+// bottle cgroups, under its own cgroup in each controller's hierarchy.
+func findV1Place(v *cgroupfs.View, need []string) cgroupPlace {
+	if os.Geteuid() != 0 {
+		return cgroupPlace{why: "this host has cgroup v1, which is not delegated to users: only root can give a bottle cgroups of its own"}
+	}
+	p := cgroupPlace{parent: map[string]string{}}
+	for _, c := range need {
+		dir, ok := v.V1[c]
+		if !ok {
+			return cgroupPlace{why: "no cgroup v1 hierarchy has the " + c + " controller"}
+		}
+		if !writable(dir) {
+			return cgroupPlace{why: "cgroup " + dir + " is not writable"}
+		}
+		p.parent[c] = dir
+	}
+	return p
+}
+
+// findV2Place: bottle cgroups go beside the owner's leaf in the cgroup
+// the owner was started in, when that cgroup is the owner's alone and
+// delegated to it (systemd-run --user --scope -p Delegate=yes); else, for
+// root, under the top of the hierarchy.
+func findV2Place(v *cgroupfs.View, need []string) cgroupPlace {
+	own := v.V2
+	if filepath.Base(own) == ownerLeaf {
+		own = filepath.Dir(own)
+	}
+	ready := func(dir string) bool { return hasAll(readFields(filepath.Join(dir, "cgroup.subtree_control")), need) }
+	switch {
+	case ready(own) && writable(own):
+		return cgroupPlace{v2: true, parent: map[string]string{"": own}}
+	case hasAll(readFields(filepath.Join(own, "cgroup.controllers")), need) && onlySelf(own) &&
+		writable(own) && writable(filepath.Join(own, "cgroup.procs")) && writable(filepath.Join(own, "cgroup.subtree_control")):
+		return cgroupPlace{v2: true, parent: map[string]string{"": own}, prepare: func() error { return leaveForLeaf(own, need) }}
+	case os.Geteuid() == 0 && writable(v.V2Top):
+		dir := filepath.Join(v.V2Top, rootGroup)
+		if ready(dir) {
+			return cgroupPlace{v2: true, parent: map[string]string{"": dir}}
+		}
+		return cgroupPlace{v2: true, parent: map[string]string{"": dir}, prepare: func() error { return makeRootGroup(v.V2Top, dir, need) }}
+	}
+	return cgroupPlace{why: fmt.Sprintf("your cgroup %s is not delegated to you, or holds processes besides this one "+
+		"(run bot-bottle in a scope of its own: systemd-run --user --scope -p Delegate=yes bot-bottle ...)", own)}
+}
+
+// leaveForLeaf moves this process from own into own/bot-bottle-owner and
+// lets own hand the controllers to its children.
+func leaveForLeaf(own string, need []string) error {
+	leaf := filepath.Join(own, ownerLeaf)
+	if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("cgroup %s: %w", leaf, err)
+	}
+	if err := writeFile(filepath.Join(leaf, "cgroup.procs"), strconv.Itoa(os.Getpid())); err != nil {
+		return err
+	}
+	return enable(own, need)
+}
+
+// makeRootGroup makes the root owner's folder for bottle cgroups.
+func makeRootGroup(top, dir string, need []string) error {
+	if err := enable(top, need); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("cgroup %s: %w", dir, err)
+	}
+	return enable(dir, need)
+}
+
+// enable lets dir's children use the controllers.
+func enable(dir string, ctrls []string) error {
+	have := readFields(filepath.Join(dir, "cgroup.subtree_control"))
+	var add []string
+	for _, c := range ctrls {
+		if !slices.Contains(have, c) {
+			add = append(add, "+"+c)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	return writeFile(filepath.Join(dir, "cgroup.subtree_control"), strings.Join(add, " "))
+}
+
+// bottleCgroup is one bottle's cgroup: one folder on v2, one per
+// controller on v1.
+type bottleCgroup struct {
+	v2   bool
+	dirs map[string]string // controller ("" on v2) -> folder
+	fd   int               // v2: the folder, opened for CLONE_INTO_CGROUP; else -1
+}
+
+// create makes the bottle's cgroup with its limits set. On v2 it first
+// readies the parent (prepare); on failure nothing is left behind.
+func (p cgroupPlace) create(bottleID string, res schemas.PlannedResources) (*bottleCgroup, error) {
+	if p.prepare != nil {
+		prepareMu.Lock()
+		err := p.prepare()
+		prepareMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	cg := &bottleCgroup{v2: p.v2, dirs: map[string]string{}, fd: -1}
+	for c, parent := range p.parent {
+		dir := filepath.Join(parent, cgroupName(bottleID))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			_ = cg.remove()
+			return nil, fmt.Errorf("cgroup %s: %w", dir, err)
+		}
+		cg.dirs[c] = dir
+	}
+	if err := cg.setLimits(res); err != nil {
+		_ = cg.remove()
+		return nil, err
+	}
+	if cg.v2 {
+		fd, err := unix.Open(cg.dirs[""], unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			_ = cg.remove()
+			return nil, fmt.Errorf("cgroup %s: %w", cg.dirs[""], err)
+		}
+		cg.fd = fd
+	}
+	return cg, nil
+}
+
+// dir returns the folder holding controller c's files.
+func (cg *bottleCgroup) dir(c string) string {
+	if cg.v2 {
+		return cg.dirs[""]
+	}
+	return cg.dirs[c]
+}
+
+// setLimits writes the limits. Swap counts against the memory limit, so
+// that swapping out is no way around it; on v2 an OOM kill takes the
+// whole cgroup (memory.oom.group), so the bottle ends as one.
+func (cg *bottleCgroup) setLimits(res schemas.PlannedResources) error {
+	var files [][2]string
+	if res.Pids > 0 {
+		files = append(files, [2]string{cg.dir("pids") + "/pids.max", strconv.FormatInt(res.Pids, 10)})
+	}
+	if m := strconv.FormatInt(res.MemoryBytes, 10); res.MemoryBytes > 0 && cg.v2 {
+		files = append(files, [2]string{cg.dir("memory") + "/memory.max", m}, [2]string{cg.dir("memory") + "/memory.oom.group", "1"})
+		if exists(cg.dir("memory") + "/memory.swap.max") {
+			files = append(files, [2]string{cg.dir("memory") + "/memory.swap.max", "0"})
+		}
+	} else if res.MemoryBytes > 0 {
+		files = append(files, [2]string{cg.dir("memory") + "/memory.limit_in_bytes", m})
+		if exists(cg.dir("memory") + "/memory.memsw.limit_in_bytes") {
+			files = append(files, [2]string{cg.dir("memory") + "/memory.memsw.limit_in_bytes", m})
+		}
+	}
+	if quota := int64(math.Round(res.CPUs * cpuPeriod)); res.CPUs > 0 && cg.v2 {
+		files = append(files, [2]string{cg.dir("cpu") + "/cpu.max", fmt.Sprintf("%d %d", quota, cpuPeriod)})
+	} else if res.CPUs > 0 {
+		files = append(files, [2]string{cg.dir("cpu") + "/cpu.cfs_period_us", strconv.Itoa(cpuPeriod)},
+			[2]string{cg.dir("cpu") + "/cpu.cfs_quota_us", strconv.FormatInt(quota, 10)})
+	}
+	for _, f := range files {
+		if err := writeFile(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attach moves pid into the bottle's cgroups (v1; on v2 the init is
+// started inside).
+func (cg *bottleCgroup) attach(pid int) error {
+	for _, dir := range cg.dirs {
+		if err := writeFile(filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hits reads the limit counters: forks the pids limit refused
+// (pids.events max) and processes the OOM killer took (oom_kill).
+func (cg *bottleCgroup) hits() schemas.LimitHits {
+	var h schemas.LimitHits
+	if d := cg.dir("pids"); d != "" {
+		h.PidsRefused = cgroupfs.KeyedValue(d+"/pids.events", "max")
+	}
+	if d := cg.dir("memory"); d != "" && cg.v2 {
+		h.OOMKills = cgroupfs.KeyedValue(d+"/memory.events", "oom_kill")
+	} else if d != "" {
+		h.OOMKills = cgroupfs.KeyedValue(d+"/memory.oom_control", "oom_kill")
+	}
+	return h
+}
+
+// paths lists the cgroup folders, for the run folder's record.
+func (cg *bottleCgroup) paths() []string {
+	out := make([]string, 0, len(cg.dirs))
+	for _, d := range cg.dirs {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// remove kills whatever is still in the cgroups and removes them.
+func (cg *bottleCgroup) remove() error {
+	if cg.fd >= 0 {
+		_ = unix.Close(cg.fd)
+		cg.fd = -1
+	}
+	var errs []error
+	for _, d := range cg.paths() {
+		if err := removeCgroup(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeCgroup empties one cgroup folder (cgroup.kill on v2, SIGKILL to
+// each process on v1) and removes it. Killed processes take a moment to
+// leave, so removal is retried for a while.
+func removeCgroup(dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if exists(dir + "/cgroup.kill") {
+		_ = writeFile(dir+"/cgroup.kill", "1")
+	} else {
+		for _, f := range readFields(dir + "/cgroup.procs") {
+			if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+				_ = unix.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	var err error
+	for delay := time.Millisecond; delay < 2*time.Second; delay *= 2 {
+		if err = unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		time.Sleep(delay)
+	}
+	return fmt.Errorf("remove cgroup %s: %w", dir, err)
+}
+
+func readFields(path string) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(data))
+}
+
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// onlySelf reports whether this process is the only one in cgroup dir.
+func onlySelf(dir string) bool {
+	procs := readFields(filepath.Join(dir, "cgroup.procs"))
+	return len(procs) == 1 && procs[0] == strconv.Itoa(os.Getpid())
+}
+
+func writable(path string) bool { return unix.Access(path, unix.W_OK) == nil }
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// writeFile writes one cgroup control file. Control files take one write
+// each, without truncation or creation.
+func writeFile(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	if _, err := f.WriteString(value); err != nil {
+		f.Close()
+		return fmt.Errorf("cgroup: write %s: %w", path, err)
+	}
+	return f.Close()
+}
