@@ -88,6 +88,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		// unprivileged), and neither should the agent.
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
+		Resources:   resources(spec.Resources),
 	}
 	if tty {
 		if ws, err := pty.GetsizeFull(spec.Stdio.Terminal); err == nil {
@@ -100,8 +101,16 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: create container: %w", err)
 	}
-	p := &process{cli: cli, id: created.ID, tty: tty, done: make(chan struct{})}
+	warnings, err := checkCreateWarnings(created.Warnings)
+	if err != nil {
+		_ = removeContainer(context.WithoutCancel(ctx), cli, created.ID)
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	p := &process{cli: cli, id: created.ID, tty: tty, done: make(chan struct{}),
+		limits: &limitWatch{res: spec.Resources, warnings: warnings}}
+	p.limits.watchOOM(cli, created.ID)
 	if err := p.start(ctx, spec.Stdio); err != nil {
+		p.limits.stop()
 		_ = p.Release(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("docker backend: start container %.12s: %w", created.ID, err)
 	}
