@@ -21,6 +21,9 @@ func TestSummary(t *testing.T) {
 		{schemas.KindReload, schemas.Reload{OK: true, Source: "sighup", Before: 2, After: 3}, "routes reloaded (sighup): 2 -> 3 routes"},
 		{schemas.KindReload, schemas.Reload{Source: "api", Before: 2, Error: "line 3: bad"}, "routes reload (api) failed, kept 2 routes: line 3: bad"},
 		{schemas.KindLifecycle, schemas.Lifecycle{State: "exited", Name: "ex", Backend: "local", Owner: 42, ExitCode: &exit}, "exited ex backend=local owner_pid=42 exit=3"},
+		{schemas.KindLifecycle, schemas.Lifecycle{State: "exited", Name: "ex", ExitCode: &exit, Reason: schemas.ReasonOOM,
+			Limits: &schemas.LimitHits{OOMKills: 1, PidsRefused: 7}}, "exited ex exit=3 reason=oom oom_kills=1 pids_refused=7"},
+		{schemas.KindLimit, schemas.LimitReached{Limit: schemas.LimitPids, Max: "64", Action: "forks fail"}, "pids limit (64) reached: forks fail"},
 		{schemas.KindDecision, schemas.Decision{ProposalID: "p1", Action: "approve", Scope: "once", DecidedBy: "cli"}, "decision on p1: approve once by cli"},
 		{"custom.kind", map[string]int{"n": 1}, `{"n":1}`},
 	}
