@@ -72,6 +72,9 @@ func Run(cfg *Config) (int, error) {
 		if err := setupMounts(cfg.Mounts); err != nil {
 			return ExitSetup, err
 		}
+		if err := readonlyCgroups(); err != nil {
+			return ExitSetup, err
+		}
 	}
 	if err := bringUpLoopback(); err != nil {
 		return ExitSetup, err

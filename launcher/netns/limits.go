@@ -68,7 +68,7 @@ func newLimits(spec *launcher.Spec, hostUID int) (*limits, error) {
 		if err := recordCgroups(spec.RunDir, place, spec.BottleID); err != nil {
 			return nil, err
 		}
-		cg, err := place.create(spec.BottleID, spec.Resources)
+		cg, err := place.create(spec.BottleID, spec.Resources, need)
 		if err != nil {
 			why = err.Error()
 		} else {

@@ -200,3 +200,50 @@ echo "cpu=$(limit cpu cpu.max) $(limit cpu cpu.cfs_quota_us)"
 		t.Errorf("swap must be held to the memory limit where it is accounted")
 	}
 }
+
+// TestBottleCannotLiftItsLimits attacks from inside as an agent would,
+// proving by looking, never by doing it: it writes back the value it just
+// read of its own limits and of its owner's cgroup's, writes its pid into
+// the cgroup it is already in, and, should it manage to mount the
+// hierarchy afresh, writes back the limit it finds there. Every write must
+// be refused (each would be a no-op if it were not) and the limit stay.
+func TestBottleCannotLiftItsLimits(t *testing.T) {
+	requireCgroups(t)
+	f := newFixture(t)
+	var out syncBuffer
+	p := f.startLimited(schemas.PlannedResources{Pids: 64, MemoryBytes: 64 << 20, CPUs: 1}, &out, "sh", "-c", readLimit+`
+own() { grep -E "^[0-9]+:([^:]*,)?$1(,[^:]*)?:" /proc/self/cgroup | cut -d: -f3; }
+try() { v=$(cat "$1") && if echo "$v" > "$1" 2>/dev/null; then echo "WRITABLE $1"; fi; }
+echo "before=$(limit pids pids.max) $(own pids)"
+for c in pids memory cpu; do
+  d=/sys/fs/cgroup/$c$(own $c)
+  for dir in "$d" "$(dirname "$d")" "$(dirname "$(dirname "$d")")"; do
+    for f in pids.max memory.limit_in_bytes memory.max cpu.cfs_quota_us cpu.max; do
+      if [ -e "$dir/$f" ]; then try "$dir/$f"; fi
+    done
+  done
+  if [ -e "$d/cgroup.procs" ] && echo $$ > "$d/cgroup.procs" 2>/dev/null; then echo "WRITABLE $d/cgroup.procs"; fi
+done
+grep -E ' /sys/fs/cgroup' /proc/self/mountinfo | cut -d' ' -f5,6
+mkdir -p /tmp/cg
+if mount -t cgroup2 none /tmp/cg 2>/dev/null || mount -t cgroup -o pids none /tmp/cg 2>/dev/null; then
+  echo mounted
+  if grep -qx $$ /tmp/cg/cgroup.procs && [ -e /tmp/cg/pids.max ]; then try /tmp/cg/pids.max; fi
+fi
+echo "after=$(limit pids pids.max) $(own pids)"
+`)
+	p.Wait()
+	s := out.String()
+	t.Logf("%s", s)
+	if strings.Contains(s, "WRITABLE") {
+		t.Errorf("the bottle can write its own limits or cgroups")
+	}
+	if !strings.Contains(s, "before=64") || !strings.Contains(s, "after=64") {
+		t.Errorf("want the limit of 64 before and after")
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, "/sys/fs/cgroup/") && !strings.HasPrefix(strings.Fields(line)[1], "ro") {
+			t.Errorf("a cgroup hierarchy is mounted read-write in the bottle: %s", line)
+		}
+	}
+}
