@@ -33,6 +33,13 @@
 //   - v1 (no safe delegation), root only: bot-bottle-<id> under root's own
 //     cgroup in the pids, memory and cpu hierarchies.
 //
+// The limits are set on bot-bottle-<id> and repeated on its child
+// bot-bottle-<id>/bottle, which holds the processes: programs find their
+// limits in their own cgroup, and the outer copy stays out of the reach of
+// any cgroup namespace the bottle makes. Every cgroup hierarchy is
+// read-only in the bottle (locked there by the nested user namespace), so
+// it can neither lift a limit nor move itself out.
+//
 // Swap is held to the memory limit, and on v2 memory.oom.group makes an
 // OOM kill take the whole bottle; on v1 the kernel kills one process and
 // the launcher, polling the counters, ends the rest. The cgroup folders are
