@@ -3,6 +3,9 @@ package launcher
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/events"
@@ -89,7 +92,17 @@ func (l *Launcher) List(ctx context.Context, all bool) ([]Info, error) {
 	if l.cfg.Registry == nil {
 		return nil, fmt.Errorf("list bottles: no registry")
 	}
-	evs, err := l.cfg.Registry.Latest(ctx, schemas.KindLifecycle)
+	return listRegistry(ctx, l.cfg.Registry, all, l.log)
+}
+
+// ListRegistry is List for a process that owns no launcher (shell
+// completion, a reader of the store): the bottles reg records.
+func ListRegistry(ctx context.Context, reg Registry, all bool) ([]Info, error) {
+	return listRegistry(ctx, reg, all, slog.New(slog.DiscardHandler))
+}
+
+func listRegistry(ctx context.Context, reg Registry, all bool, log *slog.Logger) ([]Info, error) {
+	evs, err := reg.Latest(ctx, schemas.KindLifecycle)
 	if err != nil {
 		return nil, fmt.Errorf("list bottles: %w", err)
 	}
@@ -97,13 +110,20 @@ func (l *Launcher) List(ctx context.Context, all bool) ([]Info, error) {
 	for _, ev := range evs {
 		in, err := infoFromEvent(ev)
 		if err != nil {
-			l.log.Warn("skipping an unreadable lifecycle event", "bottle", ev.Bottle, "err", err)
+			log.Warn("skipping an unreadable lifecycle event", "bottle", ev.Bottle, "err", err)
 			continue
 		}
 		if all || !Terminal(in.State) {
 			out = append(out, in)
 		}
 	}
+	// Newest first, as docker ps and kubectl get by age read.
+	slices.SortStableFunc(out, func(a, b Info) int {
+		if c := b.Since.Compare(a.Since); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 

@@ -74,7 +74,7 @@ type agentSurface struct {
 
 func newAgentSurface(c *Control) http.Handler {
 	a := &agentSurface{ctl: c}
-	a.srv = server.NewMCPServer(ServerName+"-agent", Version,
+	a.srv = server.NewMCPServer(ServerName+"-agent", c.version(),
 		server.WithInstructions(agentInstructions),
 		server.WithToolCapabilities(false),
 		server.WithRecovery(),

@@ -45,6 +45,9 @@ type Config struct {
 	// Launcher starts the bottles this process owns and reads the registry
 	// for the others.
 	Launcher *launcher.Launcher
+	// Version is the bot-bottle version both surfaces report to their
+	// clients (DefaultVersion when empty).
+	Version string
 	// WorkDir is bottle_launch's workdir when the caller names none.
 	WorkDir string
 	// AgentWait is request_egress's wait (default DefaultAgentWait).
@@ -256,4 +259,12 @@ func (c *Control) bottleInfo(ctx context.Context, id string) (launcher.Info, *la
 	}
 	in, err := c.cfg.Launcher.Lookup(ctx, id)
 	return in, nil, err
+}
+
+// version is what the surfaces report as the server's version.
+func (c *Control) version() string {
+	if c.cfg.Version != "" {
+		return c.cfg.Version
+	}
+	return DefaultVersion
 }

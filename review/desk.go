@@ -52,7 +52,13 @@ type Filter struct {
 
 // Proposals lists proposals, newest first.
 func (d *Desk) Proposals(ctx context.Context, f Filter) ([]View, error) {
-	views, err := project(ctx, d.cfg.Channel.Store(), f.Bottle)
+	return List(ctx, d.cfg.Channel.Store(), f)
+}
+
+// List is Proposals for a reader of the store that decides nothing (shell
+// completion, a listing).
+func List(ctx context.Context, store events.Store, f Filter) ([]View, error) {
+	views, err := project(ctx, store, f.Bottle)
 	if err != nil {
 		return nil, err
 	}

@@ -97,6 +97,11 @@ func TestPendingThenStatus(t *testing.T) {
 	if err != nil || res.Status != schemas.ProposalPending || res.ProposalID == "" {
 		t.Fatalf("%+v %v", res, err)
 	}
+	// The operator learns the id from the store, which the proposal reaches
+	// through the bus; wait for it there, as a desk would see it.
+	if v := w.waitPending(); v.ID != res.ProposalID {
+		t.Fatalf("pending %s, want %s", v.ID, res.ProposalID)
+	}
 	if _, err := decide(w, res.ProposalID, schemas.ActionApprove, schemas.ScopeOnce, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,8 @@ func newCleanupCmd(c *cli) *cobra.Command {
 SIGKILL, a crash) and removes what they left: run folders and sockets,
 containers and networks (found by their dev.bot-bottle.* labels). Bottles
 whose owner is alive are never touched. A launch does the same first.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle cleanup`,
+		Args:    noArgs("cleanup"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rt, err := c.openRuntime(proxyFlags{})
 			if err != nil {

@@ -49,7 +49,10 @@ Events (denials, reloads) are written as JSON lines to --events, or stderr;
 with --events unix:PATH they are delivered to the control plane listening on
 that socket, and wait in the --spool folder while it is away.
 HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle ca init ./ca
+  bot-bottle egress --routes routes.yaml --ca ./ca --listen 127.0.0.1:3128
+  bot-bottle egress --routes routes.yaml --ca ./ca --listen unix:/run/bottle/proxy.sock --metrics 127.0.0.1:9090`,
+		Args: noArgs("egress"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if ctx == nil {
@@ -60,7 +63,7 @@ HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.routes, "routes", "", "routes file to enforce (YAML, as the planner writes it)")
-	f.StringVar(&o.caDir, "ca", "", "CA directory made by `bot-bottle ca init`")
+	f.StringVar(&o.caDir, "ca", "", "CA directory made by bot-bottle ca init")
 	f.StringVar(&o.listen, "listen", "", "address to serve: host:port, or unix:PATH for a socket only this user can use")
 	f.StringVar(&o.bottle, "bottle", "sidecar", "bottle id, for denials, events and metrics")
 	f.StringVar(&o.upstreamProxy, "upstream-proxy", "", "send all traffic through this proxy (http:// or https:// URL)")

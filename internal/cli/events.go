@@ -38,7 +38,10 @@ sequence number (the #N column); without, it is the global position (the
 "pos" field of --json). --follow keeps printing new events as they are
 stored, until interrupted. Events removed by retention are reported on
 stderr, never skipped silently.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle events
+  bot-bottle events --follow --bottle b-3f2a1c
+  bot-bottle events --json --since 120 | jq 'select(.kind == "egress.denial")'`,
+		Args: noArgs("events"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			from := events.AfterPos(since)
 			if bottle != "" {
@@ -49,10 +52,11 @@ stderr, never skipped silently.`,
 			return c.printEvents(ctx, from, follow, asJSON)
 		},
 	}
-	cmd.Flags().StringVar(&bottle, "bottle", "", "only the events of bottle `B` (its id, as in bot-bottle ps)")
-	cmd.Flags().Uint64Var(&since, "since", 0, "only events after `N`: a seq with --bottle, else a global position")
+	cmd.Flags().StringVar(&bottle, "bottle", "", "only the events of the bottle with this id (as in bot-bottle ps)")
+	cmd.Flags().Uint64Var(&since, "since", 0, "only events after this number: a seq with --bottle, else a global position")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until interrupted")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
+	_ = cmd.RegisterFlagCompletionFunc("bottle", c.completeBottleIDs(true))
 	return cmd
 }
 

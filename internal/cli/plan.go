@@ -22,7 +22,10 @@ func newPlanCmd(c *cli) *cobra.Command {
 chain, adds the agent provider's routes and prints the result. It never
 prints a secret value: credentials appear as the host variable that holds
 them and the token slot the proxy reads.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  bot-bottle plan example
+  bot-bottle plan --json claude-base | jq .routes`,
+		Args:              exactArgs("plan", "bottle NAME"),
+		ValidArgsFunction: c.completeBottleNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.planner()
 			if err != nil {
@@ -43,7 +46,7 @@ them and the token slot the proxy reads.`,
 			return planner.FormatPlan(c.stdout, plan)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see `bot-bottle schema plan`)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (its schema: bot-bottle schema plan)")
 	return cmd
 }
 
@@ -54,7 +57,9 @@ func newValidateCmd(c *cli) *cobra.Command {
 		Long: `validate checks any bottle file, wherever it is, without planning it from
 there: only bottles in $BOT_BOTTLE_HOME/bottles are ever planned. For a file in
 the home, validate also resolves its extends chain and provider.`,
-		Args: cobra.MinimumNArgs(1),
+		Example: `  bot-bottle validate ~/.bot-bottle/bottles/*.md
+  bot-bottle validate ./draft.md`,
+		Args: minArgs("validate", "bottle file PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.planner()
 			if err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -19,7 +20,10 @@ func newPsCmd(c *cli) *cobra.Command {
 registry (the event store), whichever process launched them. A bottle whose
 owner process died without stopping it is marked orphaned: bot-bottle
 cleanup removes what it left.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle ps
+  bot-bottle ps -a
+  bot-bottle ps --json | jq '.[].id'`,
+		Args: noArgs("ps"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rt, err := c.openRuntime(proxyFlags{})
 			if err != nil {
@@ -62,7 +66,11 @@ func printBottles(c *cli, list []launcher.Info) error {
 		} else if in.ExitCode != nil {
 			state += fmt.Sprintf(" (%d)", *in.ExitCode)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", in.ID, in.Name, in.Backend, state, in.Owner.PID,
+		owner := ""
+		if !launcher.Terminal(in.State) {
+			owner = strconv.Itoa(in.Owner.PID) // an ended bottle has no owner left
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Backend, state, owner,
 			time.Since(in.Since).Round(time.Second))
 	}
 	return tw.Flush()

@@ -56,7 +56,7 @@ func (d *reviewDesk) Close() {
 }
 
 func newReviewCmd(c *cli) *cobra.Command {
-	var asJSON, all, interactive bool
+	var asJSON, all, interactive, fromStdin bool
 	var bottle string
 	cmd := &cobra.Command{
 		Use:   "review",
@@ -69,9 +69,21 @@ change it makes to its bottle's routes); --all lists decided ones too.
   bot-bottle review modify ID --path P ...   allow a route you edited instead
   bot-bottle review -i                       wait for proposals and ask y/p/n/m/s for each
 
+-i asks at a terminal. A program can answer instead with -i --stdin, one
+answer per line as a person would type them: y (approve), p (approve and
+persist), n then a line with the reason (deny), m then a line of path
+prefixes and a line of methods (modify; empty keeps, * allows all), s (skip).
+Without --stdin, -i refuses a stdin that is not a terminal, so a stray pipe
+(yes | bot-bottle review -i) cannot approve whatever arrives.
+
 A decision travels on the shared channel to the process that owns the bottle,
 which reloads the bottle's proxy and answers the agent's waiting call.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle review
+  bot-bottle review --all --bottle b-3f2a1c
+  bot-bottle review approve p-7d01e2
+  bot-bottle review deny p-7d01e2 --reason 'use the internal mirror instead'
+  bot-bottle review -i`,
+		Args: noArgs("review"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := c.openDesk()
 			if err != nil {
@@ -79,7 +91,14 @@ which reloads the bottle's proxy and answers the agent's waiting call.`,
 			}
 			defer d.Close()
 			ctx := cmd.Context()
+			if fromStdin && !interactive {
+				return &usageError{msg: "review: --stdin goes with -i"}
+			}
 			if interactive {
+				if !fromStdin && !isTerminal(c.stdin) {
+					return &usageError{msg: "review -i: stdin is not a terminal",
+						hint: "bot-bottle review approve|deny ID, or review -i --stdin to read answers from stdin (see bot-bottle review --help)"}
+				}
 				return c.reviewInteractive(ctx, d, bottle)
 			}
 			f := review.Filter{Bottle: bottle, Status: schemas.ProposalPending}
@@ -108,7 +127,9 @@ which reloads the bottle's proxy and answers the agent's waiting call.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print proposals as JSON")
 	cmd.Flags().BoolVar(&all, "all", false, "include decided proposals")
 	cmd.Flags().StringVar(&bottle, "bottle", "", "only this bottle's proposals")
+	_ = cmd.RegisterFlagCompletionFunc("bottle", c.completeBottleIDs(true))
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "wait for proposals and decide each as it comes")
+	cmd.Flags().BoolVar(&fromStdin, "stdin", false, "with -i: read the answers from stdin even when it is not a terminal")
 	cmd.AddCommand(newDecideCmd(c, schemas.ActionApprove), newDecideCmd(c, schemas.ActionDeny), newDecideCmd(c, schemas.ActionModify))
 	return cmd
 }
@@ -121,7 +142,8 @@ func newDecideCmd(c *cli, action string) *cobra.Command {
 		Use: action + " ID",
 		Short: map[string]string{schemas.ActionApprove: "Allow a proposal", schemas.ActionDeny: "Refuse a proposal, with a reason the agent reads",
 			schemas.ActionModify: "Allow an edited route instead of the proposed one"}[action],
-		Args: cobra.ExactArgs(1),
+		Args:              exactArgs("review "+action, "proposal ID"),
+		ValidArgsFunction: c.completeProposalIDs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dec := schemas.Decision{ProposalID: args[0], Action: action, Reason: reason, DecidedBy: schemas.DecidedByCLI, Scope: schemas.ScopeOnce}
 			if persist {

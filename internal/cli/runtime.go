@@ -71,7 +71,9 @@ func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
 	if runtime.GOOS == "linux" {
 		backends = append(backends, netns.New(""))
 	}
-	backends = append(backends, docker.New(docker.Options{Host: c.env["DOCKER_HOST"]}))
+	backends = append(backends, docker.New(docker.Options{Host: c.env["DOCKER_HOST"], Notify: func(msg string) {
+		fmt.Fprintf(c.stderr, "bot-bottle: docker backend: %s\n", msg)
+	}}))
 	l, err := launcher.New(launcher.Config{
 		Home: home, Planner: p, HostEnv: c.env, Backends: backends,
 		Registry: store, Publisher: bus, Proxy: pcfg,
@@ -84,16 +86,34 @@ func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
 	return &bottleRuntime{home: home, store: store, bus: bus, launcher: l, metrics: reg}, nil
 }
 
-// runAudit keeps the audit log ($BOT_BOTTLE_HOME/audit/audit.jsonl) while
-// ctx lives. Every long-running process runs it; one at a time writes (see
-// events.RunAudit), so each decision and reload is recorded exactly once.
-func (r *bottleRuntime) runAudit(ctx context.Context, log *slog.Logger) {
-	go func() {
+// runAudit keeps the audit log ($BOT_BOTTLE_HOME/audit/audit.jsonl) until
+// ctx ends or the returned stop is called. Every long-running process runs
+// it; one at a time writes (see events.RunAudit), so each decision and
+// reload is recorded exactly once. stop waits for the writer, so the store
+// can be closed after it without the writer reporting a closed store as a
+// failure.
+func (r *bottleRuntime) runAudit(ctx context.Context, log *slog.Logger) (stop func()) {
+	return runUntilStopped(ctx, func(ctx context.Context) {
 		err := events.RunAudit(ctx, r.store, events.AuditOptions{Dir: filepath.Join(r.home, "audit"), Logger: log})
 		if err != nil && ctx.Err() == nil {
 			log.Error("audit log stopped", "err", err)
 		}
+	})
+}
+
+// runUntilStopped runs fn in a goroutine with a context of its own; stop
+// cancels it and waits for fn to return.
+func runUntilStopped(ctx context.Context, fn func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
 	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // Close stores what is still queued and closes the store.

@@ -12,7 +12,9 @@ func newSchemaCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
 		Use:       "schema " + strings.Join(names, "|"),
 		Short:     "Print an embedded JSON Schema, for editors and programs",
-		Args:      cobra.ExactArgs(1),
+		Example: `  bot-bottle schema manifest > bottle.schema.json
+  bot-bottle schema plan`,
+		Args:      oneOfArgs("schema", "schema name", names),
 		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := schemas.JSONSchema(args[0])

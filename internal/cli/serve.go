@@ -49,7 +49,10 @@ $BOT_BOTTLE_HOME/serve.token (mode 0600).
 Bottles launched through serve belong to it: they stop when it exits. Each
 one's agent can ask for egress from inside (request_egress on its own agent
 surface). serve speaks MCP 2025-11-25, 2025-06-18 and 2025-03-26.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle serve
+  bot-bottle serve --http 127.0.0.1:8787
+  BOT_BOTTLE_TOKEN=... bot-bottle serve --http 0.0.0.0:8787`,
+		Args: noArgs("serve"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.serve(cmd.Context(), o)
 		},
@@ -79,7 +82,8 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	rt.runAudit(ctx, log)
+	stopAudit := rt.runAudit(ctx, log)
+	defer stopAudit()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -92,13 +96,12 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go func() {
-		if err := op.Watch(watchCtx); err != nil {
+	stopWatch := runUntilStopped(ctx, func(ctx context.Context) {
+		if err := op.Watch(ctx); err != nil && ctx.Err() == nil {
 			log.Error("notifications stopped", "err", err)
 		}
-	}()
+	})
+	defer stopWatch()
 	if o.httpAddr == "" {
 		return op.ServeStdio(ctx, c.stdin, c.stdout, c.stderr)
 	}
@@ -112,7 +115,7 @@ func (c *cli) newControl(rt *bottleRuntime, agentWait time.Duration, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	return mcp.NewControl(mcp.Config{Planner: p, Channel: rt.bus, Launcher: rt.launcher, WorkDir: c.workDir,
+	return mcp.NewControl(mcp.Config{Version: buildVersion(), Planner: p, Channel: rt.bus, Launcher: rt.launcher, WorkDir: c.workDir,
 		AgentWait: agentWait, Logger: log})
 }
 

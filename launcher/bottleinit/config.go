@@ -32,6 +32,10 @@ type Config struct {
 	Files []schemas.AgentFile `json:"files,omitempty"`
 	// Hostname, when set, names the bottle's UTS namespace.
 	Hostname string `json:"hostname,omitempty"`
+	// NotFoundHint, when set, follows the error the init prints when the
+	// command is not found: for an agent CLI, what to install or which
+	// image to set.
+	NotFoundHint string `json:"not_found_hint,omitempty"`
 	// Forward lists the loopback ports relayed to unix sockets.
 	Forward []Forward `json:"forward"`
 	// TTY gives the command its stdin as controlling terminal in a new

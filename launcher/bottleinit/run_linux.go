@@ -13,6 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// msgPrefix starts every line the init prints: it speaks from inside the
+// bottle, and must not read like the `bot-bottle init` command.
+const msgPrefix = "bot-bottle (in the bottle): "
+
 // Main is the entry point of the init: args are what follows the hidden
 // subcommand (--config PATH). It returns the process exit code: the
 // command's, or one of the Exit* codes when the bottle could not be built.
@@ -26,19 +30,22 @@ func Main(args []string, stderr io.Writer) int {
 	}
 	if *probe {
 		if err := probeLocal(); err != nil {
-			fmt.Fprintf(stderr, "bot-bottle init: %v\n", err)
+			fmt.Fprintf(stderr, "%s%v\n", msgPrefix, err)
 			return ExitSetup
 		}
 		return 0
 	}
 	cfg, err := Load(*cfgPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "bot-bottle init: %v\n", err)
+		fmt.Fprintf(stderr, "%s%v\n", msgPrefix, err)
 		return ExitSetup
 	}
 	code, err := Run(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "bot-bottle init: %v\n", err)
+		fmt.Fprintf(stderr, "%s%v\n", msgPrefix, err)
+		if code == ExitNotFound && cfg.NotFoundHint != "" {
+			fmt.Fprintf(stderr, "%s%s\n", msgPrefix, cfg.NotFoundHint)
+		}
 	}
 	return code
 }
