@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/launcher/internal/cgroupfs"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -98,7 +99,10 @@ func (w *limitWatch) findPids(cli *client.Client, id string) string {
 		if w.res.Pids == 0 {
 			return
 		}
-		ins, err := cli.ContainerInspect(context.Background(), id, client.ContainerInspectOptions{})
+		// Bounded: the launcher waits for this poll before it tears down.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ins, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil || ins.Container.State == nil || ins.Container.State.Pid <= 0 {
 			return
 		}
