@@ -56,9 +56,7 @@ type Info struct {
 }
 
 // Terminal reports whether a lifecycle state is final.
-func Terminal(state string) bool {
-	return state == schemas.StateExited || state == schemas.StateFailed
-}
+func Terminal(state string) bool { return schemas.TerminalState(state) }
 
 // infoFromEvent decodes a lifecycle event.
 func infoFromEvent(ev schemas.Event) (Info, error) {

@@ -302,6 +302,8 @@ func resultText(r review.Result) string {
 		s = "denied: do not ask again for the same access; find another way or tell your user"
 	case schemas.ProposalRefused:
 		s = "refused: the decision could not be applied"
+	case schemas.ProposalExpired:
+		s = "expired: this bottle ended before anyone decided; ask again from the new bottle if you still need the access"
 	case review.StatusAlreadyAllowed:
 		s = "already allowed"
 	default:

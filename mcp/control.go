@@ -211,6 +211,14 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 		case <-ctx.Done():
 		}
 		cancel()
+		select {
+		case <-b.Done():
+			// The bottle ended: its pending proposals expire now, from
+			// the owner, rather than when another process notices.
+			in := b.Info()
+			owner.End(review.EndingOf(in.Since, schemas.Lifecycle{State: in.State, ExitCode: in.ExitCode, Error: in.Error}))
+		default: // this process is closing with the bottle still running
+		}
 		c.mu.Lock()
 		if ob := c.owners[id]; ob != nil && ob.owner == owner {
 			delete(c.owners, id)

@@ -146,6 +146,17 @@ func (o *Operator) notify(ev schemas.Event) {
 		}
 	case schemas.KindDecision:
 		o.updated(ProposalsURI)
+	case schemas.KindExpired:
+		var x schemas.Expired
+		if ev.Decode(&x) != nil {
+			return
+		}
+		o.updated(ProposalsURI)
+		o.logAll(mcpgo.LoggingLevelInfo, map[string]any{
+			"event":   "expired",
+			"message": fmt.Sprintf("proposal %s of bottle %s %s", x.ProposalID, ev.Bottle, x.Notes()),
+			"expired": x,
+		})
 	case schemas.KindApplied:
 		o.updated(ProposalsURI)
 		var a schemas.Applied

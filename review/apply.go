@@ -88,6 +88,10 @@ func (o *Owner) apply(d schemas.Decision) {
 		out.Status, out.Notes = schemas.ProposalRefused, "this bottle has no proposal "+d.ProposalID
 		o.publish(schemas.KindApplied, out)
 		return
+	case decided && t.result.Status == schemas.ProposalExpired:
+		out.Status, out.Notes, out.Duplicate = schemas.ProposalRefused, "proposal "+d.ProposalID+" "+t.result.Notes, true
+		o.publish(schemas.KindApplied, out) // the expiry stands
+		return
 	case decided:
 		out.Status, out.Notes, out.Duplicate = schemas.ProposalRefused, "proposal "+d.ProposalID+" was already decided", true
 		o.publish(schemas.KindApplied, out) // the first decision's result stands

@@ -232,7 +232,7 @@ func TestDecisionOnStoppedBottleIsRefused(t *testing.T) {
 	v := w.waitPending()
 	w.running[bottleID] = false
 	_, err := decide(w, v.ID, schemas.ActionApprove, schemas.ScopeOnce, "")
-	if !errors.Is(err, ErrBottleGone) || !strings.Contains(err.Error(), bottleID+" stopped") {
+	if !errors.Is(err, ErrExpired) || !errors.Is(err, ErrBottleGone) || !strings.Contains(err.Error(), "expired: the bottle ended at") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := decide(w, "p-nope", schemas.ActionApprove, schemas.ScopeOnce, ""); !errors.Is(err, ErrUnknownProposal) {

@@ -56,8 +56,23 @@ func IsSlotName(s string) bool {
 	return true
 }
 
-// ParseRoutes decodes and validates a routes file as strictly as a manifest.
+// ParseRoutes checks that a routes file is whole (CheckRoutesSeal), then
+// decodes and validates it as strictly as a manifest.
 func ParseRoutes(file string, src []byte) (*RoutesFile, error) {
+	if len(src) > MaxManifestSize*8 {
+		return nil, Errors{{At: Location{File: file}, Msg: "routes file is too large"}}
+	}
+	body, err := CheckRoutesSeal(file, src)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRoutesBody(file, body)
+}
+
+// ParseRoutesBody decodes and validates the content of a routes file
+// without its seal. Only what seals a file uses it: a reader of a routes
+// file calls ParseRoutes, which refuses a file that is not whole.
+func ParseRoutesBody(file string, src []byte) (*RoutesFile, error) {
 	if len(src) > MaxManifestSize*8 {
 		return nil, Errors{{At: Location{File: file}, Msg: "routes file is too large"}}
 	}

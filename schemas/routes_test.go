@@ -17,7 +17,7 @@ routes:
   - host: example.com
     port: 8443
 `
-	rf, err := ParseRoutes("routes.yaml", []byte(src))
+	rf, err := ParseRoutes("routes.yaml", SealRoutes([]byte(src)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestParseRoutesRefuses(t *testing.T) {
 		"version: 1\nroutes:\n  - host: a.example\n    secret: hunter2\n": "routes.yaml:4:5: routes[0].secret: unknown key",
 	}
 	for src, want := range cases {
-		_, err := ParseRoutes("routes.yaml", []byte(src))
+		_, err := ParseRoutes("routes.yaml", SealRoutes([]byte(src)))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseRoutes(%q) = %v, want %q", src, err, want)
 		}

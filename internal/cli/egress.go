@@ -16,8 +16,6 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/schemas"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
 
@@ -38,13 +36,15 @@ func newEgressCmd(c *cli) *cobra.Command {
 docker bottle, or a proxy for any program you want to hold to a routes table.
 
 The routes file is what the planner writes (bot-bottle plan, launch): hosts,
-paths, methods and token slots. The values of the slots come from this
+paths, methods and token slots, sealed by its last line (a digest of the rest);
+seal a file written by hand with bot-bottle routes seal FILE. The values of the slots come from this
 process's environment as EGRESS_TOKEN_0, EGRESS_TOKEN_1, ...; the proxy
 injects them and refuses any request that carries one. The CA comes from
 bot-bottle ca init DIR.
 
-SIGHUP reloads the routes file; a file that does not parse or check keeps the
-old table. SIGINT or SIGTERM stop accepting and let requests in flight finish.
+SIGHUP reloads the routes file; a file that is not whole (its seal is missing
+or does not match: cut off mid-write, or edited after sealing), or that does
+not parse or check, keeps the old table and is reported as a refused reload. SIGINT or SIGTERM stop accepting and let requests in flight finish.
 Events (denials, reloads) are written as JSON lines to --events, or stderr;
 with --events unix:PATH they are delivered to the control plane listening on
 that socket, and wait in the --spool folder while it is away.
@@ -121,9 +121,7 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 			l.Close()
 			return fmt.Errorf("--metrics: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{p.Gatherer(), eventsMetrics}, promhttp.HandlerOpts{}))
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		ms := &http.Server{Handler: metricsMux(metricsHandler(p.Gatherer(), eventsMetrics)), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = ms.Serve(ml) }()
 		defer ms.Close()
 		logger.Info("metrics", "addr", "http://"+ml.Addr().String()+"/metrics")

@@ -126,7 +126,7 @@ func writeRoutes(t *testing.T, path string, hosts ...string) {
 			b.WriteString("    auth: {scheme: Bearer, slot: EGRESS_TOKEN_0}\n")
 		}
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, schemas.SealRoutes([]byte(b.String())), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -186,7 +186,7 @@ func TestEgressStandalone(t *testing.T) {
 		t.Fatalf("b.test after reload: %d %s", code, body)
 	}
 
-	os.WriteFile(routes, []byte("version: 1\nroutes:\n  - hots: c.test\n"), 0o600)
+	os.WriteFile(routes, schemas.SealRoutes([]byte("version: 1\nroutes:\n  - hots: c.test\n")), 0o600)
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	evs = s.waitEvents(t, schemas.KindReload, 2)
 	if err := evs[1].Decode(&r); err != nil || r.OK || !strings.Contains(r.Error, "hots") {
@@ -202,7 +202,8 @@ func TestEgressStandalone(t *testing.T) {
 	mb, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`bot_bottle_egress_reloads_total{bottle="sc1",result="error"} 1`, `bot_bottle_egress_reloads_total{bottle="sc1",result="ok"} 1`,
-		`bot_bottle_egress_decisions_total{bottle="sc1",reason="host_not_allowed"} 1`} {
+		`bot_bottle_egress_decisions_total{bottle="sc1",reason="host_not_allowed"} 1`,
+		"\ngo_goroutines ", "\nprocess_open_fds ", "\nprocess_resident_memory_bytes "} {
 		if !strings.Contains(string(mb), want) {
 			t.Errorf("metrics lack %s", want)
 		}

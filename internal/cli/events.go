@@ -37,7 +37,10 @@ summary), or with --json one JSON object per line for programs (jq).
 sequence number (the #N column); without, it is the global position (the
 "pos" field of --json). --follow keeps printing new events as they are
 stored, until interrupted. Events removed by retention are reported on
-stderr, never skipped silently.`,
+stderr, never skipped silently.
+
+bot-bottle events serve is the control plane standalone sidecars deliver their
+events to (bot-bottle egress --events unix:PATH): see its --help.`,
 		Example: `  bot-bottle events
   bot-bottle events --follow --bottle b-3f2a1c
   bot-bottle events --json --since 120 | jq 'select(.kind == "egress.denial")'`,
@@ -57,6 +60,7 @@ stderr, never skipped silently.`,
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until interrupted")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	_ = cmd.RegisterFlagCompletionFunc("bottle", c.completeBottleIDs(true))
+	cmd.AddCommand(newEventsServeCmd(c))
 	return cmd
 }
 

@@ -19,7 +19,7 @@ func newPsCmd(c *cli) *cobra.Command {
 		Long: `ps lists the bottles of this bot-bottle home that have not ended, from the
 registry (the event store), whichever process launched them. A bottle whose
 owner process died without stopping it is marked orphaned: bot-bottle
-cleanup removes what it left.`,
+cleanup removes what it left, and its pending proposals expire.`,
 		Example: `  bot-bottle ps
   bot-bottle ps -a
   bot-bottle ps --json | jq '.[].id'`,
@@ -33,6 +33,19 @@ cleanup removes what it left.`,
 			list, err := rt.launcher.List(cmd.Context(), all)
 			if err != nil {
 				return err
+			}
+			var orphans []string
+			for _, in := range list {
+				if in.Orphaned {
+					orphans = append(orphans, in.ID)
+				}
+			}
+			if len(orphans) > 0 {
+				// A dead owner cannot expire its bottle's proposals: ps,
+				// having found it, does.
+				if _, err := rt.expire(cmd.Context(), orphans...); err != nil {
+					fmt.Fprintf(c.stderr, "warning: expire the proposals of orphaned bottles: %v\n", err)
+				}
 			}
 			if asJSON {
 				if list == nil {

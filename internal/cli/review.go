@@ -62,7 +62,9 @@ func newReviewCmd(c *cli) *cobra.Command {
 		Use:   "review",
 		Short: "List the agents' requests for egress and decide them",
 		Long: `review lists pending proposals (an agent's request for egress, with the exact
-change it makes to its bottle's routes); --all lists decided ones too.
+change it makes to its bottle's routes); --all lists decided ones too, and the
+expired ones: a proposal still pending when its bottle ended expires (the
+bottle's owner says so as it ends, or whichever process finds the owner dead).
 
   bot-bottle review approve ID [--persist]   allow it (for the bottle's life, or also in its manifest)
   bot-bottle review deny ID --reason TEXT    refuse it; the agent reads the reason
@@ -189,8 +191,8 @@ func (c *cli) decide(ctx context.Context, d *reviewDesk, dec schemas.Decision) e
 		switch {
 		case errors.Is(err, review.ErrUnknownProposal):
 			return withHint(err, "bot-bottle review --all lists proposal ids")
-		case errors.Is(err, review.ErrNotPending), errors.Is(err, review.ErrBottleGone):
-			return err
+		case errors.Is(err, review.ErrExpired):
+			return withHint(err, "bot-bottle review lists the proposals that can still be decided")
 		}
 		return err
 	}
@@ -216,6 +218,9 @@ func printProposal(c *cli, v review.View) {
 	}
 	if v.Applied != nil {
 		fmt.Fprintf(c.stdout, "  outcome: %s by %s: %s\n", v.Applied.Status, v.Applied.DecidedBy, oneLine(v.Applied.Notes, 400))
+	}
+	if v.Expired != nil {
+		fmt.Fprintf(c.stdout, "  outcome: %s\n", oneLine(v.Expired.Notes(), 400))
 	}
 	fmt.Fprintln(c.stdout)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/launcher/netns"
 	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -114,6 +115,27 @@ func runUntilStopped(ctx context.Context, fn func(context.Context)) (stop func()
 		cancel()
 		<-done
 	}
+}
+
+// expire expires the pending proposals of the given bottles (every bottle
+// when none is named) whose owner is gone, and returns how many expired:
+// ps and cleanup find dead owners, and say so on the channel.
+func (r *bottleRuntime) expire(ctx context.Context, bottles ...string) (int, error) {
+	desk := review.NewDesk(review.DeskConfig{Channel: r.bus, Running: func(ctx context.Context, id string) (bool, error) {
+		return launcher.Running(ctx, r.store, id)
+	}})
+	if len(bottles) == 0 {
+		return desk.ExpireEnded(ctx)
+	}
+	total := 0
+	for _, b := range bottles {
+		n, err := desk.ExpireBottle(ctx, b)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // Close stores what is still queued and closes the store.

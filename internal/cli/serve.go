@@ -14,7 +14,6 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/mcp"
 	"github.com/bot-bottle/bot-bottle/review/web"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
 
@@ -135,7 +134,7 @@ func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, ctl *mcp.Control,
 	page := web.Handler(web.Config{Desk: ctl.Desk(), Store: ctl.Store(), Token: token, Logger: log})
 	h.HandlePublic("/review", page)
 	h.HandlePublic("/review/", page)
-	h.Handle("/metrics", promhttp.HandlerFor(rt.metrics, promhttp.HandlerOpts{}))
+	h.Handle("/metrics", metricsHandler(rt.metrics))
 	addr, err := loopbackDefault(o.httpAddr)
 	if err != nil {
 		return err

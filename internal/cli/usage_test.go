@@ -27,6 +27,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"frobnicate"},
 		{"version", "--jsn"},
 		{"stop", "--timeout", "soon", "b-000001"},
+		{"routes", "seal"},
+		{"routes", "check", "a", "b"},
+		{"events", "serve", "extra"},
+		{"events", "serve"},
+		{"events", "serve", "--bottle", "a", "--listen", "/no/scheme.sock"},
 	} {
 		var out, errOut bytes.Buffer
 		code := Run(args, strings.NewReader(""), &out, &errOut)
