@@ -35,12 +35,12 @@ type Proxy struct {
 	denials denialRing
 	table   atomic.Pointer[table]
 
-	reloadMu sync.Mutex           // serialises Reload (readers never take it)
-	rt       goproxy.RoundTripper // p.roundTrip, made once
-	mitm     *goproxy.ConnectAction
-	tunnel   *goproxy.ConnectAction
-	reject   *goproxy.ConnectAction
-	closed   atomic.Bool
+	reloadMu    sync.Mutex           // serialises Reload (readers never take it)
+	rt          goproxy.RoundTripper // p.roundTrip, made once
+	mitm        *goproxy.ConnectAction
+	passthrough *goproxy.ConnectAction
+	reject      *goproxy.ConnectAction
+	closed      atomic.Bool
 }
 
 // New builds a proxy for cfg. It fails when the routes table is invalid or
@@ -103,9 +103,9 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 	gp := goproxy.NewProxyHttpServer()
 	gp.Tr = p.tr                                         // ours: verified TLS, our dialer, no environment proxy
 	gp.ConnectDial = nil                                 // NewProxyHttpServer may have set it from HTTPS_PROXY
-	gp.ConnectDialWithReq = p.dialTunnel                 // passthrough tunnels: our dialer or the configured upstream proxy
+	gp.ConnectDialWithReq = refuseConnectDial            // ConnectAccept is never used: passthrough tunnels are ours (passthrough.go)
 	gp.CertStore = p.certs                               // our bounded leaf cache (the MITM action below uses it directly)
-	gp.ConnectionErrHandler = p.tunnelDialFailed         // a structured 502/403 instead of goproxy's text 502
+	gp.ConnectionErrHandler = p.connectionError          // log it; never goproxy's text 502 with the error inside
 	gp.NonproxyHandler = http.HandlerFunc(p.serveDirect) // origin-form requests to the proxy: introspection
 	gp.Logger = goproxyLogger{p}                         // goproxy's warnings to our logger, redacted
 	gp.Verbose = false                                   // no per-request chatter
@@ -115,9 +115,9 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 	gp.AllowHTTP2 = false                                // HTTP/1.1 towards the agent: one request path to check
 	gp.PreventCanonicalization = false                   // canonical header names, so header checks see one spelling
 
-	p.mitm = &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.mitmTLSConfig} // our CA, never GoproxyCa
-	p.tunnel = &goproxy.ConnectAction{Action: goproxy.ConnectAccept}                         // goproxy.OkConnect carries GoproxyCa; ours carries nothing
-	p.reject = &goproxy.ConnectAction{Action: goproxy.ConnectReject}                         // with ctx.Resp set: the client reads our 403
+	p.mitm = &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.mitmTLSConfig}          // our CA, never GoproxyCa
+	p.passthrough = &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: p.servePassthrough} // ClientHello checked before dialling
+	p.reject = &goproxy.ConnectAction{Action: goproxy.ConnectReject}                                  // with ctx.Resp set: the client reads our 403
 
 	gp.OnRequest().HandleConnectFunc(p.handleConnect) // decides every CONNECT: MITM, tunnel or a 403
 	gp.OnRequest().HandleConnectFunc(p.rejectConnect) // catch-all: goproxy's default when nobody decides is to tunnel

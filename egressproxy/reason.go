@@ -25,6 +25,15 @@ const (
 	ReasonBodyTooLarge            // the body exceeds the proxy's limit
 	ReasonBadRequest              // the request cannot be checked (scheme, target form)
 	ReasonUpstreamError           // not a refusal: the upstream could not be reached (502)
+	// Issue #12 (leaks 1, 2, 3): appended, so the codes above keep their values.
+	ReasonCleartextCredential // plain http to a route that injects a credential: HTTPS only
+	ReasonSNIMismatch         // a passthrough tunnel's ClientHello names another server than the CONNECT
+	ReasonSNIMissing          // a passthrough tunnel's ClientHello names no server
+	ReasonECH                 // a passthrough tunnel's ClientHello hides its server name (ECH, ESNI)
+	ReasonNotTLS              // a passthrough tunnel does not start with a readable TLS ClientHello
+	ReasonWebSocketNotAllowed // a WebSocket upgrade on a route with auth that does not allow it
+	ReasonUpgradeNotAllowed   // a protocol upgrade other than WebSocket (h2c, ...)
+	ReasonTokenInFrame        // a WebSocket frame from the agent carries a token
 	numReasons
 )
 
@@ -54,6 +63,15 @@ var reasons = [numReasons]reasonInfo{
 	ReasonBodyTooLarge:     {"body_too_large", http.StatusRequestEntityTooLarge, "the request body exceeds the proxy's limit", "send a smaller body"},
 	ReasonBadRequest:       {"bad_request", http.StatusBadRequest, "the request cannot be checked: unsupported scheme or request target", "send an http or https request in origin or absolute form"},
 	ReasonUpstreamError:    {"upstream_error", http.StatusBadGateway, "the upstream server could not be reached or did not answer", "retry later; if it persists, tell the operator"},
+
+	ReasonCleartextCredential: {"cleartext_credential", http.StatusForbidden, "the route for this host injects a credential, and credentials are only ever sent over HTTPS; this request is plain http", "send the request as https:// (through a CONNECT tunnel): the proxy injects the route's credential only into TLS connections"},
+	ReasonSNIMismatch:         {"sni_mismatch", http.StatusForbidden, "the TLS ClientHello in this tls_passthrough tunnel names another server (SNI) than the host of the CONNECT", "name the same host in CONNECT and in TLS: one tunnel per host; " + askHint},
+	ReasonSNIMissing:          {"sni_missing", http.StatusForbidden, "the TLS ClientHello in this tls_passthrough tunnel names no server (SNI), so the proxy cannot check where it goes", "connect by the host's DNS name, so the TLS client sends it as the server name"},
+	ReasonECH:                 {"encrypted_client_hello", http.StatusForbidden, "the TLS ClientHello in this tls_passthrough tunnel hides its server name with Encrypted Client Hello, which the proxy cannot check", "turn Encrypted Client Hello (and ECH GREASE) off in the client, or ask for a route that is not tls_passthrough"},
+	ReasonNotTLS:              {"tls_expected", http.StatusForbidden, "a tls_passthrough tunnel must start with a TLS ClientHello that the proxy can read", "speak TLS to the CONNECT host through the tunnel, naming it as the server"},
+	ReasonWebSocketNotAllowed: {"websocket_not_allowed", http.StatusForbidden, "the route for this host injects a credential and does not allow WebSocket upgrades", "ask the operator to set websocket: true on this host's route if the task needs a WebSocket"},
+	ReasonUpgradeNotAllowed:   {"upgrade_not_allowed", http.StatusForbidden, "the proxy relays no protocol upgrade but WebSocket (an upgraded stream could not be checked)", "send the request without an Upgrade header (for HTTP/2, use https://, not h2c)"},
+	ReasonTokenInFrame:        {"token_in_frame", http.StatusForbidden, "a WebSocket frame carries a credential the proxy holds; the connection was closed", "never send credentials yourself: the proxy injects them on the routes that need them"},
 }
 
 // String returns the reason's code, e.g. "path_not_allowed".

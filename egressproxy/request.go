@@ -21,6 +21,9 @@ type reqState struct {
 	// injected is set when the request carries the route's credential:
 	// its response is masked for that credential on the way back.
 	injected bool
+	// websocket is set for an admitted WebSocket handshake: a 101 to it
+	// is relayed through a wsRelay (see upgrade.go).
+	websocket bool
 	// closeConn closes a MITM'd connection once a refusal is written,
 	// rather than let goproxy drain a body the proxy will not forward
 	// (net/http bounds that drain for plain requests itself).
@@ -80,7 +83,16 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 	if p.headersCarryToken(req.Header) {
 		return req, p.refuseRequest(req, deny(d, ReasonTokenInHeader), st)
 	}
-	reason, sb := prepareBody(req, p.scan, p.lim)
+	ws, reason := checkUpgrade(req.Header, r)
+	if reason != ReasonAllowed {
+		return req, p.refuseRequest(req, deny(d, reason), st)
+	}
+	if ws {
+		st.websocket = true
+		req.Header.Del("Sec-WebSocket-Extensions") // frames stay uncompressed, so readable (upgrade.go)
+	}
+	var sb *scanBody
+	reason, sb = prepareBody(req, p.scan, p.lim)
 	if reason != ReasonAllowed {
 		return req, p.refuseRequest(req, deny(d, reason), st)
 	}
@@ -189,6 +201,12 @@ func (p *Proxy) decide(req *http.Request, tun *tunnel) (d Decision, r *route, in
 	}
 	if !r.admitsPath(path) {
 		return deny(d, ReasonPathNotAllowed), nil, false
+	}
+	if !r.auth.IsZero() && scheme != "https" {
+		// Plain http, or cleartext inside a CONNECT tunnel (goproxy marks
+		// it "http"): the credential would cross the network unencrypted.
+		// Checked last, so a request refused on other grounds says so.
+		return deny(d, ReasonCleartextCredential), nil, false
 	}
 	authority := host
 	if port != schemePort(scheme) {

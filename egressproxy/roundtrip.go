@@ -53,11 +53,7 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 		return r, nil
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		// A WebSocket (or other upgrade): goproxy relays bytes from here on
-		// and needs the body's io.Writer, so it is left unwrapped; the
-		// connection is now a tunnel for the idle timeout.
-		st.conn.markHijacked(kindTunnel)
-		return resp, nil
+		return p.switchProtocols(req, resp, st), nil
 	}
 	if st.injected && p.scan.enabled() {
 		p.maskReflected(req, resp, st.decision)
@@ -69,13 +65,7 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 // maskReflected masks the credential in a response to a request that
 // carried it, and logs (never the value) when the upstream echoed it.
 func (p *Proxy) maskReflected(req *http.Request, resp *http.Response, d Decision) {
-	echoed := func() {
-		p.metrics.reflected.Inc()
-		if d.Path == "" && d.rawPath != "" {
-			d.Path = p.displayPath(d.rawPath, d.rawQuery)
-		}
-		p.log.Warn("upstream echoed the injected credential; masked it in the response", "host", d.Host, "path", d.Path)
-	}
+	echoed := func() { p.noteEcho(d) }
 	if p.scan.maskHeaders(resp.Header) || p.scan.maskHeaders(resp.Trailer) {
 		echoed()
 	}
@@ -90,6 +80,16 @@ func (p *Proxy) maskReflected(req *http.Request, resp *http.Response, d Decision
 		return
 	}
 	resp.Body = newMaskingBody(resp.Body, p.scan, resp.ContentLength, echoed)
+}
+
+// noteEcho counts and logs (never the value) an upstream's echo of the
+// injected credential, which was masked.
+func (p *Proxy) noteEcho(d Decision) {
+	p.metrics.reflected.Inc()
+	if d.Path == "" && d.rawPath != "" {
+		d.Path = p.displayPath(d.rawPath, d.rawQuery)
+	}
+	p.log.Warn("upstream echoed the injected credential; masked it in the response", "host", d.Host, "path", d.Path)
 }
 
 // upstreamFailed logs an upstream failure and returns its 502.

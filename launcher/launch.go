@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
@@ -63,7 +64,8 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		return nil, err
 	}
 	owner := Self()
-	rd, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner})
+	rd, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner,
+		Workdir: workdir, Started: time.Now()})
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
@@ -120,6 +122,9 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 		return err
 	}
 	spec := l.spec(b, be, o, command)
+	if spec.Protect, err = b.protectWorkdir(ctx); err != nil {
+		return err
+	}
 	proc, err := be.Start(ctx, spec)
 	if err != nil {
 		return err

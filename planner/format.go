@@ -69,6 +69,7 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 		fmt.Fprintf(&b, "  file ~/%s (mode %04o, %s)\n", f.Path, f.Mode, FileNote(f.Path))
 	}
 
+	formatWorkdir(&b, plan.Workdir)
 	formatResources(&b, plan.Resources)
 
 	if len(plan.Warnings) > 0 {
@@ -99,6 +100,9 @@ func routeRule(r schemas.PlannedRoute) string {
 	methods := "all methods"
 	if len(r.Methods) > 0 {
 		methods = strings.Join(r.Methods, ",")
+	}
+	if r.WebSocket {
+		methods += "; WebSocket"
 	}
 	return paths + "; " + methods
 }

@@ -8,7 +8,8 @@ import (
 
 // folded is a manifest chain merged by the extends rules: env merges (later
 // wins), routes concatenate (a later route for the same host replaces the
-// earlier), agent_provider and resources fields are last-wins scalars. Every value keeps
+// earlier), agent_provider and resources fields are last-wins scalars,
+// workdir.writable concatenates. Every value keeps
 // where it was written, so errors found after merging still point at a file.
 type folded struct {
 	chain     []string // bottle files, in fold order, each once
@@ -16,6 +17,7 @@ type folded struct {
 	env       map[string]string
 	resources resourceFields
 	replaced  []schemas.ReplacedRoute
+	writable  []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -58,6 +60,9 @@ func (f *folded) absorb(p *folded) {
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
+	for _, w := range p.writable {
+		f.addWritable(w)
+	}
 	for _, r := range p.liveRoutes() {
 		f.addRoute(r)
 	}
@@ -75,6 +80,7 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 	if m.AgentProvider != nil {
 		f.provider.overlay(providerOf(m.AgentProvider))
 	}
+	f.absorbWorkdir(m.Workdir, short)
 	f.resources.overlayManifest(m.Resources, short)
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {

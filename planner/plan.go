@@ -84,6 +84,7 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 		Routes:   []schemas.PlannedRoute{},
 		Slots:    []schemas.TokenSlot{},
 		Files:    prov.files,
+		Workdir:  workdirPlan(f.writable),
 		Warnings: append([]string{}, prov.warn...),
 	}
 	routes, replaced := ownProviderHosts(prov.routes, f.liveRoutes())
@@ -126,7 +127,7 @@ func assignSlots(plan *schemas.Plan, routes []sourcedRoute, env map[string]strin
 	for _, sr := range routes {
 		r := sr.route
 		pr := schemas.PlannedRoute{Host: schemas.NormalizeHost(r.Host), Port: r.Port, PathAllowlist: r.PathAllowlist,
-			Methods: r.Methods, TLSPassthrough: r.TLSPassthrough, Origin: sr.origin}
+			Methods: r.Methods, TLSPassthrough: r.TLSPassthrough, WebSocket: r.WebSocket, Origin: sr.origin}
 		if r.Auth != nil {
 			i, ok := slotOf[r.Auth.TokenRef]
 			if !ok {

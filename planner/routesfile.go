@@ -52,6 +52,9 @@ func RenderRoutesFile(header string, rf *schemas.RoutesFile) []byte {
 		if r.TLSPassthrough {
 			b.WriteString("    tls_passthrough: true\n")
 		}
+		if r.WebSocket {
+			b.WriteString("    websocket: true\n")
+		}
 	}
 	return schemas.SealRoutes(b.Bytes())
 }

@@ -195,7 +195,8 @@ func (o *Owner) nextTable(live *schemas.RoutesFile, d schemas.Decision, prop sch
 			return nil, nil, schemas.Route{}, err
 		}
 		dr := delta.Route
-		r = schemas.Route{Host: dr.Host, Port: dr.Port, PathAllowlist: dr.PathAllowlist, Methods: dr.Methods, TLSPassthrough: dr.TLSPassthrough}
+		r = schemas.Route{Host: dr.Host, Port: dr.Port, PathAllowlist: dr.PathAllowlist, Methods: dr.Methods, TLSPassthrough: dr.TLSPassthrough,
+			WebSocket: dr.WebSocket}
 	} else {
 		r = *d.Route
 		r.Host = schemas.NormalizeHost(strings.TrimSpace(r.Host))
@@ -208,6 +209,10 @@ func (o *Owner) nextTable(live *schemas.RoutesFile, d schemas.Decision, prop sch
 		if manifest.Auth, err = o.credentialOf(lr); err != nil {
 			return nil, nil, schemas.Route{}, err
 		}
+		manifest.WebSocket = lr.WebSocket // it goes with the credential
+	}
+	if manifest.Auth == nil {
+		manifest.WebSocket = false // meaningless without one, and refused in a manifest
 	}
 	if r.Auth != nil {
 		return nil, &lr, manifest, nil // a new credential goes through the manifest only
@@ -217,7 +222,8 @@ func (o *Owner) nextTable(live *schemas.RoutesFile, d schemas.Decision, prop sch
 
 // replaceRoute puts r (without auth) in the table in place of the route for
 // its host and port, keeping that route's existing auth: a decision never
-// changes a live credential.
+// changes a live credential. websocket stays with the credential, or is
+// added by an operator's route, and is dropped with it.
 func replaceRoute(live *schemas.RoutesFile, r schemas.Route) (*schemas.RoutesFile, schemas.RouteRule) {
 	next := &schemas.RoutesFile{Version: live.Version}
 	rule := schemas.RouteRule{Host: r.Host, Port: r.Port, PathAllowlist: r.PathAllowlist, Methods: r.Methods, TLSPassthrough: r.TLSPassthrough}
@@ -227,6 +233,7 @@ func replaceRoute(live *schemas.RoutesFile, r schemas.Route) (*schemas.RoutesFil
 			if !rule.TLSPassthrough {
 				rule.Auth = old.Auth
 			}
+			rule.WebSocket = rule.Auth != nil && (r.WebSocket || old.WebSocket)
 			next.Routes = append(next.Routes, rule)
 			placed = true
 			continue

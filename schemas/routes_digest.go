@@ -26,6 +26,7 @@ func (rf *RoutesFile) Digest() string {
 				PathAllowlist:  sortedCopy(r.PathAllowlist),
 				Methods:        sortedCopy(upperAll(r.Methods)),
 				TLSPassthrough: r.TLSPassthrough,
+				WebSocket:      r.WebSocket,
 			}
 			if r.Auth != nil {
 				c.Auth = &SlotAuth{Scheme: r.Auth.Scheme, Slot: r.Auth.Slot}

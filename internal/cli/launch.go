@@ -136,6 +136,9 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	}()
 	code, err := b.Wait(context.Background())
 	restore()
+	for _, n := range b.WorkdirNotices() {
+		fmt.Fprintf(c.stderr, "bot-bottle: warning: %s\n", n)
+	}
 	if err != nil {
 		return fmt.Errorf("bottle %s: %w", b.ID(), err)
 	}

@@ -10,8 +10,8 @@ import (
 func newSchemaCmd(c *cli) *cobra.Command {
 	names := schemas.JSONSchemaNames()
 	return &cobra.Command{
-		Use:       "schema " + strings.Join(names, "|"),
-		Short:     "Print an embedded JSON Schema, for editors and programs",
+		Use:   "schema " + strings.Join(names, "|"),
+		Short: "Print an embedded JSON Schema, for editors and programs",
 		Example: `  bot-bottle schema manifest > bottle.schema.json
   bot-bottle schema plan`,
 		Args:      oneOfArgs("schema", "schema name", names),

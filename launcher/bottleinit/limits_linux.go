@@ -44,33 +44,3 @@ func limitTasks(n int64) error {
 	}
 	return nil
 }
-
-// cgroupMounts is where a host mounts its cgroup hierarchies.
-const cgroupMounts = "/sys/fs/cgroup"
-
-// readonlyCgroups makes every cgroup hierarchy the bottle can see
-// read-only, so that it can neither lift its own limits nor move itself
-// out of its cgroup. The command runs in a nested user namespace, where
-// the read-only flag is locked.
-func readonlyCgroups() error {
-	points, err := mountPoints()
-	if err != nil {
-		return fmt.Errorf("read-only cgroups: %w", err)
-	}
-	for _, p := range points {
-		if !under(p, cgroupMounts) {
-			continue
-		}
-		flags, err := mountFlags(p)
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.EACCES) {
-			continue // shadowed by a later mount, or unreachable
-		}
-		if err != nil {
-			return fmt.Errorf("read-only cgroups: %s: %w", p, err)
-		}
-		if err := unix.Mount("", p, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|flags, ""); err != nil {
-			return fmt.Errorf("read-only cgroups: remount %s: %w", p, err)
-		}
-	}
-	return nil
-}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -21,12 +22,28 @@ const msgPrefix = "bot-bottle (in the bottle): "
 // subcommand (--config PATH). It returns the process exit code: the
 // command's, or one of the Exit* codes when the bottle could not be built.
 func Main(args []string, stderr io.Writer) int {
+	// Nothing the owner passed (the config, socket and source descriptors)
+	// may reach the command: an inherited descriptor of a host folder is a
+	// way around every mount. The init's own uses survive exec-closing.
+	if err := cloexecAll(); err != nil {
+		fmt.Fprintf(stderr, "bot-bottle init: %v\n", err)
+		return ExitSetup
+	}
+	// Not dumpable: a command running as the same user cannot ptrace the
+	// init or read its memory, environment and descriptors.
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	fl := flag.NewFlagSet("bottle-init", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	cfgPath := fl.String("config", "", "path of the init config written by the launcher")
+	cfgFD := fl.Int("config-fd", 0, "inherited descriptor to read the init config from")
 	probe := fl.Bool("probe", false, "check that the namespaces the local backend needs work, then exit")
+	hold := fl.Bool("hold", false, "wait for end of input, holding the namespaces it was started in")
 	if err := fl.Parse(args); err != nil {
 		return ExitSetup
+	}
+	if *hold {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		return 0
 	}
 	if *probe {
 		if err := probeLocal(); err != nil {
@@ -35,7 +52,13 @@ func Main(args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
-	cfg, err := Load(*cfgPath)
+	var cfg *Config
+	var err error
+	if *cfgFD > 0 {
+		cfg, err = LoadFD(*cfgFD)
+	} else {
+		cfg, err = Load(*cfgPath)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s%v\n", msgPrefix, err)
 		return ExitSetup
@@ -50,6 +73,24 @@ func Main(args []string, stderr io.Writer) int {
 	return code
 }
 
+// cloexecAll marks every descriptor above stderr close-on-exec.
+func cloexecAll() error {
+	if unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return nil
+	}
+	// Before Linux 5.11: one by one.
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("close inherited descriptors on exec: %w", err)
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
+}
+
 // probeLocal does the privileged steps of a local bottle that can fail on
 // a restricted host (a private mount tree, a fresh /proc, lo up) in a
 // throwaway set of namespaces, so that launch can refuse before it starts
@@ -60,6 +101,9 @@ func probeLocal() error {
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount a fresh /proc: %w", err)
+	}
+	if err := unix.Mount("sysfs", "/sys", "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount a sysfs of the bottle's network: %w", err)
 	}
 	return bringUpLoopback()
 }
@@ -79,7 +123,7 @@ func Run(cfg *Config) (int, error) {
 		if err := setupMounts(cfg.Mounts); err != nil {
 			return ExitSetup, err
 		}
-		if err := readonlyCgroups(); err != nil {
+		if err := mountOwnCgroups(cfg.Cgroups); err != nil {
 			return ExitSetup, err
 		}
 	}

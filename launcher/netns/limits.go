@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
@@ -30,6 +31,9 @@ type limits struct {
 	// initGate is the init's end of the gate, passed as an extra file.
 	initGate *os.File
 	nproc    int64 // the RLIMIT_NPROC the init sets, 0 for none
+	// shown are the hierarchies the init mounts for the bottle to read its
+	// own cgroup in.
+	shown    *bottleinit.Cgroups
 	warnings []string
 }
 
@@ -58,7 +62,8 @@ func newLimits(spec *launcher.Spec, hostUID int) (*limits, error) {
 		return l, nil
 	}
 	why := ""
-	if v, err := cgroupfs.Read(0); err != nil {
+	v, err := cgroupfs.Read(0)
+	if err != nil {
 		why = err.Error()
 	} else if place := findCgroupPlace(v, need); place.why != "" {
 		why = place.why
@@ -73,6 +78,7 @@ func newLimits(spec *launcher.Spec, hostUID int) (*limits, error) {
 			why = err.Error()
 		} else {
 			l.cg = cg
+			l.shown = shownCgroups(v, cg, need)
 			if !cg.v2 {
 				if l.initGate, l.gate, err = os.Pipe(); err != nil {
 					_ = cg.remove()
@@ -140,28 +146,44 @@ func oldNprocKernel() string {
 	return ""
 }
 
-// configure puts the init into the bottle's cgroup at birth (cgroup v2,
-// CLONE_INTO_CGROUP) or hands it the start gate as an extra file (v1), and
-// tells it the RLIMIT_NPROC to set.
-func (l *limits) configure(cfg *bottleinit.Config, cmd *exec.Cmd) {
+// configureInit hands the init its start gate (cgroup v1) as an extra
+// file and tells it the RLIMIT_NPROC to set.
+func (l *limits) configureInit(cfg *bottleinit.Config, ex *extraFiles) {
+	if l.initGate != nil {
+		cfg.Gate = ex.add(l.initGate)
+		l.initGate = nil // ex closes it once the init has its copy
+	}
+	cfg.NProc = l.nproc
+	cfg.Cgroups = l.shown
+}
+
+// shownCgroups lists the hierarchies the bottle has a cgroup of its own
+// in; no other is mounted for it, so it never sees its owner's cgroups.
+func shownCgroups(v *cgroupfs.View, cg *bottleCgroup, need []string) *bottleinit.Cgroups {
+	if cg.v2 {
+		return &bottleinit.Cgroups{V2: true}
+	}
+	out := &bottleinit.Cgroups{}
+	for _, c := range need {
+		if set := v.V1Set[c]; set != "" && !slices.Contains(out.V1, set) {
+			out.V1 = append(out.V1, set)
+		}
+	}
+	return out
+}
+
+// configureCmd puts the init into the bottle's cgroup at birth (cgroup v2,
+// CLONE_INTO_CGROUP).
+func (l *limits) configureCmd(cmd *exec.Cmd) {
 	if l.cg != nil && l.cg.v2 {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = l.cg.fd
 	}
-	if l.initGate != nil {
-		cfg.Gate = 3 + len(cmd.ExtraFiles)
-		cmd.ExtraFiles = append(cmd.ExtraFiles, l.initGate)
-	}
-	cfg.NProc = l.nproc
 }
 
 // started runs once the init does: on v1 it moves the init into the
 // bottle's cgroups, then opens the gate it waits at.
 func (l *limits) started(pid int) error {
-	if l.initGate != nil {
-		_ = l.initGate.Close()
-		l.initGate = nil
-	}
 	if l.gate == nil {
 		return nil
 	}

@@ -224,12 +224,17 @@ for c in pids memory cpu; do
   done
   if [ -e "$d/cgroup.procs" ] && echo $$ > "$d/cgroup.procs" 2>/dev/null; then echo "WRITABLE $d/cgroup.procs"; fi
 done
-grep -E ' /sys/fs/cgroup' /proc/self/mountinfo | cut -d' ' -f5,6
-mkdir -p /tmp/cg
-if mount -t cgroup2 none /tmp/cg 2>/dev/null || mount -t cgroup -o pids none /tmp/cg 2>/dev/null; then
-  echo mounted
-  if grep -qx $$ /tmp/cg/cgroup.procs && [ -e /tmp/cg/pids.max ]; then try /tmp/cg/pids.max; fi
-fi
+# The cgroup mounts the bottle can reach: the last one at each point
+# that still exists (the host's are under the bottle's own sysfs).
+grep -E ' /sys/fs/cgroup' /proc/self/mountinfo | cut -d' ' -f5,6 | tac | sort -u -k1,1 | while read p o; do
+  [ -e "$p" ] && echo "mount $p $o"
+done
+mkdir -p /tmp/cg2 /tmp/cgp
+if mount -t cgroup2 none /tmp/cg2 2>/dev/null; then echo mounted-v2; fi
+if mount -t cgroup -o pids none /tmp/cgp 2>/dev/null; then echo mounted-v1; fi
+for d in /tmp/cg2 /tmp/cgp; do
+  if grep -qx $$ $d/cgroup.procs 2>/dev/null && [ -e $d/pids.max ]; then try $d/pids.max; fi
+done
 echo "after=$(limit pids pids.max) $(own pids)"
 `)
 	p.Wait()
@@ -241,9 +246,16 @@ echo "after=$(limit pids pids.max) $(own pids)"
 	if !strings.Contains(s, "before=64") || !strings.Contains(s, "after=64") {
 		t.Errorf("want the limit of 64 before and after")
 	}
+	mounts := 0
 	for _, line := range strings.Split(s, "\n") {
-		if strings.HasPrefix(line, "/sys/fs/cgroup/") && !strings.HasPrefix(strings.Fields(line)[1], "ro") {
-			t.Errorf("a cgroup hierarchy is mounted read-write in the bottle: %s", line)
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "mount" {
+			mounts++
+			if !strings.HasPrefix(f[2], "ro,") {
+				t.Errorf("a cgroup hierarchy is mounted read-write in the bottle: %s", line)
+			}
 		}
+	}
+	if mounts == 0 {
+		t.Errorf("the bottle sees no cgroup mount of its own")
 	}
 }

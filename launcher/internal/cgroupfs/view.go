@@ -27,8 +27,9 @@ type View struct {
 	// v2.
 	V2, V2Top string
 	// V1 maps each controller that has a v1 hierarchy to the process's
-	// cgroup folder in it, and V1Top to that hierarchy's mount point.
-	V1, V1Top map[string]string
+	// cgroup folder in it, V1Top to that hierarchy's mount point and V1Set
+	// to all the controllers it holds ("cpu" -> "cpu,cpuacct").
+	V1, V1Top, V1Set map[string]string
 }
 
 // Read returns the view of process pid (0: this process), as mounted for
@@ -83,7 +84,7 @@ func Parse(mountinfo, procCgroup io.Reader) (*View, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("cgroups: read mountinfo: %w", err)
 	}
-	v := &View{V1: map[string]string{}, V1Top: map[string]string{}}
+	v := &View{V1: map[string]string{}, V1Top: map[string]string{}, V1Set: map[string]string{}}
 	sc = bufio.NewScanner(procCgroup)
 	for sc.Scan() {
 		parts := strings.SplitN(sc.Text(), ":", 3)
@@ -97,7 +98,7 @@ func Parse(mountinfo, procCgroup io.Reader) (*View, error) {
 		}
 		for _, c := range strings.Split(parts[1], ",") {
 			if dir, top := locate(v1[c], path); dir != "" {
-				v.V1[c], v.V1Top[c] = dir, top
+				v.V1[c], v.V1Top[c], v.V1Set[c] = dir, top, parts[1]
 			}
 		}
 	}

@@ -103,6 +103,9 @@ func TestParseV1Container(t *testing.T) {
 			t.Errorf("%s: %q, want %q", c, got, dir)
 		}
 	}
+	if v.V1Set["cpu"] != "cpu,cpuacct" || v.V1Set["cpuacct"] != "cpu,cpuacct" || v.V1Set["pids"] != "pids" {
+		t.Errorf("controller sets %v", v.V1Set)
+	}
 	// A process outside the container's cgroup is not visible in it.
 	v = parse(t, v1ContainerMounts, "12:pids:/docker/other\n")
 	if _, ok := v.V1["pids"]; ok {
