@@ -20,14 +20,19 @@
 // (clients never show the body of a refused CONNECT) and close; nothing in
 // such a tunnel is forwarded.
 // The proxy strips the agent's Authorization headers, refuses git pushes and
-// refuses any request that carries one of its own token values (raw or
-// encoded) in its URL, headers or body, so the agent can neither use nor
-// exfiltrate a credential it was never given; responses to authenticated
-// requests are masked where they echo it, also behind JSON, HTML and
-// percent escapes (reflect.go). After "101 Switching Protocols" only
-// WebSocket is relayed, and only through a frame relay that scans the
-// agent's frames and masks the upstream's (upgrade.go, websocket.go); on a
-// route with a credential only when the route says websocket: true. After name resolution it
+// refuses any request that carries one of its own token values (raw, hex in
+// any case, base64, escaped, split across headers) in its URL, headers or
+// body, the body decoded first when it has a Content-Encoding (bounded: what
+// decodes past Limits.MaxDecodedBytes is refused), so the agent can neither
+// use nor exfiltrate a credential it was never given; responses to
+// authenticated requests are masked where they echo it, also behind JSON,
+// HTML and percent escapes (reflect.go). Outbound DLP (dlpcheck.go) applies
+// the detectors of package dlp, gitleaks' rules and Config.HostSecrets, to
+// every request, and the route's policy blocks, redacts or holds it for an
+// operator (supervise.go). After "101 Switching Protocols" only WebSocket is
+// relayed, and only through a frame relay that scans the agent's frames and
+// masks the upstream's (upgrade.go, websocket.go); on a route with a
+// credential only when the route says websocket: true. After name resolution it
 // refuses to dial loopback, private, link-local and metadata addresses, so a
 // DNS name that rebinds to the host cannot reach the host's services.
 //

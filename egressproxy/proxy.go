@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/dlp"
 	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/elazarl/goproxy"
@@ -19,21 +20,26 @@ import (
 
 // Proxy is one bottle's egress proxy.
 type Proxy struct {
-	bottle  string
-	lim     Limits
-	log     *slog.Logger
-	pub     events.Publisher
-	tokens  map[string]schemas.Secret
-	scan    *scanner
-	certs   *certStore
-	dial    *dialer
-	tr      *http.Transport
-	gp      *goproxy.ProxyHttpServer
-	srv     *http.Server
-	conns   *connTracker
-	metrics *metrics
-	denials denialRing
-	table   atomic.Pointer[table]
+	bottle string
+	lim    Limits
+	log    *slog.Logger
+	pub    events.Publisher
+	tokens map[string]schemas.Secret
+	scan   *scanner
+	dlp    *dlp.Detector // gitleaks' rules and the host secrets
+	// hostSecrets are Config.HostSecrets, for the checks the detector does
+	// not make (split across headers, excerpts).
+	hostSecrets *dlp.Values
+	supervisor  atomic.Pointer[Supervisor]
+	certs       *certStore
+	dial        *dialer
+	tr          *http.Transport
+	gp          *goproxy.ProxyHttpServer
+	srv         *http.Server
+	conns       *connTracker
+	metrics     *metrics
+	denials     denialRing
+	table       atomic.Pointer[table]
 
 	reloadMu    sync.Mutex           // serialises Reload (readers never take it)
 	rt          goproxy.RoundTripper // p.roundTrip, made once
@@ -66,6 +72,18 @@ func New(cfg Config) (*Proxy, error) {
 	if short := shortTokenSlots(p.tokens); len(short) > 0 {
 		p.log.Warn("tokens too short to scan for: the agent could send them undetected", "slots", short)
 	}
+	var hostVals []string
+	for _, v := range cfg.HostSecrets {
+		if !v.IsZero() {
+			hostVals = append(hostVals, v.Reveal())
+		}
+	}
+	p.hostSecrets = dlp.NewValues(hostVals)
+	det, err := dlp.NewDetector(p.hostSecrets)
+	if err != nil {
+		return nil, fmt.Errorf("new egress proxy for %q: %w", cfg.Bottle, err)
+	}
+	p.dlp = det
 	t, err := compileTable(cfg.Routes, p.tokens)
 	if err != nil {
 		return nil, fmt.Errorf("new egress proxy for %q: %w", cfg.Bottle, err)

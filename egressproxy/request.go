@@ -91,12 +91,16 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 		st.websocket = true
 		req.Header.Del("Sec-WebSocket-Extensions") // frames stay uncompressed, so readable (upgrade.go)
 	}
-	var sb *scanBody
-	reason, sb = prepareBody(req, p.scan, p.lim)
+	reason, bd := prepareBody(req, p.scan, p.dlp, p.lim)
 	if reason != ReasonAllowed {
 		return req, p.refuseRequest(req, deny(d, reason), st)
 	}
-	st.body = sb
+	st.body = bd.stream
+	if fs := p.scanDLP(req, &bd); len(fs) > 0 {
+		if d, refused := p.applyDLP(req, d, r, &bd, fs); refused {
+			return req, p.refuseRequest(req, d, st)
+		}
+	}
 	if !r.auth.IsZero() {
 		req.Header.Set("Authorization", r.auth.Reveal())
 		// The response is scanned for the credential it might echo (see
@@ -335,8 +339,28 @@ func (p *Proxy) headersCarryToken(h http.Header) bool {
 			buf.WriteString(k)
 			buf.WriteString(": ")
 			buf.WriteString(v)
-			buf.WriteByte('\n')
+			buf.WriteByte(0) // not a line break: that would make every scan decode a view
 		}
 	}
-	return p.scan.found(buf.Bytes())
+	if p.scan.found(buf.Bytes()) {
+		return true
+	}
+	buf.Reset()
+	var ends [32]int
+	at := ends[:0]
+	for _, vs := range h {
+		for _, v := range vs {
+			buf.WriteString(v)
+			at = append(at, buf.Len())
+		}
+	}
+	all := buf.Bytes()
+	var partsArr [32][]byte
+	parts := partsArr[:0]
+	from := 0
+	for _, end := range at {
+		parts = append(parts, all[from:end])
+		from = end
+	}
+	return p.scan.foundSplit(parts)
 }

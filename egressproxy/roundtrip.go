@@ -31,15 +31,20 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 	start := time.Now()
 	resp, err := p.tr.RoundTrip(out)
 	p.metrics.upstreamTook(time.Since(start))
-	if sb := st.body; sb != nil && (sb.foundToken.Load() || sb.tooLarge.Load()) {
+	if sb := st.body; sb != nil && (sb.foundToken.Load() || sb.tooLarge.Load() || sb.secretRule.Load() != nil) {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		reason := ReasonTokenInBody
-		if sb.tooLarge.Load() {
-			reason = ReasonBodyTooLarge
+		d := deny(st.decision, ReasonTokenInBody)
+		switch {
+		case sb.tooLarge.Load():
+			d.Reason = ReasonBodyTooLarge
+		case sb.secretRule.Load() != nil && !sb.foundToken.Load():
+			// Too long to hold or rewrite: whatever the route's policy,
+			// a streamed body with a secret is refused.
+			d.Reason, d.Rule = ReasonDLPMatch, *sb.secretRule.Load()
 		}
-		r := p.refuse(req, deny(st.decision, reason), st.done)
+		r := p.refuse(req, d, st.done)
 		st.closeAfterRefusal(req, r)
 		return r, nil
 	}

@@ -29,6 +29,7 @@ type route struct {
 	websocket   bool           // relay WebSocket upgrades although the route injects a credential
 	auth        schemas.Secret // the whole Authorization value, e.g. "Bearer t"; zero: none
 	authSlot    string
+	dlp         string // schemas.DLPBlock, DLPRedact or DLPSupervise
 }
 
 // methodSet is a bit per entry of schemas.Methods.
@@ -98,6 +99,14 @@ func compileRoute(rule schemas.RouteRule, tokens map[string]schemas.Secret) (*ro
 		return nil, errors.New("websocket applies only to a route with auth (routes without one relay WebSocket anyway)")
 	}
 	r.websocket = rule.WebSocket
+	switch rule.DLP {
+	case "":
+		r.dlp = schemas.DLPBlock
+	case schemas.DLPBlock, schemas.DLPRedact, schemas.DLPSupervise:
+		r.dlp = rule.DLP
+	default:
+		return nil, fmt.Errorf("dlp_on_match %q is not one of %s", rule.DLP, strings.Join(schemas.DLPActions, ", "))
+	}
 	for _, p := range rule.PathAllowlist {
 		if why := schemas.CheckPathPrefix(p); why != "" {
 			return nil, fmt.Errorf("path_allowlist entry %q %s", p, why)

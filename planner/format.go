@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -104,7 +105,7 @@ func routeRule(r schemas.PlannedRoute) string {
 	if r.WebSocket {
 		methods += "; WebSocket"
 	}
-	return paths + "; " + methods
+	return paths + "; " + methods + "; dlp " + cmp.Or(r.DLP, schemas.DLPBlock)
 }
 
 func routeAuth(r schemas.PlannedRoute) string {

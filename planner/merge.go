@@ -18,6 +18,7 @@ type folded struct {
 	resources resourceFields
 	replaced  []schemas.ReplacedRoute
 	writable  []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
+	dlp       string                 // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -36,6 +37,7 @@ type sourcedRoute struct {
 // position of the manifest that set it (zero Location when unset).
 type providerFields struct {
 	template, authToken, image string
+	apiKey                     string
 	forward                    *bool
 	command                    []string
 	at                         map[string]schemas.Location
@@ -56,6 +58,9 @@ func (f *folded) absorb(p *folded) {
 		f.env[k] = v
 	}
 	f.provider.overlay(p.provider)
+	if p.dlp != "" {
+		f.dlp = p.dlp
+	}
 	f.resources.overlay(p.resources)
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
@@ -81,6 +86,9 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 		f.provider.overlay(providerOf(m.AgentProvider))
 	}
 	f.absorbWorkdir(m.Workdir, short)
+	if m.DLP != nil {
+		f.dlp = m.DLP.OnMatch
+	}
 	f.resources.overlayManifest(m.Resources, short)
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {
@@ -126,7 +134,7 @@ func (f *folded) noteReplaced(r schemas.ReplacedRoute) {
 // keeping only the fields the manifest set.
 func providerOf(p *schemas.AgentProvider) providerFields {
 	return providerFields{template: p.Template, authToken: p.AuthToken, image: p.Image,
-		forward: p.ForwardHostCredentials, command: p.Command, at: p.KeyAt}
+		forward: p.ForwardHostCredentials, apiKey: p.APIKey, command: p.Command, at: p.KeyAt}
 }
 
 // overlay sets every field that src set, last-wins.
@@ -142,6 +150,8 @@ func (pf *providerFields) overlay(src providerFields) {
 			pf.image = src.image
 		case "forward_host_credentials":
 			pf.forward = src.forward
+		case "api_key":
+			pf.apiKey = src.apiKey
 		case "command":
 			pf.command = src.command
 		}

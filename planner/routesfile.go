@@ -55,6 +55,9 @@ func RenderRoutesFile(header string, rf *schemas.RoutesFile) []byte {
 		if r.WebSocket {
 			b.WriteString("    websocket: true\n")
 		}
+		if r.DLP != "" && r.DLP != schemas.DLPBlock {
+			fmt.Fprintf(&b, "    dlp_on_match: %s\n", r.DLP)
+		}
 	}
 	return schemas.SealRoutes(b.Bytes())
 }

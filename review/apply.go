@@ -97,6 +97,18 @@ func (o *Owner) apply(d schemas.Decision) {
 		o.publish(schemas.KindApplied, out) // the first decision's result stands
 		return
 	}
+	if prop.Kind == schemas.ProposalRelease {
+		if err := CheckDecision(d); err != nil {
+			out.Status, out.Notes = schemas.ProposalRefused, fmt.Sprintf("invalid decision: %v", err)
+		} else {
+			decideRelease(&out, d)
+		}
+		o.publish(schemas.KindApplied, out)
+		if out.Status != schemas.ProposalRefused { // a malformed decision leaves the hold waiting
+			o.settle(d.ProposalID, Result{Status: out.Status, ProposalID: d.ProposalID, Notes: out.Notes, Delta: prop.Delta})
+		}
+		return
+	}
 	o.decide(&out, d, prop)
 	if out.Status == schemas.ProposalApproved {
 		o.limit.refund()
@@ -231,7 +243,7 @@ func replaceRoute(live *schemas.RoutesFile, r schemas.Route) (*schemas.RoutesFil
 	for _, old := range live.Routes {
 		if old.Host == rule.Host && old.Port == rule.Port {
 			if !rule.TLSPassthrough {
-				rule.Auth = old.Auth
+				rule.Auth, rule.DLP = old.Auth, old.DLP // a decision changes neither credentials nor DLP
 			}
 			rule.WebSocket = rule.Auth != nil && (r.WebSocket || old.WebSocket)
 			next.Routes = append(next.Routes, rule)

@@ -13,6 +13,9 @@ type Manifest struct {
 	Egress        *Egress           `yaml:"egress" json:"egress,omitempty"`
 	Workdir       *Workdir          `yaml:"workdir" json:"workdir,omitempty"`
 	Resources     *Resources        `yaml:"resources" json:"resources,omitempty"`
+	// DLP is the bottle's default policy for requests that carry a secret;
+	// a route's own dlp block wins.
+	DLP *DLP `yaml:"dlp" json:"dlp,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and
@@ -44,6 +47,7 @@ type AgentProvider struct {
 	Template               string   `yaml:"template" json:"template,omitempty"`
 	AuthToken              string   `yaml:"auth_token" json:"auth_token,omitempty"`
 	ForwardHostCredentials *bool    `yaml:"forward_host_credentials" json:"forward_host_credentials,omitempty"`
+	APIKey                 string   `yaml:"api_key" json:"api_key,omitempty"`
 	Image                  string   `yaml:"image" json:"image,omitempty"`
 	Command                []string `yaml:"command" json:"command,omitempty"`
 
@@ -72,6 +76,7 @@ type Route struct {
 	// frames scanned and masked like bodies. Only meaningful with auth:
 	// routes without a credential relay WebSocket anyway.
 	WebSocket bool `yaml:"websocket" json:"websocket,omitempty"`
+	DLP       *DLP `yaml:"dlp" json:"dlp,omitempty"`
 
 	At              Location            `yaml:"-" json:"-"`
 	KeyAt           map[string]Location `yaml:"-" json:"-"`

@@ -61,6 +61,9 @@ type PlannedRoute struct {
 	TLSPassthrough bool         `json:"tls_passthrough,omitempty"`
 	WebSocket      bool         `json:"websocket,omitempty"`
 	Auth           *PlannedAuth `json:"auth,omitempty"`
+	// DLP is the route's policy for requests that carry a secret, after
+	// the bottle's default and the route's own are folded.
+	DLP string `json:"dlp_on_match,omitempty"`
 	// Origin is "provider:<template>" for provider routes and the manifest
 	// position (file:line:col) otherwise.
 	Origin string `json:"origin"`
@@ -123,7 +126,7 @@ func (p *Plan) RoutesFile() *RoutesFile {
 	rf := &RoutesFile{Version: RoutesVersion, Routes: make([]RouteRule, 0, len(p.Routes))}
 	for _, r := range p.Routes {
 		rule := RouteRule{Host: r.Host, Port: r.Port, PathAllowlist: r.PathAllowlist, Methods: r.Methods,
-			TLSPassthrough: r.TLSPassthrough, WebSocket: r.WebSocket}
+			TLSPassthrough: r.TLSPassthrough, WebSocket: r.WebSocket, DLP: r.DLP}
 		if r.Auth != nil {
 			rule.Auth = &SlotAuth{Scheme: r.Auth.Scheme, Slot: r.Auth.Slot}
 		}

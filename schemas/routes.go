@@ -33,6 +33,9 @@ type RouteRule struct {
 	// WebSocket lets a route with auth relay WebSocket upgrades (frames
 	// scanned and masked); routes without auth relay them anyway.
 	WebSocket bool `yaml:"websocket,omitempty" json:"websocket,omitempty"`
+	// DLP is what the proxy does with a request to this route that carries
+	// a secret: DLPBlock (also when empty), DLPRedact or DLPSupervise.
+	DLP string `yaml:"dlp_on_match,omitempty" json:"dlp_on_match,omitempty"`
 }
 
 // SlotAuth tells the proxy to inject `Authorization: <Scheme> <token>` where
@@ -115,6 +118,7 @@ type routeRuleNode struct {
 	Auth           *slotAuthNode `yaml:"auth"`
 	TLSPassthrough bool          `yaml:"tls_passthrough"`
 	WebSocket      bool          `yaml:"websocket"`
+	DLP            string        `yaml:"dlp_on_match"`
 
 	At              Location `yaml:"-"`
 	KeyAt           map[string]Location
@@ -148,7 +152,11 @@ func (n *routesFileNode) validate(file string) (*RoutesFile, Errors) {
 		errs = append(errs, r.validate(key)...)
 		errs = append(errs, r.validateWebSocket(key, hasAuth)...)
 		rule := RouteRule{Host: NormalizeHost(rn.Host), Port: rn.Port, PathAllowlist: rn.PathAllowlist,
-			Methods: rn.Methods, TLSPassthrough: rn.TLSPassthrough, WebSocket: rn.WebSocket}
+			Methods: rn.Methods, TLSPassthrough: rn.TLSPassthrough, WebSocket: rn.WebSocket, DLP: rn.DLP}
+		if at, ok := rn.KeyAt["dlp_on_match"]; ok && !slices.Contains(DLPActions, rn.DLP) {
+			errs = append(errs, &Error{At: at, Key: key + ".dlp_on_match", Msg: "is not a DLP action", Hint: oneOf(rn.DLP, DLPActions)})
+		}
+		delete(r.KeyAt, "dlp_on_match")
 		if _, ok := rn.KeyAt["auth"]; ok {
 			a := rn.Auth
 			switch {

@@ -107,6 +107,10 @@ func (m *Manifest) Validate() Errors {
 			add(p.KeyAt["auth_token"], "agent_provider.auth_token",
 				"must name the host environment variable (upper-case letters, digits and _) that holds the token, not the token itself", "e.g. auth_token: BOT_BOTTLE_CLAUDE_OAUTH_TOKEN")
 		}
+		if _, set := p.KeyAt["api_key"]; set && !IsHostRef(p.APIKey) {
+			add(p.KeyAt["api_key"], "agent_provider.api_key",
+				"must name the host environment variable (upper-case letters, digits and _) that holds the key, not the key itself", "e.g. api_key: OPENAI_API_KEY")
+		}
 		if _, set := p.KeyAt["command"]; set && len(p.Command) == 0 {
 			add(p.KeyAt["command"], "agent_provider.command", "must not be empty", "remove it to use the template's default command")
 		}
@@ -125,6 +129,9 @@ func (m *Manifest) Validate() Errors {
 	}
 	if m.Workdir != nil {
 		errs = append(errs, m.Workdir.validate()...)
+	}
+	if _, ok := m.KeyAt["dlp"]; ok {
+		errs = append(errs, m.DLP.validate("dlp", m.KeyAt["dlp"])...)
 	}
 	return errs
 }
@@ -189,8 +196,11 @@ func (r *Route) validate(key string) Errors {
 	if _, ok := r.KeyAt["auth"]; ok {
 		errs = append(errs, r.Auth.validate(key+".auth", r.KeyAt["auth"])...)
 	}
+	if _, ok := r.KeyAt["dlp"]; ok {
+		errs = append(errs, r.DLP.validate(key+".dlp", r.KeyAt["dlp"])...)
+	}
 	if r.TLSPassthrough {
-		for _, f := range []string{"path_allowlist", "methods", "auth"} {
+		for _, f := range []string{"path_allowlist", "methods", "auth", "dlp"} {
 			if _, ok := r.KeyAt[f]; ok {
 				add(f, "cannot be combined with tls_passthrough: a passthrough tunnel is never decrypted, so paths, methods and credentials cannot apply",
 					"remove "+f+" or tls_passthrough")
