@@ -306,6 +306,9 @@ func (e *e2e) assertNothingLeft(id string) {
 	if procs := processesMentioning(e.home); len(procs) > 0 {
 		e.t.Errorf("processes left: %v", procs)
 	}
+	if cgs := cgroupsNamed(id); len(cgs) > 0 {
+		e.t.Errorf("cgroups left: %v", cgs)
+	}
 	if e.backend == docker.Name {
 		cli, err := client.New(client.WithAPIVersionNegotiation(), client.WithHostFromEnv())
 		must(e.t, err)

@@ -39,6 +39,7 @@ type Bottle struct {
 	stopWatchWG sync.WaitGroup
 
 	followWG sync.WaitGroup
+	limits   limitWatch
 
 	done chan struct{}
 	code int
@@ -138,9 +139,11 @@ func (b *Bottle) run() {
 			f(ctx, b)
 		}()
 	}
+	finishLimits := b.watchLimits()
 	code, err := b.proc.Wait()
 	cancel()
 	b.followWG.Wait()
+	finishLimits()
 	b.teardown()
 	state, msg := schemas.StateExited, ""
 	if err != nil {

@@ -140,6 +140,7 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 	}
 	containerID := proc.ContainerID()
 	b.setProcess(proc, containerID)
+	b.backendWarnings(proc)
 	if containerID != "" {
 		rec, _ := readRecord(b.rd)
 		rec.ContainerID = proc.ID()
@@ -212,6 +213,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		HostPath:     l.cfg.HostEnv["PATH"],
 		HostUser:     l.cfg.HostEnv["USER"],
 		Image:        image,
+		Resources:    b.plan.Resources,
 		Stdio:        stdio,
 	}
 }

@@ -45,6 +45,12 @@ type Info struct {
 	AgentHome   string    `json:"agent_home,omitempty"` // the kept home (AgentHomePath)
 	ExitCode    *int      `json:"exit_code,omitempty"`
 	Error       string    `json:"error,omitempty"`
+	// Reason says which resource limit the bottle met (schemas.ReasonOOM,
+	// schemas.ReasonPidsLimit), Limits how often; Warnings what its
+	// backend could not enforce as planned.
+	Reason   string             `json:"reason,omitempty"`
+	Limits   *schemas.LimitHits `json:"limits,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
 	// Orphaned reports a bottle whose state is not terminal but whose owner
 	// is dead: cleanup will remove what it left.
 	Orphaned bool `json:"orphaned,omitempty"`
@@ -63,6 +69,7 @@ func infoFromEvent(ev schemas.Event) (Info, error) {
 		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, State: lc.State, Since: ev.Time,
 		Owner:       Owner{PID: lc.Owner, Start: lc.OwnerStart},
 		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, AgentHome: lc.AgentHome, ExitCode: lc.ExitCode, Error: lc.Error,
+		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings,
 	}
 	in.Orphaned = !Terminal(in.State) && !in.Owner.Alive()
 	return in, nil
@@ -73,7 +80,7 @@ func (in Info) lifecycle() schemas.Lifecycle {
 	return schemas.Lifecycle{
 		State: in.State, Name: in.Name, Backend: in.Backend, ExitCode: in.ExitCode, Error: in.Error,
 		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
-		AgentHome: in.AgentHome,
+		AgentHome: in.AgentHome, Reason: in.Reason, Limits: in.Limits, Warnings: in.Warnings,
 	}
 }
 

@@ -155,6 +155,10 @@ func writeRecord(rd RunDir, rec RunRecord) error {
 	return atomicfile.Write(rd.Record(), data, 0o600)
 }
 
+// ReadRunRecord reads a run folder's record; a folder without one reads as
+// fs.ErrNotExist. Backends read it to find their own leftovers.
+func ReadRunRecord(rd RunDir) (RunRecord, error) { return readRecord(rd) }
+
 // readRecord reads a run folder's record; a folder without one reads as
 // fs.ErrNotExist.
 func readRecord(rd RunDir) (RunRecord, error) {

@@ -71,6 +71,7 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 	}
 
 	formatWorkdir(&b, plan.Workdir)
+	formatResources(&b, plan.Resources)
 
 	if len(plan.Warnings) > 0 {
 		b.WriteString("\nWarnings:\n")

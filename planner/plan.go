@@ -24,6 +24,11 @@ type Planner struct {
 	// WorkDir, when set, is checked (with its parents) for stray bottles
 	// folders, which are ignored with a warning.
 	WorkDir string
+	// HostCheck, when set, adds warnings about how this host would run the
+	// plan (a resource limit the local backend cannot enforce here). The
+	// CLI sets it; tests leave it nil so that plans do not depend on the
+	// machine.
+	HostCheck func(*schemas.Plan) []string
 }
 
 // New returns a Planner for a host environment: the home from
@@ -92,6 +97,7 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 		return nil, err
 	}
 	plan.Env = agentEnv(f.env, prov.env)
+	plan.Resources = f.resources.plan()
 	plan.Warnings = append(plan.Warnings, p.warnings(plan, f)...)
 	return plan, nil
 }
@@ -196,6 +202,10 @@ func (p *Planner) warnings(plan *schemas.Plan, f *folded) []string {
 		if schemas.IsSensitiveHostName(r.Host) {
 			w = append(w, fmt.Sprintf("route %s (%s) names the machine itself or a metadata service", r.Host, r.Origin))
 		}
+	}
+	w = append(w, resourceWarnings(plan.Resources)...)
+	if p.HostCheck != nil {
+		w = append(w, p.HostCheck(plan)...)
 	}
 	for _, name := range sortedNames(f.env) {
 		if LooksSecret(name) {

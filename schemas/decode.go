@@ -16,7 +16,8 @@ import (
 // yaml.v3's own Node.Decode ignores KnownFields, so it cannot be used for
 // strict decoding with positions; this walker is the project's one strict
 // decoder. It understands exactly the kinds the schemas use: structs (by yaml
-// tag), pointers, strings, bools, ints, slices, Names and map[string]string.
+// tag), pointers, strings, bools, ints, slices, Names, map[string]string and
+// types that parse their own scalar (scalarDecoder: the resource limits).
 // Structs may carry `At Location` and `KeyAt map[string]Location` fields
 // (tagged yaml:"-"), which it fills with the mapping's and each key's
 // position.
@@ -57,6 +58,16 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		d.decode(n, elem.Elem(), key)
 		v.Set(elem)
 		return
+	}
+	if v.CanAddr() {
+		if sd, ok := v.Addr().Interface().(scalarDecoder); ok {
+			if n.Kind != yaml.ScalarNode {
+				d.fail(n, key, "must be a single value, got "+describe(n), "")
+			} else if msg, hint := sd.decodeScalar(n); msg != "" {
+				d.fail(n, key, msg, hint)
+			}
+			return
+		}
 	}
 	switch v.Kind() {
 	case reflect.Struct:

@@ -23,6 +23,8 @@ const (
 	KindDecision      Kind = "review.decision"       // Decision
 	KindApplied       Kind = "review.applied"        // Applied
 	KindExpired       Kind = "review.expired"        // Expired
+	// KindLimit reports a running bottle meeting a resource limit.
+	KindLimit Kind = "bottle.limit" // LimitReached
 )
 
 // Event is one entry on the shared channel. ID is unique across every
@@ -128,6 +130,13 @@ type Lifecycle struct {
 	// AgentHome is the host folder kept as the agent's home, where its
 	// CLI's sessions live between launches.
 	AgentHome string `json:"agent_home,omitempty"`
+	// Reason says which resource limit the bottle met (ReasonOOM,
+	// ReasonPidsLimit) and Limits how often; set when it ends.
+	Reason string     `json:"reason,omitempty"`
+	Limits *LimitHits `json:"limits,omitempty"`
+	// Warnings are what the backend could not enforce as planned (a pids
+	// limit by RLIMIT_NPROC instead of a cgroup, for one).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // StopRequest asks the owner of a bottle to stop it.

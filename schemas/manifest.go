@@ -12,6 +12,7 @@ type Manifest struct {
 	Env           map[string]string `yaml:"env" json:"env,omitempty"`
 	Egress        *Egress           `yaml:"egress" json:"egress,omitempty"`
 	Workdir       *Workdir          `yaml:"workdir" json:"workdir,omitempty"`
+	Resources     *Resources        `yaml:"resources" json:"resources,omitempty"`
 	// DLP is the bottle's default policy for requests that carry a secret;
 	// a route's own dlp block wins.
 	DLP *DLP `yaml:"dlp" json:"dlp,omitempty"`

@@ -16,7 +16,9 @@ type Plan struct {
 	Env      []EnvVar        `json:"env"`
 	Files    []AgentFile     `json:"files,omitempty"`
 	Workdir  WorkdirPlan     `json:"workdir"`
-	Warnings []string        `json:"warnings"`
+	// Resources are the limits the backend enforces on the bottle.
+	Resources PlannedResources `json:"resources"`
+	Warnings  []string         `json:"warnings"`
 }
 
 // WorkdirPlan says which workdir paths the bottle cannot write (Protected,

@@ -126,6 +126,13 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	eol := "\n"
+	if o.Stdio.Terminal != nil {
+		eol = "\r\n" // the terminal is raw
+	}
+	for _, w := range b.Info().Warnings {
+		fmt.Fprintf(c.stderr, "bot-bottle: warning: %s%s", w, eol)
+	}
 	if o.Stdio.Terminal == nil {
 		fmt.Fprintf(c.stderr, "bot-bottle: bottle %s is running (backend %s); stop it with: bot-bottle stop %s\n",
 			b.ID(), b.Info().Backend, b.ID())

@@ -121,6 +121,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		Privileged:  false,
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
+		Resources:   resources(spec.Resources),
 	}
 	hcfg.Mounts = append(hcfg.Mounts, protectMounts(spec.Protect, workdirSource)...)
 	if tty {
@@ -134,8 +135,16 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: create container: %w", err)
 	}
-	p := &process{cli: cli, id: created.ID, tty: tty, done: make(chan struct{})}
+	warnings, err := checkCreateWarnings(created.Warnings)
+	if err != nil {
+		_ = removeContainer(context.WithoutCancel(ctx), cli, created.ID)
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	p := &process{cli: cli, id: created.ID, tty: tty, done: make(chan struct{}),
+		limits: &limitWatch{res: spec.Resources, warnings: warnings}}
+	p.limits.watchOOM(cli, created.ID)
 	if err := p.start(ctx, spec.Stdio); err != nil {
+		p.limits.stop()
 		_ = p.Release(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("docker backend: start container %.12s: %w", created.ID, err)
 	}

@@ -125,6 +125,17 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 			cfg.Mounts.Binds[i] = bottleinit.Bind{Received: true, Target: bd.Target, ReadOnly: bd.ReadOnly}
 		}
 	}
+	lim, err := newLimits(spec, id.uid)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = lim.release()
+		}
+	}()
+	lim.configureInit(&cfg, ex)
 	data, err := cfg.Encode()
 	if err != nil {
 		return nil, err
@@ -141,9 +152,17 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 	cmd.Dir = "/"
 	cmd.ExtraFiles = ex.files
 	cmd.SysProcAttr = sysProcAttr(id)
-	p := &process{cmd: cmd, done: make(chan struct{}), id: id}
+	lim.configureCmd(cmd)
+	p := &process{cmd: cmd, done: make(chan struct{}), id: id, lim: lim}
 	if err := p.start(spec.Stdio); err != nil {
 		return nil, fmt.Errorf("local backend: start the bottle init: %w", err)
+	}
+	// In its cgroups (cgroup v1: the init waits at its gate until then)
+	// before it receives its mounts and starts anything.
+	if err := lim.started(cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		_, _ = p.Wait()
+		return nil, err
 	}
 	if len(sends) > 0 {
 		if err := sendMounts(cmd.Process.Pid, sends, ownerEnd); err != nil {
@@ -152,6 +171,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 			return nil, fmt.Errorf("local backend: %w", err)
 		}
 	}
+	started = true
 	return p, nil
 }
 

@@ -1,0 +1,171 @@
+package docker_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// readLimit prints a limit file of the container's own cgroup (v1 or v2),
+// or "none".
+const readLimit = `limit() {
+  for d in /sys/fs/cgroup/$1 /sys/fs/cgroup; do
+    if [ -r "$d/$2" ]; then cat "$d/$2"; return; fi
+  done
+  echo none
+}
+`
+
+// forkLoop forks at most 200 processes, and only under a pids limit of
+// 64 read from inside; after the loop fails it uses builtins only, frees
+// the processes and waits on the FIFO go.
+const forkLoop = readLimit + `lim=$(limit pids pids.max)
+echo "pids.max=$lim"
+[ "$lim" = 64 ] || { echo "NO PIDS LIMIT: not running the fork loop"; exit 99; }
+( i=0; while [ $i -lt 200 ]; do cat hold >/dev/null & i=$((i+1)); echo $i > forked; done ) 2>forkerr
+read n < forked; echo "forked=$n"
+read e < forkerr; echo "forkerr=$e"
+echo > hold
+read x < go
+echo done
+`
+
+const memoryHog = readLimit + `lim=$(limit memory memory.max); [ "$lim" != none ] || lim=$(limit memory memory.limit_in_bytes)
+echo "memory.max=$lim"
+[ "$lim" = 67108864 ] || { echo "NO MEMORY LIMIT: not running the hog"; exit 99; }
+sleep 120 &
+dd if=/dev/zero of=/dev/null bs=200M count=1 2>/dev/null
+echo "dd-exit=$?"
+sleep 120
+echo still-running
+`
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (f *fixture) startLimited(res schemas.PlannedResources, out *lockedBuffer, command ...string) launcher.Process {
+	f.t.Helper()
+	spec := &launcher.Spec{
+		BottleID: f.id, Home: f.bbHome, Owner: f.owner, RunDir: f.rd, Workdir: f.workdir, Resources: res,
+		Init:  bottleinit.Config{Command: command, Dir: f.workdir},
+		Stdio: launcher.Stdio{Out: out, Err: out},
+	}
+	p, err := f.backend.Start(context.Background(), spec)
+	if err != nil {
+		f.t.Fatalf("start: %v", err)
+	}
+	f.t.Cleanup(func() {
+		p.Stop(time.Second)
+		p.Wait()
+		p.Release(context.Background())
+	})
+	return p
+}
+
+// waitHits polls the process's limit counters until ok says enough.
+func waitHits(t *testing.T, p launcher.Process, out *lockedBuffer, ok func(schemas.LimitHits) bool) schemas.LimitHits {
+	t.Helper()
+	lr := p.(launcher.LimitReporter)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		h, _ := lr.LimitHits()
+		if ok(h) {
+			return h
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("limit hits %+v; output:\n%s", h, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestPidsLimitStopsForkLoop(t *testing.T) {
+	f := newFixture(t)
+	for _, n := range []string{"hold", "go"} {
+		p := filepath.Join(f.workdir, n)
+		if err := syscall.Mkfifo(p, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out lockedBuffer
+	p := f.startLimited(schemas.PlannedResources{Pids: 64}, &out, "sh", "-c", forkLoop)
+	waitHits(t, p, &out, func(h schemas.LimitHits) bool { return h.PidsRefused > 0 })
+	if err := os.WriteFile(filepath.Join(f.workdir, "go"), []byte("go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, err := p.Wait()
+	s := out.String()
+	t.Logf("exit %d %v\n%s", code, err, s)
+	if code != 0 || !strings.Contains(s, "pids.max=64") || !strings.Contains(s, "done") || !strings.Contains(s, "fork") {
+		t.Fatalf("want the loop bounded by a pids limit of 64 read from inside, a failed fork, and the bottle to go on")
+	}
+}
+
+func TestMemoryLimitKillsHog(t *testing.T) {
+	f := newFixture(t)
+	var out lockedBuffer
+	p := f.startLimited(schemas.PlannedResources{MemoryBytes: 64 << 20, CPUs: 0.5}, &out, "sh", "-c", memoryHog)
+	waitHits(t, p, &out, func(h schemas.LimitHits) bool { return h.OOMKills > 0 })
+	p.Stop(0)
+	code, _ := p.Wait()
+	s := out.String()
+	t.Logf("exit %d\n%s", code, s)
+	if !strings.Contains(s, "memory.max=67108864") || strings.Contains(s, "still-running") || strings.Contains(s, "dd-exit=0") {
+		t.Errorf("want a 64MiB limit read from inside, the hog killed and the bottle ended")
+	}
+	if h, _ := p.(launcher.LimitReporter).LimitHits(); h.OOMKills == 0 {
+		t.Errorf("after exit: %+v, want the OOM kill kept", h)
+	}
+}
+
+func TestLimitsVisibleInside(t *testing.T) {
+	f := newFixture(t)
+	var out lockedBuffer
+	p := f.startLimited(schemas.PlannedResources{Pids: 100, MemoryBytes: 96 << 20, CPUs: 0.5}, &out, "sh", "-c", readLimit+`
+echo "pids=$(limit pids pids.max)"
+echo "memory=$(limit memory memory.max) $(limit memory memory.limit_in_bytes)"
+echo "swap=$(limit memory memory.swap.max) $(limit memory memory.memsw.limit_in_bytes)"
+echo "cpu=$(limit cpu cpu.max) $(limit cpu cpu.cfs_quota_us)"
+`)
+	p.Wait()
+	s := out.String()
+	t.Logf("%s", s)
+	for _, want := range []string{"pids=100", "100663296"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if !strings.Contains(s, "50000 100000") && !strings.Contains(s, "cpu=none 50000") {
+		t.Errorf("want a CPU quota of half the period")
+	}
+	if !strings.Contains(s, "swap=0") && !strings.Contains(s, "swap=none 100663296") && !strings.Contains(s, "swap=none none") {
+		t.Errorf("swap must be held to the memory limit where it is accounted")
+	}
+}
