@@ -58,11 +58,21 @@ func (s *Store) Append(ctx context.Context, evs []schemas.Event) ([]schemas.Even
 }
 
 func (s *Store) appendTx(ctx context.Context, batch []schemas.Event) ([]schemas.Event, map[string]*bottleState, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	var stored []schemas.Event
+	var bottles map[string]*bottleState
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		stored, bottles, err = appendIn(ctx, tx, batch)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	defer tx.Rollback()
+	return stored, bottles, nil
+}
+
+// appendIn inserts batch in tx and keeps the bottles and latest tables.
+func appendIn(ctx context.Context, tx *sql.Tx, batch []schemas.Event) ([]schemas.Event, map[string]*bottleState, error) {
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO events (id, bottle, seq, time_ns, kind, payload)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING pos`)
 	if err != nil {
@@ -114,9 +124,6 @@ func (s *Store) appendTx(ctx context.Context, batch []schemas.Event) ([]schemas.
 			string(ev.Kind), ev.Bottle, int64(ev.Pos), ev.ID, int64(ev.Seq), ev.Time.UnixNano(), []byte(ev.Payload)); err != nil {
 			return nil, nil, fmt.Errorf("update latest %s of bottle %q: %w", ev.Kind, ev.Bottle, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, nil, fmt.Errorf("commit: %w", err)
 	}
 	return stored, bottles, nil
 }

@@ -3,11 +3,18 @@
 // binary stays static.
 //
 // Several bot-bottle processes open the same file at once: WAL mode lets
-// readers run beside the one writer, and busy_timeout makes a writer wait its
-// turn rather than fail. Every pragma is in the DSN, so every pooled
-// connection has it. Each Store keeps two pools: one connection for writes
-// (BEGIN IMMEDIATE, so a transaction never has to upgrade a read lock and
-// deadlock), several for reads.
+// readers run beside the one writer. Writers queue: each write transaction
+// (BEGIN IMMEDIATE, so it never has to upgrade a read lock and deadlock)
+// is taken only after an exclusive flock on state.db-lock, so a writer
+// sleeps in the kernel until the one before it commits, and is woken at
+// once. SQLite's busy_timeout alone is a poll (sleep 1..100 ms, try again):
+// with a hundred parallel launches on two cores, half of them lost every
+// race for five seconds and failed with "database is locked". BusyTimeout
+// now bounds only the wait behind a writer that does not finish (stopped,
+// or a foreign process holding SQLite's lock), and the error names it.
+// Opening a store that is up to date writes nothing. Every pragma is in
+// the DSN, so every pooled connection has it. Each Store keeps two pools:
+// one connection for writes, several for reads.
 //
 // Sequence numbers are assigned inside the write transaction from the
 // bottles table, so they are gapless per bottle whichever process writes.

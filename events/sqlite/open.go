@@ -30,8 +30,11 @@ type Options struct {
 	// negative value keeps everything). The newest are kept; the latest
 	// event of each kind of each bottle is kept apart and never pruned.
 	Retain int
-	// BusyTimeout is how long an operation waits for another process's
-	// lock before failing with ErrLocked (default 5s).
+	// BusyTimeout is how long a writer waits in the queue of writers
+	// (and any operation for a lock SQLite holds) before failing with
+	// ErrLocked (default 30s). Writers of every process queue in turn, so
+	// this bounds the wait behind a stuck process, not the queue's
+	// length under a burst.
 	BusyTimeout time.Duration
 	// PollInterval is the followers' safety net for a missed doorbell
 	// (default 1s; 50ms where the doorbell cannot be watched).
@@ -50,6 +53,7 @@ type Store struct {
 
 	w *sql.DB // one connection: writes, BEGIN IMMEDIATE
 	r *sql.DB // several connections: reads
+	q *writeQueue
 
 	local   bell.Bell // rung after this process commits or the doorbell rings
 	door    *doorbell
@@ -71,7 +75,7 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Retain = DefaultRetain
 	}
 	if opts.BusyTimeout <= 0 {
-		opts.BusyTimeout = 5 * time.Second
+		opts.BusyTimeout = 30 * time.Second
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
@@ -90,13 +94,20 @@ func Open(path string, opts Options) (*Store, error) {
 		path: abs, opts: opts, metrics: opts.Metrics.OrNew(), log: opts.Logger,
 		poll: opts.PollInterval, prune: make(chan struct{}, 1), closing: make(chan struct{}),
 	}
+	q, err := openWriteQueue(abs + "-lock")
+	if err != nil {
+		return nil, fmt.Errorf("open event store %s: %w", abs, err)
+	}
+	s.q = q
 	if err := s.openPools(); err != nil {
+		q.close()
 		return nil, err
 	}
 	door, err := openDoorbell(abs+"-bell", s.local.Ring)
 	if err != nil {
 		s.w.Close()
 		s.r.Close()
+		q.close()
 		return nil, fmt.Errorf("open event store %s: %w", abs, err)
 	}
 	s.door = door
@@ -131,9 +142,10 @@ func (s *Store) openPools() error {
 		return fmt.Errorf("open event store %s: %w", s.path, err)
 	}
 	w.SetMaxOpenConns(1)
+	s.w = w
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.BusyTimeout+10*time.Second)
 	defer cancel()
-	if err := migrate(ctx, w); err != nil {
+	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return classify(s.path, "open event store", err)
 	}
@@ -144,7 +156,7 @@ func (s *Store) openPools() error {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s.w, s.r = w, r
+	s.r = r
 	return nil
 }
 
@@ -157,6 +169,7 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		s.door.Close()
 		err = s.w.Close()
+		s.q.close()
 		if rerr := s.r.Close(); err == nil {
 			err = rerr
 		}
@@ -165,6 +178,28 @@ func (s *Store) Close() error {
 		}
 	})
 	return err
+}
+
+// write runs fn in a write transaction, in its turn among the writers of
+// every process (see writeQueue), and commits.
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	unlock, err := s.q.lock(ctx, s.opts.BusyTimeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // closed reports whether Close was called.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,5 +114,32 @@ func TestReopenKeepsEventsAndSeqs(t *testing.T) {
 		if got[0].Seq != uint64(round+1) {
 			t.Fatalf("round %d: seq %d", round, got[0].Seq)
 		}
+	}
+}
+
+// A writer that stops in the middle of its turn (here: a process holding
+// the writers' queue) keeps the others waiting for BusyTimeout, and then
+// they fail with ErrLocked naming the process; once it is gone they write.
+func TestAStuckWriterIsNamed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	s, err := sqlite.Open(path, sqlite.Options{BusyTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h := startHelper(t, "stuck-writer", path)
+	h.expect(t, "locked")
+	_, err = s.Append(context.Background(), []schemas.Event{storetest.Event(t, "a", schemas.KindDenial, 1)})
+	t.Log(err)
+	if !errors.Is(err, sqlite.ErrLocked) || !strings.Contains(err.Error(), path) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("pid %d", h.cmd.Process.Pid)) {
+		t.Fatalf("append behind a stuck writer: %v; want ErrLocked naming %s and pid %d", err, path, h.cmd.Process.Pid)
+	}
+	h.stdin.Close()
+	if err := h.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(context.Background(), []schemas.Event{storetest.Event(t, "a", schemas.KindDenial, 2)}); err != nil {
+		t.Fatalf("append after the stuck writer left: %v", err)
 	}
 }

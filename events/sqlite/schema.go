@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 )
 
 // migrations are the schema, one step per version: migrations[i] takes a
@@ -40,33 +41,64 @@ var migrations = []string{
 }
 
 // migrate brings the schema to the newest version in one transaction. A
-// database newer than this binary is refused rather than guessed at.
-func migrate(ctx context.Context, db *sql.DB) error {
-	tx, err := db.BeginTx(ctx, nil)
+// database newer than this binary is refused rather than guessed at. The
+// version is read first outside a write transaction, so opening a store
+// that is up to date (nearly every open) writes nothing and waits for no
+// writer. On a new file the first connection is made in the writers'
+// queue, since it is the one that switches the file to WAL.
+func (s *Store) migrate(ctx context.Context) error {
+	fi, err := os.Stat(s.path)
+	fresh := err != nil || fi.Size() == 0
+	version, err := s.schemaVersion(ctx, fresh)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	var version int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	switch {
-	case version == len(migrations):
+	if version == len(migrations) {
 		return nil
-	case version > len(migrations):
-		return fmt.Errorf("schema version %d is newer than this bot-bottle knows (%d): upgrade bot-bottle", version, len(migrations))
 	}
-	for v := version; v < len(migrations); v++ {
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+	if version > len(migrations) {
+		return newerSchema(version)
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var version int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
 		}
+		switch {
+		case version == len(migrations):
+			return nil // another process migrated it meanwhile
+		case version > len(migrations):
+			return newerSchema(version)
+		}
+		for v := version; v < len(migrations); v++ {
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+			return fmt.Errorf("set schema version: %w", err)
+		}
+		return nil
+	})
+}
+
+// schemaVersion reads user_version on the write connection, waiting in the
+// writers' queue when queued.
+func (s *Store) schemaVersion(ctx context.Context, queued bool) (int, error) {
+	if queued {
+		unlock, err := s.q.lock(ctx, s.opts.BusyTimeout)
+		if err != nil {
+			return 0, err
+		}
+		defer unlock()
 	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
-		return fmt.Errorf("set schema version: %w", err)
+	var version int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit schema version %d: %w", len(migrations), err)
-	}
-	return nil
+	return version, nil
+}
+
+func newerSchema(version int) error {
+	return fmt.Errorf("schema version %d is newer than this bot-bottle knows (%d): upgrade bot-bottle", version, len(migrations))
 }
