@@ -18,6 +18,12 @@
 // queue, metrics, the audit log) each follow the store; they never read from
 // each other.
 //
+// Listings (the operator's and an agent's denials, the review desk's
+// proposals, `events --kind/--host`) do not replay: Store.Query selects by
+// kind, bottle, host (HostOf) and time, newest first, and pages by a Mark,
+// from indexes, so a page costs the same at a thousand events or a
+// million.
+//
 // # In one process: Bus
 //
 // Bus is the Publisher of a control plane (`launch`, `serve`). Publish

@@ -48,6 +48,15 @@ type Store interface {
 	// is appended from now on.
 	Head(ctx context.Context, bottle string) (Cursor, error)
 
+	// Query returns the stored events that match f, newest first (by Time,
+	// then Pos), at most f.Limit of them, and the mark to pass as
+	// f.Before for the next, older page. Unlike Read it never walks events
+	// that do not match: the kind, bottle, host and time of every event
+	// are indexed, so a page costs about the same in a store of a thousand
+	// events or of a million. It is how denials and proposals are listed.
+	// Retention applies: what it removed is not found. A filter that
+	// Normalize refuses is an error wrapping ErrFilter.
+	Query(ctx context.Context, f Filter) (Matches, error)
 	// Latest returns, for each bottle, its most recent event of kind, sorted
 	// by bottle. It answers "which bottles are running" (the latest
 	// KindLifecycle of each) in one query; retention never removes these.

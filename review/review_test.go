@@ -97,6 +97,11 @@ func TestPendingThenStatus(t *testing.T) {
 	if err != nil || res.Status != schemas.ProposalPending || res.ProposalID == "" {
 		t.Fatalf("%+v %v", res, err)
 	}
+	// The proposal is published, and reaches the store (where an
+	// operator sees it) a moment later.
+	if v := w.waitPending(); v.ID != res.ProposalID {
+		t.Fatalf("pending %s, want %s", v.ID, res.ProposalID)
+	}
 	if _, err := decide(w, res.ProposalID, schemas.ActionApprove, schemas.ScopeOnce, ""); err != nil {
 		t.Fatal(err)
 	}

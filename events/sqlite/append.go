@@ -73,8 +73,8 @@ func (s *Store) appendTx(ctx context.Context, batch []schemas.Event) ([]schemas.
 
 // appendIn inserts batch in tx and keeps the bottles and latest tables.
 func appendIn(ctx context.Context, tx *sql.Tx, batch []schemas.Event) ([]schemas.Event, map[string]*bottleState, error) {
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO events (id, bottle, seq, time_ns, kind, payload)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING pos`)
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO events (id, bottle, seq, time_ns, kind, payload, host)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING pos`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,7 +95,11 @@ func appendIn(ctx context.Context, tx *sql.Tx, batch []schemas.Event) ([]schemas
 			bottles[ev.Bottle] = b
 		}
 		ev.Seq = b.last + 1
-		err := insert.QueryRowContext(ctx, ev.ID, ev.Bottle, int64(ev.Seq), ev.Time.UnixNano(), string(ev.Kind), []byte(ev.Payload)).Scan(&ev.Pos)
+		var host any // NULL: kept out of the partial host indexes
+		if h := events.HostOf(ev); h != "" {
+			host = h
+		}
+		err := insert.QueryRowContext(ctx, ev.ID, ev.Bottle, int64(ev.Seq), ev.Time.UnixNano(), string(ev.Kind), []byte(ev.Payload), host).Scan(&ev.Pos)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // the id is stored already: idempotent
 		}

@@ -30,6 +30,13 @@
 // the safety net for a missed ring, and the only mechanism where inotify is
 // unavailable.
 //
+// Query reads one of four indexes, each starting with kind and ending with
+// time_ns and pos (the rowid): (kind), (kind, bottle), (kind, host) and
+// (kind, bottle, host), the host ones partial (only events that have a
+// host). It names the index (INDEXED BY): without statistics SQLite takes
+// a range of time for as selective as a bottle and may pick the wrong one;
+// a test reads the plan of every filter shape.
+//
 // Retention keeps the newest Retain events per bottle. A background
 // goroutine deletes older ones in small transactions so a writer waits at
 // most one small delete, and records in the bottles table how far each

@@ -3,8 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"fmt"
 	"os"
+
+	driver "modernc.org/sqlite"
+
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
 // migrations are the schema, one step per version: migrations[i] takes a
@@ -38,6 +44,38 @@ var migrations = []string{
 		payload BLOB    NOT NULL,
 		PRIMARY KEY (kind, bottle)
 	) WITHOUT ROWID;`,
+	// 2: Query's indexes. host is events.HostOf (denials and proposals;
+	// NULL for the rest), filled in for the events stored before. Each
+	// index ends in time_ns and, implicitly, pos (the rowid): the order
+	// Query reads in, newest first. The host indexes are partial, so the
+	// events that have no host cost them nothing.
+	`ALTER TABLE events ADD COLUMN host TEXT;
+	UPDATE events SET host = bot_bottle_event_host(kind, payload) WHERE kind IN ('egress.denial', 'review.proposal');
+	CREATE INDEX events_by_kind ON events (kind, time_ns);
+	CREATE INDEX events_by_bottle ON events (kind, bottle, time_ns);
+	CREATE INDEX events_by_host ON events (kind, host, time_ns) WHERE host IS NOT NULL;
+	CREATE INDEX events_by_bottle_host ON events (kind, bottle, host, time_ns) WHERE host IS NOT NULL;`,
+}
+
+// The migrations call events.HostOf as bot_bottle_event_host(kind,
+// payload), so that the host of an event stored before the host column
+// existed is the one Append would give it. A function registered with the
+// driver is there on every connection it opens.
+func init() {
+	driver.MustRegisterDeterministicScalarFunction("bot_bottle_event_host", 2, func(_ *driver.FunctionContext, args []sqldriver.Value) (sqldriver.Value, error) {
+		kind, _ := args[0].(string)
+		var payload []byte
+		switch p := args[1].(type) {
+		case []byte:
+			payload = p
+		case string:
+			payload = []byte(p)
+		}
+		if h := events.HostOf(schemas.Event{Kind: schemas.Kind(kind), Payload: payload}); h != "" {
+			return h, nil
+		}
+		return nil, nil
+	})
 }
 
 // migrate brings the schema to the newest version in one transaction. A

@@ -25,6 +25,8 @@ func Run(t *testing.T, open Open) {
 	t.Run("FollowSeamUnderConcurrentWrites", func(t *testing.T) { testFollowSeam(t, open(t)) })
 	t.Run("FollowStops", func(t *testing.T) { testFollowStops(t, open(t)) })
 	t.Run("DenialQueryRedacted", func(t *testing.T) { testRedaction(t, open(t)) })
+	t.Run("Query", func(t *testing.T) { testQuery(t, open(t)) })
+	t.Run("QueryDefaultLimit", func(t *testing.T) { testQueryDefaultLimit(t, open(t)) })
 }
 
 // Event makes a valid event of bottle with a small payload; it fails t on
