@@ -27,6 +27,13 @@ type Store interface {
 	// given by the caller are ignored. An invalid event (see Prepare) fails
 	// the whole batch with an error naming its index.
 	Append(ctx context.Context, evs []schemas.Event) ([]schemas.Event, error)
+	// Sync makes every event that Append has returned durable across a
+	// power loss or an operating-system crash. Append alone guarantees
+	// that the crash of any process, this one included, cannot lose an
+	// event it returned; it does not wait for the disk. A receiver that
+	// acknowledges events to a sender which then forgets them (the
+	// control plane answering a sidecar) calls Sync first.
+	Sync(ctx context.Context) error
 
 	// Read returns up to limit events after from, in order (Seq order for a
 	// bottle cursor, Pos order for an all-bottles cursor), the ranges

@@ -23,12 +23,15 @@
 // write transaction at a time.
 //
 // Followers are woken by a doorbell: after each commit the writer writes a
-// byte to state.db-bell beside the database, and every process following the
-// store watches that file with inotify (Linux). The write comes after the
-// commit, so a woken follower always finds what woke it; watching the WAL
-// instead would wake followers before the commit is visible. A slow poll is
-// the safety net for a missed ring, and the only mechanism where inotify is
-// unavailable.
+// new value to state.db-bell beside the database, and every process
+// following the store watches that file with inotify (Linux). The write
+// comes after the commit, so a woken follower always finds what woke it;
+// watching the WAL instead would wake followers before the commit is
+// visible. Where inotify is unavailable (another platform, or the limit of
+// inotify instances reached: a hundred parallel launches reach it), one
+// goroutine per process reads the bell every 50ms instead, which costs a
+// pread, not a query per follower. A slow poll is the safety net for a
+// missed ring.
 //
 // Query reads one of four indexes, each starting with kind and ending with
 // time_ns and pos (the rowid): (kind), (kind, bottle), (kind, host) and

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -90,6 +91,8 @@ func runHelper(role, path string) error {
 		return helperLaunch(path)
 	case "stuck-writer":
 		return helperStuckWriter(path)
+	case "busy-writer":
+		return helperBusyWriter(path)
 	}
 	return fmt.Errorf("unknown role %q", role)
 }
@@ -209,5 +212,35 @@ func helperStuckWriter(path string) error {
 	}
 	fmt.Println("locked")
 	io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// helperBusyWriter takes the writers' queue 10 times for 100ms each, as a
+// writer slowed by a loaded machine would (counting itself in, as every
+// writer does), and says "done".
+func helperBusyWriter(path string) error {
+	f, err := os.OpenFile(path+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Println("ready")
+	for range 10 {
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			return err
+		}
+		var n [8]byte
+		_, _ = f.ReadAt(n[:], 0)
+		binary.LittleEndian.PutUint64(n[:], binary.LittleEndian.Uint64(n[:])+1)
+		if _, err := f.WriteAt(n[:], 0); err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
+			return err
+		}
+		time.Sleep(time.Millisecond)
+	}
+	fmt.Println("done")
 	return nil
 }

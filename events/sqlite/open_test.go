@@ -143,3 +143,30 @@ func TestAStuckWriterIsNamed(t *testing.T) {
 		t.Fatalf("append after the stuck writer left: %v", err)
 	}
 }
+
+// A queue that moves is waited out however long it is: with BusyTimeout
+// 150ms, an append behind four processes that each take their turn ten
+// times for 100ms (four seconds in all) is stored.
+func TestALongQueueThatMovesIsWaitedOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	s, err := sqlite.Open(path, sqlite.Options{BusyTimeout: 150 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var hs []*helper
+	for range 4 {
+		h := startHelper(t, "busy-writer", path)
+		h.expect(t, "ready")
+		hs = append(hs, h)
+	}
+	time.Sleep(50 * time.Millisecond) // the helpers hold the queue
+	start := time.Now()
+	if _, err := s.Append(context.Background(), []schemas.Event{storetest.Event(t, "a", schemas.KindDenial, 1)}); err != nil {
+		t.Fatalf("append behind a moving queue (%v): %v", time.Since(start), err)
+	}
+	t.Logf("waited %v behind the queue", time.Since(start))
+	for _, h := range hs {
+		h.expect(t, "done")
+	}
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -28,6 +29,12 @@ import (
 //
 // flock belongs to an open file description, so two goroutines of one
 // Store would both "hold" it; slot makes them take turns first.
+//
+// Each writer that gets the lock adds one to a counter in the lock file, so
+// that a waiter can tell a queue that moves (the counter grows) from one
+// that is stuck behind a writer that never finishes. On a loaded machine
+// the lock is often free between two writers (the next one waits for a
+// CPU), so who holds it at a given moment says little.
 type writeQueue struct {
 	path string
 	f    *os.File
@@ -43,18 +50,16 @@ func openWriteQueue(path string) (*writeQueue, error) {
 }
 
 // lock waits for this process's and then every other process's writers
-// to be done, for at most wait or until ctx ends, and returns the function
-// that lets the next one in. Waiting longer than wait is ErrLocked naming
-// the processes that hold the lock.
+// to be done, and returns the function that lets the next one in. It waits
+// as long as the queue moves: it fails with ErrLocked, naming the holder,
+// only when one holder keeps the lock for wait (a stopped or stuck
+// process), or when ctx ends. A burst of writers on a loaded machine
+// makes the queue long, not broken.
 func (q *writeQueue) lock(ctx context.Context, wait time.Duration) (func(), error) {
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
 	select {
 	case q.slot <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case <-timer.C:
-		return nil, fmt.Errorf("%w: another writer of this process held it for %v", ErrLocked, wait)
 	}
 	fd := int(q.f.Fd())
 	unlock := func() {
@@ -62,6 +67,7 @@ func (q *writeQueue) lock(ctx context.Context, wait time.Duration) (func(), erro
 		<-q.slot
 	}
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err == nil {
+		q.bump()
 		return unlock, nil
 	} else if !errors.Is(err, unix.EWOULDBLOCK) {
 		<-q.slot
@@ -69,24 +75,54 @@ func (q *writeQueue) lock(ctx context.Context, wait time.Duration) (func(), erro
 	}
 	got := make(chan error, 1)
 	go func() { got <- flockWait(fd) }()
-	select {
-	case err := <-got:
-		if err != nil {
-			<-q.slot
-			return nil, fmt.Errorf("lock %s: %w", q.path, err)
+	// The counter is sampled every so often; growth is progress.
+	tick := time.NewTicker(min(wait, 250*time.Millisecond))
+	defer tick.Stop()
+	gen, since := q.generation(), time.Now()
+	for {
+		select {
+		case err := <-got:
+			if err != nil {
+				<-q.slot
+				return nil, fmt.Errorf("lock %s: %w", q.path, err)
+			}
+			q.bump()
+			return unlock, nil
+		case <-ctx.Done():
+			q.abandon(got, unlock)
+			return nil, ctx.Err()
+		case <-tick.C:
+			if now := q.generation(); now != gen {
+				gen, since = now, time.Now()
+				continue
+			}
+			if time.Since(since) < wait {
+				continue
+			}
+			held := "another process holds " + q.path
+			if pids := lockHolders(q.path); len(pids) > 0 {
+				held = "held by pid " + strings.Join(pids, ", ") + " (" + q.path + ")"
+			}
+			q.abandon(got, unlock)
+			return nil, fmt.Errorf("%w: the writer before this one has not finished in %v; %s", ErrLocked, wait, held)
 		}
-		return unlock, nil
-	case <-ctx.Done():
-		q.abandon(got, unlock)
-		return nil, ctx.Err()
-	case <-timer.C:
-		held := "another process holds " + q.path
-		if pids := lockHolders(q.path); len(pids) > 0 {
-			held = "held by pid " + strings.Join(pids, ", ") + " (" + q.path + ")"
-		}
-		q.abandon(got, unlock)
-		return nil, fmt.Errorf("%w: waited %v to write; %s", ErrLocked, wait, held)
 	}
+}
+
+// generation reads the counter of writers let in.
+func (q *writeQueue) generation() uint64 {
+	var b [8]byte
+	if _, err := q.f.ReadAt(b[:], 0); err != nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// bump counts this writer in; it holds the lock, so the add is exact.
+func (q *writeQueue) bump() {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], q.generation()+1)
+	_, _ = q.f.WriteAt(b[:], 0)
 }
 
 // abandon lets a blocked flock finish on its own and hands the lock on at
@@ -94,6 +130,7 @@ func (q *writeQueue) lock(ctx context.Context, wait time.Duration) (func(), erro
 func (q *writeQueue) abandon(got <-chan error, unlock func()) {
 	go func() {
 		if <-got == nil {
+			q.bump()
 			unlock()
 			return
 		}

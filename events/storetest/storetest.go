@@ -101,6 +101,9 @@ func testAppendAssigns(t *testing.T, s events.Store) {
 			t.Errorf("event %d: pos %d not after %d", i, got[i].Pos, got[i-1].Pos)
 		}
 	}
+	if err := s.Sync(ctx(t)); err != nil {
+		t.Fatalf("sync after append: %v", err)
+	}
 	more := mustAppend(t, s, Event(t, "b", schemas.KindDenial, 4))
 	if more[0].Seq != 2 || more[0].Pos <= got[2].Pos {
 		t.Errorf("next append: seq %d pos %d, want seq 2 and pos after %d", more[0].Seq, more[0].Pos, got[2].Pos)
