@@ -115,6 +115,11 @@ type Lifecycle struct {
 	ContainerID string `json:"container_id,omitempty"`
 	RunDir      string `json:"run_dir,omitempty"`
 	Workdir     string `json:"workdir,omitempty"`
+	// Spooled is set on the last lifecycle event of a bottle whose owner
+	// could not store its final events before it exited: how many of the
+	// bottle's events (this one included) it spooled, for the next
+	// bot-bottle to deliver. They were stored late, not lost.
+	Spooled int `json:"spooled,omitempty"`
 }
 
 // StopRequest asks the owner of a bottle to stop it.
