@@ -91,11 +91,17 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if version == len(migrations) {
-		return nil
-	}
 	if version > len(migrations) {
 		return newerSchema(version)
+	}
+	if version > 0 {
+		// Before anything is written: a damaged store is refused as it is.
+		if err := s.checkRegistry(ctx); err != nil {
+			return err
+		}
+	}
+	if version == len(migrations) {
+		return nil
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var version int

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/events"
-	"github.com/bot-bottle/bot-bottle/events/sqlite"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/spf13/cobra"
 )
@@ -203,17 +201,6 @@ func (c *cli) printSelected(ctx context.Context, f events.Filter, follow, asJSON
 	})
 	if ctx.Err() != nil {
 		return nil
-	}
-	return err
-}
-
-// storeHint says what to do about a store that will not open.
-func storeHint(err error, path string) error {
-	switch {
-	case errors.Is(err, sqlite.ErrLocked):
-		return withHint(err, "another process holds it; find it with: fuser "+path)
-	case errors.Is(err, sqlite.ErrCorrupt):
-		return withHint(err, "nothing was written to it; move it aside (mv "+path+" "+path+".broken) to start a new store")
 	}
 	return err
 }
