@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -165,11 +167,30 @@ func TestLaunchStop(t *testing.T) {
 			if err != nil || !strings.Contains(logs, "ready") {
 				t.Errorf("logs: %v %q", err, logs)
 			}
+			// logs -f, in its own process, follows the bottle to its end.
+			follow := e.command("logs", "-f", "--timestamps", r.id)
+			var followed strings.Builder
+			follow.Stdout = &followed
+			must(t, follow.Start())
+			followDone := make(chan error, 1)
+			go func() { followDone <- follow.Wait() }()
 			if out, err := e.cli("stop", r.id); err != nil {
 				t.Fatalf("stop: %v\n%s", err, out)
 			}
 			if code := r.wait(t); code != 4 {
 				t.Errorf("launch exit code %d, want 4 (the command's trap)", code)
+			}
+			select {
+			case err := <-followDone:
+				if err != nil || !timedLine("ready").MatchString(followed.String()) || !timedLine("got-term").MatchString(followed.String()) {
+					t.Errorf("logs -f --timestamps: %v\n%s", err, followed.String())
+				}
+			case <-time.After(time.Minute):
+				_ = follow.Process.Kill()
+				t.Error("logs -f did not end with the bottle")
+			}
+			if last, err := e.cli("logs", "--tail", "1", r.id); err != nil || last != "got-term\n" {
+				t.Errorf("logs --tail 1 after the end: %v %q", err, last)
 			}
 			e.assertNothingLeft(r.id)
 			out, _ = e.cli("ps", "--all", "--json")
@@ -269,4 +290,9 @@ func TestLaunchRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// timedLine matches a line of logs --timestamps that says text.
+func timedLine(text string) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ` + regexp.QuoteMeta(text) + `$`)
 }

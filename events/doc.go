@@ -62,6 +62,8 @@
 // jittered exponential backoff, and a restarted sidecar resumes from its
 // spool. A lost answer means the batch is sent again and the store keeps
 // one copy (idempotent ids): at-least-once delivery, exactly once stored.
+// `bot-bottle events serve` is the control plane that serves the handler
+// (ListenControl, one bottle per socket by default).
 //
 // Why push over a unix socket rather than the control plane pulling from
 // sidecars: the sidecar knows when it has something, so there is no polling

@@ -85,6 +85,12 @@ func summarize(ev schemas.Event) (string, error) {
 			return "", err
 		}
 		return strings.TrimSpace(fmt.Sprintf("applied %s: %s %s", a.ProposalID, a.Status, a.Notes)), nil
+	case schemas.KindExpired:
+		var x schemas.Expired
+		if err := ev.Decode(&x); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("proposal %s %s; noticed by %s", x.ProposalID, x.Notes(), x.NoticedBy), nil
 	}
 	const most = 160
 	s := string(ev.Payload)

@@ -3,6 +3,7 @@ package events_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/events/storetest"
@@ -22,6 +23,8 @@ func TestSummary(t *testing.T) {
 		{schemas.KindReload, schemas.Reload{Source: "api", Before: 2, Error: "line 3: bad"}, "routes reload (api) failed, kept 2 routes: line 3: bad"},
 		{schemas.KindLifecycle, schemas.Lifecycle{State: "exited", Name: "ex", Backend: "local", Owner: 42, ExitCode: &exit}, "exited ex backend=local owner_pid=42 exit=3"},
 		{schemas.KindDecision, schemas.Decision{ProposalID: "p1", Action: "approve", Scope: "once", DecidedBy: "cli"}, "decision on p1: approve once by cli"},
+		{schemas.KindExpired, schemas.Expired{ProposalID: "p2", EndedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), State: "exited", Why: "exited with code 0", NoticedBy: "owner (pid 7)"},
+			"proposal p2 expired: the bottle ended at 2026-01-02T03:04:05Z (exited with code 0); noticed by owner (pid 7)"},
 		{"custom.kind", map[string]int{"n": 1}, `{"n":1}`},
 	}
 	for _, c := range cases {

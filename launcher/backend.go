@@ -51,6 +51,10 @@ type Spec struct {
 	// everything else read-only.
 	Workdir      string
 	ReadonlyRoot bool
+	// Protect lists the workdir paths mounted over themselves, read-only
+	// or as anchors, after the workdir (see protect.go); nil protects
+	// nothing.
+	Protect *bottleinit.Protect
 	// HostHome is the invoking user's home, hidden by the local backend.
 	HostHome string
 	// HostPath and HostUser are the host's PATH and USER: the only host

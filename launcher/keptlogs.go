@@ -26,10 +26,11 @@ func keptLogPath(home, id string) string { return filepath.Join(LogsDir(home), i
 // headless task's answer, a crashed agent's last words). It keeps the
 // newest KeptLogs logs.
 func keepLog(home, id string, rd RunDir) error {
-	data, err := readLog(rd, 0)
-	if err != nil || len(data) == 0 {
+	lines, err := readLog(rd)
+	if err != nil || len(lines) == 0 {
 		return err
 	}
+	data := encodeLog(lines)
 	if err := os.MkdirAll(LogsDir(home), 0o700); err != nil {
 		return fmt.Errorf("keep output: %w", err)
 	}
@@ -71,15 +72,11 @@ func pruneKeptLogs(home string, keep int) error {
 	return errors.Join(errs...)
 }
 
-// readKeptLog returns up to max bytes of the end of an ended bottle's kept
-// output.
-func readKeptLog(home, id string, max int64) ([]byte, error) {
+// readKeptLog returns the lines of an ended bottle's kept output.
+func readKeptLog(home, id string) ([]LogLine, error) {
 	data, err := os.ReadFile(keptLogPath(home, id))
 	if err != nil {
 		return nil, err
 	}
-	if max > 0 && int64(len(data)) > max {
-		data = data[int64(len(data))-max:]
-	}
-	return data, nil
+	return parseLog(data), nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,8 +14,13 @@ func TestKeptLogsArePruned(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		rd := RunDir{Root: filepath.Join(t.TempDir(), "run")}
 		os.MkdirAll(rd.Root, 0o700)
-		os.WriteFile(rd.OutputLog()+".1", []byte(fmt.Sprintf("old-%d ", i)), 0o600)
-		os.WriteFile(rd.OutputLog(), []byte(fmt.Sprintf("new-%d", i)), 0o600)
+		l, err := openOutputLog(rd.OutputLog(), 80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(l, "old-%d %s", i, strings.Repeat(".", 60))
+		fmt.Fprintf(l, "\nnew-%d", i)
+		l.Close()
 		id := fmt.Sprintf("b-%06d", i)
 		if err := keepLog(home, id, rd); err != nil {
 			t.Fatal(err)
@@ -31,9 +37,9 @@ func TestKeptLogsArePruned(t *testing.T) {
 		t.Fatalf("%d kept, want 3", len(entries))
 	}
 	for _, i := range []int{4, 5, 6} {
-		data, err := readKeptLog(home, fmt.Sprintf("b-%06d", i), 0)
-		if err != nil || string(data) != fmt.Sprintf("old-%d new-%d", i, i) {
-			t.Errorf("kept log %d = %q, %v", i, data, err)
+		lines, err := readKeptLog(home, fmt.Sprintf("b-%06d", i))
+		if err != nil || string(logText(lines)) != fmt.Sprintf("old-%d %s\nnew-%d", i, strings.Repeat(".", 60), i) {
+			t.Errorf("kept log %d = %q, %v", i, logText(lines), err)
 		}
 	}
 	fi, _ := os.Stat(LogsDir(home))

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
@@ -36,6 +37,10 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		return nil, err
 	}
 	tokens, err := l.cfg.Planner.Tokens(plan, l.cfg.HostEnv)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
+	hostSecrets, err := hostSecrets(plan, tokens, l.cfg.HostEnv)
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
@@ -72,12 +77,13 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		b.stopWatching()
 		return nil, fmt.Errorf("launch %s: the event store cannot record the bottle, so nothing was started: %w", o.Name, err)
 	}
-	if _, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner}); err != nil {
+	if _, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner,
+		Workdir: workdir, Started: time.Now()}); err != nil {
 		err = fmt.Errorf("run folder: %w", err)
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	if err := b.start(ctx, be, o, command, tokens); err != nil {
+	if err := b.start(ctx, be, o, command, tokens, hostSecrets); err != nil {
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
@@ -85,7 +91,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 }
 
 // start does the part of a launch that leaves something to tear down.
-func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret) error {
+func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret, hostSecrets []schemas.Secret) error {
 	l := b.l
 	ca, err := egressproxy.NewCA()
 	if err != nil {
@@ -97,6 +103,7 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 	}
 	pcfg := l.cfg.Proxy
 	pcfg.Bottle, pcfg.Routes, pcfg.Tokens, pcfg.CA, pcfg.Publisher = b.info.ID, b.plan.RoutesFile(), tokens, ca, l.cfg.Publisher
+	pcfg.HostSecrets = hostSecrets
 	if pcfg.Logger == nil {
 		pcfg.Logger = l.log
 	}
@@ -127,6 +134,9 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 		return err
 	}
 	spec := l.spec(b, be, o, command)
+	if spec.Protect, err = b.protectWorkdir(ctx); err != nil {
+		return err
+	}
 	proc, err := be.Start(ctx, spec)
 	if err != nil {
 		return err
@@ -191,9 +201,10 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 				{Port: DefaultProxyPort, Socket: InBottle(ProxySocket)},
 				{Port: DefaultMCPPort, Socket: InBottle(MCPSocket)},
 			},
-			TTY:  stdio.Terminal != nil,
-			Rows: rows,
-			Cols: cols,
+			TTY:          stdio.Terminal != nil,
+			Rows:         rows,
+			Cols:         cols,
+			NotFoundHint: notFoundHint(b.plan, be.Name(), command),
 		},
 		RunDir:       b.rd,
 		Workdir:      b.info.Workdir,

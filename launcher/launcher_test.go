@@ -192,10 +192,15 @@ func TestLauncherAPI(t *testing.T) {
 		t.Errorf("Running while it runs = %v, %v", ok, err)
 	}
 	out.waitFor(t, "ready") // the tee writes the log before the caller's writer
-	logs, err := w.l.Logs(ctx, b.ID(), 0)
+	logs, err := w.l.Logs(ctx, b.ID(), launcher.LogOptions{Tail: -1})
 	if err != nil || !strings.Contains(string(logs), "surface of "+b.ID()) {
 		t.Errorf("Logs = %q, %v", logs, err)
 	}
+	// A follower started now prints everything, then returns when the
+	// bottle ends.
+	var followedOut bytes.Buffer
+	followDone := make(chan error, 1)
+	go func() { followDone <- w.l.Follow(ctx, b.ID(), launcher.LogOptions{Tail: -1}, &followedOut) }()
 	if err := w.l.Stop(ctx, b.ID(), "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -222,11 +227,23 @@ func TestLauncherAPI(t *testing.T) {
 		t.Errorf("run folder left: %v", err)
 	}
 	// The output outlives the run folder: logs still answers.
-	if after, err := w.l.Logs(ctx, b.ID(), 0); err != nil || string(after) != string(logs) {
+	after, err := w.l.Logs(ctx, b.ID(), launcher.LogOptions{Tail: -1})
+	if err != nil || !strings.HasPrefix(string(after), string(logs)) {
 		t.Errorf("Logs after the end = %q, %v; want the output it had", after, err)
 	}
-	if b, err := w.l.Logs(ctx, b.ID(), 5); err != nil || len(b) != 5 {
+	select {
+	case err := <-followDone:
+		if err != nil || followedOut.String() != string(after) {
+			t.Errorf("Follow = %q, %v; want the whole output %q", followedOut.String(), err, after)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("Follow did not return when the bottle ended")
+	}
+	if b, err := w.l.Logs(ctx, b.ID(), launcher.LogOptions{Tail: -1, MaxBytes: 5}); err != nil || len(b) != 5 {
 		t.Errorf("Logs tail after the end = %q, %v", b, err)
+	}
+	if b, err := w.l.Logs(ctx, b.ID(), launcher.LogOptions{Tail: 1}); err != nil || strings.Count(string(b), "\n") > 1 || !strings.HasSuffix(string(after), string(b)) {
+		t.Errorf("Logs --tail 1 after the end = %q, %v", b, err)
 	}
 	if err := w.l.Stop(ctx, b.ID(), "again"); !errors.Is(err, launcher.ErrNotRunning) {
 		t.Errorf("Stop of an ended bottle: %v, want ErrNotRunning", err)

@@ -3,7 +3,10 @@ package launcher
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/events"
@@ -67,9 +70,7 @@ func SpoolDir(home string, o Owner) string {
 }
 
 // Terminal reports whether a lifecycle state is final.
-func Terminal(state string) bool {
-	return state == schemas.StateExited || state == schemas.StateFailed
-}
+func Terminal(state string) bool { return schemas.TerminalState(state) }
 
 // infoFromEvent decodes a lifecycle event.
 func infoFromEvent(ev schemas.Event) (Info, error) {
@@ -101,7 +102,19 @@ func (l *Launcher) List(ctx context.Context, all bool) ([]Info, error) {
 	if l.cfg.Registry == nil {
 		return nil, fmt.Errorf("list bottles: no registry")
 	}
-	evs, err := l.cfg.Registry.Latest(ctx, schemas.KindLifecycle)
+	return listRegistry(ctx, l.cfg.Registry, l.cfg.Home, all, l.log)
+}
+
+// ListRegistry is List for a process that owns no launcher (shell
+// completion, a reader of the store): the bottles reg records.
+func ListRegistry(ctx context.Context, reg Registry, all bool) ([]Info, error) {
+	return listRegistry(ctx, reg, "", all, slog.New(slog.DiscardHandler))
+}
+
+// listRegistry lists reg; with home, a bottle whose dead owner left a spool
+// there is unconfirmed rather than orphaned.
+func listRegistry(ctx context.Context, reg Registry, home string, all bool, log *slog.Logger) ([]Info, error) {
+	evs, err := reg.Latest(ctx, schemas.KindLifecycle)
 	if err != nil {
 		return nil, fmt.Errorf("list bottles: %w", err)
 	}
@@ -109,10 +122,10 @@ func (l *Launcher) List(ctx context.Context, all bool) ([]Info, error) {
 	for _, ev := range evs {
 		in, err := infoFromEvent(ev)
 		if err != nil {
-			l.log.Warn("skipping an unreadable lifecycle event", "bottle", ev.Bottle, "err", err)
+			log.Warn("skipping an unreadable lifecycle event", "bottle", ev.Bottle, "err", err)
 			continue
 		}
-		if dir := SpoolDir(l.cfg.Home, in.Owner); in.Orphaned && events.SpoolPending(dir) {
+		if dir := SpoolDir(home, in.Owner); home != "" && in.Orphaned && events.SpoolPending(dir) {
 			// Its end is most likely in the spool: never take it for
 			// an orphan (cleanup would record it as failed).
 			in.Orphaned, in.Unstored = false, dir
@@ -121,6 +134,13 @@ func (l *Launcher) List(ctx context.Context, all bool) ([]Info, error) {
 			out = append(out, in)
 		}
 	}
+	// Newest first, as docker ps and kubectl get by age read.
+	slices.SortStableFunc(out, func(a, b Info) int {
+		if c := b.Since.Compare(a.Since); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 )
@@ -78,6 +79,10 @@ type RunRecord struct {
 	Backend     string `json:"backend"`
 	Owner       Owner  `json:"owner"`
 	ContainerID string `json:"container_id,omitempty"`
+	// Workdir and Started let cleanup sweep the workdir of a bottle whose
+	// owner died (see sweep.go).
+	Workdir string    `json:"workdir,omitempty"`
+	Started time.Time `json:"started,omitzero"`
 }
 
 // CreateRunDir makes the run folder with its record in one step: it is built
@@ -98,7 +103,7 @@ func CreateRunDir(home string, rec RunRecord) (RunDir, error) {
 		return RunDir{}, fmt.Errorf("run folder: %w", err)
 	}
 	st := RunDir{Root: staging}
-	err := os.Mkdir(st.Shared(), 0o755)
+	err := makeShared(st, rec.ID)
 	if err == nil {
 		err = writeRecord(st, rec)
 	}
@@ -106,10 +111,40 @@ func CreateRunDir(home string, rec RunRecord) (RunDir, error) {
 		err = os.Rename(staging, rd.Root)
 	}
 	if err != nil {
-		_ = os.RemoveAll(staging)
+		_ = st.remove()
 		return RunDir{}, fmt.Errorf("run folder %s: %w", rd.Root, err)
 	}
 	return rd, nil
+}
+
+// sharedRuntimeRoot is where a root owner keeps the shared part of each
+// run folder, linked from it: the docker backend binds that part into the
+// container, whose mountinfo shows a bind's source path, and this path
+// names neither the bot-bottle home nor the run folder.
+var sharedRuntimeRoot = "/run/bot-bottle/shared"
+
+// makeShared makes the shared part of a run folder: a folder of its own,
+// or, for root, a link to one under sharedRuntimeRoot.
+func makeShared(rd RunDir, id string) error {
+	if os.Getuid() != 0 {
+		return os.Mkdir(rd.Shared(), 0o755)
+	}
+	if err := os.MkdirAll(sharedRuntimeRoot, 0o755); err != nil {
+		return err
+	}
+	target, err := os.MkdirTemp(sharedRuntimeRoot, id+"-")
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(target, 0o755); err != nil {
+		_ = os.Remove(target)
+		return err
+	}
+	if err := os.Symlink(target, rd.Shared()); err != nil {
+		_ = os.Remove(target)
+		return err
+	}
+	return nil
 }
 
 func writeRecord(rd RunDir, rec RunRecord) error {
@@ -134,8 +169,23 @@ func readRecord(rd RunDir) (RunRecord, error) {
 	return rec, nil
 }
 
-// remove deletes the run folder and everything in it.
+// Remove deletes the run folder and everything in it (see remove): for
+// the backends' tests, which make run folders of their own.
+func (r RunDir) Remove() error { return r.remove() }
+
+// remove deletes the run folder and everything in it. A mount left inside
+// (the docker backend's host-side workdir mount, when its owner died before
+// detaching it) is detached first, and a folder that still holds one is
+// not removed: removal would go on into the mounted workdir.
 func (r RunDir) remove() error {
+	if err := detachMountsUnder(r.Root); err != nil {
+		return fmt.Errorf("remove run folder: %w", err)
+	}
+	if t, err := os.Readlink(r.Shared()); err == nil && filepath.Dir(t) == sharedRuntimeRoot {
+		if err := os.RemoveAll(t); err != nil {
+			return fmt.Errorf("remove run folder: %w", err)
+		}
+	}
 	if err := os.RemoveAll(r.Root); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove run folder: %w", err)
 	}

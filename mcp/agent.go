@@ -74,7 +74,7 @@ type agentSurface struct {
 
 func newAgentSurface(c *Control) http.Handler {
 	a := &agentSurface{ctl: c}
-	a.srv = server.NewMCPServer(ServerName+"-agent", Version,
+	a.srv = server.NewMCPServer(ServerName+"-agent", c.version(),
 		server.WithInstructions(agentInstructions),
 		server.WithToolCapabilities(false),
 		server.WithRecovery(),
@@ -302,6 +302,8 @@ func resultText(r review.Result) string {
 		s = "denied: do not ask again for the same access; find another way or tell your user"
 	case schemas.ProposalRefused:
 		s = "refused: the decision could not be applied"
+	case schemas.ProposalExpired:
+		s = "expired: this bottle ended before anyone decided; ask again from the new bottle if you still need the access"
 	case review.StatusAlreadyAllowed:
 		s = "already allowed"
 	default:

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/planner"
@@ -45,6 +46,9 @@ type Config struct {
 	// Launcher starts the bottles this process owns and reads the registry
 	// for the others.
 	Launcher *launcher.Launcher
+	// Version is the bot-bottle version both surfaces report to their
+	// clients (DefaultVersion when empty).
+	Version string
 	// WorkDir is bottle_launch's workdir when the caller names none.
 	WorkDir string
 	// AgentWait is request_egress's wait (default DefaultAgentWait).
@@ -184,6 +188,9 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 	if err := owner.Begin(context.Background()); err != nil {
 		return err
 	}
+	// Requests the proxy's DLP holds (route policy supervise) become
+	// release proposals on the desk.
+	b.Proxy().SetSupervisor(supervisor{owner})
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
 	if c.closed {
@@ -208,6 +215,14 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 		case <-ctx.Done():
 		}
 		cancel()
+		select {
+		case <-b.Done():
+			// The bottle ended: its pending proposals expire now, from
+			// the owner, rather than when another process notices.
+			in := b.Info()
+			owner.End(review.EndingOf(in.Since, schemas.Lifecycle{State: in.State, ExitCode: in.ExitCode, Error: in.Error}))
+		default: // this process is closing with the bottle still running
+		}
 		c.mu.Lock()
 		if ob := c.owners[id]; ob != nil && ob.owner == owner {
 			delete(c.owners, id)
@@ -215,6 +230,15 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 		c.mu.Unlock()
 	}()
 	return nil
+}
+
+// supervisor lets a bottle's review owner decide the requests its proxy
+// holds.
+type supervisor struct{ owner *review.Owner }
+
+func (s supervisor) Hold(ctx context.Context, rel schemas.Release) egressproxy.HoldOutcome {
+	out := s.owner.Hold(ctx, rel)
+	return egressproxy.HoldOutcome{Released: out.Released, TimedOut: out.TimedOut, Notes: out.Notes}
 }
 
 // running reports whether bottle runs and its owner is alive: the desk
@@ -256,4 +280,12 @@ func (c *Control) bottleInfo(ctx context.Context, id string) (launcher.Info, *la
 	}
 	in, err := c.cfg.Launcher.Lookup(ctx, id)
 	return in, nil, err
+}
+
+// version is what the surfaces report as the server's version.
+func (c *Control) version() string {
+	if c.cfg.Version != "" {
+		return c.cfg.Version
+	}
+	return DefaultVersion
 }

@@ -12,11 +12,12 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// ServerName and Version identify bot-bottle to MCP clients.
-const (
-	ServerName = "bot-bottle"
-	Version    = "0.1.0"
-)
+// ServerName identifies bot-bottle to MCP clients, with Config.Version.
+const ServerName = "bot-bottle"
+
+// DefaultVersion is the version reported to MCP clients when Config.Version
+// is empty (a test build).
+const DefaultVersion = "dev"
 
 const operatorInstructions = `bot-bottle runs AI coding agents in bottles whose only network path is an egress proxy.
 Plan a bottle with bottle_plan (by name, or an inline manifest to check it), launch it with bottle_launch,
@@ -45,7 +46,7 @@ func NewOperator(ctx context.Context, ctl *Control) (*Operator, error) {
 	o := &Operator{ctl: ctl, subs: newSubscriptions(), cursor: head}
 	hooks := pinnedHooks()
 	o.subs.install(hooks)
-	o.srv = server.NewMCPServer(ServerName, Version,
+	o.srv = server.NewMCPServer(ServerName, ctl.version(),
 		server.WithInstructions(operatorInstructions),
 		server.WithToolCapabilities(false),
 		server.WithResourceCapabilities(true, false),

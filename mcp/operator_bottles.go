@@ -226,7 +226,7 @@ func (o *Operator) bottleLogs(ctx context.Context, a logsArgs) (Logs, string, er
 	if tail <= 0 {
 		tail = defaultLogTail
 	}
-	out, err := o.ctl.cfg.Launcher.Logs(ctx, a.ID, min(tail, maxLogTail))
+	out, err := o.ctl.cfg.Launcher.Logs(ctx, a.ID, launcher.LogOptions{Tail: -1, MaxBytes: min(tail, maxLogTail)})
 	if err != nil {
 		return Logs{}, "", err
 	}

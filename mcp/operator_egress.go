@@ -75,10 +75,10 @@ func (o *Operator) addEgressTools() {
 
 	addTool(o.srv, mcpgo.NewTool("egress_proposals",
 		mcpgo.WithDescription("Agents' requests for more egress, newest first: the justification, the denials behind it, the exact route-table delta, "+
-			"and for decided ones the decision and its outcome."),
+			"and for decided ones the decision and its outcome. A proposal whose bottle ended while it was pending is expired: it can no longer be decided."),
 		mcpgo.WithString("bottle", mcpgo.Description("only this bottle id"), mcpgo.MaxLength(64)),
 		mcpgo.WithString("status", mcpgo.Description("only proposals in this state"),
-			mcpgo.Enum(schemas.ProposalPending, schemas.ProposalApproved, schemas.ProposalDenied, schemas.ProposalRefused)),
+			mcpgo.Enum(schemas.ProposalPending, schemas.ProposalApproved, schemas.ProposalDenied, schemas.ProposalRefused, schemas.ProposalExpired)),
 		mcpgo.WithOutputSchema[Proposals](),
 		readOnly(),
 	), o.egressProposals)
@@ -183,9 +183,16 @@ func (o *Operator) egressProposals(ctx context.Context, a proposalsArgs) (Propos
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s, newest first:\n", plural(len(views), "proposal", "proposals"))
 	for _, v := range views {
-		fmt.Fprintf(&b, "  %s  %s  bottle %s  %s\n    justification: %s\n", v.ID, v.Status, v.Bottle, v.Delta, v.Justification)
+		if v.Kind == schemas.ProposalRelease && v.Release != nil {
+			fmt.Fprintf(&b, "  %s  %s  bottle %s  %s\n    agent's text around the secret (secrets replaced): %s\n", v.ID, v.Status, v.Bottle, v.Delta, agentText(v.Release.Excerpt))
+		} else {
+			fmt.Fprintf(&b, "  %s  %s  bottle %s  %s\n    justification: %s\n", v.ID, v.Status, v.Bottle, v.Delta, v.Justification)
+		}
 		if v.Applied != nil {
 			fmt.Fprintf(&b, "    %s by %s: %s\n", v.Applied.Action, v.Applied.DecidedBy, v.Applied.Notes)
+		}
+		if v.Expired != nil {
+			fmt.Fprintf(&b, "    %s\n", v.Expired.Notes())
 		}
 	}
 	return Proposals{Proposals: views}, b.String(), nil

@@ -83,6 +83,8 @@ func hintFor(err error) string {
 		return "egress_proposals lists the proposals and their ids"
 	case errors.Is(err, review.ErrNotPending):
 		return "egress_proposals (status: pending) lists what still waits for a decision"
+	case errors.Is(err, review.ErrExpired):
+		return "egress_proposals (status: pending) lists what can still be decided; the agent can ask again from a new bottle"
 	case errors.Is(err, review.ErrBottleGone):
 		return "bottle_list shows what runs; the agent can ask again from a new bottle"
 	}

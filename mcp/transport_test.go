@@ -2,6 +2,7 @@ package mcp_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -263,6 +264,29 @@ func TestServeHTTPTokenSources(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("token given %v: %d, want %d", tok != "", resp.StatusCode, want)
+		}
+	}
+
+	// /metrics, behind the same token, carries the Go runtime and process
+	// collectors beside bot-bottle's own series.
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+envTok)
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	for _, want := range []string{"\ngo_goroutines ", "\nprocess_open_fds ", "\nprocess_resident_memory_bytes ", "\nbot_bottle_events_"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
+		}
+	}
+	if resp, err := http.Get(s.base + "/metrics"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("/metrics without the token: %d", resp.StatusCode)
 		}
 	}
 

@@ -8,7 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
+
+	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 )
 
 //go:embed bottles/*.md
@@ -25,10 +26,20 @@ func ExampleBottles() map[string][]byte {
 	return out
 }
 
-// Init writes the example bottles into home's bottles folder, creating it
-// with mode 0700. It refuses, writing nothing, if any of them already exists.
-// It returns the paths it wrote.
-func Init(home string) ([]string, error) {
+// InitResult says what Init did with each example bottle, by path.
+type InitResult struct {
+	Wrote     []string // missing, now written
+	Rewrote   []string // present, replaced (force)
+	Unchanged []string // present, left alone
+}
+
+// Init writes the example bottles that are missing from home's bottles
+// folder, creating it with mode 0700, and leaves the ones present alone;
+// with force it rewrites those too (atomically: a reader never sees half a
+// file). A bottle that is not a regular file (a symlink, a folder) is never
+// written through.
+func Init(home string, force bool) (InitResult, error) {
+	var res InitResult
 	dir := BottlesDir(home)
 	files := ExampleBottles()
 	names := make([]string, 0, len(files))
@@ -36,36 +47,46 @@ func Init(home string) ([]string, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var exist []string
-	for _, n := range names {
-		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
-			exist = append(exist, filepath.Join(dir, n))
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("init %s: %w", dir, err)
-		}
-	}
-	if len(exist) > 0 {
-		return nil, fmt.Errorf("init %s: refusing to overwrite %s", dir, strings.Join(exist, ", "))
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("init %s: %w", dir, err)
+		return res, fmt.Errorf("init %s: %w", dir, err)
 	}
-	var wrote []string
 	for _, n := range names {
 		p := filepath.Join(dir, n)
-		// O_EXCL: a file that appeared since the check is not overwritten.
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return wrote, fmt.Errorf("init %s: %w", p, err)
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// O_EXCL: a file that appeared since the check is not overwritten.
+			if err := writeNew(p, files[n]); err != nil {
+				return res, err
+			}
+			res.Wrote = append(res.Wrote, p)
+		case err != nil:
+			return res, fmt.Errorf("init %s: %w", p, err)
+		case !force:
+			res.Unchanged = append(res.Unchanged, p)
+		case !fi.Mode().IsRegular():
+			return res, fmt.Errorf("init %s: not a regular file; not rewriting it", p)
+		default:
+			if err := atomicfile.Write(p, files[n], 0o600); err != nil {
+				return res, fmt.Errorf("init %s: %w", p, err)
+			}
+			res.Rewrote = append(res.Rewrote, p)
 		}
-		_, err = f.Write(files[n])
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return wrote, fmt.Errorf("init %s: %w", p, err)
-		}
-		wrote = append(wrote, p)
 	}
-	return wrote, nil
+	return res, nil
+}
+
+func writeNew(p string, data []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("init %s: %w", p, err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("init %s: %w", p, err)
+	}
+	return nil
 }

@@ -8,13 +8,16 @@ import (
 
 // folded is a manifest chain merged by the extends rules: env merges (later
 // wins), routes concatenate (a later route for the same host replaces the
-// earlier), agent_provider fields are last-wins scalars. Every value keeps
+// earlier), agent_provider fields are last-wins scalars, workdir.writable
+// concatenates. Every value keeps
 // where it was written, so errors found after merging still point at a file.
 type folded struct {
 	chain    []string // bottle files, in fold order, each once
 	provider providerFields
 	env      map[string]string
 	replaced []schemas.ReplacedRoute
+	writable []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
+	dlp      string // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -53,8 +56,14 @@ func (f *folded) absorb(p *folded) {
 		f.env[k] = v
 	}
 	f.provider.overlay(p.provider)
+	if p.dlp != "" {
+		f.dlp = p.dlp
+	}
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
+	}
+	for _, w := range p.writable {
+		f.addWritable(w)
 	}
 	for _, r := range p.liveRoutes() {
 		f.addRoute(r)
@@ -72,6 +81,10 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 	}
 	if m.AgentProvider != nil {
 		f.provider.overlay(providerOf(m.AgentProvider))
+	}
+	f.absorbWorkdir(m.Workdir, short)
+	if m.DLP != nil {
+		f.dlp = m.DLP.OnMatch
 	}
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {

@@ -52,6 +52,9 @@ func TestTokens(t *testing.T) {
 		{map[string]string{"A_TOKEN": "x", "B_TOKEN": ""}, "host variable B_TOKEN is empty; it holds the token for b.example.com (slot EGRESS_TOKEN_1)"},
 		{map[string]string{"A_TOKEN": "x", "B_TOKEN": "  "}, "host variable B_TOKEN is empty"},
 		{map[string]string{"A_TOKEN": "x\ny-SECRET", "B_TOKEN": "x"}, "host variable A_TOKEN holds a line break"},
+		// Every missing variable at once, one per line.
+		{map[string]string{}, "host variable A_TOKEN is not set; it holds the token for a.example.com, c.example.com (slot EGRESS_TOKEN_0)\n" +
+			"host variable B_TOKEN is not set; it holds the token for b.example.com (slot EGRESS_TOKEN_1)"},
 	}
 	for _, c := range cases {
 		tokens, err := p.Tokens(plan, c.env)
@@ -184,12 +187,12 @@ func TestPlanManifestInline(t *testing.T) {
 
 func TestInit(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "home")
-	wrote, err := Init(home)
+	res, err := Init(home, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(wrote) != 3 {
-		t.Fatalf("wrote %v", wrote)
+	if len(res.Wrote) != 3 || len(res.Unchanged)+len(res.Rewrote) != 0 {
+		t.Fatalf("first init: %+v", res)
 	}
 	fi, _ := os.Stat(BottlesDir(home))
 	if fi.Mode().Perm() != 0o700 {
@@ -201,22 +204,42 @@ func TestInit(t *testing.T) {
 			t.Fatalf("plan %s: %v", name, err)
 		}
 	}
-	// Edit one file, then init again: refused, and nothing is touched.
+	// Edit one file and remove another, then init again: the missing one
+	// comes back, the edited one stays as the person left it.
 	edited := filepath.Join(BottlesDir(home), "example.md")
 	os.WriteFile(edited, []byte("---\n---\nmine\n"), 0o600)
-	if _, err := Init(home); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
-		t.Fatalf("second init: %v", err)
+	os.Remove(filepath.Join(BottlesDir(home), "codex-base.md"))
+	res, err = Init(home, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Wrote) != 1 || filepath.Base(res.Wrote[0]) != "codex-base.md" || len(res.Unchanged) != 2 || len(res.Rewrote) != 0 {
+		t.Fatalf("second init: %+v", res)
 	}
 	if b, _ := os.ReadFile(edited); string(b) != "---\n---\nmine\n" {
 		t.Fatal("init overwrote an edited bottle")
 	}
-	// A home with only one of the files: still refused, nothing written.
-	home2 := newHome(t, map[string]string{"codex-base.md": "---\n---\n"})
-	if _, err := Init(home2); err == nil {
-		t.Fatal("init wrote into a home that has codex-base.md")
+	// --force rewrites what is there.
+	res, err = Init(home, true)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(BottlesDir(home2), "example.md")); err == nil {
-		t.Fatal("init wrote example.md despite refusing")
+	if len(res.Rewrote) != 3 || len(res.Wrote)+len(res.Unchanged) != 0 {
+		t.Fatalf("forced init: %+v", res)
+	}
+	if b, _ := os.ReadFile(edited); string(b) != string(ExampleBottles()["example.md"]) {
+		t.Fatal("init --force left the edited bottle")
+	}
+	// A symlink where a bottle goes is never written through, even forced.
+	home2 := newHome(t, map[string]string{})
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	os.WriteFile(target, []byte("keep"), 0o600)
+	os.Symlink(target, filepath.Join(BottlesDir(home2), "example.md"))
+	if _, err := Init(home2, true); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("forced init over a symlink: %v", err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep" {
+		t.Fatal("init wrote through a symlink")
 	}
 }
 

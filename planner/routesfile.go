@@ -26,15 +26,17 @@ func RenderRoutes(plan *schemas.Plan) ([]byte, error) {
 }
 
 // RenderRoutesFile writes rf as YAML under a one-line comment header (and
-// the no-secrets line): the same file for a plan and for a live table.
+// the no-secrets and seal lines), sealed (schemas.SealRoutes): the same
+// file for a plan and for a live table. A reader takes it only whole.
 func RenderRoutesFile(header string, rf *schemas.RoutesFile) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n", strings.Join(strings.Fields(header), " "))
 	b.WriteString("# No secrets: credentials are token slots the proxy reads from its own environment.\n")
+	b.WriteString("# The last line seals the file: one cut short or edited is refused (after an edit: bot-bottle routes seal FILE).\n")
 	fmt.Fprintf(&b, "version: %d\n", rf.Version)
 	if len(rf.Routes) == 0 {
 		b.WriteString("routes: []\n")
-		return b.Bytes()
+		return schemas.SealRoutes(b.Bytes())
 	}
 	b.WriteString("routes:\n")
 	for _, r := range rf.Routes {
@@ -50,8 +52,14 @@ func RenderRoutesFile(header string, rf *schemas.RoutesFile) []byte {
 		if r.TLSPassthrough {
 			b.WriteString("    tls_passthrough: true\n")
 		}
+		if r.WebSocket {
+			b.WriteString("    websocket: true\n")
+		}
+		if r.DLP != "" && r.DLP != schemas.DLPBlock {
+			fmt.Fprintf(&b, "    dlp_on_match: %s\n", r.DLP)
+		}
 	}
-	return b.Bytes()
+	return schemas.SealRoutes(b.Bytes())
 }
 
 // writeList writes a block sequence of scalars under key.

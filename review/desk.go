@@ -48,22 +48,42 @@ var ErrBottleGone = errors.New("bottle is not running")
 // Filter selects proposals. Zero fields select everything.
 type Filter struct {
 	Bottle string
-	Status string // pending, approved, denied, refused
+	Status string // pending, approved, denied, refused, expired
 }
 
-// Proposals lists proposals, newest first.
+// Proposals lists proposals, newest first. A pending proposal of a bottle
+// that no longer runs is expired on the way (ExpireEnded) and listed so.
 func (d *Desk) Proposals(ctx context.Context, f Filter) ([]View, error) {
 	views, err := project(ctx, d.cfg.Channel.Store(), f.Bottle)
 	if err != nil {
 		return nil, err
 	}
+	if _, err := d.expireEnded(ctx, views); err != nil {
+		return nil, err
+	}
+	return f.apply(views), nil
+}
+
+// List is Proposals for a reader of the store that decides nothing (shell
+// completion, a listing): it expires nothing, so a pending proposal of a
+// bottle that ended without anyone noticing is still listed pending.
+func List(ctx context.Context, store events.Store, f Filter) ([]View, error) {
+	views, err := project(ctx, store, f.Bottle)
+	if err != nil {
+		return nil, err
+	}
+	return f.apply(views), nil
+}
+
+// apply keeps the views f selects.
+func (f Filter) apply(views []View) []View {
 	out := views[:0]
 	for _, v := range views {
 		if f.Status == "" || v.Status == f.Status {
 			out = append(out, v)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Proposal returns one proposal by id.
@@ -100,23 +120,26 @@ func (d *Desk) Decide(ctx context.Context, dec schemas.Decision, wait time.Durat
 	if dec.Time.IsZero() {
 		dec.Time = d.cfg.Now().UTC()
 	}
+	if v.Status == schemas.ProposalPending {
+		views := []View{v} // expired here if its bottle no longer runs
+		if _, err := d.expireEnded(ctx, views); err != nil {
+			return nil, fmt.Errorf("decide %q: %w", v.ID, err)
+		}
+		v = views[0]
+	}
 	switch {
 	case v.Applied != nil:
 		return nil, fmt.Errorf("proposal %q was already decided: %s by %s (%s): %w", v.ID, v.Applied.Status, v.Applied.DecidedBy, v.Applied.Notes, ErrNotPending)
+	case v.Expired != nil:
+		return nil, expiredError(v.ID, v.Bottle, *v.Expired)
 	case v.Decision != nil:
 		return nil, fmt.Errorf("proposal %q was already decided (%s by %s) and waits for its bottle to apply it: %w", v.ID, v.Decision.Action, v.Decision.DecidedBy, ErrNotPending)
 	}
 	if err := CheckDecision(dec); err != nil {
 		return nil, fmt.Errorf("decide %q: %w", v.ID, err)
 	}
-	if d.cfg.Running != nil {
-		running, err := d.cfg.Running(ctx, v.Bottle)
-		if err != nil {
-			return nil, fmt.Errorf("decide %q: is bottle %s running: %w", v.ID, v.Bottle, err)
-		}
-		if !running {
-			return nil, fmt.Errorf("decide %q: %s stopped, so nothing can apply the decision; the agent can ask again from a new bottle: %w", v.ID, v.Bottle, ErrBottleGone)
-		}
+	if v.Kind == schemas.ProposalRelease && dec.Action == schemas.ActionModify {
+		return nil, fmt.Errorf("decide %q: a held request can be released (approve) or refused (deny), not modified", v.ID)
 	}
 	store := d.cfg.Channel.Store()
 	from, err := store.Head(ctx, v.Bottle)
@@ -136,22 +159,32 @@ func (d *Desk) awaitApplied(ctx context.Context, from events.Cursor, id string, 
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	var got *schemas.Applied
+	var expired *schemas.Expired
 	errFound := errors.New("found")
 	err := d.cfg.Channel.Follow(ctx, from, func(p events.Page) error {
 		for _, ev := range p.Events {
-			if ev.Kind != schemas.KindApplied {
-				continue
-			}
-			var a schemas.Applied
-			if ev.Decode(&a) == nil && a.ProposalID == id {
-				got = &a
-				return errFound
+			switch ev.Kind {
+			case schemas.KindApplied:
+				var a schemas.Applied
+				if ev.Decode(&a) == nil && a.ProposalID == id {
+					got = &a
+					return errFound
+				}
+			case schemas.KindExpired:
+				var x schemas.Expired
+				if ev.Decode(&x) == nil && x.ProposalID == id {
+					expired = &x
+					return errFound
+				}
 			}
 		}
 		return nil
 	})
-	if got != nil {
+	switch {
+	case got != nil:
 		return got, nil
+	case expired != nil:
+		return nil, expiredError(id, expired.Bottle, *expired)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("the decision on %q is published, but its bottle's owner did not answer within %s; it will apply it when it can", id, wait)
@@ -182,17 +215,27 @@ type View struct {
 	Status   string            `json:"status"`
 	Decision *schemas.Decision `json:"decision,omitempty"`
 	Applied  *schemas.Applied  `json:"applied,omitempty"`
+	// Expired is set when the bottle ended while the proposal was pending
+	// (status expired); Notes says when and how.
+	Expired *schemas.Expired `json:"expired,omitempty"`
 }
 
-// project folds the channel's proposal, decision and applied events into
-// views, newest first. A later proposal event with the same id (a merge)
-// replaces the earlier; the first decision and the first non-refused
-// Applied stand.
+// expiredError is the answer to deciding an expired proposal.
+func expiredError(id, bottle string, x schemas.Expired) error {
+	return fmt.Errorf("proposal %q of bottle %s: %s; nothing can apply a decision now, and the agent can ask again from a new bottle: %w",
+		id, bottle, x.Notes(), ErrExpired)
+}
+
+// project folds the channel's proposal, decision, applied and expired
+// events into views, newest first. A later proposal event with the same id
+// (a merge) replaces the earlier; the first decision stands, and so does
+// the first outcome: a non-duplicate Applied or an Expired, whichever was
+// stored first.
 func project(ctx context.Context, store events.Store, bottle string) ([]View, error) {
 	// Query reads only these kinds (never the denials, which are most of
 	// the store), newest first; the fold needs them in stream order.
 	var evs []schemas.Event
-	f := events.Filter{Kinds: []schemas.Kind{schemas.KindProposal, schemas.KindDecision, schemas.KindApplied},
+	f := events.Filter{Kinds: []schemas.Kind{schemas.KindProposal, schemas.KindDecision, schemas.KindApplied, schemas.KindExpired},
 		Bottle: bottle, Limit: events.MaxQueryLimit}
 	for {
 		m, err := store.Query(ctx, f)
@@ -231,8 +274,15 @@ func project(ctx context.Context, store events.Store, bottle string) ([]View, er
 		case schemas.KindApplied:
 			var a schemas.Applied
 			if ev.Decode(&a) == nil && !a.Duplicate {
-				if v, ok := byID[a.ProposalID]; ok && v.Applied == nil {
+				if v, ok := byID[a.ProposalID]; ok && v.Applied == nil && v.Expired == nil {
 					v.Applied, v.Status = &a, a.Status
+				}
+			}
+		case schemas.KindExpired:
+			var x schemas.Expired
+			if ev.Decode(&x) == nil {
+				if v, ok := byID[x.ProposalID]; ok && v.Applied == nil && v.Expired == nil && ev.Bottle == v.Bottle {
+					v.Expired, v.Status = &x, schemas.ProposalExpired
 				}
 			}
 		}

@@ -51,7 +51,7 @@ type OwnerConfig struct {
 
 // Result is what an agent's request_egress or proposal_status returns.
 type Result struct {
-	Status     string             `json:"status"` // pending | approved | denied | refused | already_allowed
+	Status     string             `json:"status"` // pending | approved | denied | refused | expired | already_allowed
 	ProposalID string             `json:"proposal_id,omitempty"`
 	Notes      string             `json:"notes,omitempty"`
 	Delta      string             `json:"delta,omitempty"`
@@ -79,6 +79,7 @@ type Owner struct {
 	byKey    map[string]string   // identical-request key -> pending proposal id
 	cursor   events.Cursor       // where Run resumes following
 	started  bool                // Run has taken its first cursor
+	ended    *Ending             // set by End: the bottle ended, its proposals expired
 	applying sync.Mutex          // one decision at a time: reload + persist are a unit
 }
 
@@ -131,6 +132,10 @@ func (o *Owner) Request(ctx context.Context, req planner.RouteRequest, justifica
 	}
 	key := requestKey(req)
 	o.mu.Lock()
+	if why := o.endedLocked(); why != "" {
+		o.mu.Unlock()
+		return Result{}, errors.New("request refused: " + why)
+	}
 	t, merged := o.props[o.byKey[key]]
 	if merged {
 		t.prop.Count++

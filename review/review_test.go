@@ -97,8 +97,8 @@ func TestPendingThenStatus(t *testing.T) {
 	if err != nil || res.Status != schemas.ProposalPending || res.ProposalID == "" {
 		t.Fatalf("%+v %v", res, err)
 	}
-	// The proposal is published, and reaches the store (where an
-	// operator sees it) a moment later.
+	// The operator learns the id from the store, which the proposal reaches
+	// through the bus; wait for it there, as a desk would see it.
 	if v := w.waitPending(); v.ID != res.ProposalID {
 		t.Fatalf("pending %s, want %s", v.ID, res.ProposalID)
 	}
@@ -232,7 +232,7 @@ func TestDecisionOnStoppedBottleIsRefused(t *testing.T) {
 	v := w.waitPending()
 	w.running[bottleID] = false
 	_, err := decide(w, v.ID, schemas.ActionApprove, schemas.ScopeOnce, "")
-	if !errors.Is(err, ErrBottleGone) || !strings.Contains(err.Error(), bottleID+" stopped") {
+	if !errors.Is(err, ErrExpired) || !errors.Is(err, ErrBottleGone) || !strings.Contains(err.Error(), "expired: the bottle ended at") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := decide(w, "p-nope", schemas.ActionApprove, schemas.ScopeOnce, ""); !errors.Is(err, ErrUnknownProposal) {
@@ -379,5 +379,31 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A route that allows WebSocket keeps it through an approval that widens
+// it, live and in the manifest, as it keeps its credential.
+func TestApprovalKeepsWebSocketWithTheCredential(t *testing.T) {
+	w := newWorld(t, strings.Replace(baseManifest, "GH_TOKEN }\n", "GH_TOKEN }\n      websocket: true\n", 1), Limits{})
+	waiting := w.request(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/other/"}, Methods: []string{"GET"}}, 30*time.Second)
+	v := w.waitPending()
+	if _, err := decide(w, v.ID, schemas.ActionApprove, schemas.ScopePersist, ""); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-waiting; res.Status != schemas.ProposalApproved {
+		t.Fatalf("%+v", res)
+	}
+	for _, r := range w.proxy.Routes().Routes {
+		if r.Host == "api.github.com" && (!r.WebSocket || r.Auth == nil) {
+			t.Fatalf("live route lost websocket or auth: %+v", r)
+		}
+	}
+	plan, err := (&planner.Planner{Home: w.home}).Plan("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Routes[0]; got.Host != "api.github.com" || !got.WebSocket || got.Auth == nil || len(got.PathAllowlist) != 2 {
+		t.Fatalf("replanned route: %+v", got)
 	}
 }

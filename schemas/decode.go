@@ -281,13 +281,7 @@ func describe(n *yaml.Node) string {
 // didYouMean suggests the closest known key to a misspelt one, or lists the
 // known keys when none is close.
 func didYouMean(got string, known []string) string {
-	best, bestDist := "", 1<<30
-	for _, k := range known {
-		if dd := editDistance(strings.ToLower(got), k); dd < bestDist {
-			best, bestDist = k, dd
-		}
-	}
-	if best != "" && bestDist <= max(2, len(got)/3) {
+	if best, ok := Closest(got, known); ok {
 		return fmt.Sprintf("did you mean %q?", best)
 	}
 	sorted := append([]string(nil), known...)

@@ -22,10 +22,13 @@ const (
 	KindProposal      Kind = "review.proposal"       // Proposal
 	KindDecision      Kind = "review.decision"       // Decision
 	KindApplied       Kind = "review.applied"        // Applied
+	KindExpired       Kind = "review.expired"        // Expired
 )
 
 // Event is one entry on the shared channel. ID is unique across every
-// process (a UUIDv7, so it also sorts by creation time); Seq is assigned by
+// process (a UUIDv7, so it also sorts by creation time; an event that must
+// be stored once whichever process publishes it has a name-based UUIDv5
+// instead, see NewExpiredEvent); Seq is assigned by
 // the durable store and is gapless per bottle; Pos is the store's global
 // position, increasing in commit order across all bottles, so that a reader
 // of every bottle can resume where it stopped (it has gaps where retention
@@ -77,6 +80,9 @@ type Denial struct {
 	Reason string    `json:"reason"`
 	Hint   string    `json:"hint"`
 	Time   time.Time `json:"time"`
+	// Rule names what a DLP refusal found (a gitleaks rule id such as
+	// "aws-access-token", or "host-secret"), never the value.
+	Rule string `json:"rule,omitempty"`
 }
 
 // Reload reports an attempt to swap a live proxy's routes table.
@@ -100,6 +106,10 @@ const (
 	StateExited   = "exited"
 	StateFailed   = "failed"
 )
+
+// TerminalState reports whether a lifecycle state is final: the bottle
+// ended and nothing of it runs.
+func TerminalState(state string) bool { return state == StateExited || state == StateFailed }
 
 // Lifecycle reports a bottle changing state.
 type Lifecycle struct {

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -91,13 +92,15 @@ func FuzzParseManifest(f *testing.F) {
 	})
 }
 
-// FuzzParseRoutes checks the routes file decoder the proxy relies on.
+// FuzzParseRoutes checks the routes file decoder the proxy relies on. The
+// input is sealed first, so that the fuzzer explores the YAML behind the
+// seal (FuzzCheckRoutesSeal explores the seal).
 func FuzzParseRoutes(f *testing.F) {
 	f.Add([]byte("version: 1\nroutes:\n  - host: api.github.com\n    auth: {scheme: Bearer, slot: EGRESS_TOKEN_0}\n"))
 	f.Add([]byte("version: 1\nroutes: []\n"))
 	f.Add([]byte("version: 2\nroutes:\n  - host: 1.2.3.4\n    tls_passthrough: true\n    auth: {scheme: x, slot: y}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		rf, err := ParseRoutes("routes.yaml", src)
+		rf, err := ParseRoutes("routes.yaml", SealRoutes(src))
 		if err != nil {
 			var list Errors
 			if !errors.As(err, &list) || len(list) == 0 {
@@ -111,6 +114,38 @@ func FuzzParseRoutes(f *testing.F) {
 			}
 			if r.Auth != nil && (!IsSlotName(r.Auth.Slot) || r.TLSPassthrough) {
 				t.Fatalf("accepted bad auth %+v", r)
+			}
+		}
+	})
+}
+
+// FuzzCheckRoutesSeal checks that the seal takes a file only whole: what it
+// accepts is exactly a body and its seal, and no cut of it is accepted.
+func FuzzCheckRoutesSeal(f *testing.F) {
+	sealed := SealRoutes([]byte("version: 1\nroutes:\n  - host: a.example\n    methods: [GET]\n"))
+	f.Add(sealed)
+	f.Add(sealed[:len(sealed)-1])
+	f.Add(sealed[:len(sealed)/2])
+	f.Add(SealRoutes(nil))
+	f.Add([]byte("# sha256:\n"))
+	f.Add([]byte("version: 1\nroutes: []\n# sha256:" + strings.Repeat("0", 64) + "\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		body, err := CheckRoutesSeal("routes.yaml", src)
+		if err != nil {
+			var list Errors
+			if !errors.As(err, &list) || len(list) != 1 || list[0].At.File != "routes.yaml" {
+				t.Fatalf("rejection is not one positioned error: %T %v", err, err)
+			}
+			return
+		}
+		if !bytes.Equal(SealRoutes(body), src) {
+			t.Fatalf("accepted %q, which is not its body %q sealed", src, body)
+		}
+		for _, cut := range []int{0, len(src) - 1, len(src) - sealLen, len(src) / 2} {
+			if cut >= 0 && cut < len(src) {
+				if _, err := CheckRoutesSeal("routes.yaml", src[:cut]); err == nil {
+					t.Fatalf("accepted %q cut at %d", src, cut)
+				}
 			}
 		}
 	})

@@ -11,6 +11,10 @@ type Manifest struct {
 	AgentProvider *AgentProvider    `yaml:"agent_provider" json:"agent_provider,omitempty"`
 	Env           map[string]string `yaml:"env" json:"env,omitempty"`
 	Egress        *Egress           `yaml:"egress" json:"egress,omitempty"`
+	Workdir       *Workdir          `yaml:"workdir" json:"workdir,omitempty"`
+	// DLP is the bottle's default policy for requests that carry a secret;
+	// a route's own dlp block wins.
+	DLP *DLP `yaml:"dlp" json:"dlp,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and
@@ -66,6 +70,11 @@ type Route struct {
 	Methods        []string `yaml:"methods" json:"methods,omitempty"`
 	Auth           *Auth    `yaml:"auth" json:"auth,omitempty"`
 	TLSPassthrough bool     `yaml:"tls_passthrough" json:"tls_passthrough,omitempty"`
+	// WebSocket lets a route with auth relay WebSocket upgrades, their
+	// frames scanned and masked like bodies. Only meaningful with auth:
+	// routes without a credential relay WebSocket anyway.
+	WebSocket bool `yaml:"websocket" json:"websocket,omitempty"`
+	DLP            *DLP     `yaml:"dlp" json:"dlp,omitempty"`
 
 	At              Location            `yaml:"-" json:"-"`
 	KeyAt           map[string]Location `yaml:"-" json:"-"`

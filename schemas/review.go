@@ -1,6 +1,11 @@
 package schemas
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
 
 // Proposal statuses, as the agent and the operator see them.
 const (
@@ -11,6 +16,9 @@ const (
 	// the bottle had stopped, the table had changed (stale), or the
 	// proposal had already been decided.
 	ProposalRefused = "refused"
+	// ProposalExpired means the bottle ended while the proposal was
+	// pending: nothing is left to apply a decision to (see Expired).
+	ProposalExpired = "expired"
 )
 
 // Decision actions and scopes.
@@ -35,7 +43,10 @@ const (
 // KindProposal event; a merged duplicate is published again with the same
 // ID and a higher Count.
 type Proposal struct {
-	ID            string    `json:"proposal_id"`
+	ID string `json:"proposal_id"`
+	// Kind is ProposalEgress (also when empty) for a route-table change,
+	// ProposalRelease for a request held by the proxy's DLP.
+	Kind          string    `json:"kind,omitempty"`
 	Bottle        string    `json:"bottle"`
 	Host          string    `json:"host"`
 	Port          int       `json:"port,omitempty"`
@@ -48,6 +59,30 @@ type Proposal struct {
 	BaseDigest    string    `json:"base_digest"` // the live table the delta was computed against
 	Count         int       `json:"count"`       // how many identical requests were merged into it
 	Time          time.Time `json:"time"`
+	// Release is the held request, for Kind ProposalRelease.
+	Release *Release `json:"release,omitempty"`
+}
+
+// Proposal kinds.
+const (
+	ProposalEgress  = "egress"  // the agent asks for a wider routes table
+	ProposalRelease = "release" // the proxy holds a request that carries a secret
+)
+
+// Release is a request the egress proxy holds because it carries a secret
+// and its route's DLP policy is supervise: approving the proposal releases
+// it, denying it (or the hold timing out) refuses it. It never holds the
+// secret: Excerpt is the agent's text around it with every finding
+// replaced by the name of its rule.
+type Release struct {
+	Host    string    `json:"host"`              // the held request's host
+	Port    int       `json:"port,omitempty"`    // its port, when not the default
+	Rules   []string  `json:"rules"`             // what was found, e.g. ["aws-access-token"]
+	Where   []string  `json:"where"`             // url | header | body
+	Method  string    `json:"method"`            // the held request's method
+	Path    string    `json:"path"`              // as shown in denials: query and tokens redacted
+	Excerpt string    `json:"excerpt,omitempty"` // agent-written text, secrets replaced; shown as the agent's
+	Until   time.Time `json:"until"`             // when the hold times out and the request is refused
 }
 
 // Decision is an operator's answer to a proposal: the payload of a
@@ -84,4 +119,48 @@ type Applied struct {
 	// Duplicate marks the refusal of a second decision on a proposal that
 	// was already decided; the first decision's outcome stands.
 	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// Expired records that a pending proposal can no longer be decided because
+// its bottle ended: the payload of a KindExpired event. Whoever notices
+// first publishes it: the bottle's owner as the bottle ends, or any process
+// that finds the owner dead. NewExpiredEvent derives the event's id from
+// the proposal, so two processes noticing at once store it once.
+type Expired struct {
+	ProposalID string `json:"proposal_id"`
+	Bottle     string `json:"bottle"`
+	// EndedAt is when the bottle ended, as its last lifecycle event says;
+	// for an owner that died without saying so, when that was noticed.
+	EndedAt time.Time `json:"ended_at"`
+	State   string    `json:"state"`         // the bottle's last state: exited | failed
+	Why     string    `json:"why,omitempty"` // "exited with code 0", "its owner (pid 42) died"
+	// NoticedBy says who published it: "owner" or "pid N".
+	NoticedBy string `json:"noticed_by"`
+}
+
+// Notes says why the proposal can no longer be decided, for the operator
+// and the agent: "expired: the bottle ended at 2026-01-02T03:04:05Z (exited
+// with code 0)".
+func (e Expired) Notes() string {
+	s := fmt.Sprintf("expired: the bottle ended at %s", e.EndedAt.UTC().Format(time.RFC3339))
+	if e.Why != "" {
+		s += " (" + e.Why + ")"
+	}
+	return s
+}
+
+// expiredNamespace names the ids of expiry events (a UUIDv5 namespace).
+var expiredNamespace = uuid.MustParse("6f1d3c2e-9b1a-4f0e-8a57-2c3d4e5f6a7b")
+
+// NewExpiredEvent builds the KindExpired event of e. Its id is a name-based
+// UUID (v5) of the proposal id rather than a fresh UUIDv7: the store keeps
+// one event per id, so expiry is idempotent across every process that
+// notices the end, and the first one stored stands.
+func NewExpiredEvent(e Expired) (Event, error) {
+	ev, err := NewEvent(e.Bottle, KindExpired, e)
+	if err != nil {
+		return Event{}, err
+	}
+	ev.ID = uuid.NewSHA1(expiredNamespace, []byte(e.ProposalID)).String()
+	return ev, nil
 }

@@ -123,6 +123,12 @@ func (m *Manifest) Validate() Errors {
 	if m.Egress != nil {
 		errs = append(errs, m.Egress.validate()...)
 	}
+	if m.Workdir != nil {
+		errs = append(errs, m.Workdir.validate()...)
+	}
+	if _, ok := m.KeyAt["dlp"]; ok {
+		errs = append(errs, m.DLP.validate("dlp", m.KeyAt["dlp"])...)
+	}
 	return errs
 }
 
@@ -133,6 +139,8 @@ func (e *Egress) validate() Errors {
 		r := &e.Routes[i]
 		key := fmt.Sprintf("egress.routes[%d]", i)
 		errs = append(errs, r.validate(key)...)
+		_, hasAuth := r.KeyAt["auth"]
+		errs = append(errs, r.validateWebSocket(key, hasAuth)...)
 		if r.Host == "" {
 			continue
 		}
@@ -184,8 +192,11 @@ func (r *Route) validate(key string) Errors {
 	if _, ok := r.KeyAt["auth"]; ok {
 		errs = append(errs, r.Auth.validate(key+".auth", r.KeyAt["auth"])...)
 	}
+	if _, ok := r.KeyAt["dlp"]; ok {
+		errs = append(errs, r.DLP.validate(key+".dlp", r.KeyAt["dlp"])...)
+	}
 	if r.TLSPassthrough {
-		for _, f := range []string{"path_allowlist", "methods", "auth"} {
+		for _, f := range []string{"path_allowlist", "methods", "auth", "dlp"} {
 			if _, ok := r.KeyAt[f]; ok {
 				add(f, "cannot be combined with tls_passthrough: a passthrough tunnel is never decrypted, so paths, methods and credentials cannot apply",
 					"remove "+f+" or tls_passthrough")
@@ -193,6 +204,28 @@ func (r *Route) validate(key string) Errors {
 		}
 	}
 	return errs
+}
+
+// validateWebSocket checks websocket: true against the route's other keys:
+// a passthrough tunnel is never decrypted, so its frames could not be
+// checked; a route without a credential relays WebSocket anyway, so the key
+// would say nothing. hasAuth reports whether the route has an auth block.
+func (r *Route) validateWebSocket(key string, hasAuth bool) Errors {
+	if !r.WebSocket {
+		return nil
+	}
+	at := r.KeyAt["websocket"]
+	switch {
+	case r.TLSPassthrough:
+		return Errors{{At: at, Key: key + ".websocket",
+			Msg:  "cannot be combined with tls_passthrough: a passthrough tunnel is never decrypted, so its frames cannot be checked",
+			Hint: "remove websocket or tls_passthrough"}}
+	case !hasAuth:
+		return Errors{{At: at, Key: key + ".websocket",
+			Msg:  "applies only to a route with auth: routes without a credential relay WebSocket upgrades already",
+			Hint: "remove websocket"}}
+	}
+	return nil
 }
 
 // validate checks an auth block that is present in the file (a is nil when it

@@ -34,5 +34,11 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
 fi
 
+# An unprivileged user: when the suite runs as root, the local backend's
+# isolation tests run again as this user (launcher/netns).
+if ! id bot-bottle-test >/dev/null 2>&1; then
+  $SUDO useradd --system --user-group --no-create-home --shell /usr/sbin/nologin bot-bottle-test
+fi
+
 export PATH="$PATH:/usr/local/go/bin"
 go mod download

@@ -23,7 +23,9 @@ proxy. DIR/ca.pem holds the certificate alone: mount it in the bottle and point
 SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, GIT_SSL_CAINFO and friends at it.
 DIR/ca-key.pem holds the private key, mode 0600: only the proxy reads it
 (bot-bottle egress --ca DIR). An existing CA is never replaced.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  bot-bottle ca init ./bottle-ca
+  bot-bottle egress --routes routes.yaml --ca ./bottle-ca --listen 127.0.0.1:3128`,
+		Args: exactArgs("ca init", "CA folder DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
 			if _, err := egressproxy.InitCA(dir); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/planner"
+	"golang.org/x/term"
 )
 
 // cli carries what every command needs from the process: its streams, its
@@ -44,8 +45,9 @@ func (e *hintError) Unwrap() error { return e.err }
 
 func withHint(err error, hint string) error { return &hintError{err: err, hint: hint} }
 
-// usageError marks an error as a misuse of the command line (exit code 2).
-type usageError struct{ msg string }
+// usageError marks an error as a misuse of the command line (exit code 2),
+// with an optional "Try:" line.
+type usageError struct{ msg, hint string }
 
 func (e *usageError) Error() string { return e.msg }
 
@@ -62,3 +64,9 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 func (e *exitError) Unwrap() error { return e.err }
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

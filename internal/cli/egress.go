@@ -16,8 +16,6 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/schemas"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
 
@@ -38,18 +36,26 @@ func newEgressCmd(c *cli) *cobra.Command {
 docker bottle, or a proxy for any program you want to hold to a routes table.
 
 The routes file is what the planner writes (bot-bottle plan, launch): hosts,
-paths, methods and token slots. The values of the slots come from this
+paths, methods and token slots, sealed by its last line (a digest of the rest);
+seal a file written by hand with bot-bottle routes seal FILE. The values of the slots come from this
 process's environment as EGRESS_TOKEN_0, EGRESS_TOKEN_1, ...; the proxy
-injects them and refuses any request that carries one. The CA comes from
-bot-bottle ca init DIR.
+injects them and refuses any request that carries one. Host values the
+bottle must not send (outbound DLP, beside gitleaks' rules) come the same
+way, as EGRESS_DLP_SECRET_0, EGRESS_DLP_SECRET_1, ... The CA comes from
+bot-bottle ca init DIR. A route whose DLP policy is supervise has no
+operator desk in the sidecar: its held requests are refused (dlp_unsupervised).
 
-SIGHUP reloads the routes file; a file that does not parse or check keeps the
-old table. SIGINT or SIGTERM stop accepting and let requests in flight finish.
+SIGHUP reloads the routes file; a file that is not whole (its seal is missing
+or does not match: cut off mid-write, or edited after sealing), or that does
+not parse or check, keeps the old table and is reported as a refused reload. SIGINT or SIGTERM stop accepting and let requests in flight finish.
 Events (denials, reloads) are written as JSON lines to --events, or stderr;
 with --events unix:PATH they are delivered to the control plane listening on
 that socket, and wait in the --spool folder while it is away.
 HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle ca init ./ca
+  bot-bottle egress --routes routes.yaml --ca ./ca --listen 127.0.0.1:3128
+  bot-bottle egress --routes routes.yaml --ca ./ca --listen unix:/run/bottle/proxy.sock --metrics 127.0.0.1:9090`,
+		Args: noArgs("egress"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if ctx == nil {
@@ -60,7 +66,7 @@ HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.routes, "routes", "", "routes file to enforce (YAML, as the planner writes it)")
-	f.StringVar(&o.caDir, "ca", "", "CA directory made by `bot-bottle ca init`")
+	f.StringVar(&o.caDir, "ca", "", "CA directory made by bot-bottle ca init")
 	f.StringVar(&o.listen, "listen", "", "address to serve: host:port, or unix:PATH for a socket only this user can use")
 	f.StringVar(&o.bottle, "bottle", "sidecar", "bottle id, for denials, events and metrics")
 	f.StringVar(&o.upstreamProxy, "upstream-proxy", "", "send all traffic through this proxy (http:// or https:// URL)")
@@ -104,6 +110,7 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 	defer closeEvents()
 	cfg.Bottle, cfg.Routes, cfg.CA, cfg.Publisher, cfg.Logger = o.bottle, rf, ca, pub, logger
 	cfg.Tokens = tokensFromEnv(c.env)
+	cfg.HostSecrets = dlpSecretsFromEnv(c.env)
 	p, err := egressproxy.New(cfg)
 	if err != nil {
 		return err
@@ -118,9 +125,7 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 			l.Close()
 			return fmt.Errorf("--metrics: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{p.Gatherer(), eventsMetrics}, promhttp.HandlerOpts{}))
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		ms := &http.Server{Handler: metricsMux(metricsHandler(p.Gatherer(), eventsMetrics)), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = ms.Serve(ml) }()
 		defer ms.Close()
 		logger.Info("metrics", "addr", "http://"+ml.Addr().String()+"/metrics")

@@ -40,10 +40,16 @@ stderr, never skipped silently.
 
 --kind and --host select: the newest --last matches (default 100), oldest
 first, read from the store's indexes, so they answer at once however many
-events it holds (bot-bottle events --kind denial --host pypi.org). --host
-selects denials and proposals about that host. With --follow, new matches
-follow.`,
-		Args: cobra.NoArgs,
+events it holds. --host selects denials and proposals about that host.
+With --follow, new matches follow.
+
+bot-bottle events serve is the control plane standalone sidecars deliver their
+events to (bot-bottle egress --events unix:PATH): see its --help.`,
+		Example: `  bot-bottle events
+  bot-bottle events --follow --bottle b-3f2a1c
+  bot-bottle events --kind denial --host pypi.org --last 20
+  bot-bottle events --json --since 120 | jq 'select(.kind == "egress.denial")'`,
+		Args: noArgs("events"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -67,13 +73,15 @@ follow.`,
 			return c.printEvents(ctx, from, follow, asJSON)
 		},
 	}
-	cmd.Flags().StringVar(&bottle, "bottle", "", "only the events of bottle `B` (its id, as in bot-bottle ps)")
-	cmd.Flags().StringArrayVar(&kinds, "kind", nil, "only events of kind `K` (egress.denial or denial, review.proposal or proposal, ...; repeatable)")
-	cmd.Flags().StringVar(&host, "host", "", "only denials and proposals about host `H`")
-	cmd.Flags().IntVar(&last, "last", 100, "with --kind or --host: the newest `N` matches")
-	cmd.Flags().Uint64Var(&since, "since", 0, "only events after `N`: a seq with --bottle, else a global position")
+	cmd.Flags().StringVar(&bottle, "bottle", "", "only the events of the bottle with this id (as in bot-bottle ps)")
+	cmd.Flags().StringArrayVar(&kinds, "kind", nil, "only events of this kind (egress.denial or denial, review.proposal or proposal, ...; repeatable)")
+	cmd.Flags().StringVar(&host, "host", "", "only denials and proposals about this host")
+	cmd.Flags().IntVar(&last, "last", 100, "with --kind or --host: this many of the newest matches")
+	cmd.Flags().Uint64Var(&since, "since", 0, "only events after this number: a seq with --bottle, else a global position")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until interrupted")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
+	_ = cmd.RegisterFlagCompletionFunc("bottle", c.completeBottleIDs(true))
+	cmd.AddCommand(newEventsServeCmd(c))
 	return cmd
 }
 

@@ -8,27 +8,39 @@ import (
 )
 
 func newInitCmd(c *cli) *cobra.Command {
-	return &cobra.Command{
+	var force bool
+	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write an example bottle and claude and codex base bottles into the bot-bottle home",
 		Long: `init writes example.md, claude-base.md and codex-base.md into
-$BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles). It never overwrites
-a file: if any of them exists, it writes nothing.`,
-		Args: cobra.NoArgs,
+$BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles): the ones that are
+missing. Bottles already there are left as they are, edited or not; --force
+rewrites them with this version's examples.`,
+		Example: `  bot-bottle init
+  BOT_BOTTLE_HOME=/tmp/demo bot-bottle init && bot-bottle plan example`,
+		Args: noArgs("init"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, err := planner.DefaultHome(c.env)
 			if err != nil {
 				return err
 			}
-			wrote, err := planner.Init(home)
-			if err != nil {
-				return withHint(err, "edit the existing bottles, or point "+planner.HomeEnv+" at an empty folder")
-			}
-			for _, p := range wrote {
+			res, err := planner.Init(home, force)
+			for _, p := range res.Wrote {
 				fmt.Fprintf(c.stdout, "wrote %s\n", p)
+			}
+			for _, p := range res.Rewrote {
+				fmt.Fprintf(c.stdout, "rewrote %s\n", p)
+			}
+			for _, p := range res.Unchanged {
+				fmt.Fprintf(c.stdout, "kept %s (exists; --force rewrites it)\n", p)
+			}
+			if err != nil {
+				return err
 			}
 			fmt.Fprintf(c.stdout, "next: bot-bottle plan example\n")
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "rewrite the example bottles that exist too")
+	return cmd
 }

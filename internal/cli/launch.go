@@ -38,7 +38,12 @@ exit code. From another terminal: bot-bottle ps, logs ID, stop ID.
 (claude -p --dangerously-skip-permissions, codex exec
 --dangerously-bypass-approvals-and-sandbox --skip-git-repo-check: the
 bottle is the sandbox), prints its answer and exits with its exit code.`,
-		Args: cobra.MinimumNArgs(1),
+		Example: `  bot-bottle launch claude-base
+  bot-bottle launch example -- sh -c 'curl -sS https://api.github.com/repos/myorg/app'
+  bot-bottle launch --backend docker --workdir ~/src/app codex-base
+  bot-bottle launch claude-base --prompt 'fix the failing test in ./pkg/x'`,
+		Args:              minArgs("launch", "bottle NAME"),
+		ValidArgsFunction: c.completeBottleNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
 			if dash == 0 || (dash < 0 && len(args) > 1) || dash > 1 {
@@ -67,6 +72,9 @@ bottle is the sandbox), prints its answer and exits with its exit code.`,
 	f.BoolVar(&o.ReadonlyRoot, "readonly-root", false, "make everything but the workdir, the agent's home and /tmp read-only (always, for root on the local backend)")
 	f.StringArrayVar(&pf.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT: the proxy dials ADDR for HOST (may point at loopback; like curl --resolve)")
 	f.StringVar(&pf.upstreamCA, "upstream-ca", "", "PEM file of extra CAs the proxy trusts for upstream TLS")
+	f.DurationVar(&pf.dlpHold, "dlp-hold-timeout", 0, "how long a request held by DLP (dlp: {on_match: supervise}) waits for the operator before it is refused (default 2m)")
+	_ = cmd.RegisterFlagCompletionFunc("backend", completeValues("local", "docker"))
+	_ = cmd.MarkFlagDirname("workdir")
 	return cmd
 }
 
@@ -86,9 +94,8 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		return err
 	}
 	defer ctl.Close()
-	auditCtx, stopAudit := context.WithCancel(ctx)
+	stopAudit := rt.runAudit(ctx, slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	defer stopAudit()
-	rt.runAudit(auditCtx, slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	restore := func() {}
 	if o.Prompt != "" {
 		// Headless: the agent's answer on stdout, its progress on stderr,
@@ -123,6 +130,9 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	}()
 	code, err := b.Wait(context.Background())
 	restore()
+	for _, n := range b.WorkdirNotices() {
+		fmt.Fprintf(c.stderr, "bot-bottle: warning: %s\n", n)
+	}
 	if err != nil {
 		return fmt.Errorf("bottle %s: %w", b.ID(), err)
 	}

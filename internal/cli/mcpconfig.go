@@ -37,7 +37,11 @@ picks another file of the same kind (a project's .mcp.json, say). The merge
 changes bot-bottle's entry and nothing else: other servers, unknown keys,
 order, comments and layout stay. A file that does not parse is refused with
 the position of the problem; installing twice changes nothing.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  bot-bottle mcp-config claude
+  bot-bottle mcp-config codex --install
+  bot-bottle mcp-config claude --http http://127.0.0.1:8787/mcp --install --file .mcp.json`,
+		Args:      oneOfArgs("mcp-config", "client", []string{"claude", "codex"}),
+		ValidArgs: []string{"claude", "codex"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			client, err := hostconfig.ParseClient(args[0])
 			if err != nil {
@@ -50,7 +54,7 @@ the position of the problem; installing twice changes nothing.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.httpURL, "http", "", "connect to `bot-bottle serve --http` at URL (e.g. http://127.0.0.1:8787/mcp) instead of starting bot-bottle over stdio")
+	f.StringVar(&o.httpURL, "http", "", "connect to a running bot-bottle serve --http at this URL (e.g. http://127.0.0.1:8787/mcp) instead of starting bot-bottle over stdio")
 	f.BoolVar(&o.install, "install", false, "write the entry into the client's config file instead of printing it")
 	f.StringVar(&o.file, "file", "", "with --install: the file to write (default ~/.claude.json for claude, ~/.codex/config.toml for codex)")
 	return cmd

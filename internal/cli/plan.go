@@ -15,14 +15,23 @@ import (
 
 func newPlanCmd(c *cli) *cobra.Command {
 	var asJSON bool
+	var routesOut string
 	cmd := &cobra.Command{
-		Use:   "plan NAME",
+		Use:   "plan NAME [--routes FILE]",
 		Short: "Show what a bottle will be: routes, credentials by name, agent env, warnings",
 		Long: `plan loads the bottle NAME from $BOT_BOTTLE_HOME/bottles, folds its extends
 chain, adds the agent provider's routes and prints the result. It never
 prints a secret value: credentials appear as the host variable that holds
-them and the token slot the proxy reads.`,
-		Args: cobra.ExactArgs(1),
+them and the token slot the proxy reads.
+
+--routes FILE also writes the bottle's routes file (mode 0600, sealed): what a
+standalone proxy enforces (bot-bottle egress --routes FILE), with each
+credential named by its token slot.`,
+		Example: `  bot-bottle plan example
+  bot-bottle plan --json claude-base | jq .routes
+  bot-bottle plan example --routes /srv/sc1/routes.yaml`,
+		Args:              exactArgs("plan", "bottle NAME"),
+		ValidArgsFunction: c.completeBottleNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.planner()
 			if err != nil {
@@ -35,6 +44,12 @@ them and the token slot the proxy reads.`,
 				}
 				return err
 			}
+			if routesOut != "" {
+				if err := planner.WriteRoutesFile(routesOut, plan); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stderr, "wrote %s (sealed; the proxy reads %s from its environment)\n", routesOut, slotList(plan))
+			}
 			if asJSON {
 				enc := json.NewEncoder(c.stdout)
 				enc.SetIndent("", "  ")
@@ -43,8 +58,22 @@ them and the token slot the proxy reads.`,
 			return planner.FormatPlan(c.stdout, plan)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see `bot-bottle schema plan`)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (its schema: bot-bottle schema plan)")
+	cmd.Flags().StringVar(&routesOut, "routes", "", "also write the bottle's routes file (sealed, mode 0600) to `FILE`, for bot-bottle egress")
 	return cmd
+}
+
+// slotList names the token slots a routes file needs, and which host
+// variable fills each (a name, never a value).
+func slotList(plan *schemas.Plan) string {
+	if len(plan.Slots) == 0 {
+		return "no token slot"
+	}
+	parts := make([]string, 0, len(plan.Slots))
+	for _, s := range plan.Slots {
+		parts = append(parts, fmt.Sprintf("%s=$%s", s.Slot, s.TokenRef))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func newValidateCmd(c *cli) *cobra.Command {
@@ -54,7 +83,9 @@ func newValidateCmd(c *cli) *cobra.Command {
 		Long: `validate checks any bottle file, wherever it is, without planning it from
 there: only bottles in $BOT_BOTTLE_HOME/bottles are ever planned. For a file in
 the home, validate also resolves its extends chain and provider.`,
-		Args: cobra.MinimumNArgs(1),
+		Example: `  bot-bottle validate ~/.bot-bottle/bottles/*.md
+  bot-bottle validate ./draft.md`,
+		Args: minArgs("validate", "bottle file PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.planner()
 			if err != nil {

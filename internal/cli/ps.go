@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -18,8 +19,11 @@ func newPsCmd(c *cli) *cobra.Command {
 		Long: `ps lists the bottles of this bot-bottle home that have not ended, from the
 registry (the event store), whichever process launched them. A bottle whose
 owner process died without stopping it is marked orphaned: bot-bottle
-cleanup removes what it left.`,
-		Args: cobra.NoArgs,
+cleanup removes what it left, and its pending proposals expire.`,
+		Example: `  bot-bottle ps
+  bot-bottle ps -a
+  bot-bottle ps --json | jq '.[].id'`,
+		Args: noArgs("ps"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rt, err := c.openRuntime(proxyFlags{})
 			if err != nil {
@@ -29,6 +33,19 @@ cleanup removes what it left.`,
 			list, err := rt.launcher.List(cmd.Context(), all)
 			if err != nil {
 				return err
+			}
+			var orphans []string
+			for _, in := range list {
+				if in.Orphaned {
+					orphans = append(orphans, in.ID)
+				}
+			}
+			if len(orphans) > 0 {
+				// A dead owner cannot expire its bottle's proposals: ps,
+				// having found it, does.
+				if _, err := rt.expire(cmd.Context(), orphans...); err != nil {
+					fmt.Fprintf(c.stderr, "warning: expire the proposals of orphaned bottles: %v\n", err)
+				}
 			}
 			if asJSON {
 				if list == nil {
@@ -62,7 +79,11 @@ func printBottles(c *cli, list []launcher.Info) error {
 		} else if in.ExitCode != nil {
 			state += fmt.Sprintf(" (%d)", *in.ExitCode)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", in.ID, in.Name, in.Backend, state, in.Owner.PID,
+		owner := ""
+		if !launcher.Terminal(in.State) {
+			owner = strconv.Itoa(in.Owner.PID) // an ended bottle has no owner left
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Backend, state, owner,
 			time.Since(in.Since).Round(time.Second))
 	}
 	return tw.Flush()

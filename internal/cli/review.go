@@ -54,22 +54,40 @@ func (d *reviewDesk) Close() {
 }
 
 func newReviewCmd(c *cli) *cobra.Command {
-	var asJSON, all, interactive bool
+	var asJSON, all, interactive, fromStdin bool
 	var bottle string
 	cmd := &cobra.Command{
 		Use:   "review",
 		Short: "List the agents' requests for egress and decide them",
 		Long: `review lists pending proposals (an agent's request for egress, with the exact
-change it makes to its bottle's routes); --all lists decided ones too.
+change it makes to its bottle's routes); --all lists decided ones too, and the
+expired ones: a proposal still pending when its bottle ended expires (the
+bottle's owner says so as it ends, or whichever process finds the owner dead).
 
   bot-bottle review approve ID [--persist]   allow it (for the bottle's life, or also in its manifest)
   bot-bottle review deny ID --reason TEXT    refuse it; the agent reads the reason
   bot-bottle review modify ID --path P ...   allow a route you edited instead
   bot-bottle review -i                       wait for proposals and ask y/p/n/m/s for each
 
+A request the proxy holds because it carries a secret (a route with
+dlp: {on_match: supervise}) is listed as a "release" proposal: approve sends
+it on as it was, deny refuses it; neither shows the secret.
+
+-i asks at a terminal. A program can answer instead with -i --stdin, one
+answer per line as a person would type them: y (approve), p (approve and
+persist), n then a line with the reason (deny), m then a line of path
+prefixes and a line of methods (modify; empty keeps, * allows all), s (skip).
+Without --stdin, -i refuses a stdin that is not a terminal, so a stray pipe
+(yes | bot-bottle review -i) cannot approve whatever arrives.
+
 A decision travels on the shared channel to the process that owns the bottle,
 which reloads the bottle's proxy and answers the agent's waiting call.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle review
+  bot-bottle review --all --bottle b-3f2a1c
+  bot-bottle review approve p-7d01e2
+  bot-bottle review deny p-7d01e2 --reason 'use the internal mirror instead'
+  bot-bottle review -i`,
+		Args: noArgs("review"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := c.openDesk()
 			if err != nil {
@@ -77,7 +95,14 @@ which reloads the bottle's proxy and answers the agent's waiting call.`,
 			}
 			defer d.Close()
 			ctx := cmd.Context()
+			if fromStdin && !interactive {
+				return &usageError{msg: "review: --stdin goes with -i"}
+			}
 			if interactive {
+				if !fromStdin && !isTerminal(c.stdin) {
+					return &usageError{msg: "review -i: stdin is not a terminal",
+						hint: "bot-bottle review approve|deny ID, or review -i --stdin to read answers from stdin (see bot-bottle review --help)"}
+				}
 				return c.reviewInteractive(ctx, d, bottle)
 			}
 			f := review.Filter{Bottle: bottle, Status: schemas.ProposalPending}
@@ -106,7 +131,9 @@ which reloads the bottle's proxy and answers the agent's waiting call.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print proposals as JSON")
 	cmd.Flags().BoolVar(&all, "all", false, "include decided proposals")
 	cmd.Flags().StringVar(&bottle, "bottle", "", "only this bottle's proposals")
+	_ = cmd.RegisterFlagCompletionFunc("bottle", c.completeBottleIDs(true))
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "wait for proposals and decide each as it comes")
+	cmd.Flags().BoolVar(&fromStdin, "stdin", false, "with -i: read the answers from stdin even when it is not a terminal")
 	cmd.AddCommand(newDecideCmd(c, schemas.ActionApprove), newDecideCmd(c, schemas.ActionDeny), newDecideCmd(c, schemas.ActionModify))
 	return cmd
 }
@@ -119,7 +146,8 @@ func newDecideCmd(c *cli, action string) *cobra.Command {
 		Use: action + " ID",
 		Short: map[string]string{schemas.ActionApprove: "Allow a proposal", schemas.ActionDeny: "Refuse a proposal, with a reason the agent reads",
 			schemas.ActionModify: "Allow an edited route instead of the proposed one"}[action],
-		Args: cobra.ExactArgs(1),
+		Args:              exactArgs("review "+action, "proposal ID"),
+		ValidArgsFunction: c.completeProposalIDs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dec := schemas.Decision{ProposalID: args[0], Action: action, Reason: reason, DecidedBy: schemas.DecidedByCLI, Scope: schemas.ScopeOnce}
 			if persist {
@@ -165,8 +193,8 @@ func (c *cli) decide(ctx context.Context, d *reviewDesk, dec schemas.Decision) e
 		switch {
 		case errors.Is(err, review.ErrUnknownProposal):
 			return withHint(err, "bot-bottle review --all lists proposal ids")
-		case errors.Is(err, review.ErrNotPending), errors.Is(err, review.ErrBottleGone):
-			return err
+		case errors.Is(err, review.ErrExpired):
+			return withHint(err, "bot-bottle review lists the proposals that can still be decided")
 		}
 		return err
 	}
@@ -182,8 +210,12 @@ func (c *cli) decide(ctx context.Context, d *reviewDesk, dec schemas.Decision) e
 
 func printProposal(c *cli, v review.View) {
 	fmt.Fprintf(c.stdout, "%s  %s  bottle %s  %s\n", v.ID, v.Status, v.Bottle, v.Time.Local().Format("15:04:05"))
-	fmt.Fprintf(c.stdout, "  change: %s\n", v.Delta)
-	fmt.Fprintf(c.stdout, "  why:    %s\n", oneLine(v.Justification, 200))
+	if v.Kind == schemas.ProposalRelease {
+		printRelease(c, v)
+	} else {
+		fmt.Fprintf(c.stdout, "  change: %s\n", v.Delta)
+		fmt.Fprintf(c.stdout, "  why:    %s\n", oneLine(v.Justification, 200))
+	}
 	if len(v.DenialIDs) > 0 {
 		fmt.Fprintf(c.stdout, "  answers denials: %s\n", oneLine(strings.Join(v.DenialIDs, ", "), 400))
 	}
@@ -192,6 +224,9 @@ func printProposal(c *cli, v review.View) {
 	}
 	if v.Applied != nil {
 		fmt.Fprintf(c.stdout, "  outcome: %s by %s: %s\n", v.Applied.Status, v.Applied.DecidedBy, oneLine(v.Applied.Notes, 400))
+	}
+	if v.Expired != nil {
+		fmt.Fprintf(c.stdout, "  outcome: %s\n", oneLine(v.Expired.Notes(), 400))
 	}
 	fmt.Fprintln(c.stdout)
 }

@@ -22,6 +22,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	err = cobraUsage(err)
 	var exit *exitError
 	if errors.As(err, &exit) {
 		if exit.err != nil {
@@ -30,12 +31,41 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exit.code
 	}
 	printError(stderr, err)
-	var usage *usageError
-	if errors.As(err, &usage) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") ||
-		strings.Contains(err.Error(), "accepts ") || strings.HasPrefix(err.Error(), "required flag") {
+	if isUsage(err) {
 		return 2
 	}
 	return 1
+}
+
+// cobraUsage rewrites cobra's unknown-command error, which spans several
+// lines, as one line and a "Try:" line.
+func cobraUsage(err error) error {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "unknown command") {
+		return err
+	}
+	first, rest, _ := strings.Cut(msg, "\n")
+	u := &usageError{msg: first, hint: "bot-bottle --help"}
+	if _, sugg, ok := strings.Cut(rest, "Did you mean this?\n"); ok {
+		var names []string
+		for _, n := range strings.Fields(sugg) {
+			names = append(names, fmt.Sprintf("%q", n))
+		}
+		if len(names) > 0 {
+			u.msg += " (did you mean " + strings.Join(names, " or ") + "?)"
+		}
+	}
+	return u
+}
+
+// isUsage reports whether err is a misuse of the command line: ours, or
+// one of cobra's own (an unknown command, a required flag left out).
+func isUsage(err error) bool {
+	var usage *usageError
+	msg := err.Error()
+	return errors.As(err, &usage) || strings.HasPrefix(msg, "unknown command") ||
+		strings.HasPrefix(msg, "required flag") || strings.HasPrefix(msg, "if any flags in the group") ||
+		strings.HasPrefix(msg, "invalid argument")
 }
 
 func printError(w io.Writer, err error) {
@@ -46,8 +76,12 @@ func printError(w io.Writer, err error) {
 		fmt.Fprintf(w, "Error: %s\n", msg)
 	}
 	var h *hintError
-	if errors.As(err, &h) {
+	var u *usageError
+	switch {
+	case errors.As(err, &h):
 		fmt.Fprintf(w, "Try: %s\n", h.hint)
+	case errors.As(err, &u) && u.hint != "":
+		fmt.Fprintf(w, "Try: %s\n", u.hint)
 	}
 }
 
@@ -61,9 +95,12 @@ proxy that allows only the hosts and paths the bottle's manifest names and
 injects credentials the agent never sees.
 
 Bottles live in $BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles).`,
+		Version:       buildInfo().String(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	root.SetVersionTemplate("bot-bottle {{.Version}}\n")
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newVersionCmd(c),
 		newInitCmd(c),
@@ -78,6 +115,7 @@ Bottles live in $BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles).`,
 		newCleanupCmd(c),
 		newDoctorCmd(c),
 		newEgressCmd(c),
+		newRoutesCmd(c),
 		newCACmd(c),
 		newEventsCmd(c),
 		newReviewCmd(c),

@@ -18,6 +18,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/launcher/netns"
 	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -39,6 +40,7 @@ type bottleRuntime struct {
 type proxyFlags struct {
 	resolve    []string // HOST:PORT=ADDR
 	upstreamCA string
+	dlpHold    time.Duration // how long a request held by DLP waits for the operator; 0: the default
 }
 
 // openRuntime opens the store in the home and builds a launcher with the
@@ -84,7 +86,9 @@ func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64) (*bottleRuntime, err
 	if runtime.GOOS == "linux" {
 		backends = append(backends, netns.New(""))
 	}
-	backends = append(backends, docker.New(docker.Options{Host: c.env["DOCKER_HOST"]}))
+	backends = append(backends, docker.New(docker.Options{Host: c.env["DOCKER_HOST"], Notify: func(msg string) {
+		fmt.Fprintf(c.stderr, "bot-bottle: docker backend: %s\n", msg)
+	}}))
 	l, err := launcher.New(launcher.Config{
 		Home: home, Planner: p, HostEnv: c.env, Backends: backends,
 		Registry: store, Publisher: bus, Proxy: pcfg,
@@ -97,16 +101,55 @@ func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64) (*bottleRuntime, err
 	return &bottleRuntime{c: c, home: home, store: store, bus: bus, launcher: l, metrics: reg}, nil
 }
 
-// runAudit keeps the audit log ($BOT_BOTTLE_HOME/audit/audit.jsonl) while
-// ctx lives. Every long-running process runs it; one at a time writes (see
-// events.RunAudit), so each decision and reload is recorded exactly once.
-func (r *bottleRuntime) runAudit(ctx context.Context, log *slog.Logger) {
-	go func() {
+// runAudit keeps the audit log ($BOT_BOTTLE_HOME/audit/audit.jsonl) until
+// ctx ends or the returned stop is called. Every long-running process runs
+// it; one at a time writes (see events.RunAudit), so each decision and
+// reload is recorded exactly once. stop waits for the writer, so the store
+// can be closed after it without the writer reporting a closed store as a
+// failure.
+func (r *bottleRuntime) runAudit(ctx context.Context, log *slog.Logger) (stop func()) {
+	return runUntilStopped(ctx, func(ctx context.Context) {
 		err := events.RunAudit(ctx, r.store, events.AuditOptions{Dir: filepath.Join(r.home, "audit"), Logger: log})
 		if err != nil && ctx.Err() == nil {
 			log.Error("audit log stopped", "err", err)
 		}
+	})
+}
+
+// runUntilStopped runs fn in a goroutine with a context of its own; stop
+// cancels it and waits for fn to return.
+func runUntilStopped(ctx context.Context, fn func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
 	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// expire expires the pending proposals of the given bottles (every bottle
+// when none is named) whose owner is gone, and returns how many expired:
+// ps and cleanup find dead owners, and say so on the channel.
+func (r *bottleRuntime) expire(ctx context.Context, bottles ...string) (int, error) {
+	desk := review.NewDesk(review.DeskConfig{Channel: r.bus, Running: func(ctx context.Context, id string) (bool, error) {
+		return launcher.Running(ctx, r.store, id)
+	}})
+	if len(bottles) == 0 {
+		return desk.ExpireEnded(ctx)
+	}
+	total := 0
+	for _, b := range bottles {
+		n, err := desk.ExpireBottle(ctx, b)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // closeWait bounds how long a process that exits waits for its events to
@@ -126,6 +169,10 @@ func (r *bottleRuntime) Close() error {
 // config turns the flags into the proxy template.
 func (pf proxyFlags) config() (egressproxy.Config, error) {
 	var cfg egressproxy.Config
+	if pf.dlpHold < 0 {
+		return cfg, &usageError{msg: "--dlp-hold-timeout must be positive"}
+	}
+	cfg.Limits.DLPHoldTimeout = pf.dlpHold
 	for _, r := range pf.resolve {
 		hostPort, addr, ok := strings.Cut(r, "=")
 		if !ok || hostPort == "" || addr == "" || !strings.Contains(hostPort, ":") || !strings.Contains(addr, ":") {

@@ -10,9 +10,11 @@ import (
 func newSchemaCmd(c *cli) *cobra.Command {
 	names := schemas.JSONSchemaNames()
 	return &cobra.Command{
-		Use:       "schema " + strings.Join(names, "|"),
-		Short:     "Print an embedded JSON Schema, for editors and programs",
-		Args:      cobra.ExactArgs(1),
+		Use:   "schema " + strings.Join(names, "|"),
+		Short: "Print an embedded JSON Schema, for editors and programs",
+		Example: `  bot-bottle schema manifest > bottle.schema.json
+  bot-bottle schema plan`,
+		Args:      oneOfArgs("schema", "schema name", names),
 		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := schemas.JSONSchema(args[0])

@@ -14,7 +14,6 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/mcp"
 	"github.com/bot-bottle/bot-bottle/review/web"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
 
@@ -49,7 +48,10 @@ $BOT_BOTTLE_HOME/serve.token (mode 0600).
 Bottles launched through serve belong to it: they stop when it exits. Each
 one's agent can ask for egress from inside (request_egress on its own agent
 surface). serve speaks MCP 2025-11-25, 2025-06-18 and 2025-03-26.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle serve
+  bot-bottle serve --http 127.0.0.1:8787
+  BOT_BOTTLE_TOKEN=... bot-bottle serve --http 0.0.0.0:8787`,
+		Args: noArgs("serve"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.serve(cmd.Context(), o)
 		},
@@ -60,6 +62,7 @@ surface). serve speaks MCP 2025-11-25, 2025-06-18 and 2025-03-26.`,
 	f.DurationVar(&o.agentWait, "agent-wait", mcp.DefaultAgentWait, "how long an agent's request_egress waits for a decision before it answers pending")
 	f.StringArrayVar(&o.proxy.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT for the proxies of bottles launched here (like curl --resolve)")
 	f.StringVar(&o.proxy.upstreamCA, "upstream-ca", "", "PEM file of extra CAs the proxies of bottles launched here trust")
+	f.DurationVar(&o.proxy.dlpHold, "dlp-hold-timeout", 0, "how long a request held by DLP waits for the operator before it is refused (default 2m)")
 	return cmd
 }
 
@@ -79,7 +82,8 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	rt.runAudit(ctx, log)
+	stopAudit := rt.runAudit(ctx, log)
+	defer stopAudit()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -92,13 +96,12 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go func() {
-		if err := op.Watch(watchCtx); err != nil {
+	stopWatch := runUntilStopped(ctx, func(ctx context.Context) {
+		if err := op.Watch(ctx); err != nil && ctx.Err() == nil {
 			log.Error("notifications stopped", "err", err)
 		}
-	}()
+	})
+	defer stopWatch()
 	if o.httpAddr == "" {
 		return op.ServeStdio(ctx, c.stdin, c.stdout, c.stderr)
 	}
@@ -112,7 +115,7 @@ func (c *cli) newControl(rt *bottleRuntime, agentWait time.Duration, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	return mcp.NewControl(mcp.Config{Planner: p, Channel: rt.bus, Launcher: rt.launcher, WorkDir: c.workDir,
+	return mcp.NewControl(mcp.Config{Version: buildVersion(), Planner: p, Channel: rt.bus, Launcher: rt.launcher, WorkDir: c.workDir,
 		AgentWait: agentWait, Logger: log})
 }
 
@@ -132,7 +135,7 @@ func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, ctl *mcp.Control,
 	page := web.Handler(web.Config{Desk: ctl.Desk(), Store: ctl.Store(), Token: token, Logger: log})
 	h.HandlePublic("/review", page)
 	h.HandlePublic("/review/", page)
-	h.Handle("/metrics", promhttp.HandlerFor(rt.metrics, promhttp.HandlerOpts{}))
+	h.Handle("/metrics", metricsHandler(rt.metrics))
 	addr, err := loopbackDefault(o.httpAddr)
 	if err != nil {
 		return err

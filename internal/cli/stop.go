@@ -20,7 +20,10 @@ stop it, through the shared event channel, and waits until it has. The
 owner sends SIGTERM to the command and SIGKILL after a grace period, then
 removes the proxy, sockets, container and run folder. When the owner has
 died, stop removes what it left itself.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  bot-bottle stop b-3f2a1c
+  bot-bottle stop --timeout 10s b-3f2a1c`,
+		Args:              exactArgs("stop", "bottle ID"),
+		ValidArgsFunction: c.completeBottleIDs(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := c.openRuntime(proxyFlags{})
 			if err != nil {

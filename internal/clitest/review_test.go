@@ -3,6 +3,7 @@ package clitest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -129,7 +130,7 @@ func TestReviewCLIInteractive(t *testing.T) {
 	stdinR, stdinW := io.Pipe()
 	var out bytes.Buffer
 	cmd := b.cli(stdinR)
-	cmd.Args = append(cmd.Args, "review", "-i")
+	cmd.Args = append(cmd.Args, "review", "-i", "--stdin")
 	cmd.Stdout, cmd.Stderr = &syncWriter{w: &out}, &syncWriter{w: &out}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -150,6 +151,24 @@ func TestReviewCLIInteractive(t *testing.T) {
 	stdinW.Close()
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("review -i: %v\n%s", err, out.String())
+	}
+}
+
+// review -i at a pipe, without --stdin, refuses: `yes | review -i` must
+// not approve whatever the agents ask.
+func TestReviewCLIInteractiveRefusesAPipe(t *testing.T) {
+	b := newOwnedBottle(t)
+	_, id := b.ask(t, "pypi.org")
+	cmd := b.cli(strings.NewReader("y\ny\ny\n"))
+	cmd.Args = append(cmd.Args, "review", "-i")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "Error: review -i: stdin is not a terminal") {
+		t.Fatalf("review -i at a pipe: %v\n%s", err, out)
+	}
+	list, err := b.cli(nil, "review").CombinedOutput()
+	if err != nil || !strings.Contains(string(list), id+"  pending") {
+		t.Fatalf("the proposal was decided: %v\n%s", err, list)
 	}
 }
 

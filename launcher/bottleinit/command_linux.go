@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -28,22 +29,58 @@ func startCommand(cfg *Config) (int, error) {
 		sys.Setsid, sys.Setctty, sys.Ctty = true, true, 0
 	}
 	if cfg.Nest {
-		sys.Cloneflags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS
+		// A cgroup namespace too: the command sees its own cgroup as the
+		// root, not the host's hierarchy.
+		sys.Cloneflags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP
 		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
 		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
 	}
-	p, err := os.StartProcess(path, cfg.Command, &os.ProcAttr{
+	attr := &os.ProcAttr{
 		Dir:   cfg.Dir,
 		Env:   cfg.Env,
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
 		Sys:   sys,
-	})
+	}
+	p, err := startFiltered(cfg.Filter, path, cfg.Command, attr)
 	if err != nil {
-		return 0, fmt.Errorf("start %s: %w", cfg.Command[0], err)
+		return 0, err
 	}
 	pid := p.Pid
 	_ = p.Release() // the init reaps by pid with wait4, not through p
 	return pid, nil
+}
+
+// startFiltered starts the command under filter. The filter goes on one OS
+// thread, locked to a goroutine that never unlocks it, and the command is
+// forked from that thread: the child inherits the filter, and the thread
+// ends with the goroutine, so no other work of the init ever runs on it.
+func startFiltered(filter Filter, path string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
+	if !filter.enabled() {
+		p, err := os.StartProcess(path, argv, attr)
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", argv[0], err)
+		}
+		return p, nil
+	}
+	type result struct {
+		p   *os.Process
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread carries the filter
+		if err := filter.install(); err != nil {
+			ch <- result{err: err}
+			return
+		}
+		p, err := os.StartProcess(path, argv, attr)
+		if err != nil {
+			err = fmt.Errorf("start %s: %w", argv[0], err)
+		}
+		ch <- result{p, err}
+	}()
+	r := <-ch
+	return r.p, r.err
 }
 
 // releaseTerminal gives up the init's controlling terminal when it has

@@ -3,6 +3,7 @@ package bottleinit
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -32,6 +33,10 @@ type Config struct {
 	Files []schemas.AgentFile `json:"files,omitempty"`
 	// Hostname, when set, names the bottle's UTS namespace.
 	Hostname string `json:"hostname,omitempty"`
+	// NotFoundHint, when set, follows the error the init prints when the
+	// command is not found: for an agent CLI, what to install or which
+	// image to set.
+	NotFoundHint string `json:"not_found_hint,omitempty"`
 	// Forward lists the loopback ports relayed to unix sockets.
 	Forward []Forward `json:"forward"`
 	// TTY gives the command its stdin as controlling terminal in a new
@@ -49,12 +54,18 @@ type Config struct {
 	// its own namespace it still cannot unmount them to uncover what they
 	// hide, nor ptrace the init.
 	Nest bool `json:"nest,omitempty"`
+	// Filter is the seccomp filter the command runs under.
+	Filter Filter `json:"filter,omitempty"`
 }
 
-// Forward relays connections to 127.0.0.1:Port to the unix socket Socket.
+// Forward relays connections to 127.0.0.1:Port to the unix socket Socket,
+// or, when FD is set, to the socket an inherited O_PATH descriptor names:
+// the local backend passes its sockets that way, so the bottle needs
+// neither the host path nor the right to walk it.
 type Forward struct {
 	Port   int    `json:"port"`
-	Socket string `json:"socket"`
+	Socket string `json:"socket,omitempty"`
+	FD     int    `json:"fd,omitempty"`
 }
 
 // Mounts describes the local backend's filesystem view.
@@ -72,22 +83,62 @@ type Mounts struct {
 	// ReadonlyRoot remounts every host mount read-only before Hide and
 	// Binds are applied.
 	ReadonlyRoot bool `json:"readonly_root,omitempty"`
+	// Receive, when set, is an inherited unix socket on which the owner
+	// sends one detached mount (open_tree) for each Bind with Received, in
+	// order: an idmapped workdir is made by the owner, who alone may.
+	Receive int `json:"receive,omitempty"`
+	// Files are written after the mounts, at absolute paths inside a
+	// hiding tmpfs (the bottle CA at /run/bot-bottle/ca.pem).
+	Files []File `json:"files,omitempty"`
+	// Protect is applied after Binds, inside the workdir's bind.
+	Protect *Protect `json:"protect,omitempty"`
+}
+
+// File is one file Mounts.Files writes.
+type File struct {
+	Path    string `json:"path"`
+	Content string `json:"content"`
+	Mode    uint32 `json:"mode"`
 }
 
 // Bind mounts Source (a host path, opened before anything is hidden) at
-// Target.
+// Target. FD, when set, is an inherited O_PATH descriptor of the source
+// instead, and Received a detached mount sent on Mounts.Receive: either
+// way the config names no host path. Every bind is nosuid and nodev.
 type Bind struct {
-	Source   string `json:"source"`
+	Source   string `json:"source,omitempty"`
+	FD       int    `json:"fd,omitempty"`
+	Received bool   `json:"received,omitempty"`
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"read_only,omitempty"`
 }
 
-// Load reads a Config written by WriteConfig.
+// Load reads a Config written by the launcher.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read init config: %w", err)
 	}
+	return decode(path, data)
+}
+
+// LoadFD reads a Config from an inherited descriptor (the local backend's
+// way: no path of the config appears in the init's command line) and
+// closes it.
+func LoadFD(fd int) (*Config, error) {
+	f := os.NewFile(uintptr(fd), "init config")
+	if f == nil {
+		return nil, fmt.Errorf("read init config: bad descriptor %d", fd)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read init config from descriptor %d: %w", fd, err)
+	}
+	return decode(fmt.Sprintf("descriptor %d", fd), data)
+}
+
+func decode(path string, data []byte) (*Config, error) {
 	var c Config
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("decode init config %s: %w", path, err)

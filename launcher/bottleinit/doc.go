@@ -8,10 +8,18 @@
 // way out (127.0.0.1:<port> relayed to the owner's unix sockets for the
 // egress proxy and the agent surface), and for the local backend builds the
 // bottle's view of the filesystem (hiding the host's home, state and
-// sockets, binding the workdir back). Then it starts the command with
-// exactly the environment it was given, forwards signals, reaps orphans and
-// exits with the command's exit code.
+// sockets, binding the workdir back nosuid and nodev, mounting its protected
+// paths over themselves, read-only) and the kernel surface of a container (a
+// read-only sysfs of the bottle's network namespace, /proc/sys and the other
+// global knobs read-only, kernel memory and timing files masked). Then it
+// starts the command with exactly the environment it was given, under a
+// seccomp filter that refuses setuid and setgid bits, forwards signals, reaps
+// orphans and exits with the command's exit code.
 //
-// Everything it needs arrives in one Config file written by the launcher;
-// nothing in it is secret (token values stay in the owner's proxy).
+// Everything it needs arrives in one Config, written by the launcher (a file
+// in the bottle's run folder for docker, a descriptor for the local
+// backend); nothing in it is secret (token values stay in the owner's
+// proxy). Every descriptor the init inherits is closed on exec before
+// anything else happens, and the init is not dumpable: the command can
+// neither reach a host folder through one nor read the init's memory.
 package bottleinit

@@ -23,9 +23,13 @@ type forwarder struct {
 func listenForward(f Forward) (*forwarder, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(f.Port)))
 	if err != nil {
-		return nil, fmt.Errorf("forward 127.0.0.1:%d to %s: %w", f.Port, f.Socket, err)
+		return nil, fmt.Errorf("forward 127.0.0.1:%d: %w", f.Port, err)
 	}
-	return &forwarder{ln: ln, socket: f.Socket}, nil
+	socket := f.Socket
+	if f.FD > 0 {
+		socket = "/proc/self/fd/" + strconv.Itoa(f.FD)
+	}
+	return &forwarder{ln: ln, socket: socket}, nil
 }
 
 // serve accepts until the listener is closed.

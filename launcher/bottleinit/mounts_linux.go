@@ -17,14 +17,20 @@ import (
 // setupMounts builds the local backend's view of the filesystem in the
 // bottle's own mount namespace. The order matters:
 //  1. stop mount events propagating back to the host;
-//  2. open every bind source while it is still visible;
-//  3. a fresh /proc, so the bottle sees its own pid namespace only;
+//  2. take every bind source while it is still visible: opened by path,
+//     inherited as a descriptor, or received from the owner as a detached
+//     mount;
+//  3. a fresh /proc, so the bottle sees its own pid namespace only, and the
+//     kernel surface of a container (kernelSurface);
 //  4. with ReadonlyRoot, every inherited mount read-only;
 //  5. a fresh /dev with the harmless devices only (the host's /dev has the
 //     raw disks, which root could read around every hidden folder);
 //  6. an empty tmpfs over each hidden folder and /dev/null over each
 //     hidden file, parents first;
-//  7. the binds, at their targets (created inside the tmpfs when hidden).
+//  7. the binds, at their targets (created inside the tmpfs when hidden),
+//     nosuid and nodev;
+//  8. the workdir's protected paths, over themselves (protect_linux.go);
+//  9. the files, inside the hiding tmpfs.
 func setupMounts(m *Mounts) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
@@ -41,17 +47,25 @@ func setupMounts(m *Mounts) error {
 			}
 		}()
 	}
+	null, err := unix.Open("/dev/null", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/null: %w", err)
+	}
+	defer unix.Close(null)
 	sources := make([]int, len(m.Binds))
 	for i, b := range m.Binds {
-		fd, err := unix.Open(b.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
+		fd, err := bindSource(m, b)
 		if err != nil {
-			return fmt.Errorf("bind %s: open source: %w", b.Source, err)
+			return err
 		}
 		defer unix.Close(fd)
 		sources[i] = fd
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount a fresh /proc: %w", err)
+	}
+	if err := kernelSurface(null); err != nil {
+		return err
 	}
 	if m.ReadonlyRoot {
 		if err := remountAllReadonly(); err != nil {
@@ -75,8 +89,53 @@ func setupMounts(m *Mounts) error {
 			return err
 		}
 	}
+	if m.Protect != nil {
+		if err := protect(m.Protect); err != nil {
+			return err
+		}
+	}
+	return writeMountFiles(m.Files)
+}
+
+// bindSource returns a descriptor of a bind's source: received from the
+// owner, inherited, or opened by path.
+func bindSource(m *Mounts, b Bind) (int, error) {
+	switch {
+	case b.Received:
+		fd, err := receiveFD(m.Receive)
+		if err != nil {
+			return -1, fmt.Errorf("bind at %s: receive the owner's mount: %w", b.Target, err)
+		}
+		return fd, nil
+	case b.FD > 0:
+		return b.FD, nil
+	}
+	fd, err := unix.Open(b.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("bind %s: open source: %w", b.Source, err)
+	}
+	return fd, nil
+}
+
+// writeMountFiles writes files the bottle reads at fixed paths (the CA),
+// into a folder a hiding tmpfs covers.
+func writeMountFiles(files []File) error {
+	for _, f := range files {
+		if !filepath.IsAbs(f.Path) {
+			return fmt.Errorf("bottle file %q: not an absolute path", f.Path)
+		}
+		if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
+			return fmt.Errorf("bottle file %s: %w", f.Path, err)
+		}
+		if err := os.WriteFile(f.Path, []byte(f.Content), fs.FileMode(f.Mode)&fs.ModePerm); err != nil {
+			return fmt.Errorf("bottle file %s: %w", f.Path, err)
+		}
+	}
 	return nil
 }
+
+// fdPath is the path of an open descriptor, for calls that take a path.
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // hidePath covers a folder with an empty tmpfs and a file with /dev/null
 // (read-only). A path that does not exist (or is already gone under an
@@ -84,7 +143,9 @@ func setupMounts(m *Mounts) error {
 // target is hidden, or not, on its own.
 func hidePath(p string) error {
 	fi, err := os.Lstat(p)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Mode()&fs.ModeSymlink != 0) {
+	// A path the bottle cannot even look up (under a folder its unprivileged
+	// root may not search) is out of its reach already.
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || (err == nil && fi.Mode()&fs.ModeSymlink != 0) {
 		return nil
 	}
 	if err != nil {
@@ -109,31 +170,36 @@ func hidePath(p string) error {
 	return nil
 }
 
-// bindFD mounts the already-open source at b.Target, then sets the bind's
-// own writability: a read-write workdir under a read-only root must be
-// remounted read-write, a read-only bind read-only.
+// bindFD mounts the source at b.Target, then sets the bind's own flags:
+// nosuid and nodev always (a setuid file in the workdir gives nothing in the
+// bottle), read-write under a read-only root unless the bind is read-only.
+// A received source is a detached mount, attached with move_mount.
 func bindFD(fd int, b Bind) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("bind %s: %w", b.Source, err)
+		return fmt.Errorf("bind at %s: %w", b.Target, err)
 	}
 	if err := makeTarget(b.Target, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
-		return fmt.Errorf("bind %s at %s: %w", b.Source, b.Target, err)
+		return fmt.Errorf("bind at %s: %w", b.Target, err)
 	}
-	src := "/proc/self/fd/" + strconv.Itoa(fd)
-	if err := unix.Mount(src, b.Target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind %s at %s: %w", b.Source, b.Target, err)
+	if b.Received {
+		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, b.Target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("bind at %s: attach the owner's mount: %w", b.Target, err)
+		}
+	} else if err := unix.Mount(fdPath(fd), b.Target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind at %s: %w", b.Target, err)
 	}
 	flags, err := mountFlags(b.Target)
 	if err != nil {
-		return fmt.Errorf("bind %s at %s: %w", b.Source, b.Target, err)
+		return fmt.Errorf("bind at %s: %w", b.Target, err)
 	}
 	flags &^= unix.MS_RDONLY
+	flags |= unix.MS_NOSUID | unix.MS_NODEV
 	if b.ReadOnly {
 		flags |= unix.MS_RDONLY
 	}
 	if err := unix.Mount("", b.Target, "", unix.MS_REMOUNT|unix.MS_BIND|flags, ""); err != nil {
-		return fmt.Errorf("bind %s at %s: remount: %w", b.Source, b.Target, err)
+		return fmt.Errorf("bind at %s: remount: %w", b.Target, err)
 	}
 	return nil
 }

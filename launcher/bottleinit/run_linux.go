@@ -8,39 +8,87 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
+// msgPrefix starts every line the init prints: it speaks from inside the
+// bottle, and must not read like the `bot-bottle init` command.
+const msgPrefix = "bot-bottle (in the bottle): "
+
 // Main is the entry point of the init: args are what follows the hidden
 // subcommand (--config PATH). It returns the process exit code: the
 // command's, or one of the Exit* codes when the bottle could not be built.
 func Main(args []string, stderr io.Writer) int {
+	// Nothing the owner passed (the config, socket and source descriptors)
+	// may reach the command: an inherited descriptor of a host folder is a
+	// way around every mount. The init's own uses survive exec-closing.
+	if err := cloexecAll(); err != nil {
+		fmt.Fprintf(stderr, "bot-bottle init: %v\n", err)
+		return ExitSetup
+	}
+	// Not dumpable: a command running as the same user cannot ptrace the
+	// init or read its memory, environment and descriptors.
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	fl := flag.NewFlagSet("bottle-init", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	cfgPath := fl.String("config", "", "path of the init config written by the launcher")
+	cfgFD := fl.Int("config-fd", 0, "inherited descriptor to read the init config from")
 	probe := fl.Bool("probe", false, "check that the namespaces the local backend needs work, then exit")
+	hold := fl.Bool("hold", false, "wait for end of input, holding the namespaces it was started in")
 	if err := fl.Parse(args); err != nil {
 		return ExitSetup
 	}
+	if *hold {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		return 0
+	}
 	if *probe {
 		if err := probeLocal(); err != nil {
-			fmt.Fprintf(stderr, "bot-bottle init: %v\n", err)
+			fmt.Fprintf(stderr, "%s%v\n", msgPrefix, err)
 			return ExitSetup
 		}
 		return 0
 	}
-	cfg, err := Load(*cfgPath)
+	var cfg *Config
+	var err error
+	if *cfgFD > 0 {
+		cfg, err = LoadFD(*cfgFD)
+	} else {
+		cfg, err = Load(*cfgPath)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "bot-bottle init: %v\n", err)
+		fmt.Fprintf(stderr, "%s%v\n", msgPrefix, err)
 		return ExitSetup
 	}
 	code, err := Run(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "bot-bottle init: %v\n", err)
+		fmt.Fprintf(stderr, "%s%v\n", msgPrefix, err)
+		if code == ExitNotFound && cfg.NotFoundHint != "" {
+			fmt.Fprintf(stderr, "%s%s\n", msgPrefix, cfg.NotFoundHint)
+		}
 	}
 	return code
+}
+
+// cloexecAll marks every descriptor above stderr close-on-exec.
+func cloexecAll() error {
+	if unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return nil
+	}
+	// Before Linux 5.11: one by one.
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("close inherited descriptors on exec: %w", err)
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 // probeLocal does the privileged steps of a local bottle that can fail on
@@ -53,6 +101,9 @@ func probeLocal() error {
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount a fresh /proc: %w", err)
+	}
+	if err := unix.Mount("sysfs", "/sys", "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount a sysfs of the bottle's network: %w", err)
 	}
 	return bringUpLoopback()
 }

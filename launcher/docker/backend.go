@@ -27,6 +27,10 @@ type Options struct {
 	// Busybox is the static busybox the default image is built from
 	// (default /bin/busybox).
 	Busybox string
+	// Notify, when set, is told in a sentence for a person when the backend
+	// does something that takes a while and that the person did not ask for
+	// by name: building the default image, once per busybox.
+	Notify func(string)
 }
 
 // Backend is the docker backend.

@@ -10,4 +10,30 @@
 // default built FROM scratch from busybox. Every object the backend creates
 // carries dev.bot-bottle.* labels naming its bottle, home and owner, so that
 // cleanup finds what a crashed owner left behind.
+//
+// # The container is a boundary
+//
+// DESIGN notes. The container's processes never run as root: run as root,
+// the agent could chmod 4755 a file it owns in the bind-mounted workdir, and
+// any host user who ran it would be root. The user (User "uid:gid") is the
+// workdir's owner when a user owns it (the agent's files are theirs), else
+// the launching user when that is not root, else (root, in a root-owned
+// workdir) the image's numeric non-root USER or nobody (65534). The agent's
+// home tmpfs belongs to that user. All capabilities are dropped,
+// no-new-privileges is set, Docker's default seccomp profile and masked and
+// read-only paths apply, and the init adds its own filter that refuses
+// setuid and setgid bits.
+//
+// The Engine API has no nosuid for binds. A root owner therefore mounts the
+// workdir itself, nosuid and nodev, at a private path of the run folder and
+// hands that path to Docker (a bind keeps the flags of what it binds); in a
+// root-owned workdir that mount is also idmapped, 0 to the container's
+// user, so the agent can write there and its files stay root's (the user
+// namespace of that idmap is made once per container user and kept at
+// /run/bot-bottle/userns/<uid:gid>, readable by root alone). The
+// host-side mount is detached as soon as the container runs, and removing
+// a run folder detaches any mount left inside first. An owner that is not
+// root cannot mount: its bottle's workdir is a plain bind, and the user,
+// no-new-privileges, no capabilities and the filter are what keep a setuid
+// file from being made (a file the agent owns is the owner's anyway).
 package docker

@@ -69,6 +69,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.rd = rd
+	t.Cleanup(func() { rd.Remove() })
 	return f
 }
 

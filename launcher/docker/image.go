@@ -25,7 +25,9 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // defaultImage returns the tag of the default image, building it first if
 // the daemon does not have it. The image is busybox and its applets FROM
 // scratch: no pull, nothing from a registry. The tag carries a digest of the
-// busybox binary, so a changed busybox gets a new image.
+// busybox binary, so a changed busybox gets a new image. This is the only
+// image the backend ever builds, and it says so when it does (Notify); the
+// agent images are the user's to build (images/README.md).
 func (b *Backend) defaultImage(ctx context.Context, cli *client.Client) (string, error) {
 	bb, err := os.ReadFile(b.opts.Busybox)
 	if err != nil {
@@ -42,6 +44,9 @@ func (b *Backend) defaultImage(ctx context.Context, cli *client.Client) (string,
 	}
 	if err := checkStatic(b.opts.Busybox); err != nil {
 		return "", fmt.Errorf("default image: busybox: %w (install busybox-static)", err)
+	}
+	if b.opts.Notify != nil {
+		b.opts.Notify(fmt.Sprintf("building the default image %s from %s (FROM scratch, offline; once per busybox version)", tag, b.opts.Busybox))
 	}
 	buildCtx, err := defaultContext(b.opts.Busybox, bb)
 	if err != nil {

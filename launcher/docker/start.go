@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
 	"github.com/creack/pty"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
@@ -42,11 +44,17 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
-	homeOpts, user, err := homeOptions(image, info.user)
+	runAs, err := containerUser(spec.Workdir, info.user)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	homeOpts, user, err := homeOptions(image, runAs.String())
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
 	cfg := spec.Init
+	// No setuid or setgid file from the bottle, whoever its files belong to.
+	cfg.Filter = bottleinit.Filter{Setid: true}
 	cfg.Command = append(slices.Clone(info.entrypoint), cfg.Command...)
 	cfg.Home = agentHome
 	cfg.Env = completeEnv(cfg.Env, map[string]string{"HOME": agentHome, "PATH": info.path, "USER": user})
@@ -57,9 +65,31 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err := atomicfile.Write(spec.RunDir.SharedFile(launcher.InitConfigFile), data, 0o644); err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
+	initSource, err := initBinary(exe)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	// The shared folder may be a link (see launcher.RunDir): bind what it
+	// names, which is the path the container's mountinfo shows.
+	sharedSource, err := filepath.EvalSymlinks(spec.RunDir.Shared())
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	workdirSource := spec.Workdir
+	var hostMount string
+	if os.Getuid() == 0 {
+		if hostMount, err = hostWorkdir(spec.RunDir.Root, spec.Workdir, exe, runAs); err != nil {
+			return nil, fmt.Errorf("docker backend: %w", err)
+		}
+		// Once the container runs it has its own copy; until then a
+		// failure must not leave the workdir mounted in the run folder.
+		defer detachWorkdir(hostMount)
+		workdirSource = hostMount
+	}
 	tty := spec.Stdio.Terminal != nil
 	ccfg := &container.Config{
 		Image:        image,
+		User:         runAs.String(),
 		Hostname:     hostname(spec.BottleID),
 		Entrypoint:   []string{initPath, launcher.InitCommand, "--config", launcher.InBottle(launcher.InitConfigFile)},
 		Cmd:          []string{},
@@ -78,17 +108,20 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		// forwarder to the proxy socket is its only way out.
 		NetworkMode: "none",
 		Mounts: []mount.Mount{
-			{Type: mount.TypeBind, Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true},
-			{Type: mount.TypeBind, Source: exe, Target: initPath, ReadOnly: true},
-			{Type: mount.TypeBind, Source: spec.Workdir, Target: spec.Workdir},
+			{Type: mount.TypeBind, Source: sharedSource, Target: launcher.InBottleDir, ReadOnly: true},
+			{Type: mount.TypeBind, Source: initSource, Target: initPath, ReadOnly: true},
+			{Type: mount.TypeBind, Source: workdirSource, Target: spec.Workdir},
 		},
 		Tmpfs:          map[string]string{agentHome: homeOpts, "/tmp": "mode=1777"},
 		ReadonlyRootfs: spec.ReadonlyRoot,
 		// The init needs no capability (lo is already up, its ports are
-		// unprivileged), and neither should the agent.
+		// unprivileged), and neither should the agent; it runs as a user
+		// that is not root and can gain nothing by exec.
+		Privileged:  false,
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
 	}
+	hcfg.Mounts = append(hcfg.Mounts, protectMounts(spec.Protect)...)
 	if tty {
 		if ws, err := pty.GetsizeFull(spec.Stdio.Terminal); err == nil {
 			hcfg.ConsoleSize = [2]uint{uint(ws.Rows), uint(ws.Cols)}

@@ -69,10 +69,18 @@ func (b *Backend) probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, exe, append(append([]string{}, b.initArgs...), "--probe")...)
+	var ex extraFiles
+	defer ex.close()
+	self, err := ex.openExe(exe)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, self, append(append([]string{}, b.initArgs...), "--probe")...)
+	cmd.Args[0] = "bot-bottle"
+	cmd.ExtraFiles = ex.files
 	cmd.Env = []string{}
 	cmd.Dir = "/"
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = sysProcAttr(probeIdentity())
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -88,16 +96,23 @@ func (b *Backend) probe(ctx context.Context) error {
 }
 
 // sysProcAttr returns the attributes that start the init in its
-// namespaces, mapped to the invoking user, and kill it if its owner dies.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{
+// namespaces, its root mapped to id alone, and kill it if its owner dies.
+func sysProcAttr(id identity) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{
 		Cloneflags:  cloneFlags,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: id.uid, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: id.gid, Size: 1}},
 		// setgroups must be denied before an unprivileged user may map a gid.
 		GidMappingsEnableSetgroups: false,
 		Pdeathsig:                  syscall.SIGKILL,
 	}
+	if id.rootOwner {
+		// Root's supplementary groups (host gid 0 among them) would
+		// otherwise come along: drop them all.
+		a.GidMappingsEnableSetgroups = true
+		a.Credential = &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}}
+	}
+	return a
 }
 
 // Leftovers has nothing to report: a local bottle's processes die with

@@ -12,8 +12,53 @@
 // The init dies with its owner (parent-death signal), taking the whole pid
 // namespace with it.
 //
-// The command has the invoking user's file permissions on whatever is not
-// hidden. For host root that would include /etc (cron, systemd units: a
-// way out of the bottle), so when the invoking user is root the rest of
-// the filesystem is always read-only, as with --readonly-root.
+// # The bottle is a boundary
+//
+// DESIGN notes: nothing the agent does inside may run on the host as root,
+// now or later.
+//
+// Identity. The bottle's root is one host id, mapped alone (size 1):
+//   - an owner that is not root: the owner, exactly as before;
+//   - root, in a workdir a user owns: that user and their group (never gid
+//     0), so the agent has that user's rights and its files are theirs;
+//   - root, in a workdir root owns (CI, servers, containers): an
+//     unprivileged id leased for the bottle's life from root's range in
+//     /etc/subuid and /etc/subgid, or, when they give root none, from the
+//     fixed range 0x60000000+64Ki (inside systemd's container range). A
+//     lease is an flock on /run/bot-bottle/id-leases/<uid>, so bottles never
+//     share an id and cannot signal or trace each other, and a crashed
+//     owner's lease goes with it. The workdir is then an idmapped mount
+//     (open_tree + mount_setattr MOUNT_ATTR_IDMAP with the bottle's own user
+//     namespace, made by the owner, who alone may, and sent to the init as
+//     a descriptor): root's files show as the bottle root's and the files
+//     the agent writes stay root's on disk. Where the kernel or the
+//     filesystem cannot idmap, the launch fails and says so; the bottle
+//     never falls back to host root. Host uid 0 is mapped in no bottle.
+//
+// Root's supplementary groups are dropped. The command runs under a
+// seccomp filter (bottleinit.Filter) that refuses setuid and setgid bits,
+// so no bottle leaves a file in the workdir that gives its owner's rights
+// to whoever runs it; in the idmapped case it also refuses extended
+// attributes, since a file capability written there would be root's on
+// the host. The workdir (every bind) is nosuid and nodev. For a root owner
+// the rest of the filesystem is always read-only, as with --readonly-root.
+//
+// Kernel surface: the one runc gives a container (see bottleinit):
+// /proc/sys, sysrq-trigger, irq, bus and fs read-only; kcore, keys,
+// timer_list, sched_debug, latency_stats, /sys/firmware and the like
+// masked; a fresh read-only sysfs of the bottle's network namespace; the
+// command in a cgroup namespace. With the unprivileged identity a missed
+// knob is still not host root's.
+//
+// Host facts: the init is executed through a descriptor of the binary with
+// argv[0] "bot-bottle", reads its config from a descriptor (the config is
+// kept in the run folder, out of the bottle's view), reaches the proxy and
+// agent-surface sockets through descriptors, and gets the bottle CA as a
+// file written inside the bottle; every inherited descriptor is closed on
+// exec and the init is not dumpable. The command's PATH is the host's
+// without the folders the bottle cannot see. So /proc/1/cmdline, what the
+// bottle can read of the init, and its mountinfo name no host path of the
+// bot-bottle home, the run folder or the binary; the agent's home keeps
+// the host home's path (tools that remember absolute paths find it), as an
+// empty tmpfs.
 package netns

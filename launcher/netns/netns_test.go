@@ -65,6 +65,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.rd = rd
+	t.Cleanup(func() { rd.Remove() })
+	f.serveSocket(launcher.ProxySocket, "via-proxy")
+	f.serveSocket(launcher.MCPSocket, "via-mcp")
 	return f
 }
 
@@ -73,6 +76,10 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) serveSocket(name, body string) {
 	ln, err := net.Listen("unix", f.rd.SharedFile(name))
 	if err != nil {
+		f.t.Fatal(err)
+	}
+	// As the launcher does: the bottle's root may be another user.
+	if err := os.Chmod(f.rd.SharedFile(name), 0o666); err != nil {
 		f.t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -133,8 +140,6 @@ func TestExitCodeAndEnv(t *testing.T) {
 
 func TestNetworkIsLoopbackOnly(t *testing.T) {
 	f := newFixture(t)
-	f.serveSocket(launcher.ProxySocket, "via-proxy")
-	f.serveSocket(launcher.MCPSocket, "via-mcp")
 	// A server on the host's loopback that the bottle must not reach.
 	host, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

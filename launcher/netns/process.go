@@ -3,6 +3,7 @@ package netns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -26,6 +27,8 @@ const ioDrainDelay = 5 * time.Second
 type process struct {
 	cmd  *exec.Cmd
 	ptmx *os.File
+	// id is who the bottle runs as; its lease is held until Wait.
+	id identity
 	// done is closed when the pty output has been copied out.
 	done chan struct{}
 
@@ -59,6 +62,16 @@ func (p *process) startTTY(stdio launcher.Stdio) error {
 		return err
 	}
 	_ = pty.InheritSize(stdio.Terminal, ptmx)
+	if p.id.rootOwner {
+		// The bottle's root is not the owner: give it its terminal, so
+		// that programs reopening /dev/stdin or their tty can.
+		if err := tty.Chown(p.id.uid, p.id.gid); err != nil {
+			_ = ptmx.Close()
+			_ = tty.Close()
+			close(p.done)
+			return fmt.Errorf("give the bottle its terminal: %w", err)
+		}
+	}
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = tty, tty, tty
 	err = p.cmd.Start()
 	_ = tty.Close() // the bottle holds its own copy; EOF on ptmx once it exits
@@ -111,6 +124,7 @@ func (p *process) Wait() (int, error) {
 		}
 		p.mu.Unlock()
 		p.code, p.err = exitCode(p.cmd, err)
+		p.id.release()
 	})
 	return p.code, p.err
 }

@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	osuser "os/user"
+	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"github.com/bot-bottle/bot-bottle/launcher"
@@ -40,9 +42,31 @@ var hiddenGlobs = []string{
 }
 
 // Start writes the init config with the local backend's mounts and starts
-// the init in its namespaces.
+// the init in its namespaces. The init gets its config, the proxy and
+// agent-surface sockets and (for a root owner) its bind sources as
+// descriptors, so that neither its command line nor anything the bottle
+// can read names a host path but the workdir's.
 func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Process, error) {
 	exe, err := b.executable()
+	if err != nil {
+		return nil, err
+	}
+	id, err := bottleIdentity(spec.Workdir, spec.BottleID)
+	if err != nil {
+		return nil, err
+	}
+	var ex extraFiles
+	defer ex.close()
+	p, err := b.start(spec, exe, id, &ex)
+	if err != nil {
+		id.release()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraFiles) (*process, error) {
+	self, err := ex.openExe(exe)
 	if err != nil {
 		return nil, err
 	}
@@ -50,42 +74,126 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	cfg.Hostname = spec.BottleID
 	cfg.Nest = true
 	cfg.Home = AgentHome(spec.HostHome)
-	cfg.Env = completeEnv(cfg.Env, cfg.Home, spec.HostPath, spec.HostUser)
 	hide := append([]string{spec.HostHome, spec.Home}, hiddenDirs...)
 	for _, g := range hiddenGlobs {
 		m, _ := filepath.Glob(g)
 		hide = append(hide, m...)
 	}
+	hide = nonEmpty(hide)
+	cfg.Env = completeEnv(cfg.Env, cfg.Home, bottlePath(spec.HostPath, hide, spec.Workdir), spec.HostUser)
+	// No bottle leaves a setuid or setgid file; where its files are root's
+	// on disk, no file capability either.
+	cfg.Filter = bottleinit.Filter{Setid: true, Xattr: id.idmap}
+	cfg.Forward = append([]bottleinit.Forward{}, cfg.Forward...)
+	for i, f := range cfg.Forward {
+		fd, err := ex.openPath(spec.RunDir.SharedFile(path.Base(f.Socket)))
+		if err != nil {
+			return nil, fmt.Errorf("local backend: socket for port %d: %w", f.Port, err)
+		}
+		cfg.Forward[i] = bottleinit.Forward{Port: f.Port, FD: fd}
+	}
 	cfg.Mounts = &bottleinit.Mounts{
-		Hide:     nonEmpty(hide),
+		Hide:     hide,
 		FreshDev: true,
-		Binds: []bottleinit.Bind{
-			{Source: spec.Workdir, Target: spec.Workdir},
-			{Source: spec.RunDir.Shared(), Target: launcher.InBottleDir, ReadOnly: true},
-		},
-		// A bottle of host root that could write /etc (cron, systemd units)
-		// would not stay in its bottle: for root the rest is always
+		Binds:    []bottleinit.Bind{{Source: spec.Workdir, Target: spec.Workdir}},
+		// A bottle that could write /etc (cron, systemd units) would not
+		// stay in its bottle: for a root owner the rest is always
 		// read-only.
 		ReadonlyRoot: spec.ReadonlyRoot || os.Getuid() == 0,
+		Protect:      spec.Protect,
+	}
+	if ca, err := os.ReadFile(spec.RunDir.SharedFile(launcher.CACertFile)); err == nil {
+		cfg.Mounts.Files = append(cfg.Mounts.Files, bottleinit.File{Path: launcher.InBottle(launcher.CACertFile), Content: string(ca), Mode: 0o644})
+	}
+	var sends []hostBind
+	var ownerEnd *os.File
+	if id.rootOwner {
+		// The init runs as an id that may not walk root's folders: the
+		// owner opens every bind source and sends it as a detached mount.
+		var initEnd *os.File
+		var err error
+		if ownerEnd, initEnd, err = socketPair(); err != nil {
+			return nil, fmt.Errorf("local backend: %w", err)
+		}
+		defer ownerEnd.Close()
+		cfg.Mounts.Receive = ex.add(initEnd)
+		for i, bd := range cfg.Mounts.Binds {
+			sends = append(sends, hostBind{source: bd.Source, readOnly: bd.ReadOnly, idmap: id.idmap && bd.Target == spec.Workdir})
+			cfg.Mounts.Binds[i] = bottleinit.Bind{Received: true, Target: bd.Target, ReadOnly: bd.ReadOnly}
+		}
 	}
 	data, err := cfg.Encode()
 	if err != nil {
 		return nil, err
 	}
-	cfgPath := spec.RunDir.SharedFile(launcher.InitConfigFile)
-	if err := atomicfile.Write(cfgPath, data, 0o644); err != nil {
-		return nil, fmt.Errorf("local backend: %w", err)
+	cfgFile, err := writeConfig(spec.RunDir, data)
+	if err != nil {
+		return nil, err
 	}
-	args := append(append([]string{}, b.initArgs...), "--config", cfgPath)
-	cmd := exec.Command(exe, args...)
-	cmd.Env = []string{} // the init needs nothing from the host; the command's env is in cfg
+	cfgFD := ex.add(cfgFile)
+	args := append(append([]string{}, b.initArgs...), "--config-fd", strconv.Itoa(cfgFD))
+	cmd := exec.Command(self, args...)
+	cmd.Args[0] = "bot-bottle" // the bottle sees no host path in /proc/1/cmdline
+	cmd.Env = []string{}       // the init needs nothing from the host; the command's env is in cfg
 	cmd.Dir = "/"
-	cmd.SysProcAttr = sysProcAttr()
-	p := &process{cmd: cmd, done: make(chan struct{})}
+	cmd.ExtraFiles = ex.files
+	cmd.SysProcAttr = sysProcAttr(id)
+	p := &process{cmd: cmd, done: make(chan struct{}), id: id}
 	if err := p.start(spec.Stdio); err != nil {
 		return nil, fmt.Errorf("local backend: start the bottle init: %w", err)
 	}
+	if len(sends) > 0 {
+		if err := sendMounts(cmd.Process.Pid, sends, ownerEnd); err != nil {
+			_ = cmd.Process.Kill()
+			_, _ = p.Wait()
+			return nil, fmt.Errorf("local backend: %w", err)
+		}
+	}
 	return p, nil
+}
+
+// writeConfig writes the init config beside the run folder's record, where
+// the bottle does not see it, and returns it opened for reading.
+func writeConfig(rd launcher.RunDir, data []byte) (*os.File, error) {
+	p := filepath.Join(rd.Root, launcher.InitConfigFile)
+	if err := atomicfile.Write(p, data, 0o600); err != nil {
+		return nil, fmt.Errorf("local backend: %w", err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("local backend: %w", err)
+	}
+	return f, nil
+}
+
+// bottlePath is the host's PATH without the folders the bottle cannot see
+// (under a hidden folder, unless inside the workdir, which is bound back)
+// or that do not exist, so that it names no host path the bottle has no
+// use for.
+func bottlePath(hostPath string, hidden []string, workdir string) string {
+	var keep []string
+	seen := map[string]bool{}
+	for _, d := range filepath.SplitList(hostPath) {
+		d = filepath.Clean(d)
+		if !filepath.IsAbs(d) || seen[d] {
+			continue
+		}
+		seen[d] = true
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || (isHidden(d, hidden) && !isHidden(d, []string{workdir})) {
+			continue
+		}
+		keep = append(keep, d)
+	}
+	return strings.Join(keep, ":")
+}
+
+func isHidden(p string, hidden []string) bool {
+	for _, h := range hidden {
+		if p == h || strings.HasPrefix(p, h+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // AgentHome is the agent's home in a local bottle: the invoking user's home

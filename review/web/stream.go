@@ -10,8 +10,8 @@ import (
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
-// stream sends a server-sent event for every new proposal, outcome and
-// denial on the channel (any bottle, any process); the page re-fetches its
+// stream sends a server-sent event for every new proposal, outcome
+// (applied or expired) and denial on the channel (any bottle, any process); the page re-fetches its
 // live part on each. A comment every 15s keeps proxies from closing it.
 func (p *page) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
@@ -34,7 +34,7 @@ func (p *page) stream(w http.ResponseWriter, r *http.Request) {
 		_ = p.cfg.Store.Follow(ctx, head, func(pg events.Page) error {
 			for _, ev := range pg.Events {
 				switch ev.Kind {
-				case schemas.KindProposal, schemas.KindApplied, schemas.KindDecision, schemas.KindDenial:
+				case schemas.KindProposal, schemas.KindApplied, schemas.KindDecision, schemas.KindDenial, schemas.KindExpired:
 					select {
 					case updates <- ev:
 					case <-ctx.Done():

@@ -20,9 +20,15 @@ var (
 	buildErr error
 )
 
-// Path builds the binary once per test process and returns its path.
+// Path builds the binary once per test process and returns its path; with
+// BOT_BOTTLE_TEST_BIN set it returns that prebuilt binary instead (a test
+// run as another user, who may not build).
 func Path() (string, error) {
 	once.Do(func() {
+		if p := os.Getenv("BOT_BOTTLE_TEST_BIN"); p != "" {
+			binPath = p
+			return
+		}
 		dir, buildErr = os.MkdirTemp("", "bot-bottle-bin-")
 		if buildErr != nil {
 			return
