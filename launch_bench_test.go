@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -151,12 +150,10 @@ func benchParallelLaunches(b *testing.B, parallel int) {
 		for range parallel {
 			r := <-results
 			took = append(took, r.took)
-			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
-				if !idLine.MatchString(l) {
-					warnings++
-					if warnings <= 3 {
-						b.Logf("launch: %v: %s", r.err, l)
-					}
+			for _, l := range launchNoise(r.stderr) {
+				warnings++
+				if warnings <= 3 {
+					b.Logf("launch: %v: %s", r.err, l)
 				}
 			}
 			if r.err != nil && r.stderr == "" {

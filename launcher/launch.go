@@ -63,13 +63,17 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
+	agentHome := AgentHomePath(l.cfg.Home, plan.Bottle, workdir)
+	if err := prepareAgentHome(agentHome, o.Fresh); err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
 	id, err := NewID(plan.Bottle)
 	if err != nil {
 		return nil, err
 	}
 	owner := Self()
 	rd := RunDirOf(l.cfg.Home, id)
-	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir}, rd)
+	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
 	// Stop requests are followed from before the bottle is announced, so
 	// that none for it can be missed.
 	b.watchStops(ctx)
@@ -166,6 +170,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		CAFile:   InBottle(CACertFile),
 		BottleID: b.info.ID,
 		MCPURL:   "http://127.0.0.1:" + strconv.Itoa(DefaultMCPPort) + "/mcp",
+		Workdir:  b.info.Workdir,
 	}
 	env := planner.AgentEnv(b.plan, values)
 	stdio := o.Stdio
@@ -208,6 +213,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		},
 		RunDir:       b.rd,
 		Workdir:      b.info.Workdir,
+		AgentHome:    b.info.AgentHome,
 		ReadonlyRoot: o.ReadonlyRoot,
 		HostHome:     l.cfg.HostEnv["HOME"],
 		HostPath:     l.cfg.HostEnv["PATH"],

@@ -125,6 +125,9 @@ type Lifecycle struct {
 	ContainerID string `json:"container_id,omitempty"`
 	RunDir      string `json:"run_dir,omitempty"`
 	Workdir     string `json:"workdir,omitempty"`
+	// AgentHome is the host folder kept as the agent's home, where its
+	// CLI's sessions live between launches.
+	AgentHome string `json:"agent_home,omitempty"`
 	// Spooled is set on the last lifecycle event of a bottle whose owner
 	// could not store its final events before it exited: how many of the
 	// bottle's events (this one included) it spooled, for the next
