@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"syscall"
 	"testing"
@@ -83,4 +86,88 @@ func runOnce(b *testing.B, e *e2e, fifo string) time.Duration {
 		b.Fatal(fmt.Errorf("launch: %w", err))
 	}
 	return took
+}
+
+// BenchmarkParallelLaunches starts 20, then 100 `bot-bottle launch demo --
+// true` at once on the local backend (one store, one home) and reports the median
+// and p95 wall time of a launch (p50-ms, p95-ms), the median of ten
+// launches one after another (single-ms), their ratio (ratio), the
+// launches that failed or printed anything but their "is running" line
+// (warnings), and the CPU the 100 used divided by the cores (cpu-floor-ms:
+// the least time the last of them can take when they share the machine;
+// on two cores that, not the store, bounds a hundred parallel launches).
+//
+//	go test -run '^$' -bench ParallelLaunches -benchtime 1x .
+func BenchmarkParallelLaunches(b *testing.B) {
+	for _, parallel := range []int{20, 100} {
+		b.Run(fmt.Sprintf("n=%d", parallel), func(b *testing.B) { benchParallelLaunches(b, parallel) })
+	}
+}
+
+func benchParallelLaunches(b *testing.B, parallel int) {
+	const singles = 10
+	e := newE2E(b, "local")
+	launch := func() (time.Duration, string, error) {
+		cmd := e.command(e.launchArgs("true")...)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		start := time.Now()
+		err := cmd.Run()
+		return time.Since(start), errb.String(), err
+	}
+	if _, out, err := launch(); err != nil { // the store exists, the binary is in the page cache
+		b.Fatalf("first launch: %v: %s", err, out)
+	}
+	median := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	for range b.N {
+		var single []time.Duration
+		for range singles {
+			took, out, err := launch()
+			if err != nil {
+				b.Fatalf("launch: %v: %s", err, out)
+			}
+			single = append(single, took)
+		}
+		var before, after syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
+		type result struct {
+			took   time.Duration
+			stderr string
+			err    error
+		}
+		results := make(chan result, parallel)
+		for range parallel {
+			go func() {
+				took, out, err := launch()
+				results <- result{took, out, err}
+			}()
+		}
+		var took []time.Duration
+		warnings := 0
+		for range parallel {
+			r := <-results
+			took = append(took, r.took)
+			for _, l := range launchNoise(r.stderr) {
+				warnings++
+				if warnings <= 3 {
+					b.Logf("launch: %v: %s", r.err, l)
+				}
+			}
+			if r.err != nil && r.stderr == "" {
+				warnings++
+			}
+		}
+		_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
+		cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / time.Duration(runtime.NumCPU())
+		p50, s := median(took), median(single)
+		b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(took[len(took)*95/100].Milliseconds()), "p95-ms")
+		b.ReportMetric(float64(s.Milliseconds()), "single-ms")
+		b.ReportMetric(float64(p50)/float64(s), "ratio")
+		b.ReportMetric(float64(cpu.Milliseconds()), "cpu-floor-ms")
+		b.ReportMetric(float64(warnings), "warnings")
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -180,6 +181,25 @@ type running struct {
 	id     string
 	stdout *bufio.Reader
 	exited chan error
+	stderr lockedBuffer // everything launch printed on stderr, whole once exited is
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) WriteLine(s string) {
+	b.mu.Lock()
+	b.buf.WriteString(s + "\n")
+	b.mu.Unlock()
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // start launches command in the background and returns once the command
@@ -198,7 +218,9 @@ func (e *e2e) start(command ...string) *running {
 		<-r.exited
 	})
 	ids := make(chan string, 1)
+	stderrDone := make(chan struct{})
 	go func() {
+		defer close(stderrDone)
 		sc := bufio.NewScanner(stderr)
 		sent := false
 		for sc.Scan() {
@@ -206,6 +228,7 @@ func (e *e2e) start(command ...string) *running {
 				ids <- m[1]
 				sent = true
 			}
+			r.stderr.WriteLine(sc.Text())
 			e.t.Logf("launch stderr: %s", sc.Text())
 		}
 		if !sent {
@@ -217,6 +240,7 @@ func (e *e2e) start(command ...string) *running {
 		line, _ := r.stdout.ReadString('\n')
 		lines <- line
 		_, _ = io.Copy(io.Discard, r.stdout)
+		<-stderrDone // Wait closes the pipes: read them to the end first
 		r.exited <- cmd.Wait()
 	}()
 	timeout := time.After(2 * time.Minute)

@@ -203,10 +203,7 @@ func (b *Bottle) teardown() {
 func (b *Bottle) finish(state string, code *int, msg string, err error) {
 	b.publish(context.Background(), state, code, msg)
 	b.l.flush(context.Background())
-	if b.stopWatch != nil {
-		b.stopWatch()
-		b.stopWatchWG.Wait()
-	}
+	b.stopWatching()
 	b.l.untrack(b)
 	if code != nil {
 		b.code = *code
@@ -217,15 +214,46 @@ func (b *Bottle) finish(state string, code *int, msg string, err error) {
 	close(b.done)
 }
 
-// publish records a lifecycle change on the channel (and so in the
-// registry).
-func (b *Bottle) publish(ctx context.Context, state string, code *int, msg string) {
+// stopWatching stops following stop requests.
+func (b *Bottle) stopWatching() {
+	if b.stopWatch != nil {
+		b.stopWatch()
+		b.stopWatchWG.Wait()
+	}
+}
+
+// record stores a lifecycle change in the registry before it returns,
+// rather than publishing it: the launch's first event is the proof that
+// the store can record the bottle at all. Without a registry it publishes.
+func (b *Bottle) record(ctx context.Context, state string) error {
+	reg := b.l.cfg.Registry
+	if reg == nil {
+		b.publish(ctx, state, nil, "")
+		return nil
+	}
+	ev, err := b.lifecycleEvent(state, nil, "")
+	if err != nil {
+		return err
+	}
+	_, err = reg.Append(ctx, []schemas.Event{ev})
+	return err
+}
+
+// lifecycleEvent records a change of state in the bottle's Info and
+// returns the event that says so.
+func (b *Bottle) lifecycleEvent(state string, code *int, msg string) (schemas.Event, error) {
 	b.mu.Lock()
 	b.info.State, b.info.ExitCode, b.info.Error = state, code, msg
 	b.info.Since = time.Now().UTC()
 	lc := b.info.lifecycle()
 	b.mu.Unlock()
-	ev, err := schemas.NewEvent(b.info.ID, schemas.KindLifecycle, lc)
+	return schemas.NewEvent(b.info.ID, schemas.KindLifecycle, lc)
+}
+
+// publish records a lifecycle change on the channel (and so in the
+// registry).
+func (b *Bottle) publish(ctx context.Context, state string, code *int, msg string) {
+	ev, err := b.lifecycleEvent(state, code, msg)
 	if err != nil {
 		b.l.log.Error("lifecycle event", "bottle", b.info.ID, "err", err)
 		return

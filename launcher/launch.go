@@ -72,12 +72,21 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		return nil, err
 	}
 	owner := Self()
-	rd, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner,
-		Workdir: workdir, Started: time.Now()})
-	if err != nil {
+	rd := RunDirOf(l.cfg.Home, id)
+	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
+	// Stop requests are followed from before the bottle is announced, so
+	// that none for it can be missed.
+	b.watchStops(ctx)
+	if err := b.record(ctx, schemas.StateStarting); err != nil {
+		b.stopWatching()
+		return nil, fmt.Errorf("launch %s: the event store cannot record the bottle, so nothing was started: %w", o.Name, err)
+	}
+	if _, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner,
+		Workdir: workdir, Started: time.Now()}); err != nil {
+		err = fmt.Errorf("run folder: %w", err)
+		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
 	if err := b.start(ctx, be, o, command, tokens, hostSecrets); err != nil {
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
@@ -88,8 +97,6 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 // start does the part of a launch that leaves something to tear down.
 func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret, hostSecrets []schemas.Secret) error {
 	l := b.l
-	b.watchStops(ctx)
-	b.publish(ctx, schemas.StateStarting, nil, "")
 	ca, err := egressproxy.NewCA()
 	if err != nil {
 		return err

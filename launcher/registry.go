@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,10 @@ import (
 // Errors: as events.Store's: they name the store and the operation, and
 // wrap ctx's error when ctx ends.
 type Registry interface {
+	// Append stores events at once (see events.Store): a launch records
+	// its bottle this way before it starts anything, so that a store
+	// that cannot record it refuses the launch.
+	Append(ctx context.Context, evs []schemas.Event) ([]schemas.Event, error)
 	// Latest returns each bottle's most recent event of kind.
 	Latest(ctx context.Context, kind schemas.Kind) ([]schemas.Event, error)
 	// Head returns the cursor after bottle's newest event.
@@ -54,6 +59,21 @@ type Info struct {
 	// Orphaned reports a bottle whose state is not terminal but whose owner
 	// is dead: cleanup will remove what it left.
 	Orphaned bool `json:"orphaned,omitempty"`
+	// Unstored reports a bottle whose owner exited leaving events in its
+	// spool that are not stored yet (its store was full or broken): the
+	// state here is not the last word, and the bottle is not an orphan.
+	// The next bot-bottle that opens the store delivers them.
+	Unstored string `json:"unstored_events_in,omitempty"`
+}
+
+// SpoolRoot is the folder of the spools of a home's control planes
+// (events.BusOptions.SpoolDir): the events each could not store before it
+// exited, for the next to deliver (events.DeliverSpools).
+func SpoolRoot(home string) string { return filepath.Join(home, "spool") }
+
+// SpoolDir is owner o's spool.
+func SpoolDir(home string, o Owner) string {
+	return filepath.Join(SpoolRoot(home), fmt.Sprintf("%d-%d", o.PID, o.Start))
 }
 
 // Terminal reports whether a lifecycle state is final.
@@ -91,16 +111,18 @@ func (l *Launcher) List(ctx context.Context, all bool) ([]Info, error) {
 	if l.cfg.Registry == nil {
 		return nil, fmt.Errorf("list bottles: no registry")
 	}
-	return listRegistry(ctx, l.cfg.Registry, all, l.log)
+	return listRegistry(ctx, l.cfg.Registry, l.cfg.Home, all, l.log)
 }
 
 // ListRegistry is List for a process that owns no launcher (shell
 // completion, a reader of the store): the bottles reg records.
 func ListRegistry(ctx context.Context, reg Registry, all bool) ([]Info, error) {
-	return listRegistry(ctx, reg, all, slog.New(slog.DiscardHandler))
+	return listRegistry(ctx, reg, "", all, slog.New(slog.DiscardHandler))
 }
 
-func listRegistry(ctx context.Context, reg Registry, all bool, log *slog.Logger) ([]Info, error) {
+// listRegistry lists reg; with home, a bottle whose dead owner left a spool
+// there is unconfirmed rather than orphaned.
+func listRegistry(ctx context.Context, reg Registry, home string, all bool, log *slog.Logger) ([]Info, error) {
 	evs, err := reg.Latest(ctx, schemas.KindLifecycle)
 	if err != nil {
 		return nil, fmt.Errorf("list bottles: %w", err)
@@ -111,6 +133,11 @@ func listRegistry(ctx context.Context, reg Registry, all bool, log *slog.Logger)
 		if err != nil {
 			log.Warn("skipping an unreadable lifecycle event", "bottle", ev.Bottle, "err", err)
 			continue
+		}
+		if dir := SpoolDir(home, in.Owner); home != "" && in.Orphaned && events.SpoolPending(dir) {
+			// Its end is most likely in the spool: never take it for
+			// an orphan (cleanup would record it as failed).
+			in.Orphaned, in.Unstored = false, dir
 		}
 		if all || !Terminal(in.State) {
 			out = append(out, in)

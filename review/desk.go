@@ -1,6 +1,7 @@
 package review
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -231,57 +232,60 @@ func expiredError(id, bottle string, x schemas.Expired) error {
 // the first outcome: a non-duplicate Applied or an Expired, whichever was
 // stored first.
 func project(ctx context.Context, store events.Store, bottle string) ([]View, error) {
-	byID := map[string]*View{}
-	var order []string
-	from := events.AfterPos(0)
-	if bottle != "" {
-		from = events.AfterSeq(bottle, 0)
-	}
+	// Query reads only these kinds (never the denials, which are most of
+	// the store), newest first; the fold needs them in stream order.
+	var evs []schemas.Event
+	f := events.Filter{Kinds: []schemas.Kind{schemas.KindProposal, schemas.KindDecision, schemas.KindApplied, schemas.KindExpired},
+		Bottle: bottle, Limit: events.MaxQueryLimit}
 	for {
-		page, err := store.Read(ctx, from, 2000)
+		m, err := store.Query(ctx, f)
 		if err != nil {
 			return nil, fmt.Errorf("read proposals: %w", err)
 		}
-		for _, ev := range page.Events {
-			switch ev.Kind {
-			case schemas.KindProposal:
-				var p schemas.Proposal
-				if ev.Decode(&p) != nil {
-					continue
+		evs = append(evs, m.Events...)
+		if m.Next.IsZero() {
+			break
+		}
+		f.Before = m.Next
+	}
+	slices.SortFunc(evs, func(a, b schemas.Event) int { return cmp.Compare(a.Pos, b.Pos) })
+	byID := map[string]*View{}
+	var order []string
+	for _, ev := range evs {
+		switch ev.Kind {
+		case schemas.KindProposal:
+			var p schemas.Proposal
+			if ev.Decode(&p) != nil {
+				continue
+			}
+			if v, ok := byID[p.ID]; ok {
+				v.Proposal = p
+				continue
+			}
+			byID[p.ID] = &View{Proposal: p, Status: schemas.ProposalPending}
+			order = append(order, p.ID)
+		case schemas.KindDecision:
+			var dec schemas.Decision
+			if ev.Decode(&dec) == nil {
+				if v, ok := byID[dec.ProposalID]; ok && v.Decision == nil {
+					v.Decision = &dec
 				}
-				if v, ok := byID[p.ID]; ok {
-					v.Proposal = p
-					continue
+			}
+		case schemas.KindApplied:
+			var a schemas.Applied
+			if ev.Decode(&a) == nil && !a.Duplicate {
+				if v, ok := byID[a.ProposalID]; ok && v.Applied == nil && v.Expired == nil {
+					v.Applied, v.Status = &a, a.Status
 				}
-				byID[p.ID] = &View{Proposal: p, Status: schemas.ProposalPending}
-				order = append(order, p.ID)
-			case schemas.KindDecision:
-				var dec schemas.Decision
-				if ev.Decode(&dec) == nil {
-					if v, ok := byID[dec.ProposalID]; ok && v.Decision == nil {
-						v.Decision = &dec
-					}
-				}
-			case schemas.KindApplied:
-				var a schemas.Applied
-				if ev.Decode(&a) == nil && !a.Duplicate {
-					if v, ok := byID[a.ProposalID]; ok && v.Applied == nil && v.Expired == nil {
-						v.Applied, v.Status = &a, a.Status
-					}
-				}
-			case schemas.KindExpired:
-				var x schemas.Expired
-				if ev.Decode(&x) == nil {
-					if v, ok := byID[x.ProposalID]; ok && v.Applied == nil && v.Expired == nil && ev.Bottle == v.Bottle {
-						v.Expired, v.Status = &x, schemas.ProposalExpired
-					}
+			}
+		case schemas.KindExpired:
+			var x schemas.Expired
+			if ev.Decode(&x) == nil {
+				if v, ok := byID[x.ProposalID]; ok && v.Applied == nil && v.Expired == nil && ev.Bottle == v.Bottle {
+					v.Expired, v.Status = &x, schemas.ProposalExpired
 				}
 			}
 		}
-		if len(page.Events) == 0 && len(page.Gaps) == 0 {
-			break
-		}
-		from = page.Next
 	}
 	out := make([]View, 0, len(order))
 	for i := len(order) - 1; i >= 0; i-- {

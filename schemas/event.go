@@ -137,6 +137,11 @@ type Lifecycle struct {
 	// Warnings are what the backend could not enforce as planned (a pids
 	// limit by RLIMIT_NPROC instead of a cgroup, for one).
 	Warnings []string `json:"warnings,omitempty"`
+	// Spooled is set on the last lifecycle event of a bottle whose owner
+	// could not store its final events before it exited: how many of the
+	// bottle's events (this one included) it spooled, for the next
+	// bot-bottle to deliver. They were stored late, not lost.
+	Spooled int `json:"spooled,omitempty"`
 }
 
 // StopRequest asks the owner of a bottle to stop it.

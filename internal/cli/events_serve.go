@@ -86,9 +86,9 @@ func (c *cli) serveEvents(ctx context.Context, o eventsServeOptions) error {
 	reg := prometheus.NewRegistry()
 	m := events.NewMetrics(reg)
 	dbPath := filepath.Join(home, sqlite.FileName)
-	store, err := sqlite.Open(dbPath, sqlite.Options{Metrics: m, Logger: log})
+	store, err := c.openStore(home, sqlite.Options{Metrics: m, Logger: log})
 	if err != nil {
-		return storeHint(err, dbPath)
+		return err
 	}
 	defer store.Close()
 	l, err := events.ListenControl(sock)

@@ -91,7 +91,7 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	rt, err := c.openRuntime(pf)
+	rt, err := c.openOwnerRuntime(pf)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		if errors.Is(err, planner.ErrBottleNotFound) {
 			return withHint(err, "bot-bottle init, or bot-bottle plan NAME to see what is wrong")
 		}
-		return err
+		return storeHint(err, rt.store.Path())
 	}
 	// Catch signals before saying the bottle runs: whoever reads that line
 	// may signal at once, and must stop the bottle, not kill this process.
@@ -154,6 +154,13 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	}
 	if h := b.Info().AgentHome; h != "" {
 		fmt.Fprintf(c.stderr, "bot-bottle: the agent's home is kept in %s: launch %s again in this workdir to resume its sessions (--fresh starts clean)\n", h, b.Info().Name)
+	}
+	// Now, not deferred: what could not be stored is said before the
+	// exit, and lost events fail a launch whose command succeeded.
+	ctl.Close()
+	stopAudit()
+	if err := rt.Close(); err != nil && code == 0 {
+		return &exitError{code: 1}
 	}
 	if code != 0 {
 		return &exitError{code: code}

@@ -75,6 +75,8 @@ func printBottles(c *cli, list []launcher.Info) error {
 		state := in.State
 		if in.Orphaned {
 			state += " (orphaned)"
+		} else if in.Unstored != "" {
+			state += " (unconfirmed: its owner exited; its last events wait in " + in.Unstored + ")"
 		} else if in.ExitCode != nil && in.Reason != "" {
 			state += fmt.Sprintf(" (%d, %s)", *in.ExitCode, in.Reason)
 		} else if in.ExitCode != nil {

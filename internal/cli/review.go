@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +26,7 @@ const decideWait = 30 * time.Second
 
 // reviewDesk is an operator's desk on the home's store.
 type reviewDesk struct {
+	c     *cli
 	store *sqlite.Store
 	bus   *events.Bus
 	desk  *review.Desk
@@ -37,21 +37,19 @@ func (c *cli) openDesk() (*reviewDesk, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{})
+	store, err := c.openStore(home, sqlite.Options{})
 	if err != nil {
 		return nil, err
 	}
-	bus := events.NewBus(store, events.BusOptions{})
+	bus := events.NewBus(store, events.BusOptions{SpoolDir: launcher.SpoolDir(home, launcher.Self())})
 	desk := review.NewDesk(review.DeskConfig{Channel: bus, Running: func(ctx context.Context, id string) (bool, error) {
 		return launcher.Running(ctx, store, id)
 	}})
-	return &reviewDesk{store: store, bus: bus, desk: desk}, nil
+	return &reviewDesk{c: c, store: store, bus: bus, desk: desk}, nil
 }
 
 func (d *reviewDesk) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = d.bus.Close(ctx)
+	_ = d.c.closeBus(d.bus, closeWait)
 	_ = d.store.Close()
 }
 
