@@ -8,13 +8,16 @@ import (
 
 // folded is a manifest chain merged by the extends rules: env merges (later
 // wins), routes concatenate (a later route for the same host replaces the
-// earlier), agent_provider fields are last-wins scalars. Every value keeps
+// earlier), agent_provider fields and runtime are last-wins scalars. Every value keeps
 // where it was written, so errors found after merging still point at a file.
 type folded struct {
 	chain    []string // bottle files, in fold order, each once
 	provider providerFields
 	env      map[string]string
 	replaced []schemas.ReplacedRoute
+	// runtime is the last runtime written along the chain, and where.
+	runtime   string
+	runtimeAt schemas.Location
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -53,6 +56,9 @@ func (f *folded) absorb(p *folded) {
 		f.env[k] = v
 	}
 	f.provider.overlay(p.provider)
+	if p.runtime != "" {
+		f.runtime, f.runtimeAt = p.runtime, p.runtimeAt
+	}
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
@@ -72,6 +78,9 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 	}
 	if m.AgentProvider != nil {
 		f.provider.overlay(providerOf(m.AgentProvider))
+	}
+	if m.Runtime != "" {
+		f.runtime, f.runtimeAt = m.Runtime, m.KeyAt["runtime"]
 	}
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {

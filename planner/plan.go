@@ -23,6 +23,14 @@ type Planner struct {
 	// WorkDir, when set, is checked (with its parents) for stray bottles
 	// folders, which are ignored with a warning.
 	WorkDir string
+	// DockerRuntime, when set, resolves a manifest's runtime against this
+	// host's Docker (the docker backend's ChooseRuntime): the plan then
+	// says which runtime a docker bottle runs under, and a bottle that asks
+	// for runsc where Docker cannot give it is refused. A *RuntimeError is
+	// such a refusal; any other error means Docker could not be asked. The
+	// CLI sets it for plan (launch asks the backend itself); tests leave it
+	// nil so that plans do not depend on the machine.
+	DockerRuntime func(requested string) (string, error)
 }
 
 // New returns a Planner for a host environment: the home from
@@ -90,6 +98,13 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 		return nil, err
 	}
 	plan.Env = agentEnv(f.env, prov.env)
+	plan.Runtime = schemas.RuntimeAuto
+	if f.runtime != "" {
+		plan.Runtime = f.runtime
+	}
+	if err := p.dockerRuntime(plan, f); err != nil {
+		return nil, err
+	}
 	plan.Warnings = append(plan.Warnings, p.warnings(plan, f)...)
 	return plan, nil
 }

@@ -85,7 +85,7 @@ func TestManifestSchemaRefusesStructuralMistakes(t *testing.T) {
 		"passthrough-with-auth.yaml", "passthrough-with-paths-and-methods.yaml", "methods-bad.yaml", "paths-not-list.yaml",
 		"port-range.yaml", "template-unknown.yaml", "auth-token-not-a-name.yaml", "host-wildcard.yaml", "host-scheme.yaml",
 		"host-port.yaml", "host-path.yaml", "host-empty.yaml", "host-missing.yaml", "extends-bad-name.yaml", "command-empty.yaml",
-		"env-bad-name-and-value.yaml"} {
+		"env-bad-name-and-value.yaml", "runtime-unknown.yaml", "runtime-empty.yaml", "runtime-list.yaml"} {
 		src, err := os.ReadFile("testdata/invalid/" + name)
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,9 @@ type Manifest struct {
 	AgentProvider *AgentProvider    `yaml:"agent_provider" json:"agent_provider,omitempty"`
 	Env           map[string]string `yaml:"env" json:"env,omitempty"`
 	Egress        *Egress           `yaml:"egress" json:"egress,omitempty"`
+	// Runtime is the container runtime of a docker bottle: auto (the
+	// default), runc or runsc (gVisor). See ResolveRuntime.
+	Runtime string `yaml:"runtime" json:"runtime,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and

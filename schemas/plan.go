@@ -15,7 +15,12 @@ type Plan struct {
 	Slots    []TokenSlot     `json:"slots"`
 	Env      []EnvVar        `json:"env"`
 	Files    []AgentFile     `json:"files,omitempty"`
-	Warnings []string        `json:"warnings"`
+	// Runtime is the manifest's runtime (RuntimeAuto when none sets it);
+	// DockerRuntime is the runtime a docker bottle of this plan runs under
+	// on the planning host, when the planner could ask Docker.
+	Runtime       string   `json:"runtime"`
+	DockerRuntime string   `json:"docker_runtime,omitempty"`
+	Warnings      []string `json:"warnings"`
 }
 
 // ProviderPlan is the agent provider in force after extends are folded.

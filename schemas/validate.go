@@ -123,6 +123,7 @@ func (m *Manifest) Validate() Errors {
 	if m.Egress != nil {
 		errs = append(errs, m.Egress.validate()...)
 	}
+	errs = append(errs, m.validateRuntime()...)
 	return errs
 }
 
@@ -243,7 +244,12 @@ func itemAt(at []Location, i int, fallback Location) Location {
 func oneOf(got string, valid []string) string {
 	list := "one of " + strings.Join(valid, ", ")
 	for _, v := range valid {
-		if strings.EqualFold(v, got) || (len(got) > 2 && editDistance(strings.ToLower(got), strings.ToLower(v)) <= max(1, len(got)/4)) {
+		if strings.EqualFold(v, got) {
+			return fmt.Sprintf("did you mean %q? %s", v, list)
+		}
+	}
+	for _, v := range valid {
+		if (len(got) > 2 && editDistance(strings.ToLower(got), strings.ToLower(v)) <= max(1, len(got)/4)) {
 			return fmt.Sprintf("did you mean %q? %s", v, list)
 		}
 	}
