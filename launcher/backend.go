@@ -59,6 +59,10 @@ type Spec struct {
 	HostPath, HostUser string
 	// Image is the container image (docker); empty means the default.
 	Image string
+	// Runtime is the container runtime the bottle runs under, as its
+	// backend's RuntimeChooser chose it (runc, runsc); empty means the
+	// backend's default.
+	Runtime string
 	// Stdio connects the command to the owner.
 	Stdio Stdio
 }
@@ -91,6 +95,15 @@ type Process interface {
 	// Release removes what the backend created for the process (the
 	// container); it is called after Wait.
 	Release(ctx context.Context) error
+}
+
+// RuntimeChooser is a Backend that runs bottles under a choice of container
+// runtime (docker: runc or gVisor's runsc). The launcher asks it, before
+// anything of the bottle starts, which runtime the plan's `runtime` key
+// (schemas.Runtimes) gets on this machine; the error says why none fits
+// and what to do. A Backend without it refuses runtime runsc.
+type RuntimeChooser interface {
+	ChooseRuntime(ctx context.Context, requested string) (string, error)
 }
 
 // Leftover is something a backend created for a bottle whose owner is gone.

@@ -58,6 +58,10 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
+	rt, err := chooseRuntime(ctx, be, plan.Runtime)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
 	id, err := NewID(plan.Bottle)
 	if err != nil {
 		return nil, err
@@ -67,7 +71,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir}, rd)
+	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Runtime: rt, Owner: owner, RunDir: rd.Root, Workdir: workdir}, rd)
 	if err := b.start(ctx, be, o, command, tokens); err != nil {
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
@@ -196,6 +200,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		HostPath:     l.cfg.HostEnv["PATH"],
 		HostUser:     l.cfg.HostEnv["USER"],
 		Image:        image,
+		Runtime:      b.info.Runtime,
 		Stdio:        stdio,
 	}
 }

@@ -81,7 +81,7 @@ func printBottles(c *cli, list []launcher.Info) error {
 		if !launcher.Terminal(in.State) {
 			owner = strconv.Itoa(in.Owner.PID) // an ended bottle has no owner left
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Backend, state, owner,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Where(), state, owner,
 			time.Since(in.Since).Round(time.Second))
 	}
 	return tw.Flush()
