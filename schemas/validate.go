@@ -249,7 +249,7 @@ func oneOf(got string, valid []string) string {
 		}
 	}
 	for _, v := range valid {
-		if (len(got) > 2 && editDistance(strings.ToLower(got), strings.ToLower(v)) <= max(1, len(got)/4)) {
+		if len(got) > 2 && editDistance(strings.ToLower(got), strings.ToLower(v)) <= max(1, len(got)/4) {
 			return fmt.Sprintf("did you mean %q? %s", v, list)
 		}
 	}
