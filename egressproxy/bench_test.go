@@ -1,7 +1,10 @@
 package egressproxy
 
 import (
+	"compress/gzip"
+
 	"bytes"
+	"github.com/bot-bottle/bot-bottle/dlp"
 	"io"
 	"net/http"
 	"net/url"
@@ -73,9 +76,54 @@ func BenchmarkScanBody(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		sb := newScanBody(nil, io.NopCloser(bytes.NewReader(body)), sc, 0)
+		sb := newScanBody(nil, io.NopCloser(bytes.NewReader(body)), sc, nil, 0)
 		if _, err := io.Copy(io.Discard, sb); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScanBodyDLP is BenchmarkScanBody with the DLP rules (gitleaks'
+// rules and a host secret) applied too.
+func BenchmarkScanBodyDLP(b *testing.B) {
+	sc := testScanner()
+	det, err := dlp.NewDetector(dlp.NewValues([]string{"host-secret-value-0123456789abcdef"}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := bytes.Repeat([]byte(`{"key":"value","n":12345,"s":"abc%20def"} `), (1<<20)/42)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		sb := newScanBody(nil, io.NopCloser(bytes.NewReader(body)), sc, det, 0)
+		if _, err := io.Copy(io.Discard, sb); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPrepareBodyDLP buffers, decodes (gzip) and scans a 256 KiB JSON
+// body with the token scanner and the DLP rules, as a request's body is.
+func BenchmarkPrepareBodyDLP(b *testing.B) {
+	sc := testScanner()
+	det, err := dlp.NewDetector(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := bytes.Repeat([]byte(`{"role":"user","content":"func main() { fmt.Println(\"hello\") }"} `), (256<<10)/70)
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write(plain)
+	zw.Close()
+	lim := DefaultLimits
+	b.SetBytes(int64(len(plain)))
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequest("POST", "https://api.allowed.test/x", bytes.NewReader(zb.Bytes()))
+		req.Header.Set("Content-Encoding", "gzip")
+		reason, bd := prepareBody(req, sc, det, lim)
+		if reason != ReasonAllowed || len(det.Find(bd.plain, nil)) > 0 {
+			b.Fatal("refused")
 		}
 	}
 }
@@ -118,4 +166,23 @@ func BenchmarkDirectRequest(b *testing.B) {
 			resp.Body.Close()
 		}
 	})
+}
+
+// BenchmarkDLPHeaders applies the DLP rules to a typical request's URL and
+// headers, as every request through a decrypted route gets.
+func BenchmarkDLPHeaders(b *testing.B) {
+	f := newFixture(b, defaultRoutes)
+	req, _ := http.NewRequest("GET", "https://api.github.com/repos/myorg/project/pulls?state=open&per_page=100", nil)
+	req.RequestURI = "/repos/myorg/project/pulls?state=open&per_page=100"
+	req.Header = http.Header{
+		"User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"},
+		"Accept":     {"application/vnd.github+json"}, "Content-Type": {"application/json"},
+		"Cookie": {"session=" + strings.Repeat("ab12", 40)}, "X-Request-Id": {"7d0c1f2e-2a4b-4c5d-8e9f-0a1b2c3d4e5f"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if fs := f.proxy.scanDLP(req, &body{}); len(fs) > 0 {
+			b.Fatalf("false positive: %v", rulesOf(fs))
+		}
+	}
 }

@@ -25,6 +25,12 @@ type Config struct {
 	// of every table must be filled. All values are also what the proxy
 	// refuses to let the agent send.
 	Tokens map[string]schemas.Secret
+	// HostSecrets are values of the host environment that look like
+	// secrets and that the bottle was not given. A request that carries
+	// one (in any encoding Tokens are looked for in) is a DLP finding,
+	// rule dlp.RuleKnownSecret, handled by its route's dlp policy. Like
+	// Tokens, they never appear in a routes file, an event or a log.
+	HostSecrets []schemas.Secret
 	// CA signs the leaf certificates of MITM'd hosts.
 	CA *CA
 	// Publisher receives denial and reload events; nil keeps denials only in
@@ -84,6 +90,14 @@ type Limits struct {
 	// MaxIdleUpstreamConns bounds the idle upstream connections kept for
 	// reuse, per host.
 	MaxIdleUpstreamConns int
+	// MaxDecodedBytes bounds what a compressed request body may decode to
+	// for scanning; a body that decodes to more is refused
+	// (decoded_body_too_large), on every route.
+	MaxDecodedBytes int64
+	// DLPHoldTimeout bounds how long a request whose route's DLP policy is
+	// supervise waits for the operator; then it is refused
+	// (dlp_hold_timeout).
+	DLPHoldTimeout time.Duration
 }
 
 // DefaultLimits are the limits a zero Limits field takes.
@@ -97,6 +111,8 @@ var DefaultLimits = Limits{
 	DialTimeout:          30 * time.Second,
 	MaxConns:             1024,
 	MaxIdleUpstreamConns: 256,
+	MaxDecodedBytes:      16 << 20,
+	DLPHoldTimeout:       2 * time.Minute,
 }
 
 // withDefaults fills the zero fields of l from DefaultLimits.
@@ -128,6 +144,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxIdleUpstreamConns > 0 {
 		d.MaxIdleUpstreamConns = l.MaxIdleUpstreamConns
+	}
+	if l.MaxDecodedBytes > 0 {
+		d.MaxDecodedBytes = l.MaxDecodedBytes
+	}
+	if l.DLPHoldTimeout > 0 {
+		d.DLPHoldTimeout = l.DLPHoldTimeout
 	}
 	if d.BodyBufferBytes > d.MaxBodyBytes {
 		d.BodyBufferBytes = d.MaxBodyBytes

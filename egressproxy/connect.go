@@ -32,8 +32,9 @@ type tunnel struct {
 	deniedStatus int
 }
 
-// handleConnect decides a CONNECT: a plain tunnel for tls_passthrough
-// routes, MITM for the other routes, and for a host or port no route admits
+// handleConnect decides a CONNECT: a tunnel whose ClientHello is checked
+// before anything is dialled for tls_passthrough routes (passthrough.go),
+// MITM for the other routes, and for a host or port no route admits
 // (or an IP literal) a decrypted tunnel whose every request gets the
 // structured 403 (see denyInTunnel). A malformed authority is refused at
 // the CONNECT itself. It always returns an action.
@@ -62,12 +63,13 @@ func (p *Proxy) handleConnect(authority string, ctx *goproxy.ProxyCtx) (*goproxy
 	if reason != ReasonAllowed {
 		return p.denyInTunnel(ctx, conn, deny(d, reason), target)
 	}
-	p.metrics.decision(ReasonAllowed)
 	ctx.UserData = &tunnel{host: host, port: port, conn: conn}
 	if r.passthrough {
+		// Decided (and counted) once the ClientHello has been read.
 		conn.markHijacked(kindTunnel)
-		return p.tunnel, target
+		return p.passthrough, target
 	}
+	p.metrics.decision(ReasonAllowed)
 	conn.markHijacked(kindMITM)
 	return p.mitm, target
 }
@@ -107,32 +109,15 @@ func (p *Proxy) mitmTLSConfig(authority string, _ *goproxy.ProxyCtx) (*tls.Confi
 	return p.certs.tlsConfig(host)
 }
 
-// dialTunnel opens the upstream end of a passthrough tunnel.
-func (p *Proxy) dialTunnel(req *http.Request, _ string, addr string) (net.Conn, error) {
-	return p.dial.dialTunnel(req.Context(), addr)
+// refuseConnectDial is goproxy's dialer for ConnectAccept tunnels, which
+// the proxy never asks for: a tunnel it did not check is never opened.
+func refuseConnectDial(_ *http.Request, _ string, addr string) (net.Conn, error) {
+	return nil, &dialError{addr, errors.New("unchecked tunnels are never opened")}
 }
 
-// tunnelDialFailed answers a CONNECT whose upstream could not be dialled:
-// 403 when the name resolved only to blocked addresses, 502 otherwise. goproxy
-// also calls it for relay errors on an established tunnel, where nothing can
-// be said any more.
-func (p *Proxy) tunnelDialFailed(w io.Writer, ctx *goproxy.ProxyCtx, err error) {
-	t, _ := ctx.UserData.(*tunnel)
-	if t == nil {
-		return
-	}
-	d := Decision{Method: http.MethodConnect, Host: t.host, Port: t.port}
-	var blocked *blockedAddrError
-	var de *dialError
-	var resp *http.Response
-	switch {
-	case errors.As(err, &blocked):
-		resp = p.refuse(ctx.Req, deny(d, ReasonBlockedAddress), nil)
-	case errors.As(err, &de):
-		resp = p.upstreamFailed(ctx.Req, d, err, nil)
-	default:
-		return
-	}
-	resp.Close = true
-	_ = resp.Write(w)
+// connectionError is goproxy's handler for errors on a hijacked CONNECT
+// (a MITM leaf it could not get). Nothing useful can be written into a
+// tunnel by then; goproxy closes the connection.
+func (p *Proxy) connectionError(_ io.Writer, ctx *goproxy.ProxyCtx, err error) {
+	p.log.Debug("tunnel error", "err", p.safeText(err.Error()))
 }

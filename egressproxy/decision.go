@@ -26,6 +26,9 @@ type Decision struct {
 	Port   int
 	Method string
 	Path   string // as sent, with the query redacted and any token redacted; "" for CONNECT
+	// Rule names what a DLP refusal found ("aws-access-token",
+	// "host-secret"), never the value; "" for other reasons.
+	Rule string
 
 	// The request target as sent, from which Path is made when the
 	// decision is shown (a refusal, a log line): allowed requests skip it.
@@ -78,14 +81,17 @@ func (p *Proxy) record(d Decision) schemas.Denial {
 	den := schemas.Denial{
 		Error: d.Reason.Message(), ID: id.String(), Bottle: p.bottle,
 		Host: d.Host, Port: d.Port, Method: d.Method, Path: d.Path,
-		Reason: d.Reason.String(), Hint: d.Reason.Hint(), Time: time.Now().UTC(),
+		Reason: d.Reason.String(), Hint: d.Reason.Hint(), Time: time.Now().UTC(), Rule: d.Rule,
+	}
+	if d.Rule != "" {
+		den.Error += " (dlp: " + d.Rule + ")"
 	}
 	p.metrics.decision(d.Reason)
 	if d.Reason.IsDenial() {
 		p.denials.add(den)
 		p.publish(schemas.KindDenial, den)
 		p.log.Info("egress denied", "denial_id", den.ID, "reason", den.Reason, "method", den.Method,
-			"host", den.Host, "port", den.Port, "path", den.Path)
+			"host", den.Host, "port", den.Port, "path", den.Path, "rule", den.Rule)
 	}
 	return den
 }

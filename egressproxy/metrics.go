@@ -21,6 +21,8 @@ type metrics struct {
 	upstream  prometheus.Histogram
 	upErrors  prometheus.Counter
 	reflected prometheus.Counter
+	held      prometheus.Counter
+	redacted  prometheus.Counter
 	reloads   *prometheus.CounterVec
 }
 
@@ -60,13 +62,19 @@ func newMetrics(reg prometheus.Registerer, bottle string, openConns func() float
 	m.reflected = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "bot_bottle_egress_credential_echoes_total", Help: "Responses in which the upstream echoed an injected credential (masked before the agent saw it).",
 		ConstLabels: labels})
+	m.held = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "bot_bottle_egress_dlp_held_total", Help: "Requests held for the operator because they carry a secret (route policy supervise).",
+		ConstLabels: labels})
+	m.redacted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "bot_bottle_egress_dlp_redacted_total", Help: "Requests sent with the secrets they carried redacted (route policy redact).",
+		ConstLabels: labels})
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bot_bottle_egress_reloads_total", Help: "Routes table reloads by result (ok, error).",
 		ConstLabels: labels}, []string{"result"})
 	conns := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "bot_bottle_egress_open_connections", Help: "Client connections open now.",
 		ConstLabels: labels}, openConns)
-	m.collectors = []prometheus.Collector{m.requests, decisions, m.upstream, m.upErrors, m.reflected, m.reloads, conns}
+	m.collectors = []prometheus.Collector{m.requests, decisions, m.upstream, m.upErrors, m.reflected, m.held, m.redacted, m.reloads, conns}
 	for i, c := range m.collectors {
 		if err := m.reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {

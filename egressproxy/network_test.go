@@ -118,13 +118,13 @@ func TestBlockedAddressesAfterResolution(t *testing.T) {
 		resp, b = f.rawMITM(h+":443", "GET / HTTP/1.1\r\nHost: "+h+"\r\n\r\n")
 		wantReason(t, resp, b, ReasonBlockedAddress)
 	}
-	// passthrough tunnel: the CONNECT itself is refused.
-	_, _, err := f.mitm("pt-rebind.test:443", "x")
-	var refused *connectRefused
-	if !errors.As(err, &refused) {
+	// passthrough tunnel: dialled only after its ClientHello was checked,
+	// so the refusal is answered inside TLS (passthrough.go).
+	resp, b, err := f.tlsThrough("pt-rebind.test:443", &tls.Config{ServerName: "pt-rebind.test", RootCAs: f.roots})
+	if err != nil {
 		t.Fatalf("passthrough to a rebinding name: %v", err)
 	}
-	wantReason(t, refused.resp, refused.body, ReasonBlockedAddress)
+	wantReason(t, resp, b, ReasonBlockedAddress)
 }
 
 func TestIsBlockedAddr(t *testing.T) {
@@ -156,12 +156,11 @@ func TestUpstreamErrorsAre502(t *testing.T) {
 	wantReason(t, resp, b, ReasonUpstreamError)
 	resp, b = f.rawPlain("GET http://dead.test/ HTTP/1.1\r\nHost: dead.test\r\n\r\n")
 	wantReason(t, resp, b, ReasonUpstreamError)
-	_, _, err := f.mitm("pt-deadpass.test:443", "x")
-	var refused *connectRefused
-	if !errors.As(err, &refused) {
+	resp, b, err := f.tlsThrough("pt-deadpass.test:443", &tls.Config{ServerName: "pt-deadpass.test", RootCAs: f.roots})
+	if err != nil {
 		t.Fatalf("passthrough to a dead upstream: %v", err)
 	}
-	wantReason(t, refused.resp, refused.body, ReasonUpstreamError)
+	wantReason(t, resp, b, ReasonUpstreamError)
 	if n := len(f.proxy.RecentDenials(100)); n != 0 {
 		t.Fatalf("upstream failures are not denials, got %d", n)
 	}

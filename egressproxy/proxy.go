@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/dlp"
 	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/elazarl/goproxy"
@@ -19,28 +20,33 @@ import (
 
 // Proxy is one bottle's egress proxy.
 type Proxy struct {
-	bottle  string
-	lim     Limits
-	log     *slog.Logger
-	pub     events.Publisher
-	tokens  map[string]schemas.Secret
-	scan    *scanner
-	certs   *certStore
-	dial    *dialer
-	tr      *http.Transport
-	gp      *goproxy.ProxyHttpServer
-	srv     *http.Server
-	conns   *connTracker
-	metrics *metrics
-	denials denialRing
-	table   atomic.Pointer[table]
+	bottle string
+	lim    Limits
+	log    *slog.Logger
+	pub    events.Publisher
+	tokens map[string]schemas.Secret
+	scan   *scanner
+	dlp    *dlp.Detector // gitleaks' rules and the host secrets
+	// hostSecrets are Config.HostSecrets, for the checks the detector does
+	// not make (split across headers, excerpts).
+	hostSecrets *dlp.Values
+	supervisor  atomic.Pointer[Supervisor]
+	certs       *certStore
+	dial        *dialer
+	tr          *http.Transport
+	gp          *goproxy.ProxyHttpServer
+	srv         *http.Server
+	conns       *connTracker
+	metrics     *metrics
+	denials     denialRing
+	table       atomic.Pointer[table]
 
-	reloadMu sync.Mutex           // serialises Reload (readers never take it)
-	rt       goproxy.RoundTripper // p.roundTrip, made once
-	mitm     *goproxy.ConnectAction
-	tunnel   *goproxy.ConnectAction
-	reject   *goproxy.ConnectAction
-	closed   atomic.Bool
+	reloadMu    sync.Mutex           // serialises Reload (readers never take it)
+	rt          goproxy.RoundTripper // p.roundTrip, made once
+	mitm        *goproxy.ConnectAction
+	passthrough *goproxy.ConnectAction
+	reject      *goproxy.ConnectAction
+	closed      atomic.Bool
 }
 
 // New builds a proxy for cfg. It fails when the routes table is invalid or
@@ -66,6 +72,18 @@ func New(cfg Config) (*Proxy, error) {
 	if short := shortTokenSlots(p.tokens); len(short) > 0 {
 		p.log.Warn("tokens too short to scan for: the agent could send them undetected", "slots", short)
 	}
+	var hostVals []string
+	for _, v := range cfg.HostSecrets {
+		if !v.IsZero() {
+			hostVals = append(hostVals, v.Reveal())
+		}
+	}
+	p.hostSecrets = dlp.NewValues(hostVals)
+	det, err := dlp.NewDetector(p.hostSecrets)
+	if err != nil {
+		return nil, fmt.Errorf("new egress proxy for %q: %w", cfg.Bottle, err)
+	}
+	p.dlp = det
 	t, err := compileTable(cfg.Routes, p.tokens)
 	if err != nil {
 		return nil, fmt.Errorf("new egress proxy for %q: %w", cfg.Bottle, err)
@@ -103,9 +121,9 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 	gp := goproxy.NewProxyHttpServer()
 	gp.Tr = p.tr                                         // ours: verified TLS, our dialer, no environment proxy
 	gp.ConnectDial = nil                                 // NewProxyHttpServer may have set it from HTTPS_PROXY
-	gp.ConnectDialWithReq = p.dialTunnel                 // passthrough tunnels: our dialer or the configured upstream proxy
+	gp.ConnectDialWithReq = refuseConnectDial            // ConnectAccept is never used: passthrough tunnels are ours (passthrough.go)
 	gp.CertStore = p.certs                               // our bounded leaf cache (the MITM action below uses it directly)
-	gp.ConnectionErrHandler = p.tunnelDialFailed         // a structured 502/403 instead of goproxy's text 502
+	gp.ConnectionErrHandler = p.connectionError          // log it; never goproxy's text 502 with the error inside
 	gp.NonproxyHandler = http.HandlerFunc(p.serveDirect) // origin-form requests to the proxy: introspection
 	gp.Logger = goproxyLogger{p}                         // goproxy's warnings to our logger, redacted
 	gp.Verbose = false                                   // no per-request chatter
@@ -115,9 +133,9 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 	gp.AllowHTTP2 = false                                // HTTP/1.1 towards the agent: one request path to check
 	gp.PreventCanonicalization = false                   // canonical header names, so header checks see one spelling
 
-	p.mitm = &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.mitmTLSConfig} // our CA, never GoproxyCa
-	p.tunnel = &goproxy.ConnectAction{Action: goproxy.ConnectAccept}                         // goproxy.OkConnect carries GoproxyCa; ours carries nothing
-	p.reject = &goproxy.ConnectAction{Action: goproxy.ConnectReject}                         // with ctx.Resp set: the client reads our 403
+	p.mitm = &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.mitmTLSConfig}          // our CA, never GoproxyCa
+	p.passthrough = &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: p.servePassthrough} // ClientHello checked before dialling
+	p.reject = &goproxy.ConnectAction{Action: goproxy.ConnectReject}                                  // with ctx.Resp set: the client reads our 403
 
 	gp.OnRequest().HandleConnectFunc(p.handleConnect) // decides every CONNECT: MITM, tunnel or a 403
 	gp.OnRequest().HandleConnectFunc(p.rejectConnect) // catch-all: goproxy's default when nobody decides is to tunnel

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // An upstream can hand a credential back: a debug endpoint that echoes the
@@ -11,13 +12,45 @@ import (
 // introspection API. The agent would then read the token the proxy injected
 // and never gave it. On routes whose requests carry an injected credential,
 // the proxy therefore asks for an uncompressed response and masks every
-// token (as sent, or in any of the encodings the request scanner knows) in
-// the response's headers and body with '*' before the agent sees it. The
+// token (as sent, or in any of the encodings the request scanner knows,
+// also behind JSON, HTML or percent escapes) in the response's headers and
+// body with '*' before the agent sees it. The
 // mask has the token's length, so Content-Length stays true.
 
 // maskToken replaces, in place, every occurrence of a pattern in b with '*'
-// and reports whether it masked anything.
+// and reports whether it masked anything. It finds the patterns as they
+// are and in each decoded view of b (see unescape.go), where it masks the
+// whole escapes that encode the match.
 func (s *scanner) maskToken(b []byte) bool {
+	masked := s.maskRaw(b)
+	v := views.Get().(*view)
+	defer views.Put(v)
+	for _, dec := range responseDecoders {
+		if !dec.decodeView(v, b) {
+			continue
+		}
+		for _, p := range s.patterns {
+			for i := 0; ; {
+				j := bytes.Index(v.dec[i:], p)
+				if j < 0 {
+					break
+				}
+				from, to := v.srcRange(i+j, i+j+len(p))
+				for k := from; k < to; k++ {
+					b[k] = '*'
+				}
+				masked = true
+				i += j + len(p)
+			}
+		}
+	}
+	return masked
+}
+
+var views = sync.Pool{New: func() any { return new(view) }}
+
+// maskRaw masks the patterns as they are.
+func (s *scanner) maskRaw(b []byte) bool {
 	masked := false
 	for _, p := range s.patterns {
 		for i := 0; ; {
@@ -35,6 +68,11 @@ func (s *scanner) maskToken(b []byte) bool {
 	return masked
 }
 
+// maskHoldback is how many trailing bytes of a stream the masker holds
+// back: the longest pattern, every byte of it written as the longest
+// escape, less one.
+func (s *scanner) maskHoldback() int { return max(s.maxLen*maxEscapeLen-1, 0) }
+
 // maskHeaders masks tokens in the values of h and reports whether it did.
 func (s *scanner) maskHeaders(h http.Header) bool {
 	masked := false
@@ -51,7 +89,7 @@ func (s *scanner) maskHeaders(h http.Header) bool {
 }
 
 // maskingBody passes a response body through with every token masked. It
-// holds back the last maxLen-1 bytes it has read until more arrive (or the
+// holds back the last maskHoldback bytes it has read until more arrive (or the
 // body ends), so a token split across reads is masked whole. A body of
 // known, modest length is read whole on the first Read, so it still leaves
 // in one write.
@@ -71,7 +109,7 @@ type maskingBody struct {
 const wholeBodyLimit = 256 << 10
 
 func newMaskingBody(src io.ReadCloser, sc *scanner, contentLength int64, onMask func()) *maskingBody {
-	m := &maskingBody{src: src, sc: sc, hold: max(sc.maxLen-1, 0), onMask: onMask, whole: -1}
+	m := &maskingBody{src: src, sc: sc, hold: sc.maskHoldback(), onMask: onMask, whole: -1}
 	if contentLength >= 0 && contentLength <= wholeBodyLimit {
 		m.whole = contentLength
 	}

@@ -21,6 +21,9 @@ type reqState struct {
 	// injected is set when the request carries the route's credential:
 	// its response is masked for that credential on the way back.
 	injected bool
+	// websocket is set for an admitted WebSocket handshake: a 101 to it
+	// is relayed through a wsRelay (see upgrade.go).
+	websocket bool
 	// closeConn closes a MITM'd connection once a refusal is written,
 	// rather than let goproxy drain a body the proxy will not forward
 	// (net/http bounds that drain for plain requests itself).
@@ -80,11 +83,24 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 	if p.headersCarryToken(req.Header) {
 		return req, p.refuseRequest(req, deny(d, ReasonTokenInHeader), st)
 	}
-	reason, sb := prepareBody(req, p.scan, p.lim)
+	ws, reason := checkUpgrade(req.Header, r)
 	if reason != ReasonAllowed {
 		return req, p.refuseRequest(req, deny(d, reason), st)
 	}
-	st.body = sb
+	if ws {
+		st.websocket = true
+		req.Header.Del("Sec-WebSocket-Extensions") // frames stay uncompressed, so readable (upgrade.go)
+	}
+	reason, bd := prepareBody(req, p.scan, p.dlp, p.lim)
+	if reason != ReasonAllowed {
+		return req, p.refuseRequest(req, deny(d, reason), st)
+	}
+	st.body = bd.stream
+	if fs := p.scanDLP(req, &bd); len(fs) > 0 {
+		if d, refused := p.applyDLP(req, d, r, &bd, fs); refused {
+			return req, p.refuseRequest(req, d, st)
+		}
+	}
 	if !r.auth.IsZero() {
 		req.Header.Set("Authorization", r.auth.Reveal())
 		// The response is scanned for the credential it might echo (see
@@ -189,6 +205,12 @@ func (p *Proxy) decide(req *http.Request, tun *tunnel) (d Decision, r *route, in
 	}
 	if !r.admitsPath(path) {
 		return deny(d, ReasonPathNotAllowed), nil, false
+	}
+	if !r.auth.IsZero() && scheme != "https" {
+		// Plain http, or cleartext inside a CONNECT tunnel (goproxy marks
+		// it "http"): the credential would cross the network unencrypted.
+		// Checked last, so a request refused on other grounds says so.
+		return deny(d, ReasonCleartextCredential), nil, false
 	}
 	authority := host
 	if port != schemePort(scheme) {
@@ -317,8 +339,28 @@ func (p *Proxy) headersCarryToken(h http.Header) bool {
 			buf.WriteString(k)
 			buf.WriteString(": ")
 			buf.WriteString(v)
-			buf.WriteByte('\n')
+			buf.WriteByte(0) // not a line break: that would make every scan decode a view
 		}
 	}
-	return p.scan.found(buf.Bytes())
+	if p.scan.found(buf.Bytes()) {
+		return true
+	}
+	buf.Reset()
+	var ends [32]int
+	at := ends[:0]
+	for _, vs := range h {
+		for _, v := range vs {
+			buf.WriteString(v)
+			at = append(at, buf.Len())
+		}
+	}
+	all := buf.Bytes()
+	var partsArr [32][]byte
+	parts := partsArr[:0]
+	from := 0
+	for _, end := range at {
+		parts = append(parts, all[from:end])
+		from = end
+	}
+	return p.scan.foundSplit(parts)
 }

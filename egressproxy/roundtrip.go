@@ -31,15 +31,20 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 	start := time.Now()
 	resp, err := p.tr.RoundTrip(out)
 	p.metrics.upstreamTook(time.Since(start))
-	if sb := st.body; sb != nil && (sb.foundToken.Load() || sb.tooLarge.Load()) {
+	if sb := st.body; sb != nil && (sb.foundToken.Load() || sb.tooLarge.Load() || sb.secretRule.Load() != nil) {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		reason := ReasonTokenInBody
-		if sb.tooLarge.Load() {
-			reason = ReasonBodyTooLarge
+		d := deny(st.decision, ReasonTokenInBody)
+		switch {
+		case sb.tooLarge.Load():
+			d.Reason = ReasonBodyTooLarge
+		case sb.secretRule.Load() != nil && !sb.foundToken.Load():
+			// Too long to hold or rewrite: whatever the route's policy,
+			// a streamed body with a secret is refused.
+			d.Reason, d.Rule = ReasonDLPMatch, *sb.secretRule.Load()
 		}
-		r := p.refuse(req, deny(st.decision, reason), st.done)
+		r := p.refuse(req, d, st.done)
 		st.closeAfterRefusal(req, r)
 		return r, nil
 	}
@@ -53,11 +58,7 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 		return r, nil
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		// A WebSocket (or other upgrade): goproxy relays bytes from here on
-		// and needs the body's io.Writer, so it is left unwrapped; the
-		// connection is now a tunnel for the idle timeout.
-		st.conn.markHijacked(kindTunnel)
-		return resp, nil
+		return p.switchProtocols(req, resp, st), nil
 	}
 	if st.injected && p.scan.enabled() {
 		p.maskReflected(req, resp, st.decision)
@@ -69,13 +70,7 @@ func (p *Proxy) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Respo
 // maskReflected masks the credential in a response to a request that
 // carried it, and logs (never the value) when the upstream echoed it.
 func (p *Proxy) maskReflected(req *http.Request, resp *http.Response, d Decision) {
-	echoed := func() {
-		p.metrics.reflected.Inc()
-		if d.Path == "" && d.rawPath != "" {
-			d.Path = p.displayPath(d.rawPath, d.rawQuery)
-		}
-		p.log.Warn("upstream echoed the injected credential; masked it in the response", "host", d.Host, "path", d.Path)
-	}
+	echoed := func() { p.noteEcho(d) }
 	if p.scan.maskHeaders(resp.Header) || p.scan.maskHeaders(resp.Trailer) {
 		echoed()
 	}
@@ -90,6 +85,16 @@ func (p *Proxy) maskReflected(req *http.Request, resp *http.Response, d Decision
 		return
 	}
 	resp.Body = newMaskingBody(resp.Body, p.scan, resp.ContentLength, echoed)
+}
+
+// noteEcho counts and logs (never the value) an upstream's echo of the
+// injected credential, which was masked.
+func (p *Proxy) noteEcho(d Decision) {
+	p.metrics.reflected.Inc()
+	if d.Path == "" && d.rawPath != "" {
+		d.Path = p.displayPath(d.rawPath, d.rawQuery)
+	}
+	p.log.Warn("upstream echoed the injected credential; masked it in the response", "host", d.Host, "path", d.Path)
 }
 
 // upstreamFailed logs an upstream failure and returns its 502.

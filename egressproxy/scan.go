@@ -3,20 +3,21 @@ package egressproxy
 import (
 	"bytes"
 	"strings"
+	"sync"
 
+	"github.com/bot-bottle/bot-bottle/dlp"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
-// decodeRounds is how many times the scanner percent-decodes what it scans,
-// so that %-escaped and doubly %-escaped forms of a token are found too.
-const decodeRounds = 2
-
 // scanner finds the proxy's own token values in data that the agent sends:
-// URLs, headers and bodies. It looks for every pattern of tokenPatterns in
-// the data as sent and in up to decodeRounds percent-decoded views of it.
-// It is immutable and safe for concurrent use.
+// URLs, headers and bodies. It looks for every form dlp.Patterns lists
+// (raw, hex in any case, base64 at any alignment) in the data as sent and
+// in its decoded views (percent, JSON \u and \x escapes undone, twice;
+// line breaks dropped), so an escaped, MIME-wrapped or mixed-case form is
+// found too. It is immutable and safe for concurrent use.
 type scanner struct {
-	patterns [][]byte
+	values   *dlp.Values
+	patterns [][]byte // the forms as sent, for masking responses (reflect.go)
 	strs     []string // the same patterns, for strings
 	folded   [][]byte // patterns in lower case, for case-insensitive places (header names)
 	maxLen   int
@@ -25,10 +26,12 @@ type scanner struct {
 func newScanner(tokens map[string]schemas.Secret) *scanner {
 	s := &scanner{}
 	seen := map[string]bool{}
+	var vals []string
 	for _, tok := range tokens {
 		if tok.IsZero() {
 			continue
 		}
+		vals = append(vals, tok.Reveal())
 		for _, p := range tokenPatterns(tok.Reveal()) {
 			if seen[p] {
 				continue
@@ -40,6 +43,7 @@ func newScanner(tokens map[string]schemas.Secret) *scanner {
 			s.maxLen = max(s.maxLen, len(p))
 		}
 	}
+	s.values = dlp.NewValues(vals)
 	return s
 }
 
@@ -48,46 +52,37 @@ func (s *scanner) enabled() bool { return len(s.patterns) > 0 }
 
 // holdback is how many trailing bytes of a stream must be held back so that
 // no complete pattern, in any of its encoded forms, leaves before the scan
-// has seen all of it: each decoding round can triple a pattern's length.
-func (s *scanner) holdback() int {
-	n := s.maxLen
-	for range decodeRounds {
-		n *= 3
-	}
-	return n
-}
+// has seen all of it: escapes can make a pattern dlp.MaxViewGrowth times
+// longer.
+func (s *scanner) holdback() int { return s.maxLen * dlp.MaxViewGrowth }
 
-// found reports whether b holds a token, as sent or percent-decoded.
+// found reports whether b holds a token, as sent or in a decoded view.
 func (s *scanner) found(b []byte) bool {
 	return s.foundScratch(b, nil)
 }
 
-// foundScratch is found with a scratch buffer for the decoded views, which
+// foundScratch is found with scratch buffers for the decoded views, which
 // streaming callers reuse from one chunk to the next.
-func (s *scanner) foundScratch(b []byte, scratch *[2][]byte) bool {
+func (s *scanner) foundScratch(b []byte, scratch *dlp.Scratch) bool {
 	if !s.enabled() {
 		return false
 	}
-	if s.foundRaw(b) {
-		return true
+	if scratch == nil {
+		sp := scratches.Get().(*dlp.Scratch)
+		defer scratches.Put(sp)
+		scratch = sp
 	}
-	for round := range decodeRounds {
-		if bytes.IndexByte(b, '%') < 0 {
-			return false
-		}
-		var dst []byte
-		if scratch != nil {
-			dst = scratch[round][:0]
-		}
-		b = appendPercentDecoded(dst, b)
-		if scratch != nil {
-			scratch[round] = b
-		}
-		if s.foundRaw(b) {
-			return true
-		}
-	}
-	return false
+	return s.values.Contains(b, scratch)
+}
+
+// scratches are the decoded views' buffers of one-shot scans.
+var scratches = sync.Pool{New: func() any { return new(dlp.Scratch) }}
+
+// foundSplit reports whether the concatenation of some of parts (header
+// values, say) holds a token: a token split across headers that a server
+// or the application behind it may join.
+func (s *scanner) foundSplit(parts [][]byte) bool {
+	return s.enabled() && s.values.SplitAcross(parts)
 }
 
 func (s *scanner) foundString(str string) bool {
@@ -99,7 +94,7 @@ func (s *scanner) foundString(str string) bool {
 			return true
 		}
 	}
-	if !strings.Contains(str, "%") {
+	if !strings.ContainsAny(str, `%\`) && !hasUpperHex(str) {
 		return false
 	}
 	return s.found([]byte(str))
@@ -148,6 +143,10 @@ func (s *scanner) redactPath(path string) string {
 	}
 	return out
 }
+
+// hasUpperHex reports whether str has an upper-case hex letter: a hex form
+// of a token may be written in any case.
+func hasUpperHex(str string) bool { return strings.ContainsAny(str, "ABCDEF") }
 
 // percentDecode returns b with every well-formed %XX escape decoded;
 // malformed escapes are kept as they are.

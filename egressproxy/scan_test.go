@@ -77,7 +77,7 @@ func TestScanBodyEverySplit(t *testing.T) {
 	for _, form := range []string{testToken, base64.StdEncoding.EncodeToString([]byte("ab" + testToken)), url.QueryEscape("%" + testToken)} {
 		for pre := 0; pre < 200; pre += 37 {
 			body := strings.Repeat("-", pre) + form + strings.Repeat("+", 3000)
-			sb := newScanBody(nil, io.NopCloser(oneByteReader{strings.NewReader(body)}), sc, 0)
+			sb := newScanBody(nil, io.NopCloser(oneByteReader{strings.NewReader(body)}), sc, nil, 0)
 			out, err := io.ReadAll(sb)
 			if err != errTokenInBody || !sb.foundToken.Load() {
 				t.Fatalf("form %q at %d: err %v", form, pre, err)
@@ -88,7 +88,7 @@ func TestScanBodyEverySplit(t *testing.T) {
 		}
 	}
 	clean := strings.Repeat("0123456789abcdef", 10000)
-	sb := newScanBody([]byte("head"), io.NopCloser(strings.NewReader(clean)), sc, 0)
+	sb := newScanBody([]byte("head"), io.NopCloser(strings.NewReader(clean)), sc, nil, 0)
 	out, err := io.ReadAll(sb)
 	if err != nil || string(out) != "head"+clean {
 		t.Fatalf("clean body: %v, %d bytes", err, len(out))

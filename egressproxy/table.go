@@ -26,8 +26,10 @@ type route struct {
 	prefixes    []string
 	methods     methodSet
 	passthrough bool
+	websocket   bool           // relay WebSocket upgrades although the route injects a credential
 	auth        schemas.Secret // the whole Authorization value, e.g. "Bearer t"; zero: none
 	authSlot    string
+	dlp         string // schemas.DLPBlock, DLPRedact or DLPSupervise
 }
 
 // methodSet is a bit per entry of schemas.Methods.
@@ -90,8 +92,20 @@ func compileRoute(rule schemas.RouteRule, tokens map[string]schemas.Secret) (*ro
 		return nil, fmt.Errorf("port %d is not between 1 and 65535", rule.Port)
 	}
 	r := &route{host: schemas.NormalizeHost(rule.Host), port: rule.Port, passthrough: rule.TLSPassthrough}
-	if rule.TLSPassthrough && (len(rule.PathAllowlist) > 0 || len(rule.Methods) > 0 || rule.Auth != nil) {
-		return nil, errors.New("tls_passthrough cannot be combined with path_allowlist, methods or auth")
+	if rule.TLSPassthrough && (len(rule.PathAllowlist) > 0 || len(rule.Methods) > 0 || rule.Auth != nil || rule.WebSocket) {
+		return nil, errors.New("tls_passthrough cannot be combined with path_allowlist, methods, auth or websocket")
+	}
+	if rule.WebSocket && rule.Auth == nil {
+		return nil, errors.New("websocket applies only to a route with auth (routes without one relay WebSocket anyway)")
+	}
+	r.websocket = rule.WebSocket
+	switch rule.DLP {
+	case "":
+		r.dlp = schemas.DLPBlock
+	case schemas.DLPBlock, schemas.DLPRedact, schemas.DLPSupervise:
+		r.dlp = rule.DLP
+	default:
+		return nil, fmt.Errorf("dlp_on_match %q is not one of %s", rule.DLP, strings.Join(schemas.DLPActions, ", "))
 	}
 	for _, p := range rule.PathAllowlist {
 		if why := schemas.CheckPathPrefix(p); why != "" {

@@ -31,6 +31,10 @@ type Bottle struct {
 	out     *outputLog
 	proc    Process
 
+	workdirLock  *workdirLock // held from before the start until the processes are gone
+	workdirSince time.Time    // when protection began: what changed after is the bottle's
+	notices      []string     // from the workdir sweep, for the operator
+
 	stopWatch   context.CancelFunc
 	stopWatchWG sync.WaitGroup
 
@@ -173,6 +177,9 @@ func (b *Bottle) teardown() {
 		if err := b.proc.Release(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := b.releaseWorkdir(); err != nil {
+		errs = append(errs, err)
 	}
 	if b.out != nil {
 		_ = b.out.Close()

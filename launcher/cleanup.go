@@ -47,7 +47,8 @@ func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupRepo
 	var rep CleanupReport
 	var errs []error
 	orphans := map[string]bool{}
-	if err := l.cleanRunDirs(&rep, orphans); err != nil {
+	var sweeps []RunRecord // dead owners' bottles whose workdirs are swept last
+	if err := l.cleanRunDirs(&rep, orphans, &sweeps); err != nil {
 		errs = append(errs, err)
 	}
 	alive := func(o Owner) bool { return o.Alive() }
@@ -68,6 +69,26 @@ func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupRepo
 			rep.Removed = append(rep.Removed, fmt.Sprintf("%s %s %.12s (bottle %s)", lo.Backend, lo.Kind, lo.ID, lo.BottleID))
 		}
 	}
+	// After the backends' leftovers: a dead owner's container must be gone
+	// before the placeholders its mounts stand on are removed.
+	for _, w := range leftoverPlaceholders(l.cfg.Home) {
+		removed, err := removePlaceholders(l.cfg.Home, w)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cleanup: %w", err))
+		}
+		for _, r := range removed {
+			rep.Removed = append(rep.Removed, "placeholder "+clean(filepath.Join(w, r)))
+		}
+	}
+	for _, rec := range sweeps {
+		notices, err := sweepWorkdir(rec.Workdir, rec.Started, rec.ID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cleanup: %w", err))
+		}
+		for _, n := range notices {
+			rep.Removed = append(rep.Removed, fmt.Sprintf("workdir of bottle %s: %s", rec.ID, n))
+		}
+	}
 	if l.cfg.Registry != nil {
 		live, err := l.List(ctx, false)
 		if err != nil {
@@ -84,8 +105,9 @@ func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupRepo
 	return rep, errors.Join(errs...)
 }
 
-// cleanRunDirs removes the run folders whose owner is dead.
-func (l *Launcher) cleanRunDirs(rep *CleanupReport, orphans map[string]bool) error {
+// cleanRunDirs removes the run folders whose owner is dead, and adds to
+// sweeps the records of those that name a workdir.
+func (l *Launcher) cleanRunDirs(rep *CleanupReport, orphans map[string]bool, sweeps *[]RunRecord) error {
 	root := RunRoot(l.cfg.Home)
 	entries, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -111,6 +133,9 @@ func (l *Launcher) cleanRunDirs(rep *CleanupReport, orphans map[string]bool) err
 		rec, err := readRecord(RunDir{Root: path})
 		if err == nil && rec.Owner.Alive() {
 			continue
+		}
+		if err == nil && rec.Workdir != "" && !rec.Started.IsZero() {
+			*sweeps = append(*sweeps, rec)
 		}
 		if err := keepLog(l.cfg.Home, e.Name(), RunDir{Root: path}); err != nil {
 			errs = append(errs, fmt.Errorf("cleanup: %w", err)) // the folder still goes: leftovers must not pile up

@@ -16,6 +16,13 @@
 // event and never reaches into the bottle itself. When the owner is dead,
 // cleanup removes what it left: run folders, containers, networks.
 //
+// The workdir is the one host folder a bottle writes; what in it the host
+// later runs or trusts (git hooks and config, editor and agent settings)
+// is read-only in every bottle, existing or not: protect.go decides which
+// paths, placeholder.go holds the missing ones, workdirlock.go keeps them
+// until the last bottle on the workdir ends, and sweep.go defuses at the
+// end what no mount can hold (a git repository planted anywhere).
+//
 // Backends live in subpackages: launcher/netns (local namespaces) and
 // launcher/docker; launcher/bottleinit is the init that runs as pid 1 in
 // either.

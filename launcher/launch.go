@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
@@ -39,6 +40,10 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
+	hostSecrets, err := hostSecrets(plan, tokens, l.cfg.HostEnv)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
 	command := o.Command
 	if o.Prompt != "" {
 		if len(command) > 0 {
@@ -62,17 +67,22 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
+	agentHome := AgentHomePath(l.cfg.Home, plan.Bottle, workdir)
+	if err := prepareAgentHome(agentHome, o.Fresh); err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
 	id, err := NewID(plan.Bottle)
 	if err != nil {
 		return nil, err
 	}
 	owner := Self()
-	rd, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner})
+	rd, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner,
+		Workdir: workdir, Started: time.Now()})
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Runtime: rt, Owner: owner, RunDir: rd.Root, Workdir: workdir}, rd)
-	if err := b.start(ctx, be, o, command, tokens); err != nil {
+	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Runtime: rt, Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
+	if err := b.start(ctx, be, o, command, tokens, hostSecrets); err != nil {
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
@@ -80,7 +90,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 }
 
 // start does the part of a launch that leaves something to tear down.
-func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret) error {
+func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret, hostSecrets []schemas.Secret) error {
 	l := b.l
 	b.watchStops(ctx)
 	b.publish(ctx, schemas.StateStarting, nil, "")
@@ -94,6 +104,7 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 	}
 	pcfg := l.cfg.Proxy
 	pcfg.Bottle, pcfg.Routes, pcfg.Tokens, pcfg.CA, pcfg.Publisher = b.info.ID, b.plan.RoutesFile(), tokens, ca, l.cfg.Publisher
+	pcfg.HostSecrets = hostSecrets
 	if pcfg.Logger == nil {
 		pcfg.Logger = l.log
 	}
@@ -124,6 +135,9 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 		return err
 	}
 	spec := l.spec(b, be, o, command)
+	if spec.Protect, err = b.protectWorkdir(ctx); err != nil {
+		return err
+	}
 	proc, err := be.Start(ctx, spec)
 	if err != nil {
 		return err
@@ -153,6 +167,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		CAFile:   InBottle(CACertFile),
 		BottleID: b.info.ID,
 		MCPURL:   "http://127.0.0.1:" + strconv.Itoa(DefaultMCPPort) + "/mcp",
+		Workdir:  b.info.Workdir,
 	}
 	env := planner.AgentEnv(b.plan, values)
 	stdio := o.Stdio
@@ -195,6 +210,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		},
 		RunDir:       b.rd,
 		Workdir:      b.info.Workdir,
+		AgentHome:    b.info.AgentHome,
 		ReadonlyRoot: o.ReadonlyRoot,
 		HostHome:     l.cfg.HostEnv["HOME"],
 		HostPath:     l.cfg.HostEnv["PATH"],

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 )
@@ -78,6 +79,10 @@ type RunRecord struct {
 	Backend     string `json:"backend"`
 	Owner       Owner  `json:"owner"`
 	ContainerID string `json:"container_id,omitempty"`
+	// Workdir and Started let cleanup sweep the workdir of a bottle whose
+	// owner died (see sweep.go).
+	Workdir string    `json:"workdir,omitempty"`
+	Started time.Time `json:"started,omitzero"`
 }
 
 // CreateRunDir makes the run folder with its record in one step: it is built

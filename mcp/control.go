@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/planner"
@@ -191,6 +192,9 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 	if err := owner.Begin(context.Background()); err != nil {
 		return err
 	}
+	// Requests the proxy's DLP holds (route policy supervise) become
+	// release proposals on the desk.
+	b.Proxy().SetSupervisor(supervisor{owner})
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
 	if c.closed {
@@ -230,6 +234,15 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 		c.mu.Unlock()
 	}()
 	return nil
+}
+
+// supervisor lets a bottle's review owner decide the requests its proxy
+// holds.
+type supervisor struct{ owner *review.Owner }
+
+func (s supervisor) Hold(ctx context.Context, rel schemas.Release) egressproxy.HoldOutcome {
+	out := s.owner.Hold(ctx, rel)
+	return egressproxy.HoldOutcome{Released: out.Released, TimedOut: out.TimedOut, Notes: out.Notes}
 }
 
 // running reports whether bottle runs and its owner is alive: the desk

@@ -136,13 +136,13 @@ func (o *Operator) notify(ev schemas.Event) {
 			return
 		}
 		o.updated(ProposalsURI)
+		msg := fmt.Sprintf("bottle %s asks for egress: %s (proposal %s; justification: %s); decide with egress_decide",
+			p.Bottle, p.Delta, p.ID, p.Justification)
+		if p.Kind == schemas.ProposalRelease {
+			msg = releaseMessage(p)
+		}
 		if p.Count <= 1 { // a merged duplicate is not new
-			o.logAll(mcpgo.LoggingLevelNotice, map[string]any{
-				"event": "proposal",
-				"message": fmt.Sprintf("bottle %s asks for egress: %s (proposal %s; justification: %s); decide with egress_decide",
-					p.Bottle, p.Delta, p.ID, p.Justification),
-				"proposal": p,
-			})
+			o.logAll(mcpgo.LoggingLevelNotice, map[string]any{"event": "proposal", "message": msg, "proposal": p})
 		}
 	case schemas.KindDecision:
 		o.updated(ProposalsURI)

@@ -183,7 +183,11 @@ func (o *Operator) egressProposals(ctx context.Context, a proposalsArgs) (Propos
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s, newest first:\n", plural(len(views), "proposal", "proposals"))
 	for _, v := range views {
-		fmt.Fprintf(&b, "  %s  %s  bottle %s  %s\n    justification: %s\n", v.ID, v.Status, v.Bottle, v.Delta, v.Justification)
+		if v.Kind == schemas.ProposalRelease && v.Release != nil {
+			fmt.Fprintf(&b, "  %s  %s  bottle %s  %s\n    agent's text around the secret (secrets replaced): %s\n", v.ID, v.Status, v.Bottle, v.Delta, agentText(v.Release.Excerpt))
+		} else {
+			fmt.Fprintf(&b, "  %s  %s  bottle %s  %s\n    justification: %s\n", v.ID, v.Status, v.Bottle, v.Delta, v.Justification)
+		}
 		if v.Applied != nil {
 			fmt.Fprintf(&b, "    %s by %s: %s\n", v.Applied.Action, v.Applied.DecidedBy, v.Applied.Notes)
 		}

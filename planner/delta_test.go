@@ -24,8 +24,8 @@ func TestApplyRequest(t *testing.T) {
 		route string
 	}{
 		{RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/simple/"}, Methods: []string{"GET"}},
-			"new host pypi.org; paths +/simple/; methods +GET", "{Host:pypi.org Port:0 PathAllowlist:[/simple/] Methods:[GET] Auth:<nil> TLSPassthrough:false}"},
-		{RouteRequest{Host: "PyPI.org."}, "new host pypi.org", "{Host:pypi.org Port:0 PathAllowlist:[] Methods:[] Auth:<nil> TLSPassthrough:false}"},
+			"new host pypi.org; paths +/simple/; methods +GET", "{Host:pypi.org Port:0 PathAllowlist:[/simple/] Methods:[GET] Auth:<nil> TLSPassthrough:false WebSocket:false DLP:}"},
+		{RouteRequest{Host: "PyPI.org."}, "new host pypi.org", "{Host:pypi.org Port:0 PathAllowlist:[] Methods:[] Auth:<nil> TLSPassthrough:false WebSocket:false DLP:}"},
 		{RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/myorg/x"}}, "widen api.github.com; all methods", ""},
 		{RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/myorgX/"}, Methods: []string{"GET", "POST"}},
 			"widen api.github.com; paths +/repos/myorgX/; methods +POST", ""},

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -70,6 +71,8 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 		fmt.Fprintf(&b, "  file ~/%s (mode %04o, %s)\n", f.Path, f.Mode, FileNote(f.Path))
 	}
 
+	formatWorkdir(&b, plan.Workdir)
+
 	if len(plan.Warnings) > 0 {
 		b.WriteString("\nWarnings:\n")
 		for _, w := range plan.Warnings {
@@ -99,7 +102,10 @@ func routeRule(r schemas.PlannedRoute) string {
 	if len(r.Methods) > 0 {
 		methods = strings.Join(r.Methods, ",")
 	}
-	return paths + "; " + methods
+	if r.WebSocket {
+		methods += "; WebSocket"
+	}
+	return paths + "; " + methods + "; dlp " + cmp.Or(r.DLP, schemas.DLPBlock)
 }
 
 func routeAuth(r schemas.PlannedRoute) string {

@@ -8,13 +8,16 @@ import (
 
 // folded is a manifest chain merged by the extends rules: env merges (later
 // wins), routes concatenate (a later route for the same host replaces the
-// earlier), agent_provider fields and runtime are last-wins scalars. Every value keeps
+// earlier), agent_provider fields and runtime are last-wins scalars,
+// workdir.writable concatenates. Every value keeps
 // where it was written, so errors found after merging still point at a file.
 type folded struct {
 	chain    []string // bottle files, in fold order, each once
 	provider providerFields
 	env      map[string]string
 	replaced []schemas.ReplacedRoute
+	writable []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
+	dlp      string                 // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
 	// runtime is the last runtime written along the chain, and where.
 	runtime   string
 	runtimeAt schemas.Location
@@ -36,6 +39,7 @@ type sourcedRoute struct {
 // position of the manifest that set it (zero Location when unset).
 type providerFields struct {
 	template, authToken, image string
+	apiKey                     string
 	forward                    *bool
 	command                    []string
 	at                         map[string]schemas.Location
@@ -56,11 +60,17 @@ func (f *folded) absorb(p *folded) {
 		f.env[k] = v
 	}
 	f.provider.overlay(p.provider)
+	if p.dlp != "" {
+		f.dlp = p.dlp
+	}
 	if p.runtime != "" {
 		f.runtime, f.runtimeAt = p.runtime, p.runtimeAt
 	}
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
+	}
+	for _, w := range p.writable {
+		f.addWritable(w)
 	}
 	for _, r := range p.liveRoutes() {
 		f.addRoute(r)
@@ -78,6 +88,10 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 	}
 	if m.AgentProvider != nil {
 		f.provider.overlay(providerOf(m.AgentProvider))
+	}
+	f.absorbWorkdir(m.Workdir, short)
+	if m.DLP != nil {
+		f.dlp = m.DLP.OnMatch
 	}
 	if m.Runtime != "" {
 		f.runtime, f.runtimeAt = m.Runtime, m.KeyAt["runtime"]
@@ -126,7 +140,7 @@ func (f *folded) noteReplaced(r schemas.ReplacedRoute) {
 // keeping only the fields the manifest set.
 func providerOf(p *schemas.AgentProvider) providerFields {
 	return providerFields{template: p.Template, authToken: p.AuthToken, image: p.Image,
-		forward: p.ForwardHostCredentials, command: p.Command, at: p.KeyAt}
+		forward: p.ForwardHostCredentials, apiKey: p.APIKey, command: p.Command, at: p.KeyAt}
 }
 
 // overlay sets every field that src set, last-wins.
@@ -142,6 +156,8 @@ func (pf *providerFields) overlay(src providerFields) {
 			pf.image = src.image
 		case "forward_host_credentials":
 			pf.forward = src.forward
+		case "api_key":
+			pf.apiKey = src.apiKey
 		case "command":
 			pf.command = src.command
 		}

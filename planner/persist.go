@@ -151,6 +151,9 @@ func renderRouteItem(rule schemas.Route, indent, note string) string {
 	if rule.TLSPassthrough {
 		fmt.Fprintf(&b, "%stls_passthrough: true\n", field)
 	}
+	if rule.WebSocket {
+		fmt.Fprintf(&b, "%swebsocket: true\n", field)
+	}
 	return b.String()
 }
 

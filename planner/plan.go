@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -87,6 +88,7 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 		Routes:   []schemas.PlannedRoute{},
 		Slots:    []schemas.TokenSlot{},
 		Files:    prov.files,
+		Workdir:  workdirPlan(f.writable),
 		Warnings: append([]string{}, prov.warn...),
 	}
 	routes, replaced := ownProviderHosts(prov.routes, f.liveRoutes())
@@ -94,7 +96,7 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 	for _, r := range replaced {
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf("route for %s at %s is replaced by %s, which owns that host", r.Host, r.Origin, r.By))
 	}
-	if err := assignSlots(plan, routes, p.Env); err != nil {
+	if err := assignSlots(plan, routes, p.Env, f.dlp); err != nil {
 		return nil, err
 	}
 	plan.Env = agentEnv(f.env, prov.env)
@@ -130,12 +132,21 @@ func ownProviderHosts(provider, manifest []sourcedRoute) ([]sourcedRoute, []sche
 
 // assignSlots turns routes into planned routes, giving authenticated routes
 // token slots in order; routes with the same token_ref share a slot.
-func assignSlots(plan *schemas.Plan, routes []sourcedRoute, env map[string]string) error {
+//
+// Each decrypted route gets its DLP policy: its own dlp block, else the
+// bottle's, else block. A passthrough route has none: it is never decrypted.
+func assignSlots(plan *schemas.Plan, routes []sourcedRoute, env map[string]string, bottleDLP string) error {
 	slotOf := map[string]int{} // token_ref -> index in plan.Slots
 	for _, sr := range routes {
 		r := sr.route
 		pr := schemas.PlannedRoute{Host: schemas.NormalizeHost(r.Host), Port: r.Port, PathAllowlist: r.PathAllowlist,
-			Methods: r.Methods, TLSPassthrough: r.TLSPassthrough, Origin: sr.origin}
+			Methods: r.Methods, TLSPassthrough: r.TLSPassthrough, WebSocket: r.WebSocket, Origin: sr.origin}
+		if !r.TLSPassthrough {
+			pr.DLP = cmp.Or(bottleDLP, schemas.DLPBlock)
+			if r.DLP != nil {
+				pr.DLP = r.DLP.OnMatch
+			}
+		}
 		if r.Auth != nil {
 			i, ok := slotOf[r.Auth.TokenRef]
 			if !ok {

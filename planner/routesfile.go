@@ -52,6 +52,12 @@ func RenderRoutesFile(header string, rf *schemas.RoutesFile) []byte {
 		if r.TLSPassthrough {
 			b.WriteString("    tls_passthrough: true\n")
 		}
+		if r.WebSocket {
+			b.WriteString("    websocket: true\n")
+		}
+		if r.DLP != "" && r.DLP != schemas.DLPBlock {
+			fmt.Fprintf(&b, "    dlp_on_match: %s\n", r.DLP)
+		}
 	}
 	return schemas.SealRoutes(b.Bytes())
 }

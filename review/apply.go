@@ -97,6 +97,18 @@ func (o *Owner) apply(d schemas.Decision) {
 		o.publish(schemas.KindApplied, out) // the first decision's result stands
 		return
 	}
+	if prop.Kind == schemas.ProposalRelease {
+		if err := CheckDecision(d); err != nil {
+			out.Status, out.Notes = schemas.ProposalRefused, fmt.Sprintf("invalid decision: %v", err)
+		} else {
+			decideRelease(&out, d)
+		}
+		o.publish(schemas.KindApplied, out)
+		if out.Status != schemas.ProposalRefused { // a malformed decision leaves the hold waiting
+			o.settle(d.ProposalID, Result{Status: out.Status, ProposalID: d.ProposalID, Notes: out.Notes, Delta: prop.Delta})
+		}
+		return
+	}
 	o.decide(&out, d, prop)
 	if out.Status == schemas.ProposalApproved {
 		o.limit.refund()
@@ -195,7 +207,8 @@ func (o *Owner) nextTable(live *schemas.RoutesFile, d schemas.Decision, prop sch
 			return nil, nil, schemas.Route{}, err
 		}
 		dr := delta.Route
-		r = schemas.Route{Host: dr.Host, Port: dr.Port, PathAllowlist: dr.PathAllowlist, Methods: dr.Methods, TLSPassthrough: dr.TLSPassthrough}
+		r = schemas.Route{Host: dr.Host, Port: dr.Port, PathAllowlist: dr.PathAllowlist, Methods: dr.Methods, TLSPassthrough: dr.TLSPassthrough,
+			WebSocket: dr.WebSocket}
 	} else {
 		r = *d.Route
 		r.Host = schemas.NormalizeHost(strings.TrimSpace(r.Host))
@@ -208,6 +221,10 @@ func (o *Owner) nextTable(live *schemas.RoutesFile, d schemas.Decision, prop sch
 		if manifest.Auth, err = o.credentialOf(lr); err != nil {
 			return nil, nil, schemas.Route{}, err
 		}
+		manifest.WebSocket = lr.WebSocket // it goes with the credential
+	}
+	if manifest.Auth == nil {
+		manifest.WebSocket = false // meaningless without one, and refused in a manifest
 	}
 	if r.Auth != nil {
 		return nil, &lr, manifest, nil // a new credential goes through the manifest only
@@ -217,7 +234,8 @@ func (o *Owner) nextTable(live *schemas.RoutesFile, d schemas.Decision, prop sch
 
 // replaceRoute puts r (without auth) in the table in place of the route for
 // its host and port, keeping that route's existing auth: a decision never
-// changes a live credential.
+// changes a live credential. websocket stays with the credential, or is
+// added by an operator's route, and is dropped with it.
 func replaceRoute(live *schemas.RoutesFile, r schemas.Route) (*schemas.RoutesFile, schemas.RouteRule) {
 	next := &schemas.RoutesFile{Version: live.Version}
 	rule := schemas.RouteRule{Host: r.Host, Port: r.Port, PathAllowlist: r.PathAllowlist, Methods: r.Methods, TLSPassthrough: r.TLSPassthrough}
@@ -225,8 +243,9 @@ func replaceRoute(live *schemas.RoutesFile, r schemas.Route) (*schemas.RoutesFil
 	for _, old := range live.Routes {
 		if old.Host == rule.Host && old.Port == rule.Port {
 			if !rule.TLSPassthrough {
-				rule.Auth = old.Auth
+				rule.Auth, rule.DLP = old.Auth, old.DLP // a decision changes neither credentials nor DLP
 			}
+			rule.WebSocket = rule.Auth != nil && (r.WebSocket || old.WebSocket)
 			next.Routes = append(next.Routes, rule)
 			placed = true
 			continue

@@ -77,8 +77,8 @@ func checkOperatorRoute(r schemas.Route) error {
 			return errors.New("auth.token_ref must name a host environment variable (upper-case letters, digits and _), never a value")
 		}
 	}
-	if r.TLSPassthrough && (len(r.PathAllowlist) > 0 || len(r.Methods) > 0 || r.Auth != nil) {
-		return errors.New("tls_passthrough excludes path_allowlist, methods and auth")
+	if r.TLSPassthrough && (len(r.PathAllowlist) > 0 || len(r.Methods) > 0 || r.Auth != nil || r.WebSocket) {
+		return errors.New("tls_passthrough excludes path_allowlist, methods, auth and websocket")
 	}
 	return nil
 }

@@ -137,6 +137,9 @@ func (d *Desk) Decide(ctx context.Context, dec schemas.Decision, wait time.Durat
 	if err := CheckDecision(dec); err != nil {
 		return nil, fmt.Errorf("decide %q: %w", v.ID, err)
 	}
+	if v.Kind == schemas.ProposalRelease && dec.Action == schemas.ActionModify {
+		return nil, fmt.Errorf("decide %q: a held request can be released (approve) or refused (deny), not modified", v.ID)
+	}
 	store := d.cfg.Channel.Store()
 	from, err := store.Head(ctx, v.Bottle)
 	if err != nil {

@@ -16,6 +16,11 @@
 //     pending, the bottle runs), publishes it, and waits for the owner's
 //     Applied.
 //
+// A request the proxy holds because it carries a secret (DLP policy
+// supervise) travels the same way as a proposal of kind release
+// (hold.go): approve releases it, deny or the hold's timeout refuses it,
+// and it never carries the secret.
+//
 // A proposal still pending when its bottle ends expires (expire.go): the
 // owner publishes an Expired for each as the bottle ends, and any desk that
 // finds a bottle's owner dead (listing, deciding, the CLI's ps and cleanup)

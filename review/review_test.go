@@ -381,3 +381,29 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A route that allows WebSocket keeps it through an approval that widens
+// it, live and in the manifest, as it keeps its credential.
+func TestApprovalKeepsWebSocketWithTheCredential(t *testing.T) {
+	w := newWorld(t, strings.Replace(baseManifest, "GH_TOKEN }\n", "GH_TOKEN }\n      websocket: true\n", 1), Limits{})
+	waiting := w.request(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/other/"}, Methods: []string{"GET"}}, 30*time.Second)
+	v := w.waitPending()
+	if _, err := decide(w, v.ID, schemas.ActionApprove, schemas.ScopePersist, ""); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-waiting; res.Status != schemas.ProposalApproved {
+		t.Fatalf("%+v", res)
+	}
+	for _, r := range w.proxy.Routes().Routes {
+		if r.Host == "api.github.com" && (!r.WebSocket || r.Auth == nil) {
+			t.Fatalf("live route lost websocket or auth: %+v", r)
+		}
+	}
+	plan, err := (&planner.Planner{Home: w.home}).Plan("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Routes[0]; got.Host != "api.github.com" || !got.WebSocket || got.Auth == nil || len(got.PathAllowlist) != 2 {
+		t.Fatalf("replanned route: %+v", got)
+	}
+}

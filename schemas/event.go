@@ -80,6 +80,9 @@ type Denial struct {
 	Reason string    `json:"reason"`
 	Hint   string    `json:"hint"`
 	Time   time.Time `json:"time"`
+	// Rule names what a DLP refusal found (a gitleaks rule id such as
+	// "aws-access-token", or "host-secret"), never the value.
+	Rule string `json:"rule,omitempty"`
 }
 
 // Reload reports an attempt to swap a live proxy's routes table.
@@ -125,6 +128,9 @@ type Lifecycle struct {
 	ContainerID string `json:"container_id,omitempty"`
 	RunDir      string `json:"run_dir,omitempty"`
 	Workdir     string `json:"workdir,omitempty"`
+	// AgentHome is the host folder kept as the agent's home, where its
+	// CLI's sessions live between launches.
+	AgentHome string `json:"agent_home,omitempty"`
 }
 
 // StopRequest asks the owner of a bottle to stop it.

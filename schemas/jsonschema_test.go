@@ -85,7 +85,9 @@ func TestManifestSchemaRefusesStructuralMistakes(t *testing.T) {
 		"passthrough-with-auth.yaml", "passthrough-with-paths-and-methods.yaml", "methods-bad.yaml", "paths-not-list.yaml",
 		"port-range.yaml", "template-unknown.yaml", "auth-token-not-a-name.yaml", "host-wildcard.yaml", "host-scheme.yaml",
 		"host-port.yaml", "host-path.yaml", "host-empty.yaml", "host-missing.yaml", "extends-bad-name.yaml", "command-empty.yaml",
-		"env-bad-name-and-value.yaml", "runtime-unknown.yaml", "runtime-empty.yaml", "runtime-list.yaml"} {
+		"env-bad-name-and-value.yaml", "workdir-unknown-key.yaml", "workdir-outside.yaml", "workdir-not-protected.yaml",
+		"workdir-not-list.yaml", "workdir-not-mapping.yaml", "websocket-with-passthrough.yaml", "websocket-without-auth.yaml",
+		"websocket-not-bool.yaml", "runtime-unknown.yaml", "runtime-empty.yaml", "runtime-list.yaml"} {
 		src, err := os.ReadFile("testdata/invalid/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -154,6 +156,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"manifest", nil, Manifest{}, "yaml"},
 		{"manifest", []string{"agent_provider"}, AgentProvider{}, "yaml"},
 		{"manifest", []string{"egress"}, Egress{}, "yaml"},
+		{"manifest", []string{"workdir"}, Workdir{}, "yaml"},
 		{"manifest", []string{"$defs", "route"}, Route{}, "yaml"},
 		{"manifest", []string{"$defs", "route", "auth"}, Auth{}, "yaml"},
 		{"routes", nil, RoutesFile{}, "yaml"},
@@ -167,6 +170,9 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"plan", []string{"slots", "items"}, TokenSlot{}, "json"},
 		{"plan", []string{"env", "items"}, EnvVar{}, "json"},
 		{"plan", []string{"files", "items"}, AgentFile{}, "json"},
+		{"plan", []string{"workdir"}, WorkdirPlan{}, "json"},
+		{"plan", []string{"workdir", "protected", "items"}, ProtectedPlan{}, "json"},
+		{"plan", []string{"workdir", "writable", "items"}, WritablePlan{}, "json"},
 	}
 	for _, c := range cases {
 		got, want := schemaProps(t, c.schema, c.path...), tagNames(c.typ, c.tag)
@@ -182,5 +188,28 @@ func TestJSONSchemaNames(t *testing.T) {
 	}
 	if _, err := JSONSchema("nope"); err == nil || !strings.Contains(err.Error(), "manifest, plan, routes") {
 		t.Fatal(err)
+	}
+}
+
+// TestManifestSchemaProtectedPaths keeps the schema's list of protected
+// paths equal to ProtectedPaths, each with and without a trailing /.
+func TestManifestSchemaProtectedPaths(t *testing.T) {
+	raw, _ := JSONSchema("manifest")
+	var doc struct {
+		Defs struct {
+			ProtectedPath struct {
+				Enum []string `json:"enum"`
+			} `json:"protectedPath"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := ProtectedNames()
+	for _, n := range ProtectedNames() {
+		want = append(want, n+"/")
+	}
+	if got := doc.Defs.ProtectedPath.Enum; !slices.Equal(got, want) {
+		t.Errorf("manifest schema protectedPath enum is %v; ProtectedPaths gives %v", got, want)
 	}
 }

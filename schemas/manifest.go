@@ -11,6 +11,10 @@ type Manifest struct {
 	AgentProvider *AgentProvider    `yaml:"agent_provider" json:"agent_provider,omitempty"`
 	Env           map[string]string `yaml:"env" json:"env,omitempty"`
 	Egress        *Egress           `yaml:"egress" json:"egress,omitempty"`
+	Workdir       *Workdir          `yaml:"workdir" json:"workdir,omitempty"`
+	// DLP is the bottle's default policy for requests that carry a secret;
+	// a route's own dlp block wins.
+	DLP *DLP `yaml:"dlp" json:"dlp,omitempty"`
 	// Runtime is the container runtime of a docker bottle: auto (the
 	// default), runc or runsc (gVisor). See ResolveRuntime.
 	Runtime string `yaml:"runtime" json:"runtime,omitempty"`
@@ -45,6 +49,7 @@ type AgentProvider struct {
 	Template               string   `yaml:"template" json:"template,omitempty"`
 	AuthToken              string   `yaml:"auth_token" json:"auth_token,omitempty"`
 	ForwardHostCredentials *bool    `yaml:"forward_host_credentials" json:"forward_host_credentials,omitempty"`
+	APIKey                 string   `yaml:"api_key" json:"api_key,omitempty"`
 	Image                  string   `yaml:"image" json:"image,omitempty"`
 	Command                []string `yaml:"command" json:"command,omitempty"`
 
@@ -69,6 +74,11 @@ type Route struct {
 	Methods        []string `yaml:"methods" json:"methods,omitempty"`
 	Auth           *Auth    `yaml:"auth" json:"auth,omitempty"`
 	TLSPassthrough bool     `yaml:"tls_passthrough" json:"tls_passthrough,omitempty"`
+	// WebSocket lets a route with auth relay WebSocket upgrades, their
+	// frames scanned and masked like bodies. Only meaningful with auth:
+	// routes without a credential relay WebSocket anyway.
+	WebSocket bool `yaml:"websocket" json:"websocket,omitempty"`
+	DLP       *DLP `yaml:"dlp" json:"dlp,omitempty"`
 
 	At              Location            `yaml:"-" json:"-"`
 	KeyAt           map[string]Location `yaml:"-" json:"-"`

@@ -15,12 +15,35 @@ type Plan struct {
 	Slots    []TokenSlot     `json:"slots"`
 	Env      []EnvVar        `json:"env"`
 	Files    []AgentFile     `json:"files,omitempty"`
+	Workdir  WorkdirPlan     `json:"workdir"`
 	// Runtime is the manifest's runtime (RuntimeAuto when none sets it);
 	// DockerRuntime is the runtime a docker bottle of this plan runs under
 	// on the planning host, when the planner could ask Docker.
 	Runtime       string   `json:"runtime"`
 	DockerRuntime string   `json:"docker_runtime,omitempty"`
 	Warnings      []string `json:"warnings"`
+}
+
+// WorkdirPlan says which workdir paths the bottle cannot write (Protected,
+// read-only whether they exist or not) and which protected paths the
+// manifest chain opted back in (Writable).
+type WorkdirPlan struct {
+	Protected []ProtectedPlan `json:"protected"`
+	Writable  []WritablePlan  `json:"writable,omitempty"`
+}
+
+// ProtectedPlan is one protected path, relative to the workdir, with what
+// on the host would run or trust it.
+type ProtectedPlan struct {
+	Path string `json:"path"`
+	Why  string `json:"why"`
+}
+
+// WritablePlan is one protected path opted back in, with the manifest
+// position (file:line:col) that did it.
+type WritablePlan struct {
+	Path   string `json:"path"`
+	Origin string `json:"origin"`
 }
 
 // ProviderPlan is the agent provider in force after extends are folded.
@@ -39,7 +62,11 @@ type PlannedRoute struct {
 	PathAllowlist  []string     `json:"path_allowlist,omitempty"`
 	Methods        []string     `json:"methods,omitempty"`
 	TLSPassthrough bool         `json:"tls_passthrough,omitempty"`
+	WebSocket      bool         `json:"websocket,omitempty"`
 	Auth           *PlannedAuth `json:"auth,omitempty"`
+	// DLP is the route's policy for requests that carry a secret, after
+	// the bottle's default and the route's own are folded.
+	DLP string `json:"dlp_on_match,omitempty"`
 	// Origin is "provider:<template>" for provider routes and the manifest
 	// position (file:line:col) otherwise.
 	Origin string `json:"origin"`
@@ -102,7 +129,7 @@ func (p *Plan) RoutesFile() *RoutesFile {
 	rf := &RoutesFile{Version: RoutesVersion, Routes: make([]RouteRule, 0, len(p.Routes))}
 	for _, r := range p.Routes {
 		rule := RouteRule{Host: r.Host, Port: r.Port, PathAllowlist: r.PathAllowlist, Methods: r.Methods,
-			TLSPassthrough: r.TLSPassthrough}
+			TLSPassthrough: r.TLSPassthrough, WebSocket: r.WebSocket, DLP: r.DLP}
 		if r.Auth != nil {
 			rule.Auth = &SlotAuth{Scheme: r.Auth.Scheme, Slot: r.Auth.Slot}
 		}

@@ -43,7 +43,10 @@ const (
 // KindProposal event; a merged duplicate is published again with the same
 // ID and a higher Count.
 type Proposal struct {
-	ID            string    `json:"proposal_id"`
+	ID string `json:"proposal_id"`
+	// Kind is ProposalEgress (also when empty) for a route-table change,
+	// ProposalRelease for a request held by the proxy's DLP.
+	Kind          string    `json:"kind,omitempty"`
 	Bottle        string    `json:"bottle"`
 	Host          string    `json:"host"`
 	Port          int       `json:"port,omitempty"`
@@ -56,6 +59,30 @@ type Proposal struct {
 	BaseDigest    string    `json:"base_digest"` // the live table the delta was computed against
 	Count         int       `json:"count"`       // how many identical requests were merged into it
 	Time          time.Time `json:"time"`
+	// Release is the held request, for Kind ProposalRelease.
+	Release *Release `json:"release,omitempty"`
+}
+
+// Proposal kinds.
+const (
+	ProposalEgress  = "egress"  // the agent asks for a wider routes table
+	ProposalRelease = "release" // the proxy holds a request that carries a secret
+)
+
+// Release is a request the egress proxy holds because it carries a secret
+// and its route's DLP policy is supervise: approving the proposal releases
+// it, denying it (or the hold timing out) refuses it. It never holds the
+// secret: Excerpt is the agent's text around it with every finding
+// replaced by the name of its rule.
+type Release struct {
+	Host    string    `json:"host"`              // the held request's host
+	Port    int       `json:"port,omitempty"`    // its port, when not the default
+	Rules   []string  `json:"rules"`             // what was found, e.g. ["aws-access-token"]
+	Where   []string  `json:"where"`             // url | header | body
+	Method  string    `json:"method"`            // the held request's method
+	Path    string    `json:"path"`              // as shown in denials: query and tokens redacted
+	Excerpt string    `json:"excerpt,omitempty"` // agent-written text, secrets replaced; shown as the agent's
+	Until   time.Time `json:"until"`             // when the hold times out and the request is refused
 }
 
 // Decision is an operator's answer to a proposal: the payload of a

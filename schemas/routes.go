@@ -30,6 +30,12 @@ type RouteRule struct {
 	Methods        []string  `yaml:"methods,omitempty" json:"methods,omitempty"`
 	Auth           *SlotAuth `yaml:"auth,omitempty" json:"auth,omitempty"`
 	TLSPassthrough bool      `yaml:"tls_passthrough,omitempty" json:"tls_passthrough,omitempty"`
+	// WebSocket lets a route with auth relay WebSocket upgrades (frames
+	// scanned and masked); routes without auth relay them anyway.
+	WebSocket bool `yaml:"websocket,omitempty" json:"websocket,omitempty"`
+	// DLP is what the proxy does with a request to this route that carries
+	// a secret: DLPBlock (also when empty), DLPRedact or DLPSupervise.
+	DLP string `yaml:"dlp_on_match,omitempty" json:"dlp_on_match,omitempty"`
 }
 
 // SlotAuth tells the proxy to inject `Authorization: <Scheme> <token>` where
@@ -111,6 +117,8 @@ type routeRuleNode struct {
 	Methods        []string      `yaml:"methods"`
 	Auth           *slotAuthNode `yaml:"auth"`
 	TLSPassthrough bool          `yaml:"tls_passthrough"`
+	WebSocket      bool          `yaml:"websocket"`
+	DLP            string        `yaml:"dlp_on_match"`
 
 	At              Location `yaml:"-"`
 	KeyAt           map[string]Location
@@ -137,12 +145,18 @@ func (n *routesFileNode) validate(file string) (*RoutesFile, Errors) {
 		key := fmt.Sprintf("routes[%d]", i)
 		// Reuse the manifest's route rules; the slot stands in for token_ref.
 		r := Route{Host: rn.Host, Port: rn.Port, PathAllowlist: rn.PathAllowlist, Methods: rn.Methods,
-			TLSPassthrough: rn.TLSPassthrough, At: rn.At, KeyAt: maps.Clone(rn.KeyAt),
+			TLSPassthrough: rn.TLSPassthrough, WebSocket: rn.WebSocket, At: rn.At, KeyAt: maps.Clone(rn.KeyAt),
 			PathAllowlistAt: rn.PathAllowlistAt, MethodsAt: rn.MethodsAt}
+		_, hasAuth := r.KeyAt["auth"]
 		delete(r.KeyAt, "auth") // checked below, against slots rather than token_ref
 		errs = append(errs, r.validate(key)...)
+		errs = append(errs, r.validateWebSocket(key, hasAuth)...)
 		rule := RouteRule{Host: NormalizeHost(rn.Host), Port: rn.Port, PathAllowlist: rn.PathAllowlist,
-			Methods: rn.Methods, TLSPassthrough: rn.TLSPassthrough}
+			Methods: rn.Methods, TLSPassthrough: rn.TLSPassthrough, WebSocket: rn.WebSocket, DLP: rn.DLP}
+		if at, ok := rn.KeyAt["dlp_on_match"]; ok && !slices.Contains(DLPActions, rn.DLP) {
+			errs = append(errs, &Error{At: at, Key: key + ".dlp_on_match", Msg: "is not a DLP action", Hint: oneOf(rn.DLP, DLPActions)})
+		}
+		delete(r.KeyAt, "dlp_on_match")
 		if _, ok := rn.KeyAt["auth"]; ok {
 			a := rn.Auth
 			switch {

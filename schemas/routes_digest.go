@@ -26,6 +26,11 @@ func (rf *RoutesFile) Digest() string {
 				PathAllowlist:  sortedCopy(r.PathAllowlist),
 				Methods:        sortedCopy(upperAll(r.Methods)),
 				TLSPassthrough: r.TLSPassthrough,
+				WebSocket:      r.WebSocket,
+				DLP:            r.DLP,
+			}
+			if c.DLP == DLPBlock {
+				c.DLP = "" // the default: a table that spells it out is enforced identically
 			}
 			if r.Auth != nil {
 				c.Auth = &SlotAuth{Scheme: r.Auth.Scheme, Slot: r.Auth.Slot}

@@ -29,6 +29,7 @@ func TestRoutesDigestIsStableAndSensitive(t *testing.T) {
 		func(rf *RoutesFile) { rf.Routes[0].Auth.Slot = "EGRESS_TOKEN_1" },
 		func(rf *RoutesFile) { rf.Routes[0].Auth = nil },
 		func(rf *RoutesFile) { rf.Routes[1].TLSPassthrough = false },
+		func(rf *RoutesFile) { rf.Routes[0].WebSocket = true },
 		func(rf *RoutesFile) { rf.Routes = rf.Routes[:1] },
 	}
 	for i, change := range changes {

@@ -12,6 +12,7 @@ routes:
     path_allowlist: [/repos/myorg/]
     methods: [GET]
     auth: {scheme: Bearer, slot: EGRESS_TOKEN_0}
+    websocket: true
   - host: registry.npmjs.org
     tls_passthrough: true
   - host: example.com
@@ -21,7 +22,7 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rf.Routes) != 3 || rf.Routes[0].Host != "api.github.com" || rf.Routes[0].Auth.Slot != "EGRESS_TOKEN_0" ||
+	if len(rf.Routes) != 3 || rf.Routes[0].Host != "api.github.com" || rf.Routes[0].Auth.Slot != "EGRESS_TOKEN_0" || !rf.Routes[0].WebSocket ||
 		!rf.Routes[1].TLSPassthrough || rf.Routes[2].Port != 8443 {
 		t.Fatalf("%+v", rf)
 	}
@@ -35,6 +36,8 @@ func TestParseRoutesRefuses(t *testing.T) {
 		"version: 1\nroutes:\n  - host: a.example\n    tls_passthrough: true\n    auth: {scheme: Bearer, slot: EGRESS_TOKEN_0}\n": "routes[0].auth: cannot be combined with tls_passthrough",
 		"version: 1\nroutes:\n  - host: a.example\n  - host: A.example\n":                                                         "routes.yaml:4:5: routes[1].host: duplicate route for a.example",
 		"version: 1\nroutes:\n  - host: 127.0.0.1\n":                                                                              "routes.yaml:3:5: routes[0].host: IP literals are not allowed",
+		"version: 1\nroutes:\n  - host: a.example\n    websocket: true\n":                                                         "routes.yaml:4:5: routes[0].websocket: applies only to a route with auth",
+		"version: 1\nroutes:\n  - host: a.example\n    tls_passthrough: true\n    websocket: true\n":                              "routes.yaml:5:5: routes[0].websocket: cannot be combined with tls_passthrough",
 		"": "routes.yaml:1:1: routes file is empty",
 		"version: 1\nroutes:\n  - host: a.example\n    secret: hunter2\n": "routes.yaml:4:5: routes[0].secret: unknown key",
 	}

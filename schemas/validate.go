@@ -107,6 +107,10 @@ func (m *Manifest) Validate() Errors {
 			add(p.KeyAt["auth_token"], "agent_provider.auth_token",
 				"must name the host environment variable (upper-case letters, digits and _) that holds the token, not the token itself", "e.g. auth_token: BOT_BOTTLE_CLAUDE_OAUTH_TOKEN")
 		}
+		if _, set := p.KeyAt["api_key"]; set && !IsHostRef(p.APIKey) {
+			add(p.KeyAt["api_key"], "agent_provider.api_key",
+				"must name the host environment variable (upper-case letters, digits and _) that holds the key, not the key itself", "e.g. api_key: OPENAI_API_KEY")
+		}
 		if _, set := p.KeyAt["command"]; set && len(p.Command) == 0 {
 			add(p.KeyAt["command"], "agent_provider.command", "must not be empty", "remove it to use the template's default command")
 		}
@@ -123,6 +127,12 @@ func (m *Manifest) Validate() Errors {
 	if m.Egress != nil {
 		errs = append(errs, m.Egress.validate()...)
 	}
+	if m.Workdir != nil {
+		errs = append(errs, m.Workdir.validate()...)
+	}
+	if _, ok := m.KeyAt["dlp"]; ok {
+		errs = append(errs, m.DLP.validate("dlp", m.KeyAt["dlp"])...)
+	}
 	errs = append(errs, m.validateRuntime()...)
 	return errs
 }
@@ -134,6 +144,8 @@ func (e *Egress) validate() Errors {
 		r := &e.Routes[i]
 		key := fmt.Sprintf("egress.routes[%d]", i)
 		errs = append(errs, r.validate(key)...)
+		_, hasAuth := r.KeyAt["auth"]
+		errs = append(errs, r.validateWebSocket(key, hasAuth)...)
 		if r.Host == "" {
 			continue
 		}
@@ -185,8 +197,11 @@ func (r *Route) validate(key string) Errors {
 	if _, ok := r.KeyAt["auth"]; ok {
 		errs = append(errs, r.Auth.validate(key+".auth", r.KeyAt["auth"])...)
 	}
+	if _, ok := r.KeyAt["dlp"]; ok {
+		errs = append(errs, r.DLP.validate(key+".dlp", r.KeyAt["dlp"])...)
+	}
 	if r.TLSPassthrough {
-		for _, f := range []string{"path_allowlist", "methods", "auth"} {
+		for _, f := range []string{"path_allowlist", "methods", "auth", "dlp"} {
 			if _, ok := r.KeyAt[f]; ok {
 				add(f, "cannot be combined with tls_passthrough: a passthrough tunnel is never decrypted, so paths, methods and credentials cannot apply",
 					"remove "+f+" or tls_passthrough")
@@ -194,6 +209,28 @@ func (r *Route) validate(key string) Errors {
 		}
 	}
 	return errs
+}
+
+// validateWebSocket checks websocket: true against the route's other keys:
+// a passthrough tunnel is never decrypted, so its frames could not be
+// checked; a route without a credential relays WebSocket anyway, so the key
+// would say nothing. hasAuth reports whether the route has an auth block.
+func (r *Route) validateWebSocket(key string, hasAuth bool) Errors {
+	if !r.WebSocket {
+		return nil
+	}
+	at := r.KeyAt["websocket"]
+	switch {
+	case r.TLSPassthrough:
+		return Errors{{At: at, Key: key + ".websocket",
+			Msg:  "cannot be combined with tls_passthrough: a passthrough tunnel is never decrypted, so its frames cannot be checked",
+			Hint: "remove websocket or tls_passthrough"}}
+	case !hasAuth:
+		return Errors{{At: at, Key: key + ".websocket",
+			Msg:  "applies only to a route with auth: routes without a credential relay WebSocket upgrades already",
+			Hint: "remove websocket"}}
+	}
+	return nil
 }
 
 // validate checks an auth block that is present in the file (a is nil when it

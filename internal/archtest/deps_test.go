@@ -47,11 +47,15 @@ func merge(ms ...map[string]string) map[string]string {
 }
 
 // rules is DESIGN.md's arrows: main -> mcp -> launcher, review -> planner,
-// egressproxy, events -> schemas; egressproxy and events run standalone.
+// egressproxy, events -> schemas, dlp; egressproxy and events run standalone.
 var rules = map[string]rule{
 	"schemas": {only: []string{"schemas"},
 		forbidden: merge(cli, mcpgo, goprox, store, docker)},
 	"planner": {only: []string{"planner", "schemas", "internal/atomicfile"},
+		forbidden: merge(cli, mcpgo, goprox, store, docker)},
+	// The detectors are shared by the proxy and the git gate: they sit in
+	// the core and import nothing of the project.
+	"dlp": {tree: true, only: []string{"dlp", "dlp/dlptest"},
 		forbidden: merge(cli, mcpgo, goprox, store, docker)},
 	"egressproxy": {
 		forbidden: merge(edge("the sidecar runs standalone, from a routes file", "planner", "launcher", "review", "mcp"),

@@ -39,8 +39,11 @@ The routes file is what the planner writes (bot-bottle plan, launch): hosts,
 paths, methods and token slots, sealed by its last line (a digest of the rest);
 seal a file written by hand with bot-bottle routes seal FILE. The values of the slots come from this
 process's environment as EGRESS_TOKEN_0, EGRESS_TOKEN_1, ...; the proxy
-injects them and refuses any request that carries one. The CA comes from
-bot-bottle ca init DIR.
+injects them and refuses any request that carries one. Host values the
+bottle must not send (outbound DLP, beside gitleaks' rules) come the same
+way, as EGRESS_DLP_SECRET_0, EGRESS_DLP_SECRET_1, ... The CA comes from
+bot-bottle ca init DIR. A route whose DLP policy is supervise has no
+operator desk in the sidecar: its held requests are refused (dlp_unsupervised).
 
 SIGHUP reloads the routes file; a file that is not whole (its seal is missing
 or does not match: cut off mid-write, or edited after sealing), or that does
@@ -107,6 +110,7 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 	defer closeEvents()
 	cfg.Bottle, cfg.Routes, cfg.CA, cfg.Publisher, cfg.Logger = o.bottle, rf, ca, pub, logger
 	cfg.Tokens = tokensFromEnv(c.env)
+	cfg.HostSecrets = dlpSecretsFromEnv(c.env)
 	p, err := egressproxy.New(cfg)
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/testpki"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
@@ -137,11 +140,15 @@ func writeRoutes(t *testing.T, path string, hosts ...string) {
 func TestEgressStandalone(t *testing.T) {
 	const token = "sidecar-token-0123456789abcdef"
 	var authSeen sync.Map
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		authSeen.Store(r.Host, r.Header.Get("Authorization") == "Bearer "+token)
 		fmt.Fprintf(w, "hello from %s", r.Host)
-	}))
+	})
+	up := httptest.NewServer(hello)
 	defer up.Close()
+	// a.test injects a credential, so it is reached over HTTPS only.
+	pki := testpki.New(t)
+	upTLS := pki.NewTLSServer(t, hello, "a.test")
 	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("the environment's proxy was used for %s", r.URL)
 	}))
@@ -160,20 +167,30 @@ func TestEgressStandalone(t *testing.T) {
 	metricsAddr := ml.Addr().String()
 	ml.Close()
 	upAddr := up.Listener.Addr().String()
+	upCA := filepath.Join(dir, "upstream-ca.pem")
+	os.WriteFile(upCA, pki.CertPEM(), 0o644)
 	env := []string{"PATH=" + os.Getenv("PATH"), "EGRESS_TOKEN_0=" + token, "HTTP_PROXY=" + trap.URL, "HTTPS_PROXY=" + trap.URL}
 	s := startSidecar(t, env, "--routes", routes, "--ca", caDir, "--bottle", "sc1", "--metrics", metricsAddr,
+		"--upstream-ca", upCA, "--resolve", "a.test:443="+upTLS.Listener.Addr().String(),
 		"--resolve", "a.test:80="+upAddr, "--resolve", "b.test:80="+upAddr)
+	bottleCA, _ := os.ReadFile(filepath.Join(caDir, "ca.pem"))
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(bottleCA)
+	s.client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: roots}
 
-	if code, body := s.get(t, "http://a.test/x"); code != 200 || body != "hello from a.test" {
+	if code, body := s.get(t, "https://a.test/x"); code != 200 || body != "hello from a.test" {
 		t.Fatalf("a.test: %d %s", code, body)
 	}
 	if ok, _ := authSeen.Load("a.test"); ok != true {
 		t.Fatal("the token from the environment was not injected")
 	}
+	if code, body := s.get(t, "http://a.test/x"); code != 403 || !strings.Contains(body, `"reason":"cleartext_credential"`) {
+		t.Fatalf("a.test over plain http: %d %s", code, body)
+	}
 	if code, body := s.get(t, "http://b.test/x"); code != 403 || !strings.Contains(body, `"reason":"host_not_allowed"`) {
 		t.Fatalf("b.test before reload: %d %s", code, body)
 	}
-	s.waitEvents(t, schemas.KindDenial, 1)
+	s.waitEvents(t, schemas.KindDenial, 2)
 
 	writeRoutes(t, routes, "a.test", "b.test")
 	s.cmd.Process.Signal(syscall.SIGHUP)

@@ -71,6 +71,10 @@ bottle's owner says so as it ends, or whichever process finds the owner dead).
   bot-bottle review modify ID --path P ...   allow a route you edited instead
   bot-bottle review -i                       wait for proposals and ask y/p/n/m/s for each
 
+A request the proxy holds because it carries a secret (a route with
+dlp: {on_match: supervise}) is listed as a "release" proposal: approve sends
+it on as it was, deny refuses it; neither shows the secret.
+
 -i asks at a terminal. A program can answer instead with -i --stdin, one
 answer per line as a person would type them: y (approve), p (approve and
 persist), n then a line with the reason (deny), m then a line of path
@@ -208,8 +212,12 @@ func (c *cli) decide(ctx context.Context, d *reviewDesk, dec schemas.Decision) e
 
 func printProposal(c *cli, v review.View) {
 	fmt.Fprintf(c.stdout, "%s  %s  bottle %s  %s\n", v.ID, v.Status, v.Bottle, v.Time.Local().Format("15:04:05"))
-	fmt.Fprintf(c.stdout, "  change: %s\n", v.Delta)
-	fmt.Fprintf(c.stdout, "  why:    %s\n", oneLine(v.Justification, 200))
+	if v.Kind == schemas.ProposalRelease {
+		printRelease(c, v)
+	} else {
+		fmt.Fprintf(c.stdout, "  change: %s\n", v.Delta)
+		fmt.Fprintf(c.stdout, "  why:    %s\n", oneLine(v.Justification, 200))
+	}
 	if len(v.DenialIDs) > 0 {
 		fmt.Fprintf(c.stdout, "  answers denials: %s\n", oneLine(strings.Join(v.DenialIDs, ", "), 400))
 	}

@@ -39,6 +39,7 @@ type bottleRuntime struct {
 type proxyFlags struct {
 	resolve    []string // HOST:PORT=ADDR
 	upstreamCA string
+	dlpHold    time.Duration // how long a request held by DLP waits for the operator; 0: the default
 }
 
 // openRuntime opens the store in the home and builds a launcher with the
@@ -149,6 +150,10 @@ func (r *bottleRuntime) Close() {
 // config turns the flags into the proxy template.
 func (pf proxyFlags) config() (egressproxy.Config, error) {
 	var cfg egressproxy.Config
+	if pf.dlpHold < 0 {
+		return cfg, &usageError{msg: "--dlp-hold-timeout must be positive"}
+	}
+	cfg.Limits.DLPHoldTimeout = pf.dlpHold
 	for _, r := range pf.resolve {
 		hostPort, addr, ok := strings.Cut(r, "=")
 		if !ok || hostPort == "" || addr == "" || !strings.Contains(hostPort, ":") || !strings.Contains(addr, ":") {

@@ -90,6 +90,8 @@ type Mounts struct {
 	// Files are written after the mounts, at absolute paths inside a
 	// hiding tmpfs (the bottle CA at /run/bot-bottle/ca.pem).
 	Files []File `json:"files,omitempty"`
+	// Protect is applied after Binds, inside the workdir's bind.
+	Protect *Protect `json:"protect,omitempty"`
 }
 
 // File is one file Mounts.Files writes.

@@ -29,7 +29,8 @@ import (
 //     hidden file, parents first;
 //  7. the binds, at their targets (created inside the tmpfs when hidden),
 //     nosuid and nodev;
-//  8. the files, inside the hiding tmpfs.
+//  8. the workdir's protected paths, over themselves (protect_linux.go);
+//  9. the files, inside the hiding tmpfs.
 func setupMounts(m *Mounts) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
@@ -85,6 +86,11 @@ func setupMounts(m *Mounts) error {
 	}
 	for i, b := range m.Binds {
 		if err := bindFD(sources[i], b); err != nil {
+			return err
+		}
+	}
+	if m.Protect != nil {
+		if err := protect(m.Protect); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,9 @@
 //	bottleclient get URL        GET through the environment's proxy
 //	bottleclient connect H:P    CONNECT H:P on $HTTPS_PROXY, print the answer
 //	bottleclient dial ADDR      a direct TCP connect, no proxy
+//	bottleclient posts URL FILE N
+//	                            POST the file N times in turn, printing
+//	                            "post I status=S reason=R" for each
 //	bottleclient remediate DIR HOST...
 //	                            the remediation loop seen from inside: for
 //	                            each HOST, be denied, wait for DIR/approved-HOST,
@@ -15,7 +18,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -29,6 +34,13 @@ import (
 func main() {
 	if len(os.Args) > 3 && os.Args[1] == "remediate" {
 		if err := remediate(os.Args[2], os.Args[3:]); err != nil {
+			fmt.Printf("error: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) == 5 && os.Args[1] == "posts" {
+		if err := posts(os.Args[2], os.Args[3], os.Args[4]); err != nil {
 			fmt.Printf("error: %v\n", err)
 			os.Exit(1)
 		}
@@ -171,5 +183,33 @@ func remediate(dir string, hosts []string) error {
 		fmt.Printf("keepalive reused=%t status=%d\n", reused, status)
 	}
 	fmt.Println("done")
+	return nil
+}
+
+// posts sends the file's bytes as a JSON POST n times, one after the other,
+// and prints each answer's status and denial reason (if any).
+func posts(u, file, n string) error {
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var count int
+	if _, err := fmt.Sscan(n, &count); err != nil {
+		return err
+	}
+	c := &http.Client{Timeout: 5 * time.Minute}
+	for i := range count {
+		resp, err := c.Post(u, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		var den struct {
+			Reason string `json:"reason"`
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		_ = json.Unmarshal(b, &den)
+		fmt.Printf("post %d status=%d reason=%s\n", i, resp.StatusCode, den.Reason)
+	}
 	return nil
 }

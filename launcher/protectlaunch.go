@@ -1,0 +1,78 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
+)
+
+// protectWorkdir takes the bottle's hold on its workdir, decides what in it
+// the bottle cannot write and creates the placeholders that needs. It runs
+// before the backend starts anything; the hold and the placeholders go in
+// releaseWorkdir.
+func (b *Bottle) protectWorkdir(ctx context.Context) (*bottleinit.Protect, error) {
+	b.workdirSince = time.Now()
+	lock, err := lockWorkdir(ctx, b.info.Workdir)
+	if err != nil {
+		return nil, err
+	}
+	b.workdirLock = lock
+	var writable []string
+	for _, w := range b.plan.Workdir.Writable {
+		writable = append(writable, w.Path)
+	}
+	p, err := planProtection(ctx, b.info.Workdir, writable, b.l.cfg.HostEnv)
+	if err != nil {
+		return nil, err
+	}
+	defer p.close()
+	if err := createPlaceholders(b.l.cfg.Home, p); err != nil {
+		return nil, err
+	}
+	return p.spec(), nil
+}
+
+// releaseWorkdir drops the bottle's hold on its workdir, removes the
+// placeholders when it was the last bottle there, and sweeps the workdir
+// for what the bottle planted where no mount could hold it (sweep.go). It
+// runs once the bottle's processes are gone.
+func (b *Bottle) releaseWorkdir() error {
+	if b.workdirLock == nil {
+		return nil
+	}
+	b.workdirLock.release()
+	b.workdirLock = nil
+	var errs []error
+	removed, err := removePlaceholders(b.l.cfg.Home, b.info.Workdir)
+	if len(removed) > 0 {
+		b.l.log.Debug("removed workdir placeholders", "bottle", b.ID(), "workdir", b.info.Workdir, "paths", removed)
+	}
+	if err != nil {
+		errs = append(errs, fmt.Errorf("workdir placeholders: %w", err))
+	}
+	notices, err := sweepWorkdir(b.info.Workdir, b.workdirSince, b.ID())
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, n := range notices {
+		b.l.log.Warn("workdir", "bottle", b.ID(), "notice", n)
+	}
+	b.mu.Lock()
+	b.notices = append(b.notices, notices...)
+	b.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// WorkdirNotices returns what the operator must know about the workdir
+// once the bottle has ended: git repositories it planted and that were
+// renamed aside, an operation it left in progress, tool settings it wrote
+// below the workdir's root. Empty while the bottle runs.
+func (b *Bottle) WorkdirNotices() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.notices)
+}
