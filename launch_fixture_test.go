@@ -94,6 +94,10 @@ egress:
 			e.authOK.Add(1)
 			auth = "yes"
 		}
+		if n, ok := strings.CutPrefix(r.URL.Path, "/bytes/"); ok {
+			serveBytes(w, n) // a body of that many bytes, for the throughput benchmark
+			return
+		}
 		// Never echo the header: the bottle would then see the token.
 		fmt.Fprintf(w, "upstream-ok path=%s auth=%s", r.URL.Path, auth)
 	}))
