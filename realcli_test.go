@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bot-bottle/bot-bottle/launcher/docker"
 )
 
 // realCLIs are the agent CLIs the suite drives, with what identifies them.
@@ -40,7 +42,7 @@ func TestRealCLIs(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be, func(t *testing.T) {
 			e := newRealE2E(t, be)
-			if be == "docker" {
+			if e.backend == docker.Name {
 				img := realCLIImage(t)
 				e.writeBottles(img, img)
 			}

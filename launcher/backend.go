@@ -73,6 +73,10 @@ type Spec struct {
 	// except pids on the local backend, which falls back to RLIMIT_NPROC
 	// with a warning (see LimitReporter).
 	Resources schemas.PlannedResources
+	// Runtime is the container runtime the bottle runs under, as its
+	// backend's RuntimeChooser chose it (runc, runsc); empty means the
+	// backend's default.
+	Runtime string
 	// Stdio connects the command to the owner.
 	Stdio Stdio
 }
@@ -116,6 +120,15 @@ type LimitReporter interface {
 	LimitHits() (h schemas.LimitHits, ok bool)
 	// Warnings says what the backend could not enforce as planned.
 	Warnings() []string
+}
+
+// RuntimeChooser is a Backend that runs bottles under a choice of container
+// runtime (docker: runc or gVisor's runsc). The launcher asks it, before
+// anything of the bottle starts, which runtime the plan's `runtime` key
+// (schemas.Runtimes) gets on this machine; the error says why none fits
+// and what to do. A Backend without it refuses runtime runsc.
+type RuntimeChooser interface {
+	ChooseRuntime(ctx context.Context, requested string) (string, error)
 }
 
 // Leftover is something a backend created for a bottle whose owner is gone.

@@ -63,6 +63,10 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
+	rt, err := chooseRuntime(ctx, be, plan.Runtime)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
 	agentHome := AgentHomePath(l.cfg.Home, plan.Bottle, workdir)
 	if err := prepareAgentHome(agentHome, o.Fresh); err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
@@ -73,7 +77,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	}
 	owner := Self()
 	rd := RunDirOf(l.cfg.Home, id)
-	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
+	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Runtime: rt, Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
 	// Stop requests are followed from before the bottle is announced, so
 	// that none for it can be missed.
 	b.watchStops(ctx)
@@ -221,6 +225,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		HostUser:     l.cfg.HostEnv["USER"],
 		Image:        image,
 		Resources:    b.plan.Resources,
+		Runtime:      b.info.Runtime,
 		Stdio:        stdio,
 	}
 }

@@ -38,9 +38,12 @@ var _ Registry = events.Store(nil)
 // Info is what the registry knows about a bottle: its latest lifecycle
 // event, and whether its owner still runs.
 type Info struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Backend     string    `json:"backend"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Backend string `json:"backend"`
+	// Runtime is the container runtime a docker bottle runs under (runc,
+	// runsc); empty for a backend with no choice of runtime.
+	Runtime     string    `json:"runtime,omitempty"`
 	State       string    `json:"state"`
 	Since       time.Time `json:"since"` // when it entered State
 	Owner       Owner     `json:"owner"`
@@ -76,6 +79,15 @@ func SpoolDir(home string, o Owner) string {
 	return filepath.Join(SpoolRoot(home), fmt.Sprintf("%d-%d", o.PID, o.Start))
 }
 
+// Where names the backend and, when it has a choice, the runtime a bottle
+// runs under: "local", "docker/runc", "docker/runsc".
+func (in Info) Where() string {
+	if in.Runtime == "" {
+		return in.Backend
+	}
+	return in.Backend + "/" + in.Runtime
+}
+
 // Terminal reports whether a lifecycle state is final.
 func Terminal(state string) bool { return schemas.TerminalState(state) }
 
@@ -86,7 +98,7 @@ func infoFromEvent(ev schemas.Event) (Info, error) {
 		return Info{}, err
 	}
 	in := Info{
-		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, State: lc.State, Since: ev.Time,
+		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, Runtime: lc.Runtime, State: lc.State, Since: ev.Time,
 		Owner:       Owner{PID: lc.Owner, Start: lc.OwnerStart},
 		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, AgentHome: lc.AgentHome, ExitCode: lc.ExitCode, Error: lc.Error,
 		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings,
@@ -98,7 +110,7 @@ func infoFromEvent(ev schemas.Event) (Info, error) {
 // lifecycle is the payload that records in the registry.
 func (in Info) lifecycle() schemas.Lifecycle {
 	return schemas.Lifecycle{
-		State: in.State, Name: in.Name, Backend: in.Backend, ExitCode: in.ExitCode, Error: in.Error,
+		State: in.State, Name: in.Name, Backend: in.Backend, Runtime: in.Runtime, ExitCode: in.ExitCode, Error: in.Error,
 		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
 		AgentHome: in.AgentHome, Reason: in.Reason, Limits: in.Limits, Warnings: in.Warnings,
 	}

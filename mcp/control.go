@@ -39,6 +39,10 @@ const (
 type Config struct {
 	// Planner plans bottles from the home; bottle_plan and persist use it.
 	Planner *planner.Planner
+	// DockerRuntime, when set, is bottle_plan's planner.Planner
+	// DockerRuntime: the plan then says which runtime a docker bottle
+	// gets on this host.
+	DockerRuntime func(requested string) (string, error)
 	// Channel is the shared event channel (an *events.Bus): owners publish
 	// proposals and applied decisions on it, the desk and the operator
 	// surface follow its store.

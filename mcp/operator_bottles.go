@@ -127,6 +127,11 @@ func (o *Operator) addBottleTools() {
 
 func (o *Operator) bottlePlan(_ context.Context, a planArgs) (*schemas.Plan, string, error) {
 	p := o.ctl.cfg.Planner
+	if o.ctl.cfg.DockerRuntime != nil {
+		withDocker := *p
+		withDocker.DockerRuntime = o.ctl.cfg.DockerRuntime
+		p = &withDocker
+	}
 	var (
 		plan *schemas.Plan
 		err  error
@@ -172,7 +177,7 @@ func (o *Operator) bottleLaunch(ctx context.Context, a launchArgs) (Launched, st
 		return awaitPrompt(ctx, b, out, errOut)
 	}
 	in := b.Info()
-	return Launched{Info: in}, fmt.Sprintf("bottle %s is %s (backend %s, workdir %s); bottle_logs and bottle_stop take its id", in.ID, in.State, in.Backend, in.Workdir), nil
+	return Launched{Info: in}, fmt.Sprintf("bottle %s is %s (backend %s, workdir %s); bottle_logs and bottle_stop take its id", in.ID, in.State, in.Where(), in.Workdir), nil
 }
 
 func (o *Operator) bottleList(ctx context.Context, a listArgs) (BottleList, string, error) {
@@ -195,7 +200,7 @@ func (o *Operator) bottleList(ctx context.Context, a listArgs) (BottleList, stri
 		} else if in.ExitCode != nil {
 			state += fmt.Sprintf(" (exit %d)", *in.ExitCode)
 		}
-		fmt.Fprintf(&b, "  %s  %s  backend %s  owner pid %d  for %s\n", in.ID, state, in.Backend, in.Owner.PID, since(in.Since))
+		fmt.Fprintf(&b, "  %s  %s  backend %s  owner pid %d  for %s\n", in.ID, state, in.Where(), in.Owner.PID, since(in.Since))
 	}
 	return BottleList{Bottles: list}, b.String(), nil
 }

@@ -29,6 +29,7 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 			fmt.Fprintf(&b, "  provider owns: %s\n", strings.Join(p.Hosts, ", "))
 		}
 	}
+	fmt.Fprintf(&b, "  runtime: %s\n", runtimeLine(plan))
 
 	fmt.Fprintf(&b, "\nRoutes (%d):\n", len(plan.Routes))
 	tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)

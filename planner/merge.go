@@ -8,8 +8,8 @@ import (
 
 // folded is a manifest chain merged by the extends rules: env merges (later
 // wins), routes concatenate (a later route for the same host replaces the
-// earlier), agent_provider and resources fields are last-wins scalars,
-// workdir.writable concatenates. Every value keeps
+// earlier), agent_provider, resources fields and runtime are last-wins
+// scalars, workdir.writable concatenates. Every value keeps
 // where it was written, so errors found after merging still point at a file.
 type folded struct {
 	chain     []string // bottle files, in fold order, each once
@@ -19,6 +19,9 @@ type folded struct {
 	replaced  []schemas.ReplacedRoute
 	writable  []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
 	dlp       string                 // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
+	// runtime is the last runtime written along the chain, and where.
+	runtime   string
+	runtimeAt schemas.Location
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -62,6 +65,9 @@ func (f *folded) absorb(p *folded) {
 		f.dlp = p.dlp
 	}
 	f.resources.overlay(p.resources)
+	if p.runtime != "" {
+		f.runtime, f.runtimeAt = p.runtime, p.runtimeAt
+	}
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
@@ -90,6 +96,9 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 		f.dlp = m.DLP.OnMatch
 	}
 	f.resources.overlayManifest(m.Resources, short)
+	if m.Runtime != "" {
+		f.runtime, f.runtimeAt = m.Runtime, m.KeyAt["runtime"]
+	}
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {
 			at := r.At

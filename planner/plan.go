@@ -29,6 +29,14 @@ type Planner struct {
 	// CLI sets it; tests leave it nil so that plans do not depend on the
 	// machine.
 	HostCheck func(*schemas.Plan) []string
+	// DockerRuntime, when set, resolves a manifest's runtime against this
+	// host's Docker (the docker backend's ChooseRuntime): the plan then
+	// says which runtime a docker bottle runs under, and a bottle that asks
+	// for runsc where Docker cannot give it is refused. A *RuntimeError is
+	// such a refusal; any other error means Docker could not be asked. The
+	// CLI sets it for plan (launch asks the backend itself); tests leave it
+	// nil so that plans do not depend on the machine.
+	DockerRuntime func(requested string) (string, error)
 }
 
 // New returns a Planner for a host environment: the home from
@@ -98,6 +106,13 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 	}
 	plan.Env = agentEnv(f.env, prov.env)
 	plan.Resources = f.resources.plan()
+	plan.Runtime = schemas.RuntimeAuto
+	if f.runtime != "" {
+		plan.Runtime = f.runtime
+	}
+	if err := p.dockerRuntime(plan, f); err != nil {
+		return nil, err
+	}
 	plan.Warnings = append(plan.Warnings, p.warnings(plan, f)...)
 	return plan, nil
 }

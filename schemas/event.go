@@ -115,9 +115,12 @@ func TerminalState(state string) bool { return state == StateExited || state == 
 
 // Lifecycle reports a bottle changing state.
 type Lifecycle struct {
-	State    string `json:"state"`
-	Name     string `json:"name"` // the manifest name
-	Backend  string `json:"backend,omitempty"`
+	State   string `json:"state"`
+	Name    string `json:"name"` // the manifest name
+	Backend string `json:"backend,omitempty"`
+	// Runtime is the container runtime of a docker bottle (RuntimeRunc,
+	// RuntimeRunsc), known from the first event on.
+	Runtime  string `json:"runtime,omitempty"`
 	ExitCode *int   `json:"exit_code,omitempty"`
 	Error    string `json:"error,omitempty"`
 	Owner    int    `json:"owner_pid,omitempty"`

@@ -88,7 +88,7 @@ func TestManifestSchemaRefusesStructuralMistakes(t *testing.T) {
 		"env-bad-name-and-value.yaml", "workdir-unknown-key.yaml", "workdir-outside.yaml", "workdir-not-protected.yaml",
 		"workdir-not-list.yaml", "workdir-not-mapping.yaml", "websocket-with-passthrough.yaml", "websocket-without-auth.yaml",
 		"websocket-not-bool.yaml", "resources-types.yaml", "resources-ranges.yaml", "resources-unknown-key.yaml",
-		"resources-not-mapping.yaml", "resources-negative.yaml"} {
+		"resources-not-mapping.yaml", "resources-negative.yaml", "runtime-unknown.yaml", "runtime-empty.yaml", "runtime-list.yaml"} {
 		src, err := os.ReadFile("testdata/invalid/" + name)
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,9 @@ type Manifest struct {
 	// DLP is the bottle's default policy for requests that carry a secret;
 	// a route's own dlp block wins.
 	DLP *DLP `yaml:"dlp" json:"dlp,omitempty"`
+	// Runtime is the container runtime of a docker bottle: auto (the
+	// default), runc or runsc (gVisor). See ResolveRuntime.
+	Runtime string `yaml:"runtime" json:"runtime,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and

@@ -18,7 +18,12 @@ type Plan struct {
 	Workdir  WorkdirPlan     `json:"workdir"`
 	// Resources are the limits the backend enforces on the bottle.
 	Resources PlannedResources `json:"resources"`
-	Warnings  []string         `json:"warnings"`
+	// Runtime is the manifest's runtime (RuntimeAuto when none sets it);
+	// DockerRuntime is the runtime a docker bottle of this plan runs under
+	// on the planning host, when the planner could ask Docker.
+	Runtime       string   `json:"runtime"`
+	DockerRuntime string   `json:"docker_runtime,omitempty"`
+	Warnings      []string `json:"warnings"`
 }
 
 // WorkdirPlan says which workdir paths the bottle cannot write (Protected,

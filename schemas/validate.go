@@ -159,6 +159,7 @@ func (m *Manifest) Validate() Errors {
 	if _, ok := m.KeyAt["dlp"]; ok {
 		errs = append(errs, m.DLP.validate("dlp", m.KeyAt["dlp"])...)
 	}
+	errs = append(errs, m.validateRuntime()...)
 	return errs
 }
 
@@ -317,7 +318,12 @@ func itemAt(at []Location, i int, fallback Location) Location {
 func oneOf(got string, valid []string) string {
 	list := "one of " + strings.Join(valid, ", ")
 	for _, v := range valid {
-		if strings.EqualFold(v, got) || (len(got) > 2 && editDistance(strings.ToLower(got), strings.ToLower(v)) <= max(1, len(got)/4)) {
+		if strings.EqualFold(v, got) {
+			return fmt.Sprintf("did you mean %q? %s", v, list)
+		}
+	}
+	for _, v := range valid {
+		if len(got) > 2 && editDistance(strings.ToLower(got), strings.ToLower(v)) <= max(1, len(got)/4) {
 			return fmt.Sprintf("did you mean %q? %s", v, list)
 		}
 	}

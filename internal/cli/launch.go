@@ -135,7 +135,7 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	}
 	if o.Stdio.Terminal == nil {
 		fmt.Fprintf(c.stderr, "bot-bottle: bottle %s is running (backend %s); stop it with: bot-bottle stop %s\n",
-			b.ID(), b.Info().Backend, b.ID())
+			b.ID(), b.Info().Where(), b.ID())
 	}
 	go func() {
 		select {

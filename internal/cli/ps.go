@@ -90,7 +90,7 @@ func printBottles(c *cli, list []launcher.Info) error {
 		if in.AgentHome != "" {
 			home = filepath.Join(launcher.AgentHomesDir, filepath.Base(in.AgentHome))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Backend, state, owner,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Where(), state, owner,
 			time.Since(in.Since).Round(time.Second), home)
 	}
 	return tw.Flush()

@@ -116,8 +116,8 @@ func (c *cli) newControl(rt *bottleRuntime, agentWait time.Duration, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	return mcp.NewControl(mcp.Config{Version: buildVersion(), Planner: p, Channel: rt.bus, Launcher: rt.launcher, WorkDir: c.workDir,
-		AgentWait: agentWait, Logger: log})
+	return mcp.NewControl(mcp.Config{Version: buildVersion(), Planner: p, DockerRuntime: c.dockerRuntime(), Channel: rt.bus,
+		Launcher: rt.launcher, WorkDir: c.workDir, AgentWait: agentWait, Logger: log})
 }
 
 // serveHTTP serves the operator surface over HTTP, with the review page at

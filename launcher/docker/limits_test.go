@@ -104,7 +104,7 @@ func waitHits(t *testing.T, p launcher.Process, out *lockedBuffer, ok func(schem
 }
 
 func TestPidsLimitStopsForkLoop(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, schemas.RuntimeRunc)
 	for _, n := range []string{"hold", "go"} {
 		p := filepath.Join(f.workdir, n)
 		if err := syscall.Mkfifo(p, 0o666); err != nil {
@@ -129,7 +129,7 @@ func TestPidsLimitStopsForkLoop(t *testing.T) {
 }
 
 func TestMemoryLimitKillsHog(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, schemas.RuntimeRunc)
 	var out lockedBuffer
 	p := f.startLimited(schemas.PlannedResources{MemoryBytes: 64 << 20, CPUs: 0.5}, &out, "sh", "-c", memoryHog)
 	waitHits(t, p, &out, func(h schemas.LimitHits) bool { return h.OOMKills > 0 })
@@ -146,7 +146,7 @@ func TestMemoryLimitKillsHog(t *testing.T) {
 }
 
 func TestLimitsVisibleInside(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, schemas.RuntimeRunc)
 	var out lockedBuffer
 	p := f.startLimited(schemas.PlannedResources{Pids: 100, MemoryBytes: 96 << 20, CPUs: 0.5}, &out, "sh", "-c", readLimit+`
 echo "pids=$(limit pids pids.max)"
