@@ -15,6 +15,9 @@ type Manifest struct {
 	// DLP is the bottle's default policy for requests that carry a secret;
 	// a route's own dlp block wins.
 	DLP *DLP `yaml:"dlp" json:"dlp,omitempty"`
+	// GitGate is the bottle's git gate: the repos the agent fetches and
+	// pushes through its owner, who holds the credentials.
+	GitGate *GitGate `yaml:"git-gate" json:"git-gate,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and

@@ -16,6 +16,7 @@ type Plan struct {
 	Env      []EnvVar        `json:"env"`
 	Files    []AgentFile     `json:"files,omitempty"`
 	Workdir  WorkdirPlan     `json:"workdir"`
+	GitGate  *GitGatePlan    `json:"git_gate,omitempty"`
 	Warnings []string        `json:"warnings"`
 }
 
