@@ -71,7 +71,7 @@ type GitPush struct {
 	Repo    string       `json:"repo"`
 	URL     string       `json:"url"`
 	Refs    []GitRefPush `json:"refs"`
-	Commits int          `json:"commits"`          // new commits, scanned
+	Commits int          `json:"commits"`         // new commits, scanned
 	Head    []string     `json:"heads,omitempty"` // the new tips
 	Verdict string       `json:"verdict"`
 	Reason  string       `json:"reason,omitempty"` // why it was refused, for a person

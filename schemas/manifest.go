@@ -77,7 +77,7 @@ type Route struct {
 	// frames scanned and masked like bodies. Only meaningful with auth:
 	// routes without a credential relay WebSocket anyway.
 	WebSocket bool `yaml:"websocket" json:"websocket,omitempty"`
-	DLP            *DLP     `yaml:"dlp" json:"dlp,omitempty"`
+	DLP       *DLP `yaml:"dlp" json:"dlp,omitempty"`
 
 	At              Location            `yaml:"-" json:"-"`
 	KeyAt           map[string]Location `yaml:"-" json:"-"`
