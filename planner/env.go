@@ -13,6 +13,9 @@ const (
 	PlaceholderCAFile   = "<ca-file>"
 	PlaceholderBottleID = "<bottle-id>"
 	PlaceholderMCPURL   = "<mcp-url>"
+	// PlaceholderGitGateURL is the bottle's git gate (the agent's git
+	// config rewrites its repos' URLs to it).
+	PlaceholderGitGateURL = "<git-gate-url>"
 )
 
 // launchEnv is what every bottle's agent gets from the launcher: the proxy,
@@ -41,6 +44,8 @@ type LaunchValues struct {
 	CAFile   string // the bottle CA's certificate, as seen inside the bottle
 	BottleID string
 	MCPURL   string // e.g. http://127.0.0.1:3129/mcp
+	// GitGateURL is the git gate's base, e.g. http://127.0.0.1:3130.
+	GitGateURL string
 }
 
 // AgentEnv returns the agent's complete environment as KEY=VALUE strings: the

@@ -70,6 +70,7 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 		fmt.Fprintf(&b, "  file ~/%s (mode %04o, %s)\n", f.Path, f.Mode, FileNote(f.Path))
 	}
 
+	formatGitGate(&b, plan.GitGate)
 	formatWorkdir(&b, plan.Workdir)
 
 	if len(plan.Warnings) > 0 {

@@ -15,7 +15,7 @@ func AgentFiles(plan *schemas.Plan, v LaunchValues) []schemas.AgentFile {
 		return nil
 	}
 	r := strings.NewReplacer(PlaceholderProxyURL, v.ProxyURL, PlaceholderCAFile, v.CAFile,
-		PlaceholderBottleID, v.BottleID, PlaceholderMCPURL, v.MCPURL)
+		PlaceholderBottleID, v.BottleID, PlaceholderMCPURL, v.MCPURL, PlaceholderGitGateURL, v.GitGateURL)
 	out := make([]schemas.AgentFile, len(plan.Files))
 	for i, f := range plan.Files {
 		f.Content = r.Replace(f.Content)

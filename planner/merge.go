@@ -17,7 +17,8 @@ type folded struct {
 	env      map[string]string
 	replaced []schemas.ReplacedRoute
 	writable []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
-	dlp      string // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
+	dlp      string                 // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
+	git      gitFolded
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -59,6 +60,7 @@ func (f *folded) absorb(p *folded) {
 	if p.dlp != "" {
 		f.dlp = p.dlp
 	}
+	f.git.absorbGit(p.git)
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
@@ -86,6 +88,7 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 	if m.DLP != nil {
 		f.dlp = m.DLP.OnMatch
 	}
+	f.git.absorbGitManifest(m.GitGate, short)
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {
 			at := r.At
