@@ -27,6 +27,6 @@
 //     upstream's answer is reported back per ref.
 //
 // Every push is a git.push event (schemas.GitPush). The package sits in
-// the core beside the egress proxy: it imports schemas, dlp and events
-// only, and the owner's wiring (the launcher) starts it.
+// the core beside the egress proxy: it imports schemas and dlp only, and
+// the owner's wiring (the launcher) starts it.
 package gitgate

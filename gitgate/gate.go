@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/dlp"
-	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
@@ -54,8 +53,9 @@ type Config struct {
 	// Detector finds secrets in pushed commits: the proxy's rules and the
 	// host's secret values.
 	Detector *dlp.Detector
-	// Publisher receives a git.push event for every push.
-	Publisher events.Publisher
+	// Publisher receives a git.push event for every push (an
+	// *events.Bus in bot-bottle).
+	Publisher Publisher
 	// Resolve maps "host:port" to "ip:port" for the upstreams, like the
 	// proxy's (tests pin .test names to loopback with it). For https the
 	// ports must agree: curl maps names, not ports.
@@ -71,6 +71,15 @@ type Config struct {
 	Timeout time.Duration
 	Logger  *slog.Logger
 }
+
+// Publisher takes the gate's events; it must not block. events.Publisher
+// satisfies it: the gate names only the method it calls, so it does not
+// depend on the event channel's package.
+type Publisher interface{ Publish(schemas.Event) }
+
+type discard struct{}
+
+func (discard) Publish(schemas.Event) {}
 
 // Defaults.
 const (
@@ -125,7 +134,7 @@ func New(cfg Config) (*Gate, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.Publisher == nil {
-		cfg.Publisher = &events.Memory{}
+		cfg.Publisher = discard{}
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -79,6 +79,7 @@ func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
 	l, err := launcher.New(launcher.Config{
 		Home: home, Planner: p, HostEnv: c.env, Backends: backends,
 		Registry: store, Publisher: bus, Proxy: pcfg,
+		GitUpstreamCAFile: pf.upstreamCA, // the git gates trust the same extra CAs as the proxy
 	})
 	if err != nil {
 		_ = bus.Close(context.Background())
