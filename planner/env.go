@@ -13,6 +13,9 @@ const (
 	PlaceholderCAFile   = "<ca-file>"
 	PlaceholderBottleID = "<bottle-id>"
 	PlaceholderMCPURL   = "<mcp-url>"
+	// PlaceholderWorkdir appears only in agent files (the workdir the agent
+	// CLI trusts); it is filled JSON-escaped.
+	PlaceholderWorkdir = "<workdir>"
 	// PlaceholderGitGateURL is the bottle's git gate (the agent's git
 	// config rewrites its repos' URLs to it).
 	PlaceholderGitGateURL = "<git-gate-url>"
@@ -44,6 +47,7 @@ type LaunchValues struct {
 	CAFile   string // the bottle CA's certificate, as seen inside the bottle
 	BottleID string
 	MCPURL   string // e.g. http://127.0.0.1:3129/mcp
+	Workdir  string // the agent's working directory, as seen inside the bottle
 	// GitGateURL is the git gate's base, e.g. http://127.0.0.1:3130.
 	GitGateURL string
 }

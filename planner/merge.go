@@ -37,6 +37,7 @@ type sourcedRoute struct {
 // position of the manifest that set it (zero Location when unset).
 type providerFields struct {
 	template, authToken, image string
+	apiKey                     string
 	forward                    *bool
 	command                    []string
 	at                         map[string]schemas.Location
@@ -133,7 +134,7 @@ func (f *folded) noteReplaced(r schemas.ReplacedRoute) {
 // keeping only the fields the manifest set.
 func providerOf(p *schemas.AgentProvider) providerFields {
 	return providerFields{template: p.Template, authToken: p.AuthToken, image: p.Image,
-		forward: p.ForwardHostCredentials, command: p.Command, at: p.KeyAt}
+		forward: p.ForwardHostCredentials, apiKey: p.APIKey, command: p.Command, at: p.KeyAt}
 }
 
 // overlay sets every field that src set, last-wins.
@@ -149,6 +150,8 @@ func (pf *providerFields) overlay(src providerFields) {
 			pf.image = src.image
 		case "forward_host_credentials":
 			pf.forward = src.forward
+		case "api_key":
+			pf.apiKey = src.apiKey
 		case "command":
 			pf.command = src.command
 		}

@@ -49,6 +49,7 @@ type AgentProvider struct {
 	Template               string   `yaml:"template" json:"template,omitempty"`
 	AuthToken              string   `yaml:"auth_token" json:"auth_token,omitempty"`
 	ForwardHostCredentials *bool    `yaml:"forward_host_credentials" json:"forward_host_credentials,omitempty"`
+	APIKey                 string   `yaml:"api_key" json:"api_key,omitempty"`
 	Image                  string   `yaml:"image" json:"image,omitempty"`
 	Command                []string `yaml:"command" json:"command,omitempty"`
 

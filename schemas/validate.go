@@ -107,6 +107,10 @@ func (m *Manifest) Validate() Errors {
 			add(p.KeyAt["auth_token"], "agent_provider.auth_token",
 				"must name the host environment variable (upper-case letters, digits and _) that holds the token, not the token itself", "e.g. auth_token: BOT_BOTTLE_CLAUDE_OAUTH_TOKEN")
 		}
+		if _, set := p.KeyAt["api_key"]; set && !IsHostRef(p.APIKey) {
+			add(p.KeyAt["api_key"], "agent_provider.api_key",
+				"must name the host environment variable (upper-case letters, digits and _) that holds the key, not the key itself", "e.g. api_key: OPENAI_API_KEY")
+		}
 		if _, set := p.KeyAt["command"]; set && len(p.Command) == 0 {
 			add(p.KeyAt["command"], "agent_provider.command", "must not be empty", "remove it to use the template's default command")
 		}
