@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
+	"github.com/bot-bottle/bot-bottle/gitgate"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
@@ -28,6 +29,7 @@ type Bottle struct {
 
 	proxy   *egressproxy.Proxy
 	surface *http.Server
+	gate    *gitgate.Gate // nil when the bottle has no git-gate
 	out     *outputLog
 	proc    Process
 
@@ -58,6 +60,9 @@ func (b *Bottle) Plan() *schemas.Plan { return b.plan }
 
 // Proxy returns the bottle's live egress proxy: Routes and Reload act on it.
 func (b *Bottle) Proxy() *egressproxy.Proxy { return b.proxy }
+
+// Gate returns the bottle's git gate, nil when its plan has no git-gate.
+func (b *Bottle) Gate() *gitgate.Gate { return b.gate }
 
 // Info returns what the registry says about the bottle, as of now.
 func (b *Bottle) Info() Info {
@@ -172,6 +177,9 @@ func (b *Bottle) teardown() {
 		if err := b.proxy.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			errs = append(errs, fmt.Errorf("proxy: %w", err))
 		}
+	}
+	if b.gate != nil {
+		_ = b.gate.Close()
 	}
 	if b.surface != nil {
 		_ = b.surface.Close()

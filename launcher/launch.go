@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
+	"github.com/bot-bottle/bot-bottle/gitgate"
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
 	"github.com/bot-bottle/bot-bottle/planner"
@@ -41,6 +42,10 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
 	hostSecrets, err := hostSecrets(plan, tokens, l.cfg.HostEnv)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
+	gitRepos, err := gitGateRepos(plan, l.cfg.HostEnv)
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
@@ -91,7 +96,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	if err := b.start(ctx, be, o, command, tokens, hostSecrets); err != nil {
+	if err := b.start(ctx, be, o, command, tokens, hostSecrets, gitRepos); err != nil {
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
@@ -99,7 +104,8 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 }
 
 // start does the part of a launch that leaves something to tear down.
-func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret, hostSecrets []schemas.Secret) error {
+func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret, hostSecrets []schemas.Secret,
+	gitRepos []gitgate.Repo) error {
 	l := b.l
 	ca, err := egressproxy.NewCA()
 	if err != nil {
@@ -130,6 +136,9 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 		return fmt.Errorf("proxy socket: %w", err)
 	}
 	go func() { _ = b.proxy.Serve(ln) }()
+	if b.gate, err = b.startGitGate(gitRepos, tokens, hostSecrets); err != nil {
+		return err
+	}
 	if o.OnProxy != nil {
 		if err := o.OnProxy(b); err != nil {
 			return err
@@ -177,6 +186,14 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		MCPURL:   "http://127.0.0.1:" + strconv.Itoa(DefaultMCPPort) + "/mcp",
 		Workdir:  b.info.Workdir,
 	}
+	forward := []bottleinit.Forward{
+		{Port: DefaultProxyPort, Socket: InBottle(ProxySocket)},
+		{Port: DefaultMCPPort, Socket: InBottle(MCPSocket)},
+	}
+	if b.gate != nil {
+		values.GitGateURL = "http://127.0.0.1:" + strconv.Itoa(DefaultGitGatePort)
+		forward = append(forward, bottleinit.Forward{Port: DefaultGitGatePort, Socket: InBottle(GitSocket)})
+	}
 	env := planner.AgentEnv(b.plan, values)
 	stdio := o.Stdio
 	if stdio.Terminal != nil {
@@ -203,14 +220,11 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		Home:     l.cfg.Home,
 		Owner:    b.info.Owner,
 		Init: bottleinit.Config{
-			Command: command,
-			Env:     env,
-			Dir:     b.info.Workdir,
-			Files:   planner.AgentFiles(b.plan, values),
-			Forward: []bottleinit.Forward{
-				{Port: DefaultProxyPort, Socket: InBottle(ProxySocket)},
-				{Port: DefaultMCPPort, Socket: InBottle(MCPSocket)},
-			},
+			Command:      command,
+			Env:          env,
+			Dir:          b.info.Workdir,
+			Files:        planner.AgentFiles(b.plan, values),
+			Forward:      forward,
 			TTY:          stdio.Terminal != nil,
 			Rows:         rows,
 			Cols:         cols,

@@ -22,6 +22,7 @@ const (
 	sharedDirName  = "bottle" // the part mounted into the bottle
 	ProxySocket    = "proxy.sock"
 	MCPSocket      = "mcp.sock"
+	GitSocket      = "git.sock"
 	CACertFile     = "ca.pem"
 	InitConfigFile = "init.json"
 	outputLogName  = "output.log"
@@ -67,6 +68,10 @@ func (r RunDir) Routes() string { return filepath.Join(r.Root, routesName) }
 // Plan is where the owner keeps the plan the bottle was launched from, for
 // other processes to read; the bottle does not see it.
 func (r RunDir) Plan() string { return filepath.Join(r.Root, planName) }
+
+// GitGate is the git gate's own folder (its mirrors and quarantines); the
+// bottle does not see it.
+func (r RunDir) GitGate() string { return filepath.Join(r.Root, "gitgate") }
 
 // Record is the path of the bottle's record in its run folder.
 func (r RunDir) Record() string { return filepath.Join(r.Root, recordName) }

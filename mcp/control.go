@@ -12,6 +12,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/gitgate"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/review"
@@ -195,6 +196,11 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 	// Requests the proxy's DLP holds (route policy supervise) become
 	// release proposals on the desk.
 	b.Proxy().SetSupervisor(supervisor{owner})
+	// Pushes the git gate refuses for their secrets become push
+	// proposals on the same desk.
+	if g := b.Gate(); g != nil {
+		g.SetSupervisor(owner)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
 	if c.closed {
@@ -235,6 +241,8 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 	}()
 	return nil
 }
+
+var _ gitgate.Supervisor = (*review.Owner)(nil)
 
 // supervisor lets a bottle's review owner decide the requests its proxy
 // holds.

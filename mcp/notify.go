@@ -138,8 +138,11 @@ func (o *Operator) notify(ev schemas.Event) {
 		o.updated(ProposalsURI)
 		msg := fmt.Sprintf("bottle %s asks for egress: %s (proposal %s; justification: %s); decide with egress_decide",
 			p.Bottle, p.Delta, p.ID, p.Justification)
-		if p.Kind == schemas.ProposalRelease {
+		switch p.Kind {
+		case schemas.ProposalRelease:
 			msg = releaseMessage(p)
+		case schemas.ProposalPush:
+			msg = pushMessage(p)
 		}
 		if p.Count <= 1 { // a merged duplicate is not new
 			o.logAll(mcpgo.LoggingLevelNotice, map[string]any{"event": "proposal", "message": msg, "proposal": p})

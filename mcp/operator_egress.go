@@ -185,6 +185,8 @@ func (o *Operator) egressProposals(ctx context.Context, a proposalsArgs) (Propos
 	for _, v := range views {
 		if v.Kind == schemas.ProposalRelease && v.Release != nil {
 			fmt.Fprintf(&b, "  %s  %s  bottle %s  %s\n    agent's text around the secret (secrets replaced): %s\n", v.ID, v.Status, v.Bottle, v.Delta, agentText(v.Release.Excerpt))
+		} else if v.Kind == schemas.ProposalPush {
+			fmt.Fprintf(&b, "  %s  %s  bottle %s  %s\n", v.ID, v.Status, v.Bottle, agentText(v.Delta))
 		} else {
 			fmt.Fprintf(&b, "  %s  %s  bottle %s  %s\n    justification: %s\n", v.ID, v.Status, v.Bottle, v.Delta, v.Justification)
 		}

@@ -36,3 +36,11 @@ func releaseMessage(p schemas.Proposal) string {
 	return fmt.Sprintf("bottle %s's proxy holds a request that carries a secret: %s (proposal %s; agent's text around it, secrets replaced: %s); release it with egress_decide approve, refuse it with deny",
 		p.Bottle, p.Delta, p.ID, agentText(excerpt))
 }
+
+// pushMessage is the notification for a push the git gate refused: its
+// summary holds file names the agent chose, so it is rendered as the
+// agent's text.
+func pushMessage(p schemas.Proposal) string {
+	return fmt.Sprintf("bottle %s's git gate refused a push whose new commits carry secrets (proposal %s; summary with the agent's file names: %s); release it with egress_decide approve, keep it refused with deny",
+		p.Bottle, p.ID, agentText(p.Delta))
+}

@@ -47,6 +47,8 @@ func FileNote(path string) string {
 		return "lets the agent call its bottle's tools"
 	case ClaudeInstructionsFile, CodexInstructionsFile:
 		return "instructions: the structured 403 and how to ask for access"
+	case GitConfigFile:
+		return "git config: the git gate's URL rewrites and the commit identity"
 	}
 	return "placeholder credentials"
 }

@@ -71,6 +71,7 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 		fmt.Fprintf(&b, "  file ~/%s (mode %04o, %s)\n", f.Path, f.Mode, FileNote(f.Path))
 	}
 
+	formatGitGate(&b, plan.GitGate)
 	formatWorkdir(&b, plan.Workdir)
 	formatResources(&b, plan.Resources)
 

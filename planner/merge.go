@@ -22,6 +22,7 @@ type folded struct {
 	// runtime is the last runtime written along the chain, and where.
 	runtime   string
 	runtimeAt schemas.Location
+	git       gitFolded
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -68,6 +69,7 @@ func (f *folded) absorb(p *folded) {
 	if p.runtime != "" {
 		f.runtime, f.runtimeAt = p.runtime, p.runtimeAt
 	}
+	f.git.absorbGit(p.git)
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
@@ -99,6 +101,7 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 	if m.Runtime != "" {
 		f.runtime, f.runtimeAt = m.Runtime, m.KeyAt["runtime"]
 	}
+	f.git.absorbGitManifest(m.GitGate, short)
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {
 			at := r.At

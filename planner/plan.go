@@ -113,6 +113,15 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 	if err := p.dockerRuntime(plan, f); err != nil {
 		return nil, err
 	}
+	gg, gitWarn, err := planGitGate(f.git, p.Env)
+	if err != nil {
+		return nil, err
+	}
+	if gg != nil {
+		plan.GitGate = gg
+		plan.Files = append(plan.Files, schemas.AgentFile{Path: GitConfigFile, Mode: 0o644, Content: gg.Config})
+		plan.Warnings = append(plan.Warnings, gitWarn...)
+	}
 	plan.Warnings = append(plan.Warnings, p.warnings(plan, f)...)
 	return plan, nil
 }

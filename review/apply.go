@@ -97,10 +97,13 @@ func (o *Owner) apply(d schemas.Decision) {
 		o.publish(schemas.KindApplied, out) // the first decision's result stands
 		return
 	}
-	if prop.Kind == schemas.ProposalRelease {
-		if err := CheckDecision(d); err != nil {
+	if prop.Kind == schemas.ProposalRelease || prop.Kind == schemas.ProposalPush {
+		switch err := CheckDecision(d); {
+		case err != nil:
 			out.Status, out.Notes = schemas.ProposalRefused, fmt.Sprintf("invalid decision: %v", err)
-		} else {
+		case prop.Kind == schemas.ProposalPush:
+			decidePush(&out, d)
+		default:
 			decideRelease(&out, d)
 		}
 		o.publish(schemas.KindApplied, out)

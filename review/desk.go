@@ -141,6 +141,9 @@ func (d *Desk) Decide(ctx context.Context, dec schemas.Decision, wait time.Durat
 	if v.Kind == schemas.ProposalRelease && dec.Action == schemas.ActionModify {
 		return nil, fmt.Errorf("decide %q: a held request can be released (approve) or refused (deny), not modified", v.ID)
 	}
+	if v.Kind == schemas.ProposalPush && dec.Action == schemas.ActionModify {
+		return nil, fmt.Errorf("decide %q: a refused push can be released (approve) or kept refused (deny), not modified", v.ID)
+	}
 	store := d.cfg.Channel.Store()
 	from, err := store.Head(ctx, v.Bottle)
 	if err != nil {

@@ -149,11 +149,12 @@ func (d *nodeDecoder) decodeNames(n *yaml.Node, v reflect.Value, key string) {
 	v.Set(reflect.ValueOf(out))
 }
 
-// decodeStringMap fills a map[string]string; when keyAt is not nil it also
-// records where each key was written.
+// decodeStringMap fills a map[string]string or a map of string to struct;
+// when keyAt is not nil it also records where each key was written.
 func (d *nodeDecoder) decodeStringMap(n *yaml.Node, v reflect.Value, key string, keyAt map[string]Location) {
-	if v.Type().Key().Kind() != reflect.String || v.Type().Elem().Kind() != reflect.String {
-		panic(fmt.Sprintf("schemas: nodeDecoder supports only map[string]string, not %s", v.Type()))
+	elem := v.Type().Elem()
+	if v.Type().Key().Kind() != reflect.String || (elem.Kind() != reflect.String && elem.Kind() != reflect.Struct) {
+		panic(fmt.Sprintf("schemas: nodeDecoder supports only maps of string to string or struct, not %s", v.Type()))
 	}
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, key, "must be a mapping of names to values, got "+describe(n), "")
@@ -181,7 +182,17 @@ func (d *nodeDecoder) decodeStringMap(n *yaml.Node, v reflect.Value, key string,
 			continue
 		}
 		if isNull(val) {
-			d.fail(val, sub, "has no value", `write "" for an empty string`)
+			hint := `write "" for an empty string`
+			if elem.Kind() == reflect.Struct {
+				hint = "give it its keys, or remove it"
+			}
+			d.fail(val, sub, "has no value", hint)
+			continue
+		}
+		if elem.Kind() == reflect.Struct {
+			item := reflect.New(elem).Elem()
+			d.decode(val, item, sub)
+			m.SetMapIndex(reflect.ValueOf(kname), item)
 			continue
 		}
 		if s, ok := d.scalar(val, sub, "!!str", "a string"); ok {

@@ -19,6 +19,9 @@ type Manifest struct {
 	// Runtime is the container runtime of a docker bottle: auto (the
 	// default), runc or runsc (gVisor). See ResolveRuntime.
 	Runtime string `yaml:"runtime" json:"runtime,omitempty"`
+	// GitGate is the bottle's git gate: the repos the agent fetches and
+	// pushes through its owner, who holds the credentials.
+	GitGate *GitGate `yaml:"git-gate" json:"git-gate,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and

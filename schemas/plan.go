@@ -21,9 +21,10 @@ type Plan struct {
 	// Runtime is the manifest's runtime (RuntimeAuto when none sets it);
 	// DockerRuntime is the runtime a docker bottle of this plan runs under
 	// on the planning host, when the planner could ask Docker.
-	Runtime       string   `json:"runtime"`
-	DockerRuntime string   `json:"docker_runtime,omitempty"`
-	Warnings      []string `json:"warnings"`
+	Runtime       string       `json:"runtime"`
+	DockerRuntime string       `json:"docker_runtime,omitempty"`
+	GitGate       *GitGatePlan `json:"git_gate,omitempty"`
+	Warnings      []string     `json:"warnings"`
 }
 
 // WorkdirPlan says which workdir paths the bottle cannot write (Protected,

@@ -45,7 +45,8 @@ const (
 type Proposal struct {
 	ID string `json:"proposal_id"`
 	// Kind is ProposalEgress (also when empty) for a route-table change,
-	// ProposalRelease for a request held by the proxy's DLP.
+	// ProposalRelease for a request held by the proxy's DLP, ProposalPush
+	// for a push the git gate refused for its secrets.
 	Kind          string    `json:"kind,omitempty"`
 	Bottle        string    `json:"bottle"`
 	Host          string    `json:"host"`
@@ -61,12 +62,15 @@ type Proposal struct {
 	Time          time.Time `json:"time"`
 	// Release is the held request, for Kind ProposalRelease.
 	Release *Release `json:"release,omitempty"`
+	// Push is the refused push, for Kind ProposalPush.
+	Push *PushReview `json:"push,omitempty"`
 }
 
 // Proposal kinds.
 const (
 	ProposalEgress  = "egress"  // the agent asks for a wider routes table
 	ProposalRelease = "release" // the proxy holds a request that carries a secret
+	ProposalPush    = "push"    // the git gate refused a push whose new commits carry secrets
 )
 
 // Release is a request the egress proxy holds because it carries a secret

@@ -160,6 +160,11 @@ func (m *Manifest) Validate() Errors {
 		errs = append(errs, m.DLP.validate("dlp", m.KeyAt["dlp"])...)
 	}
 	errs = append(errs, m.validateRuntime()...)
+	if m.GitGate != nil {
+		errs = append(errs, m.GitGate.validate()...)
+	} else if at, ok := m.KeyAt["git-gate"]; ok {
+		errs = append(errs, &Error{At: at, Key: "git-gate", Msg: "is empty", Hint: "give it repos, or remove it"})
+	}
 	return errs
 }
 

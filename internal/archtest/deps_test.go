@@ -73,6 +73,11 @@ var rules = map[string]rule{
 		forbidden: merge(cli, mcpgo, goprox, store, docker)}, // the in-bottle init stays small: it runs in every bottle
 	"review": {tree: true,
 		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, docker)},
+	// The git gate is core-ish like the proxy: the owner's wiring (the
+	// launcher) starts it, review answers it through an interface.
+	"gitgate": {tree: true, only: []string{"gitgate", "schemas", "dlp"},
+		forbidden: merge(edge("the gate sits beside the proxy; the owner's wiring starts it", "planner", "launcher", "review", "mcp", "egressproxy", "events"),
+			cli, mcpgo, goprox, store, docker)},
 	"mcp":        {tree: true, forbidden: cli},
 	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
 }

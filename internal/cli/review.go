@@ -210,9 +210,12 @@ func (c *cli) decide(ctx context.Context, d *reviewDesk, dec schemas.Decision) e
 
 func printProposal(c *cli, v review.View) {
 	fmt.Fprintf(c.stdout, "%s  %s  bottle %s  %s\n", v.ID, v.Status, v.Bottle, v.Time.Local().Format("15:04:05"))
-	if v.Kind == schemas.ProposalRelease {
+	switch v.Kind {
+	case schemas.ProposalRelease:
 		printRelease(c, v)
-	} else {
+	case schemas.ProposalPush:
+		printPush(c, v)
+	default:
 		fmt.Fprintf(c.stdout, "  change: %s\n", v.Delta)
 		fmt.Fprintf(c.stdout, "  why:    %s\n", oneLine(v.Justification, 200))
 	}

@@ -22,3 +22,26 @@ func printRelease(c *cli, v review.View) {
 	}
 	fmt.Fprintf(c.stdout, "  decide: bot-bottle review approve %s (release) | deny %s --reason ... (refuse)\n", v.ID, v.ID)
 }
+
+// printPush prints a push the git gate refused for its secrets: repo,
+// refs and each finding (rule, file, line, commit; the file name is the
+// agent's, flattened and quoted).
+func printPush(c *cli, v review.View) {
+	p := v.Push
+	fmt.Fprintf(c.stdout, "  push:   %s\n", oneLine(v.Delta, 300))
+	if p == nil {
+		return
+	}
+	for i, f := range p.Findings {
+		if i == 10 {
+			fmt.Fprintf(c.stdout, "  ... and %d more\n", len(p.Findings)-i)
+			break
+		}
+		where := "the commit message or a file name"
+		if f.File != "" {
+			where = fmt.Sprintf("agent's file «%s» line %d", oneLine(f.File, 200), f.Line)
+		}
+		fmt.Fprintf(c.stdout, "  found:  %s in %s, commit %.12s\n", oneLine(f.Rule, 60), where, f.Commit)
+	}
+	fmt.Fprintf(c.stdout, "  decide: bot-bottle review approve %s --reason ... (its next push goes through) | deny %s --reason ... (stays refused)\n", v.ID, v.ID)
+}

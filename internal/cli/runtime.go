@@ -92,6 +92,7 @@ func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64) (*bottleRuntime, err
 	l, err := launcher.New(launcher.Config{
 		Home: home, Planner: p, HostEnv: c.env, Backends: backends,
 		Registry: store, Publisher: bus, Proxy: pcfg,
+		GitUpstreamCAFile: pf.upstreamCA, // the git gates trust the same extra CAs as the proxy
 	})
 	if err != nil {
 		_ = bus.Close(context.Background())
