@@ -168,6 +168,15 @@ func TestLaunchPidsLimit(t *testing.T) {
 		t.Run(be, func(t *testing.T) {
 			e := newE2E(t, be)
 			e.writeBottle("forky", "resources: {pids: 64}\n")
+			if be == "docker-runsc" {
+				// gVisor's own threads share the container's pids count:
+				// the launch is refused, saying so, before anything runs.
+				out, err := e.launchCmd("forky", "sh", "-c", "echo RAN").CombinedOutput()
+				if err == nil || strings.Contains(string(out), "RAN") || !strings.Contains(string(out), "cannot be enforced under runsc") {
+					t.Fatalf("a pids limit under runsc: %v\n%s", err, out)
+				}
+				return
+			}
 			mkfifos(t, e.workdir, "hold", "go")
 			cmd := e.launchCmd("forky", "sh", "-c", forkLoop)
 			var out, errb lockedBuf
@@ -225,6 +234,9 @@ func TestLaunchPidsLimit(t *testing.T) {
 func TestLaunchMemoryLimit(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be, func(t *testing.T) {
+			if be == "docker-runsc" {
+				t.Skip("gVisor shows a bottle no cgroup, so the hog cannot first read its limit from inside; launcher/docker's TestLimitsUnderRunsc checks what the Engine holds")
+			}
 			e := newE2E(t, be)
 			e.writeBottle("hog", "resources: {memory: 64M}\n")
 			cmd := e.launchCmd("hog", "sh", "-c", memoryHog)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,7 +72,7 @@ func (l *lockedBuffer) String() string {
 func (f *fixture) startLimited(res schemas.PlannedResources, out *lockedBuffer, command ...string) launcher.Process {
 	f.t.Helper()
 	spec := &launcher.Spec{
-		BottleID: f.id, Home: f.bbHome, Owner: f.owner, RunDir: f.rd, Workdir: f.workdir, Resources: res,
+		BottleID: f.id, Home: f.bbHome, Owner: f.owner, RunDir: f.rd, Workdir: f.workdir, Resources: res, Runtime: f.runtime,
 		Init:  bottleinit.Config{Command: command, Dir: f.workdir},
 		Stdio: launcher.Stdio{Out: out, Err: out},
 	}
@@ -168,4 +170,43 @@ echo "cpu=$(limit cpu cpu.max) $(limit cpu cpu.cfs_quota_us)"
 	if !strings.Contains(s, "swap=0") && !strings.Contains(s, "swap=none 100663296") && !strings.Contains(s, "swap=none none") {
 		t.Errorf("swap must be held to the memory limit where it is accounted")
 	}
+}
+
+// TestLimitsUnderRunsc: gVisor's own threads share the container's pids
+// count, so a pids limit the manifest asks for is refused under runsc
+// (at pids 64 the sandbox's file server fails, not the agent's forks),
+// the default one is left out with a warning, and memory and CPU still
+// bound the sandbox, as the Engine shows.
+func TestLimitsUnderRunsc(t *testing.T) {
+	f := newFixture(t, schemas.RuntimeRunsc)
+	asked := schemas.PlannedResources{Pids: 64, Origin: map[string]string{"pids": "forky.yaml:1:12"}}
+	spec := &launcher.Spec{BottleID: f.id, Home: f.bbHome, Owner: f.owner, RunDir: f.rd, Workdir: f.workdir,
+		Resources: asked, Runtime: schemas.RuntimeRunsc, Init: bottleinit.Config{Command: []string{"true"}, Dir: f.workdir}}
+	if p, err := f.backend.Start(context.Background(), spec); err == nil {
+		p.Stop(0)
+		p.Wait()
+		p.Release(context.Background())
+		t.Fatal("a pids limit the manifest asked for started under runsc")
+	} else if !strings.Contains(err.Error(), "resources.pids (64, set at forky.yaml:1:12) cannot be enforced under runsc") {
+		t.Fatalf("refusal does not say why: %v", err)
+	}
+
+	var out lockedBuffer
+	def := schemas.PlannedResources{Pids: 4096, MemoryBytes: 96 << 20,
+		Origin: map[string]string{"pids": schemas.OriginDefault, "memory": "hog.yaml:1:12"}}
+	p := f.startLimited(def, &out, "sh", "-c", "read x < /dev/null; echo up")
+	ws := p.(launcher.LimitReporter).Warnings()
+	if !slices.ContainsFunc(ws, func(w string) bool {
+		return strings.Contains(w, "default resources.pids (4096) is not applied under gVisor")
+	}) {
+		t.Errorf("warnings %q do not say the default pids limit is left out", ws)
+	}
+	raw, err := exec.Command("docker", "inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.PidsLimit}}", "bot-bottle-"+f.id).Output()
+	if err != nil {
+		t.Fatalf("docker inspect: %v", err)
+	}
+	if got := strings.TrimSpace(string(raw)); got != "100663296 100663296 <nil>" && got != "100663296 100663296 0" {
+		t.Errorf("the Engine holds %q, want memory and swap at 96MiB and no pids limit", got)
+	}
+	p.Wait()
 }

@@ -33,6 +33,26 @@ func resources(r schemas.PlannedResources) container.Resources {
 	return out
 }
 
+// runtimeResources adapts the plan's limits to the runtime. Under gVisor's
+// runsc the container's pids count holds the sandbox's own threads and its
+// file server beside the agent's processes, so a limit low enough to stop
+// a fork loop starves the sandbox instead (its workdir mounts fail with
+// I/O errors at pids 64). A pids limit the manifest asked for is refused
+// there; the default one is left out, with a warning. Memory and CPU
+// bound the whole sandbox, the agent's processes included.
+func runtimeResources(r schemas.PlannedResources, runtime string) (schemas.PlannedResources, []string, error) {
+	if runtime != schemas.RuntimeRunsc || r.Pids == 0 {
+		return r, nil, nil
+	}
+	if origin := r.Origin["pids"]; origin != "" && origin != schemas.OriginDefault {
+		return r, nil, fmt.Errorf("resources.pids (%d, set at %s) cannot be enforced under runsc: gVisor's own threads share the container's pids count, so a limit starves the sandbox rather than the agent's forks; remove it (a memory limit bounds a fork loop there), or set runtime: runc",
+			r.Pids, origin)
+	}
+	out := r
+	out.Pids = 0
+	return out, []string{fmt.Sprintf("docker/runsc: the default resources.pids (%d) is not applied under gVisor, whose own threads share the count; set resources.memory to bound a fork loop", r.Pids)}, nil
+}
+
 // checkCreateWarnings fails when the daemon says it dropped a limit (a
 // kernel without the controller: "... Limitation discarded."), and
 // returns its other warnings (swap not limited, say) for the launch to

@@ -41,6 +41,10 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 			return nil, err
 		}
 	}
+	res, resWarnings, err := runtimeResources(spec.Resources, runtime)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
 	image := spec.Image
 	if image == "" {
 		if image, err = b.defaultImage(ctx, cli); err != nil {
@@ -131,7 +135,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		Privileged:  false,
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
-		Resources:   resources(spec.Resources),
+		Resources:   resources(res),
 	}
 	hcfg.Mounts = append(hcfg.Mounts, protectMounts(spec.Protect, workdirSource)...)
 	if tty {
@@ -151,7 +155,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
 	p := &process{cli: cli, id: created.ID, tty: tty, done: make(chan struct{}),
-		limits: &limitWatch{res: spec.Resources, warnings: warnings}}
+		limits: &limitWatch{res: res, warnings: append(resWarnings, warnings...)}}
 	p.limits.watchOOM(cli, created.ID)
 	if err := p.start(ctx, spec.Stdio); err != nil {
 		p.limits.stop()
