@@ -46,7 +46,7 @@ func merge(ms ...map[string]string) map[string]string {
 	return out
 }
 
-// rules is DESIGN.md's arrows: main -> mcp -> launcher, review -> planner,
+// rules is ARCHITECTURE.md's arrows: main -> mcp -> launcher, review -> planner,
 // egressproxy, events -> schemas, dlp; egressproxy and events run standalone.
 var rules = map[string]rule{
 	"schemas": {only: []string{"schemas"},
