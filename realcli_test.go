@@ -99,6 +99,14 @@ func (e *realE2E) checkIdle(bottle, ready string) {
 		e.ended(id, time.Minute)
 	}
 	d := e.denials(id)
+	if bottle == "codex" {
+		// Codex 0.171's terminal fetches its announcement tip from
+		// raw.githubusercontent.com at every start, whatever
+		// show_tooltips says, and nothing in its config turns that off;
+		// routing GitHub's raw host for everyone's bottle to quiet it
+		// would widen every Codex bottle. One refused CONNECT, no more.
+		d = slices.DeleteFunc(d, func(s string) bool { return strings.HasPrefix(s, "raw.githubusercontent.com CONNECT ") })
+	}
 	if len(d) > 0 {
 		e.t.Errorf("%s idle: %d denials, want 0: %v", bottle, len(d), d)
 	}
