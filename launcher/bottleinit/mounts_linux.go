@@ -109,6 +109,12 @@ func bindSource(m *Mounts, b Bind) (int, error) {
 		return fd, nil
 	case b.FD > 0:
 		return b.FD, nil
+	case b.Kept:
+		fd, err := KeptHomeMount(b.Source, -1, 0, 0)
+		if err != nil {
+			return -1, fmt.Errorf("bind at %s: %w", b.Target, err)
+		}
+		return fd, nil
 	}
 	fd, err := unix.Open(b.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -173,7 +179,8 @@ func hidePath(p string) error {
 // bindFD mounts the source at b.Target, then sets the bind's own flags:
 // nosuid and nodev always (a setuid file in the workdir gives nothing in the
 // bottle), read-write under a read-only root unless the bind is read-only.
-// A received source is a detached mount, attached with move_mount.
+// A received source, or a kept home's overlay, is a detached mount,
+// attached with move_mount.
 func bindFD(fd int, b Bind) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -182,7 +189,7 @@ func bindFD(fd int, b Bind) error {
 	if err := makeTarget(b.Target, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
 		return fmt.Errorf("bind at %s: %w", b.Target, err)
 	}
-	if b.Received {
+	if b.Received || b.Kept {
 		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, b.Target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 			return fmt.Errorf("bind at %s: attach the owner's mount: %w", b.Target, err)
 		}

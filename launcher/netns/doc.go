@@ -61,10 +61,11 @@
 // bot-bottle home, the run folder or the binary; the agent's home keeps
 // the host home's path (tools that remember absolute paths find it), as an
 // empty tmpfs, or, with a kept agent home, as that home. A bind's
-// mountinfo root is its source's path on the host, so for a root owner the
-// kept home is no bind but the upper layer of an overlay over an empty
-// tmpfs (keptdir.go), made by the owner with layers passed as descriptors
-// of detached mounts: its options name the home by its own name only
-// ("upperdir=/<bottle>-<hash>", which the bottle can work out itself), and
-// its work folder is kept beside it (.<bottle>-<hash>.work).
+// mountinfo root is its source's path on the host, so the kept home is no
+// bind but the upper layer of an overlay over an empty tmpfs
+// (bottleinit.KeptHomeMount; made by a root owner, idmapped, and sent, or
+// else by the init in its user namespace), with layers passed as
+// descriptors of detached mounts: its options name the home by its own
+// name only ("upperdir=/<bottle>-<hash>", which the bottle can work out
+// itself), and its work folder is kept beside it (.<bottle>-<hash>.work).
 package netns

@@ -62,7 +62,7 @@ type hostBind struct {
 	readOnly bool
 	idmap    bool
 	// kept marks the kept agent home, mounted as an overlay rather than
-	// a bind (keptdir.go).
+	// a bind (bottleinit.KeptHomeMount).
 	kept bool
 }
 
@@ -89,7 +89,7 @@ func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) error {
 			if b.idmap {
 				ns = userns
 			}
-			m, err := keptHomeMount(b.source, ns, uid, gid)
+			m, err := bottleinit.KeptHomeMount(b.source, ns, uid, gid)
 			if err != nil {
 				return err
 			}

@@ -120,7 +120,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		for i, bd := range cfg.Mounts.Binds {
 			// The workdir and the kept agent home hold the owner's files,
 			// which the bottle's root sees as its own.
-			kept := spec.AgentHome != "" && bd.Source == spec.AgentHome
+			kept := bd.Kept
 			owned := bd.Target == spec.Workdir || kept
 			sends = append(sends, hostBind{source: bd.Source, readOnly: bd.ReadOnly, idmap: id.idmap && owned, kept: kept})
 			cfg.Mounts.Binds[i] = bottleinit.Bind{Received: true, Target: bd.Target, ReadOnly: bd.ReadOnly}
@@ -161,7 +161,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 func binds(spec *launcher.Spec, home string) []bottleinit.Bind {
 	var out []bottleinit.Bind
 	if spec.AgentHome != "" {
-		out = append(out, bottleinit.Bind{Source: spec.AgentHome, Target: home})
+		out = append(out, bottleinit.Bind{Source: spec.AgentHome, Target: home, Kept: true})
 	}
 	return append(out, bottleinit.Bind{Source: spec.Workdir, Target: spec.Workdir})
 }

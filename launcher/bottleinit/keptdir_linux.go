@@ -1,4 +1,4 @@
-package netns
+package bottleinit
 
 import (
 	"errors"
@@ -14,27 +14,28 @@ import (
 // A bind mount's root in mountinfo is its source's path in the source's
 // filesystem, so a bottle that reads /proc/self/mountinfo learns where on
 // the host anything bound into it lives. The workdir keeps its host path
-// anyway; the kept agent home must not name the bot-bottle home. So a root
-// owner mounts the kept home as the upper layer of an overlay (a
-// filesystem of its own, whose root is the home) over an empty tmpfs: the
-// bottle reads and writes the kept files as before, and the overlay's
-// options name its layers by their paths inside detached mounts, which
-// say nothing of the host.
+// anyway; the kept agent home must not name the bot-bottle home. So the
+// kept home is mounted as the upper layer of an overlay (a filesystem of
+// its own, whose root is the home) over an empty tmpfs: the bottle reads
+// and writes the kept files as before, and the overlay's options name its
+// layers by their paths inside detached mounts, which say nothing of the
+// host. A root owner makes it (idmapped) and sends it; otherwise the init
+// makes it in its own user namespace.
 
-// keptWorkDir is overlayfs's scratch folder for the kept home at home: on
+// KeptWorkDir is overlayfs's scratch folder for the kept home at home: on
 // the same filesystem, beside it.
-func keptWorkDir(home string) string {
+func KeptWorkDir(home string) string {
 	return filepath.Join(filepath.Dir(home), "."+filepath.Base(home)+".work")
 }
 
-// keptHomeMount returns a detached overlay mount of the kept home at home
+// KeptHomeMount returns a detached overlay mount of the kept home at home
 // (nosuid, nodev). When userns >= 0 its layer is idmapped to that user
 // namespace, whose root is host uid:gid, and the overlay is created with
 // that filesystem id: overlayfs works in its layers as its creator, and an
 // idmapped layer has no mapping for host root.
-func keptHomeMount(home string, userns, uid, gid int) (int, error) {
+func KeptHomeMount(home string, userns, uid, gid int) (int, error) {
 	parent, name := filepath.Dir(home), filepath.Base(home)
-	work := keptWorkDir(home)
+	work := KeptWorkDir(home)
 	if err := os.Mkdir(work, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return -1, fmt.Errorf("kept home %s: overlay work folder: %w", home, err)
 	}
@@ -51,7 +52,7 @@ func keptHomeMount(home string, userns, uid, gid int) (int, error) {
 	if userns >= 0 {
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns)}
 		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
-			return -1, idmapError(parent, err)
+			return -1, fmt.Errorf("kept home %s: idmap it to the bottle's user namespace: %w", home, err)
 		}
 	}
 	// fsconfig takes layers as open files, not O_PATH descriptors.
