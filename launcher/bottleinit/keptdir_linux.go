@@ -22,6 +22,12 @@ import (
 // host. A root owner makes it (idmapped) and sends it; otherwise the init
 // makes it in its own user namespace.
 
+// ErrKeptOverlayUnsupported is KeptHomeMount's answer where the kernel
+// cannot make the overlay: no overlayfs (or none in a user namespace), or
+// layers not taken as descriptors (before Linux 6.13). The caller binds
+// the kept home instead, whose mountinfo names its host path, as before.
+var ErrKeptOverlayUnsupported = errors.New("this kernel cannot mount the kept home as an overlay from descriptors (Linux 6.13+)")
+
 // KeptWorkDir is overlayfs's scratch folder for the kept home at home: on
 // the same filesystem, beside it.
 func KeptWorkDir(home string) string {
@@ -74,6 +80,9 @@ func KeptHomeMount(home string, userns, uid, gid int) (int, error) {
 	defer unix.Close(lowerMount)
 	defer unix.Close(lower)
 	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EPERM) {
+		return -1, fmt.Errorf("kept home %s: overlayfs: %w: %w", home, ErrKeptOverlayUnsupported, err)
+	}
 	if err != nil {
 		return -1, fmt.Errorf("kept home %s: overlayfs: %w", home, err)
 	}
@@ -93,9 +102,13 @@ func KeptHomeMount(home string, userns, uid, gid int) (int, error) {
 			return asFilesystemID(uid, gid, func() error { return unix.FsconfigCreate(ctx) })
 		}},
 	}
-	for _, s := range steps {
-		if err := s.do(); err != nil {
-			return -1, fmt.Errorf("kept home %s: overlayfs %s (Linux 6.13+ takes layers as descriptors): %w", home, s.what, err)
+	for i, s := range steps {
+		err := s.do()
+		if err != nil && i < len(steps)-1 && errors.Is(err, unix.EINVAL) {
+			return -1, fmt.Errorf("kept home %s: overlayfs %s: %w: %w", home, s.what, ErrKeptOverlayUnsupported, err)
+		}
+		if err != nil {
+			return -1, fmt.Errorf("kept home %s: overlayfs %s: %w", home, s.what, err)
 		}
 	}
 	m, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)

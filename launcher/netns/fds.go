@@ -90,15 +90,18 @@ func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) error {
 				ns = userns
 			}
 			m, err := bottleinit.KeptHomeMount(b.source, ns, uid, gid)
-			if err != nil {
+			if err == nil {
+				err = bottleinit.SendFD(int(sock.Fd()), m)
+				unix.Close(m)
+				if err != nil {
+					return fmt.Errorf("kept home %s: send the mount to the init: %w", b.source, err)
+				}
+				continue
+			}
+			if !errors.Is(err, bottleinit.ErrKeptOverlayUnsupported) {
 				return err
 			}
-			err = bottleinit.SendFD(int(sock.Fd()), m)
-			unix.Close(m)
-			if err != nil {
-				return fmt.Errorf("kept home %s: send the mount to the init: %w", b.source, err)
-			}
-			continue
+			// An older kernel: bound, as before.
 		}
 		tree, err := unix.OpenTree(unix.AT_FDCWD, b.source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 		if err != nil {
