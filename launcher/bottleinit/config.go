@@ -124,11 +124,14 @@ type File struct {
 // Bind mounts Source (a host path, opened before anything is hidden) at
 // Target. FD, when set, is an inherited O_PATH descriptor of the source
 // instead, and Received a detached mount sent on Mounts.Receive: either
-// way the config names no host path. Every bind is nosuid and nodev.
+// way the config names no host path. Kept marks the kept agent home,
+// which the init mounts from Source as an overlay (KeptHomeMount) so that
+// its mountinfo names no host path. Every bind is nosuid and nodev.
 type Bind struct {
 	Source   string `json:"source,omitempty"`
 	FD       int    `json:"fd,omitempty"`
 	Received bool   `json:"received,omitempty"`
+	Kept     bool   `json:"kept,omitempty"`
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"read_only,omitempty"`
 }

@@ -60,7 +60,14 @@
 // bottle can read of the init, and its mountinfo name no host path of the
 // bot-bottle home, the run folder or the binary; the agent's home keeps
 // the host home's path (tools that remember absolute paths find it), as an
-// empty tmpfs.
+// empty tmpfs, or, with a kept agent home, as that home. A bind's
+// mountinfo root is its source's path on the host, so the kept home is no
+// bind but the upper layer of an overlay over an empty tmpfs
+// (bottleinit.KeptHomeMount; made by a root owner, idmapped, and sent, or
+// else by the init in its user namespace), with layers passed as
+// descriptors of detached mounts: its options name the home by its own
+// name only ("upperdir=/<bottle>-<hash>", which the bottle can work out
+// itself), and its work folder is kept beside it (.<bottle>-<hash>.work).
 //
 // # Resources
 //

@@ -61,12 +61,16 @@ type hostBind struct {
 	source   string
 	readOnly bool
 	idmap    bool
+	// kept marks the kept agent home, mounted as an overlay rather than
+	// a bind (bottleinit.KeptHomeMount).
+	kept bool
 }
 
 // sendMounts clones each source as a detached mount (recursive, nosuid,
 // nodev, read-only where asked, idmapped to the bottle's user namespace
-// where asked) and sends it to the init, in order.
-func sendMounts(pid int, binds []hostBind, sock *os.File) error {
+// where asked), or mounts the kept home as an overlay, and sends it to the
+// init, in order. uid:gid is the bottle's root on the host.
+func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) error {
 	userns := -1
 	defer func() {
 		if userns >= 0 {
@@ -74,6 +78,31 @@ func sendMounts(pid int, binds []hostBind, sock *os.File) error {
 		}
 	}()
 	for _, b := range binds {
+		if b.idmap && userns < 0 {
+			var err error
+			if userns, err = unix.Open(fmt.Sprintf("/proc/%d/ns/user", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+				return fmt.Errorf("bind %s: the bottle's user namespace: %w", b.source, err)
+			}
+		}
+		if b.kept {
+			ns := -1
+			if b.idmap {
+				ns = userns
+			}
+			m, err := bottleinit.KeptHomeMount(b.source, ns, uid, gid)
+			if err == nil {
+				err = bottleinit.SendFD(int(sock.Fd()), m)
+				unix.Close(m)
+				if err != nil {
+					return fmt.Errorf("kept home %s: send the mount to the init: %w", b.source, err)
+				}
+				continue
+			}
+			if !errors.Is(err, bottleinit.ErrKeptOverlayUnsupported) {
+				return err
+			}
+			// An older kernel: bound, as before.
+		}
 		tree, err := unix.OpenTree(unix.AT_FDCWD, b.source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 		if err != nil {
 			return fmt.Errorf("bind %s: clone the mount: %w", b.source, err)
@@ -83,12 +112,6 @@ func sendMounts(pid int, binds []hostBind, sock *os.File) error {
 			attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
 		}
 		if b.idmap {
-			if userns < 0 {
-				if userns, err = unix.Open(fmt.Sprintf("/proc/%d/ns/user", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
-					unix.Close(tree)
-					return fmt.Errorf("bind %s: the bottle's user namespace: %w", b.source, err)
-				}
-			}
 			attr.Attr_set |= unix.MOUNT_ATTR_IDMAP
 			attr.Userns_fd = uint64(userns)
 		}

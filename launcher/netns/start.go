@@ -120,8 +120,9 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		for i, bd := range cfg.Mounts.Binds {
 			// The workdir and the kept agent home hold the owner's files,
 			// which the bottle's root sees as its own.
-			owned := bd.Target == spec.Workdir || (spec.AgentHome != "" && bd.Source == spec.AgentHome)
-			sends = append(sends, hostBind{source: bd.Source, readOnly: bd.ReadOnly, idmap: id.idmap && owned})
+			kept := bd.Kept
+			owned := bd.Target == spec.Workdir || kept
+			sends = append(sends, hostBind{source: bd.Source, readOnly: bd.ReadOnly, idmap: id.idmap && owned, kept: kept})
 			cfg.Mounts.Binds[i] = bottleinit.Bind{Received: true, Target: bd.Target, ReadOnly: bd.ReadOnly}
 		}
 	}
@@ -165,7 +166,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		return nil, err
 	}
 	if len(sends) > 0 {
-		if err := sendMounts(cmd.Process.Pid, sends, ownerEnd); err != nil {
+		if err := sendMounts(cmd.Process.Pid, id.uid, id.gid, sends, ownerEnd); err != nil {
 			_ = cmd.Process.Kill()
 			_, _ = p.Wait()
 			return nil, fmt.Errorf("local backend: %w", err)
@@ -180,7 +181,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 func binds(spec *launcher.Spec, home string) []bottleinit.Bind {
 	var out []bottleinit.Bind
 	if spec.AgentHome != "" {
-		out = append(out, bottleinit.Bind{Source: spec.AgentHome, Target: home})
+		out = append(out, bottleinit.Bind{Source: spec.AgentHome, Target: home, Kept: true})
 	}
 	return append(out, bottleinit.Bind{Source: spec.Workdir, Target: spec.Workdir})
 }
