@@ -78,7 +78,6 @@ func (c *trackedConn) onClose(fn func()) {
 	c.closersMu.Unlock()
 }
 
-
 var errHeadTooLarge = errors.New("request head too large")
 
 func (c *trackedConn) Read(p []byte) (int, error) {

@@ -115,7 +115,8 @@ func NewControl(cfg Config) (*Control, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	c := &Control{cfg: cfg, log: log, owners: map[string]*ownedBottle{}}
-	c.desk = review.NewDesk(review.DeskConfig{Channel: cfg.Channel, Running: c.running, Logger: log})
+	c.desk = review.NewDesk(review.DeskConfig{Channel: cfg.Channel, Running: c.running, Logger: log,
+		Bottles: DeskBottles{Registry: cfg.Channel.Store(), Owned: cfg.Launcher.Get}})
 	c.agent = newAgentSurface(c)
 	return c, nil
 }
@@ -176,7 +177,7 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 	id := b.ID()
 	owner := review.NewOwner(review.OwnerConfig{
 		Bottle: id, Manifest: b.Plan().Bottle, Proxy: b.Proxy(), Channel: c.cfg.Channel,
-		Planner: c.cfg.Planner, Limits: c.cfg.Limits, Logger: c.log,
+		Planner: c.cfg.Planner, Limits: c.cfg.Limits, AgentWait: c.cfg.AgentWait, Logger: c.log,
 		OnReload: func(rf *schemas.RoutesFile) {
 			if err := writeRoutesCopy(rd, rf); err != nil {
 				c.log.Warn("keep the run folder's routes copy", "bottle", id, "err", err)

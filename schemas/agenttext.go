@@ -190,3 +190,35 @@ func longestRun(s string, c rune) int {
 	}
 	return best
 }
+
+// Block is the text as a block whose layout matters (a diff, a manifest
+// excerpt): line breaks and spaces are kept as they are (a tab becomes
+// four spaces), every invisible character is shown escaped, and at most
+// maxLines lines are kept (… marks a cut; maxLines <= 0 means 400).
+func (t AgentText) Block(maxLines int) string {
+	if maxLines <= 0 {
+		maxLines = 400
+	}
+	s := strings.ReplaceAll(strings.ToValidUTF8(string(t), "\uFFFD"), "\r\n", "\n")
+	var b strings.Builder
+	lines := 1
+	for _, r := range s {
+		switch {
+		case lineBreak(r):
+			if lines >= maxLines {
+				return b.String() + "\n…"
+			}
+			b.WriteByte('\n')
+			lines++
+		case r == '\t':
+			b.WriteString("    ")
+		case unicode.IsSpace(r):
+			b.WriteByte(' ')
+		case invisible(r):
+			fmt.Fprintf(&b, "[U+%04X]", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

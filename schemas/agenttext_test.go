@@ -123,9 +123,9 @@ func FuzzAgentText(f *testing.F) {
 		if n := strings.Count(lines, "\n"); n >= agentMaxLines {
 			t.Fatalf("Lines kept %d breaks", n)
 		}
-		block := strings.Split(strings.TrimSuffix(AgentText(s).MCP("x", "", limit), "\n"), "\n")
-		fence := strings.Fields(block[1])[0]
-		for _, l := range block[2 : len(block)-1] {
+		fenced := strings.Split(strings.TrimSuffix(AgentText(s).MCP("x", "", limit), "\n"), "\n")
+		fence := strings.Fields(fenced[1])[0]
+		for _, l := range fenced[2 : len(fenced)-1] {
 			if strings.HasPrefix(l, fence) {
 				t.Fatalf("fence %q closed from inside by %q", fence, l)
 			}
@@ -134,5 +134,17 @@ func FuzzAgentText(f *testing.F) {
 			t.Fatalf("HTML carries markup: %q", h)
 		}
 		checkSafe(t, AgentText(s).Terminal(limit), false)
+		block := AgentText(s).Block(limit)
+		checkSafe(t, block, true)
+		if n := strings.Count(block, "\n"); n > limit {
+			t.Fatalf("Block(%d) kept %d breaks", limit, n)
+		}
 	})
+}
+
+func TestAgentTextBlockKeepsLayout(t *testing.T) {
+	in := "--- a/main.yaml\n+    - host: pypi.org\n+\tpath: /\u202e\n"
+	if got, want := AgentText(in).Block(0), "--- a/main.yaml\n+    - host: pypi.org\n+    path: /[U+202E]\n"; got != want {
+		t.Fatalf("Block = %q, want %q", got, want)
+	}
 }

@@ -69,6 +69,10 @@ var rules = map[string]rule{
 		forbidden: merge(cli, mcpgo, goprox, store, docker)}, // the in-bottle init stays small: it runs in every bottle
 	"review": {tree: true,
 		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, docker)},
+	// The terminal desk renders what review decides; it reaches bottles
+	// only through the desk.
+	"review/terminal": {only: []string{"review/terminal", "review", "schemas", "events", "events/internal/bell", "planner", "internal/atomicfile"},
+		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, goprox, docker)},
 	"mcp":        {tree: true, forbidden: cli},
 	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
 }
