@@ -52,14 +52,11 @@ func (o *Operator) readDenials(ctx context.Context, req mcpgo.ReadResourceReques
 }
 
 func (o *Operator) readProposals(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
-	views, err := o.ctl.desk.Proposals(ctx, review.Filter{})
+	out, err := o.proposals(ctx, review.Filter{})
 	if err != nil {
 		return nil, err
 	}
-	if views == nil {
-		views = []review.View{}
-	}
-	return jsonContents(req.Params.URI, Proposals{Proposals: views})
+	return jsonContents(req.Params.URI, out)
 }
 
 func (o *Operator) readPlan(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
