@@ -162,9 +162,14 @@ func (o *Operator) notify(ev schemas.Event) {
 		o.updated(RoutesURI(ev.Bottle))
 	case schemas.KindLifecycle:
 		var lc schemas.Lifecycle
-		if ev.Decode(&lc) == nil && (lc.State == schemas.StateRunning || lc.State == schemas.StateExited || lc.State == schemas.StateFailed) {
+		if ev.Decode(&lc) == nil && (lc.State == schemas.StateRunning || schemas.TerminalState(lc.State)) {
 			o.updated(PlanURI(ev.Bottle))
 			o.updated(RoutesURI(ev.Bottle))
+			if lc.State == schemas.StateRunning {
+				o.addBottle(ev.Bottle, lc.Name)
+			} else {
+				o.removeBottle(ev.Bottle)
+			}
 		}
 	}
 }

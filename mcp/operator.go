@@ -52,7 +52,7 @@ func NewOperator(ctx context.Context, ctl *Control) (*Operator, error) {
 	o.srv = server.NewMCPServer(ServerName, ctl.version(),
 		server.WithInstructions(operatorInstructions),
 		server.WithToolCapabilities(false),
-		server.WithResourceCapabilities(true, false),
+		server.WithResourceCapabilities(true, true),
 		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithResourceRecovery(),
@@ -63,7 +63,9 @@ func NewOperator(ctx context.Context, ctl *Control) (*Operator, error) {
 	)
 	o.addBottleTools()
 	o.addEgressTools()
-	o.addResources()
+	if err := o.addResources(ctx); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 
