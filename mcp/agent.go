@@ -90,8 +90,8 @@ func newAgentSurface(c *Control) http.Handler {
 		server.WithStreamableHTTPLogger(c.log),
 	)
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", h)
-	return &inflightLimit{max: c.cfg.AgentInflight, n: map[string]int{}, next: mux}
+	mux.Handle("/mcp", noBatches(h))
+	return agentGuard(&inflightLimit{max: c.cfg.AgentInflight, n: map[string]int{}, next: mux})
 }
 
 // inflightLimit bounds the requests each bottle has in flight on the

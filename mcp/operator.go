@@ -48,6 +48,7 @@ func NewOperator(ctx context.Context, ctl *Control) (*Operator, error) {
 	}
 	o := &Operator{ctl: ctl, subs: newSubscriptions(), cursor: head}
 	hooks := pinnedHooks()
+	hooks.AddOnRequestInitialization(requireInitialized)
 	o.subs.install(hooks)
 	o.srv = server.NewMCPServer(ServerName, ctl.version(),
 		server.WithInstructions(operatorInstructions),
@@ -78,7 +79,8 @@ func (o *Operator) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, 
 	stdio := server.NewStdioServer(o.srv)
 	stdio.SetErrorLogger(log.New(errLog, "bot-bottle serve: ", 0))
 	server.WithWorkerPoolSize(16)(stdio)
-	err := stdio.Listen(ctx, in, out)
+	w := &lockedWriter{w: out}
+	err := stdio.Listen(ctx, filterStdin(in, w, maxStdioMessage), w)
 	if ctx.Err() != nil {
 		return nil
 	}
