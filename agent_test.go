@@ -115,7 +115,7 @@ func TestAgentPrompt(t *testing.T) {
 			}
 			want := map[string]string{
 				"claudy": `standin-claude prompt="exit 7" args=["-p" "--dangerously-skip-permissions" "--" "exit 7"]`,
-				"codexy": `standin-codex prompt="exit 7" args=["exec" "--dangerously-bypass-approvals-and-sandbox" "--skip-git-repo-check" "--" "exit 7"]`,
+				"codexy": `standin-codex prompt="exit 7" args=["exec" "--skip-git-repo-check" "--" "exit 7"]`,
 			}
 			for bottle, line := range want {
 				cmd := e.command(e.launchArgs(bottle, "exit 7")...)

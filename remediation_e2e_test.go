@@ -484,7 +484,10 @@ exec sleep 600`
 	r := newRemediationRunning(t, []string{"sh", "-c", script})
 	result := r.ask(t, "pkg-mcp.test", "")
 	id := r.pending(t, "pkg-mcp.test")
-	must(t, os.WriteFile(filepath.Join(r.e.workdir, "attempt"), []byte(id+" "+r.serve+"\n"), 0o644))
+	// Written whole, then renamed into place: the script waits for the
+	// file to exist and must never read it half written.
+	must(t, os.WriteFile(filepath.Join(r.e.workdir, "attempt.tmp"), []byte(id+" "+r.serve+"\n"), 0o644))
+	must(t, os.Rename(filepath.Join(r.e.workdir, "attempt.tmp"), filepath.Join(r.e.workdir, "attempt")))
 	var said []string
 	for {
 		l, ok := <-r.lines

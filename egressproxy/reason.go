@@ -34,12 +34,12 @@ const (
 	ReasonWebSocketNotAllowed // a WebSocket upgrade on a route with auth that does not allow it
 	ReasonUpgradeNotAllowed   // a protocol upgrade other than WebSocket (h2c, ...)
 	ReasonTokenInFrame        // a WebSocket frame from the agent carries a token
-	ReasonBodyNotDecodable        // the body's Content-Encoding is unknown, or the body is not valid in it
-	ReasonDecodedTooLarge         // the body decodes to more than the proxy scans, or is encoded and too long to buffer
-	ReasonDLPMatch                // the request carries a secret (a credential pattern or a host secret); route policy block
-	ReasonDLPUnsupervised         // the route's policy is supervise, but no operator desk is attached
-	ReasonDLPRefused              // the request was held and the operator refused it
-	ReasonDLPHoldTimeout          // the request was held and no decision came in time
+	ReasonBodyNotDecodable    // the body's Content-Encoding is unknown, or the body is not valid in it
+	ReasonDecodedTooLarge     // the body decodes to more than the proxy scans, or is encoded and too long to buffer
+	ReasonDLPMatch            // the request carries a secret (a credential pattern or a host secret); route policy block
+	ReasonDLPUnsupervised     // the route's policy is supervise, but no operator desk is attached
+	ReasonDLPRefused          // the request was held and the operator refused it
+	ReasonDLPHoldTimeout      // the request was held and no decision came in time
 	numReasons
 )
 
@@ -78,12 +78,12 @@ var reasons = [numReasons]reasonInfo{
 	ReasonWebSocketNotAllowed: {"websocket_not_allowed", http.StatusForbidden, "the route for this host injects a credential and does not allow WebSocket upgrades", "ask the operator to set websocket: true on this host's route if the task needs a WebSocket"},
 	ReasonUpgradeNotAllowed:   {"upgrade_not_allowed", http.StatusForbidden, "the proxy relays no protocol upgrade but WebSocket (an upgraded stream could not be checked)", "send the request without an Upgrade header (for HTTP/2, use https://, not h2c)"},
 	ReasonTokenInFrame:        {"token_in_frame", http.StatusForbidden, "a WebSocket frame carries a credential the proxy holds; the connection was closed", "never send credentials yourself: the proxy injects them on the routes that need them"},
-	ReasonBodyNotDecodable: {"body_not_decodable", http.StatusForbidden, "the body's Content-Encoding is not one the proxy can decode and scan (gzip, deflate, br, zstd), or the body is not valid in it", "send the body uncompressed or in one of those encodings"},
-	ReasonDecodedTooLarge:  {"decoded_body_too_large", http.StatusRequestEntityTooLarge, "the body is compressed and decodes to more than the proxy scans, or is compressed and longer than it buffers; it cannot be checked, so it is refused", "send the body uncompressed, or in smaller requests"},
-	ReasonDLPMatch:         {"dlp_match", http.StatusForbidden, "the request carries a secret the bottle was not given", dlpHint},
-	ReasonDLPUnsupervised:  {"dlp_unsupervised", http.StatusForbidden, "the request carries a secret; its route asks for an operator to review such requests, but none is attached to this proxy", dlpHint},
-	ReasonDLPRefused:       {"dlp_refused", http.StatusForbidden, "the request carries a secret; it was held for the operator, who refused to release it", "do not send this secret; ask the operator (or the bottle's MCP server) if the task needs it"},
-	ReasonDLPHoldTimeout:   {"dlp_hold_timeout", http.StatusForbidden, "the request carries a secret; it was held for the operator and no decision came before the hold timed out", "the operator may not be watching: send the request without the secret, or retry later"},
+	ReasonBodyNotDecodable:    {"body_not_decodable", http.StatusForbidden, "the body's Content-Encoding is not one the proxy can decode and scan (gzip, deflate, br, zstd), or the body is not valid in it", "send the body uncompressed or in one of those encodings"},
+	ReasonDecodedTooLarge:     {"decoded_body_too_large", http.StatusRequestEntityTooLarge, "the body is compressed and decodes to more than the proxy scans, or is compressed and longer than it buffers; it cannot be checked, so it is refused", "send the body uncompressed, or in smaller requests"},
+	ReasonDLPMatch:            {"dlp_match", http.StatusForbidden, "the request carries a secret the bottle was not given", dlpHint},
+	ReasonDLPUnsupervised:     {"dlp_unsupervised", http.StatusForbidden, "the request carries a secret; its route asks for an operator to review such requests, but none is attached to this proxy", dlpHint},
+	ReasonDLPRefused:          {"dlp_refused", http.StatusForbidden, "the request carries a secret; it was held for the operator, who refused to release it", "do not send this secret; ask the operator (or the bottle's MCP server) if the task needs it"},
+	ReasonDLPHoldTimeout:      {"dlp_hold_timeout", http.StatusForbidden, "the request carries a secret; it was held for the operator and no decision came before the hold timed out", "the operator may not be watching: send the request without the secret, or retry later"},
 }
 
 const dlpHint = "remove the secret from the request (the rule named in the error says which kind it is); never send credentials yourself: the proxy injects the ones a route needs"

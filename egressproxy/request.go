@@ -210,11 +210,8 @@ func (p *Proxy) decide(req *http.Request, tun *tunnel) (d Decision, r *route, in
 	if isGitPush(path, rawQuery, req.Header) {
 		return deny(d, ReasonGitPush), nil, false
 	}
-	if !r.methods.has(req.Method) {
-		return deny(d, ReasonMethodNotAllowed), nil, false
-	}
-	if !r.admitsPath(path) {
-		return deny(d, ReasonPathNotAllowed), nil, false
+	if reason := r.admits(req.Method, path); reason != ReasonAllowed {
+		return deny(d, reason), nil, false
 	}
 	if !r.auth.IsZero() && scheme != "https" {
 		// Plain http, or cleartext inside a CONNECT tunnel (goproxy marks

@@ -51,6 +51,10 @@ type Spec struct {
 	// everything else read-only.
 	Workdir      string
 	ReadonlyRoot bool
+	// AgentHome is the host folder kept as the agent's home between
+	// launches (AgentHomePath); the backend mounts it read-write where the
+	// agent's HOME is. Empty: a fresh, empty home.
+	AgentHome string
 	// Protect lists the workdir paths mounted over themselves, read-only
 	// or as anchors, after the workdir (see protect.go); nil protects
 	// nothing.

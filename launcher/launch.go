@@ -63,6 +63,10 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
+	agentHome := AgentHomePath(l.cfg.Home, plan.Bottle, workdir)
+	if err := prepareAgentHome(agentHome, o.Fresh); err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
 	id, err := NewID(plan.Bottle)
 	if err != nil {
 		return nil, err
@@ -73,7 +77,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir}, rd)
+	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
 	if err := b.start(ctx, be, o, command, tokens, hostSecrets); err != nil {
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
@@ -159,6 +163,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		CAFile:   InBottle(CACertFile),
 		BottleID: b.info.ID,
 		MCPURL:   "http://127.0.0.1:" + strconv.Itoa(DefaultMCPPort) + "/mcp",
+		Workdir:  b.info.Workdir,
 	}
 	env := planner.AgentEnv(b.plan, values)
 	stdio := o.Stdio
@@ -201,6 +206,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		},
 		RunDir:       b.rd,
 		Workdir:      b.info.Workdir,
+		AgentHome:    b.info.AgentHome,
 		ReadonlyRoot: o.ReadonlyRoot,
 		HostHome:     l.cfg.HostEnv["HOME"],
 		HostPath:     l.cfg.HostEnv["PATH"],

@@ -123,6 +123,10 @@ type Options struct {
 	// ReadonlyRoot makes everything but the workdir, the agent's home and
 	// temporary folders read-only.
 	ReadonlyRoot bool
+	// Fresh empties the agent's kept home (AgentHomePath) before the
+	// launch: the agent starts with only the plan's files, as on its first
+	// launch in this workdir.
+	Fresh bool
 	// Stdio connects the command to the caller; its output is also teed to
 	// the bottle's output.log. Zero Stdio: output to the log only, no
 	// stdin.

@@ -42,6 +42,7 @@ type Info struct {
 	ContainerID string    `json:"container_id,omitempty"`
 	RunDir      string    `json:"run_dir,omitempty"`
 	Workdir     string    `json:"workdir,omitempty"`
+	AgentHome   string    `json:"agent_home,omitempty"` // the kept home (AgentHomePath)
 	ExitCode    *int      `json:"exit_code,omitempty"`
 	Error       string    `json:"error,omitempty"`
 	// Orphaned reports a bottle whose state is not terminal but whose owner
@@ -61,7 +62,7 @@ func infoFromEvent(ev schemas.Event) (Info, error) {
 	in := Info{
 		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, State: lc.State, Since: ev.Time,
 		Owner:       Owner{PID: lc.Owner, Start: lc.OwnerStart},
-		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, ExitCode: lc.ExitCode, Error: lc.Error,
+		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, AgentHome: lc.AgentHome, ExitCode: lc.ExitCode, Error: lc.Error,
 	}
 	in.Orphaned = !Terminal(in.State) && !in.Owner.Alive()
 	return in, nil
@@ -72,6 +73,7 @@ func (in Info) lifecycle() schemas.Lifecycle {
 	return schemas.Lifecycle{
 		State: in.State, Name: in.Name, Backend: in.Backend, ExitCode: in.ExitCode, Error: in.Error,
 		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
+		AgentHome: in.AgentHome,
 	}
 }
 

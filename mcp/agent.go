@@ -197,13 +197,14 @@ func (a *agentSurface) requestEgress(ctx context.Context, args requestEgressArgs
 		denials = []string{id}
 	}
 	res, err := o.Request(ctx, req, args.Justification, denials, 0)
+	wait := a.wait(ctx, a.ctl.cfg.AgentWait)
 	if err == nil && res.Status == schemas.ProposalPending {
-		res, err = a.await(ctx, o, res.ProposalID, a.ctl.cfg.AgentWait)
+		res, err = a.await(ctx, o, res.ProposalID, wait)
 	}
 	if err != nil {
 		return review.Result{}, "", err
 	}
-	return res, resultText(res), nil
+	return res, resultText(res, wait), nil
 }
 
 func (a *agentSurface) proposalStatus(ctx context.Context, args proposalStatusArgs) (review.Result, string, error) {
@@ -215,11 +216,12 @@ func (a *agentSurface) proposalStatus(ctx context.Context, args proposalStatusAr
 	if args.WaitSeconds != nil {
 		wait = min(time.Duration(*args.WaitSeconds)*time.Second, MaxAgentWait)
 	}
+	wait = a.wait(ctx, wait)
 	res, err := a.await(ctx, o, args.ID, wait)
 	if err != nil {
 		return review.Result{}, "", err
 	}
-	return res, resultText(res), nil
+	return res, resultText(res, wait), nil
 }
 
 func (a *agentSurface) listRoutes(ctx context.Context, _ noArgs) (AgentRoutes, string, error) {
@@ -264,6 +266,21 @@ func (a *agentSurface) recentDenials(ctx context.Context, args recentDenialsArgs
 	return AgentDenials{Denials: page.Denials}, text.String(), nil
 }
 
+// wait bounds want by what the calling bottle's agent CLI waits for a tool
+// call (planner.ToolCallWait): an answer after the CLI gave up on the call
+// would reach nobody.
+func (a *agentSurface) wait(ctx context.Context, want time.Duration) time.Duration {
+	id, _ := launcher.BottleID(ctx)
+	if b, ok := a.ctl.cfg.Launcher.Get(id); ok {
+		if p := b.Plan(); p != nil && p.Provider != nil {
+			if limit := planner.ToolCallWait(p.Provider.Template); limit > 0 {
+				return min(want, limit)
+			}
+		}
+	}
+	return want
+}
+
 // progressEvery is how often a waiting call tells a client that asked for
 // progress that it still waits: clients that reset their timeout on
 // progress then wait as long as the server does.
@@ -295,14 +312,17 @@ func (a *agentSurface) await(ctx context.Context, o *review.Owner, id string, wa
 	}
 }
 
-// resultText tells the agent what a Result means for what it does next.
-func resultText(r review.Result) string {
+// resultText tells the agent what a Result means for what it does next;
+// waited is how long this call waited, which a pending answer repeats so
+// the agent knows a person may simply not have looked yet.
+func resultText(r review.Result, waited time.Duration) string {
 	var s string
 	switch r.Status {
 	case schemas.ProposalApproved:
 		s = "approved: retry your request"
 	case schemas.ProposalPending:
-		s = fmt.Sprintf("pending: proposal %s waits for a person; call proposal_status with this id to wait again", r.ProposalID)
+		s = fmt.Sprintf("pending: proposal %s still waits for a person after %s; to keep waiting, call proposal_status with id %q "+
+			"(each call waits up to %s), as often as you need", r.ProposalID, waited.Round(time.Second), r.ProposalID, waited.Round(time.Second))
 	case schemas.ProposalDenied:
 		s = "denied: do not ask again for the same access; find another way or tell your user"
 	case schemas.ProposalRefused:

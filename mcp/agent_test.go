@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/mcp"
+	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -221,5 +225,41 @@ func TestAgentWaitReportsProgress(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the waiting call did not return")
+	}
+}
+
+// TestAgentWaitFollowsTheCLI: a codex bottle's request_egress answers
+// pending before Codex would hand the call back to the model as still
+// running (planner.ToolCallWait), however long the server would wait, and
+// the answer says how to keep waiting; proposal_status is bounded the same
+// way.
+func TestAgentWaitFollowsTheCLI(t *testing.T) {
+	requireLocal(t)
+	w := newWorld(t, worldOptions{agentWait: 10 * time.Minute})
+	must(t, os.WriteFile(filepath.Join(w.home, "bottles", "codexy.yaml"), []byte("agent_provider: {template: codex, command: [sleep, '300']}\n"), 0o644))
+	b, err := w.ctl.Launch(context.Background(), launcher.Options{Name: "codexy", Workdir: w.workdir})
+	must(t, err)
+	ag := agentWith(t, b.Info().RunDir, sdk.NewClient(&sdk.Implementation{Name: "codex", Version: "0"}, nil))
+	start := time.Now()
+	res := sdkCall(t, ag, "request_egress", map[string]any{"host": "pypi.example.com", "justification": "pip"})
+	waited := time.Since(start)
+	r := sdkOK[review.Result](t, res)
+	text := sdkText(res)
+	if r.Status != schemas.ProposalPending {
+		t.Fatalf("request_egress: %+v", r)
+	}
+	limit := planner.ToolCallWait(schemas.TemplateCodex)
+	if waited >= 2*limit { // the server's own wait is 10 minutes: anything near it means no bound
+		t.Errorf("request_egress waited %s; codex's bound is %s", waited, limit)
+	}
+	for _, want := range []string{"to keep waiting, call proposal_status", r.ProposalID, "up to 25s"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pending answer lacks %q: %q", want, text)
+		}
+	}
+	t.Logf("request_egress answered pending after %s (bound %s, server wait 10m)", waited.Round(time.Millisecond), limit)
+	res = sdkCall(t, ag, "proposal_status", map[string]any{"id": r.ProposalID, "wait_seconds": 300})
+	if st := sdkOK[review.Result](t, res); st.Status != schemas.ProposalPending || !strings.Contains(sdkText(res), "up to 25s") {
+		t.Errorf("proposal_status asked for 300 s: %+v %q", st, sdkText(res))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
@@ -55,6 +56,20 @@ func FileNote(path string) string {
 // that waits for a person returns an answer rather than a client timeout.
 const AgentToolTimeoutSeconds = 330
 
+// ToolCallWait is the longest one call to the agent surface may wait for
+// a person before it answers pending, for the agent CLI a template runs;
+// 0 means the CLI sets no bound below the server's own. Codex (0.169 and
+// later) hands a tool call that runs longer than 30 s back to the model
+// as a script still running, which the model cannot act on; the answer
+// must come before that. Claude Code waits MCP_TOOL_TIMEOUT, which the
+// template sets above the longest wait.
+func ToolCallWait(template string) time.Duration {
+	if template == schemas.TemplateCodex {
+		return 25 * time.Second
+	}
+	return 0
+}
+
 // agentSetup is what a template gives every bottle, with or without
 // credentials: the agent CLI's MCP configuration pointing at the bottle's
 // agent surface (<mcp-url>, filled at launch), its instructions, and the
@@ -79,6 +94,10 @@ func agentSetup(template string) ([]schemas.AgentFile, []schemas.EnvVar) {
 				// bottle does not route, whose refusals would only be noise
 				// in the operator's review.
 				env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+				// Interactive Claude Code installs the official plugin
+				// marketplace (downloads.claude.ai, github.com) on every
+				// launch; the switch above does not stop it.
+				env("CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "1"),
 				env("MCP_TOOL_TIMEOUT", strconv.Itoa(AgentToolTimeoutSeconds*1000)),
 			}
 	case schemas.TemplateCodex:
@@ -90,9 +109,16 @@ func agentSetup(template string) ([]schemas.AgentFile, []schemas.EnvVar) {
 	return nil, nil
 }
 
+// claudeConfig is the agent's ~/.claude.json. The workdir is marked
+// trusted: the bottle is what keeps the host safe from a repository's
+// settings, so the trust dialog would only stop an unattended agent at
+// every launch.
 func claudeConfig() string {
 	doc := map[string]any{
 		"hasCompletedOnboarding": true,
+		"projects": map[string]any{
+			PlaceholderWorkdir: map[string]any{"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true},
+		},
 		"mcpServers": map[string]any{
 			AgentServerName: map[string]any{"type": "http", "url": PlaceholderMCPURL},
 		},
@@ -108,10 +134,40 @@ func claudeSettings() string {
 }
 
 // codexConfig is the agent's config.toml: the bottle's agent surface as a
-// streamable HTTP server. It needs no token: only processes inside this
-// bottle can reach it.
+// streamable HTTP server (it needs no token: only processes inside this
+// bottle can reach it), and the settings a bottle needs, each verified with
+// the real CLI (realcli_test.go at the repository root):
+//   - the bottle is the sandbox: Codex's own (workspace-write, the TUI's
+//     default) cuts every command off from the proxy, so neither an
+//     allowed host nor the structured 403 would reach the agent; and an
+//     unattended agent has nobody to ask for approval;
+//   - no analytics, OpenTelemetry export, update checks, tooltips (their
+//     announcements come from raw.githubusercontent.com), and no ChatGPT
+//     apps (connectors) or plugins: requests to hosts and
+//     paths the bottle does not route, whose refusals would only be noise
+//     in the operator's review (and the apps act as the user on
+//     chatgpt.com);
+//   - the workdir is trusted, as for Claude: the bottle keeps the host safe
+//     from a repository's settings, and the protected-path placeholders
+//     (an empty .codex folder) would otherwise stop every launch at
+//     Codex's folder-trust question.
 func codexConfig() string {
-	return "# Written by bot-bottle for this bottle: its MCP server, where you ask for egress.\n" +
+	return "# Written by bot-bottle for this bottle at every launch.\n" +
+		"# The bottle is the sandbox: Codex's own would cut commands off from the proxy.\n" +
+		"sandbox_mode = \"danger-full-access\"\n" +
+		"approval_policy = \"never\"\n" +
+		"# Nothing the bottle does not route: no update checks.\n" +
+		"check_for_update_on_startup = false\n" +
+		"\n[analytics]\nenabled = false\n" +
+		"\n[otel]\nexporter = \"none\"\nmetrics_exporter = \"none\"\ntrace_exporter = \"none\"\n" +
+		"\n[features]\napps = false\nplugins = false\nremote_plugin = false\ntool_suggest = false\n" +
+		"# No background app-server daemon: it reads account usage and fetches\n" +
+		"# announcements the bottle does not route, and updates itself.\n" +
+		"daemon_auto_start = false\nin_app_updates = false\n" +
+		"\n[tui]\nshow_tooltips = false\n" +
+		"\n# The bottle is what keeps the host safe from this folder's settings.\n" +
+		"[projects.\"" + PlaceholderWorkdir + "\"]\ntrust_level = \"trusted\"\n" +
+		"\n# Its MCP server, where you ask for egress.\n" +
 		"[mcp_servers." + AgentServerName + "]\n" +
 		"url = \"" + PlaceholderMCPURL + "\"\n" +
 		"tool_timeout_sec = " + strconv.Itoa(AgentToolTimeoutSeconds) + "\n"

@@ -148,7 +148,7 @@ func TestPromptCommand(t *testing.T) {
 		err    string
 	}{
 		{plan(schemas.TemplateClaude, "claude"), "fix the tests", []string{"claude", "-p", "--dangerously-skip-permissions", "--", "fix the tests"}, ""},
-		{plan(schemas.TemplateCodex, "codex"), "-rf /", []string{"codex", "exec", "--dangerously-bypass-approvals-and-sandbox", "--skip-git-repo-check", "--", "-rf /"}, ""},
+		{plan(schemas.TemplateCodex, "codex"), "-rf /", []string{"codex", "exec", "--skip-git-repo-check", "--", "-rf /"}, ""},
 		{plan(schemas.TemplateClaude, "claude", "--model", "opus"), "x", []string{"claude", "--model", "opus", "-p", "--dangerously-skip-permissions", "--", "x"}, ""},
 		{plan(schemas.TemplateCommand, "sh"), "x", nil, "template command; a prompt needs claude or codex"},
 		{plan(""), "x", nil, "has no agent provider"},
@@ -178,7 +178,7 @@ func TestAgentFilesFillsLaunchValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := AgentFiles(plan, LaunchValues{MCPURL: "http://127.0.0.1:3129/mcp"})
-	var cfg map[string]map[string]map[string]any
+	var cfg map[string]any
 	for _, f := range files {
 		if f.Path == CodexConfigFile {
 			if err := toml.Unmarshal([]byte(f.Content), &cfg); err != nil {
@@ -186,10 +186,106 @@ func TestAgentFilesFillsLaunchValues(t *testing.T) {
 			}
 		}
 	}
-	if got := cfg["mcp_servers"][AgentServerName]["url"]; got != "http://127.0.0.1:3129/mcp" {
+	srv, _ := cfg["mcp_servers"].(map[string]any)[AgentServerName].(map[string]any)
+	if got := srv["url"]; got != "http://127.0.0.1:3129/mcp" {
 		t.Errorf("url = %v", got)
 	}
 	if !strings.Contains(fileAt(t, plan, CodexConfigFile), PlaceholderMCPURL) {
 		t.Errorf("AgentFiles changed the plan")
+	}
+}
+
+// TestClaudeTrustsTheWorkdir: the workdir is filled into .claude.json's
+// projects, escaped so that a path with a quote or backslash cannot break
+// out of its JSON string.
+func TestClaudeTrustsTheWorkdir(t *testing.T) {
+	plan, err := (&Planner{Home: newHome(t, map[string]string{"main.yaml": "agent_provider: {template: claude}\n"})}).Plan("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wd := range []string{"/work/repo", `/tmp/odd "dir" \ name`, "/tmp/x\",\"hasCompletedOnboarding\":false,\"y"} {
+		for _, f := range AgentFiles(plan, LaunchValues{Workdir: wd}) {
+			if f.Path != ClaudeConfigFile {
+				continue
+			}
+			var cfg struct {
+				Onboarded bool `json:"hasCompletedOnboarding"`
+				Projects  map[string]struct {
+					Trusted bool `json:"hasTrustDialogAccepted"`
+				} `json:"projects"`
+			}
+			if err := json.Unmarshal([]byte(f.Content), &cfg); err != nil {
+				t.Fatalf("%q: .claude.json: %v", wd, err)
+			}
+			if len(cfg.Projects) != 1 || !cfg.Projects[wd].Trusted || !cfg.Onboarded {
+				t.Errorf("%q: projects %+v, onboarded %v", wd, cfg.Projects, cfg.Onboarded)
+			}
+		}
+	}
+}
+
+// TestCodexConfigForABottle: Codex runs without a sandbox of its own or
+// approvals (the bottle is both), and with nothing that calls hosts or
+// paths the bottle does not route.
+func TestCodexConfigForABottle(t *testing.T) {
+	plan, err := (&Planner{Home: newHome(t, map[string]string{"main.yaml": "agent_provider: {template: codex}\n"})}).Plan("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Sandbox   string `toml:"sandbox_mode"`
+		Approval  string `toml:"approval_policy"`
+		Update    *bool  `toml:"check_for_update_on_startup"`
+		Analytics struct {
+			Enabled *bool `toml:"enabled"`
+		} `toml:"analytics"`
+		Otel     map[string]string `toml:"otel"`
+		Features map[string]bool   `toml:"features"`
+		TUI      map[string]bool   `toml:"tui"`
+	}
+	if err := toml.Unmarshal([]byte(fileAt(t, plan, CodexConfigFile)), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Sandbox != "danger-full-access" || cfg.Approval != "never" {
+		t.Errorf("sandbox_mode %q, approval_policy %q", cfg.Sandbox, cfg.Approval)
+	}
+	if cfg.Update == nil || *cfg.Update || cfg.Analytics.Enabled == nil || *cfg.Analytics.Enabled || cfg.Otel["exporter"] != "none" {
+		t.Errorf("update check %v, analytics %v, otel %v", cfg.Update, cfg.Analytics.Enabled, cfg.Otel)
+	}
+	if on, set := cfg.TUI["show_tooltips"]; !set || on {
+		t.Errorf("tui.show_tooltips = %v (set %v), want false", on, set)
+	}
+	for _, f := range []string{"apps", "plugins", "remote_plugin", "tool_suggest"} {
+		if on, set := cfg.Features[f]; !set || on {
+			t.Errorf("features.%s = %v (set %v), want false", f, on, set)
+		}
+	}
+}
+
+// TestCodexAPIKey: api_key routes api.openai.com with the key from the
+// named host variable, and nothing on chatgpt.com; the agent gets a
+// placeholder key. It goes with template codex only, and not with a
+// forwarded ChatGPT login.
+func TestCodexAPIKey(t *testing.T) {
+	plan, err := (&Planner{Home: newHome(t, map[string]string{"main.yaml": "agent_provider: {template: codex, api_key: MY_OPENAI_KEY}\n"})}).Plan("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Routes) != 1 || plan.Routes[0].Host != OpenAIHost || plan.Routes[0].Auth == nil || plan.Routes[0].Auth.TokenRef != "MY_OPENAI_KEY" {
+		t.Errorf("routes %+v", plan.Routes)
+	}
+	var auth map[string]any
+	if err := json.Unmarshal([]byte(fileAt(t, plan, ".codex/auth.json")), &auth); err != nil || auth["OPENAI_API_KEY"] != OpenAIKeyPlaceholder {
+		t.Errorf("auth.json %v (%v)", auth, err)
+	}
+	for manifest, want := range map[string]string{
+		"agent_provider: {template: claude, api_key: K}\n":                                "agent_provider.api_key: is for template codex",
+		"agent_provider: {template: codex, forward_host_credentials: true, api_key: K}\n": "agent_provider.api_key: and forward_host_credentials are both set (at ",
+		"agent_provider: {template: codex, api_key: sk-live-123}\n":                       "must name the host environment variable",
+	} {
+		_, err := (&Planner{Home: newHome(t, map[string]string{"main.yaml": manifest})}).Plan("main")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", manifest, err, want)
+		}
 	}
 }

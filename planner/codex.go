@@ -66,7 +66,7 @@ func readCodexAuth(path string) (*codexCredentials, error) {
 	}
 	if a.Tokens == nil || a.Tokens.AccessToken == "" {
 		if a.APIKey != nil && *a.APIKey != "" {
-			return nil, fmt.Errorf("codex: %s holds only an API key; forward_host_credentials forwards a ChatGPT login (run `codex login` and choose ChatGPT, or use an egress route with auth for %s)", path, OpenAIHost)
+			return nil, fmt.Errorf("codex: %s holds only an API key; forward_host_credentials forwards a ChatGPT login (run `codex login` and choose ChatGPT, or set agent_provider.api_key to the host variable holding the key instead of forward_host_credentials)", path)
 		}
 		return nil, fmt.Errorf("codex: %s has no tokens.access_token; run `codex login` on the host", path)
 	}
@@ -126,6 +126,13 @@ func placeholderJWT(claims map[string]any) string {
 	head, _ := json.Marshal(map[string]string{"alg": "none", "typ": "JWT"})
 	body, _ := json.Marshal(claims)
 	return enc.EncodeToString(head) + "." + enc.EncodeToString(body) + "." + enc.EncodeToString([]byte("bot-bottle-placeholder"))
+}
+
+// placeholderAPIKeyAuthJSON is the agent's auth.json for api_key: a
+// placeholder key, which the proxy replaces on api.openai.com.
+func placeholderAPIKeyAuthJSON() string {
+	b, _ := json.MarshalIndent(map[string]any{"OPENAI_API_KEY": OpenAIKeyPlaceholder}, "", "  ")
+	return string(b) + "\n"
 }
 
 // placeholderAuthJSON is the agent's auth.json: the real account id and

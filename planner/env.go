@@ -13,6 +13,9 @@ const (
 	PlaceholderCAFile   = "<ca-file>"
 	PlaceholderBottleID = "<bottle-id>"
 	PlaceholderMCPURL   = "<mcp-url>"
+	// PlaceholderWorkdir appears only in agent files (the workdir the agent
+	// CLI trusts); it is filled JSON-escaped.
+	PlaceholderWorkdir = "<workdir>"
 )
 
 // launchEnv is what every bottle's agent gets from the launcher: the proxy,
@@ -41,6 +44,7 @@ type LaunchValues struct {
 	CAFile   string // the bottle CA's certificate, as seen inside the bottle
 	BottleID string
 	MCPURL   string // e.g. http://127.0.0.1:3129/mcp
+	Workdir  string // the agent's working directory, as seen inside the bottle
 }
 
 // AgentEnv returns the agent's complete environment as KEY=VALUE strings: the

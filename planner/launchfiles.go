@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -14,8 +15,12 @@ func AgentFiles(plan *schemas.Plan, v LaunchValues) []schemas.AgentFile {
 	if len(plan.Files) == 0 {
 		return nil
 	}
+	// The workdir is a host path: escaped as a JSON (and TOML basic) string
+	// body, a quote or backslash in it cannot end the string it is put in.
+	wd, _ := json.Marshal(v.Workdir)
 	r := strings.NewReplacer(PlaceholderProxyURL, v.ProxyURL, PlaceholderCAFile, v.CAFile,
-		PlaceholderBottleID, v.BottleID, PlaceholderMCPURL, v.MCPURL)
+		PlaceholderBottleID, v.BottleID, PlaceholderMCPURL, v.MCPURL,
+		PlaceholderWorkdir, string(wd[1:len(wd)-1]))
 	out := make([]schemas.AgentFile, len(plan.Files))
 	for i, f := range plan.Files {
 		f.Content = r.Replace(f.Content)

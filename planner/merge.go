@@ -17,7 +17,7 @@ type folded struct {
 	env      map[string]string
 	replaced []schemas.ReplacedRoute
 	writable []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
-	dlp      string // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
+	dlp      string                 // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -36,6 +36,7 @@ type sourcedRoute struct {
 // position of the manifest that set it (zero Location when unset).
 type providerFields struct {
 	template, authToken, image string
+	apiKey                     string
 	forward                    *bool
 	command                    []string
 	at                         map[string]schemas.Location
@@ -130,7 +131,7 @@ func (f *folded) noteReplaced(r schemas.ReplacedRoute) {
 // keeping only the fields the manifest set.
 func providerOf(p *schemas.AgentProvider) providerFields {
 	return providerFields{template: p.Template, authToken: p.AuthToken, image: p.Image,
-		forward: p.ForwardHostCredentials, command: p.Command, at: p.KeyAt}
+		forward: p.ForwardHostCredentials, apiKey: p.APIKey, command: p.Command, at: p.KeyAt}
 }
 
 // overlay sets every field that src set, last-wins.
@@ -146,6 +147,8 @@ func (pf *providerFields) overlay(src providerFields) {
 			pf.image = src.image
 		case "forward_host_credentials":
 			pf.forward = src.forward
+		case "api_key":
+			pf.apiKey = src.apiKey
 		case "command":
 			pf.command = src.command
 		}

@@ -21,14 +21,15 @@ const maxPromptBytes = 100 << 10
 //     approves every tool call (IS_SANDBOX=1, set by the template, lets it
 //     run as root);
 //   - codex exec runs non-interactively and prints the last message on
-//     stdout; --dangerously-bypass-approvals-and-sandbox drops approvals
-//     and Codex's own sandbox; --skip-git-repo-check lets it work in a
-//     workdir that is not a git repository.
+//     stdout; the bottle's config.toml already drops approvals and Codex's
+//     own sandbox (as it does for the interactive TUI), so no flag
+//     overrides it; --skip-git-repo-check lets it work in a workdir that
+//     is not a git repository.
 //
 // "--" ends the options, so a prompt that starts with "-" stays a prompt.
 var (
 	claudePromptFlags = []string{"-p", "--dangerously-skip-permissions"}
-	codexPromptFlags  = []string{"exec", "--dangerously-bypass-approvals-and-sandbox", "--skip-git-repo-check"}
+	codexPromptFlags  = []string{"exec", "--skip-git-repo-check"}
 )
 
 // PromptCommand returns the command that runs prompt headless with the

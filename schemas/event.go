@@ -125,6 +125,9 @@ type Lifecycle struct {
 	ContainerID string `json:"container_id,omitempty"`
 	RunDir      string `json:"run_dir,omitempty"`
 	Workdir     string `json:"workdir,omitempty"`
+	// AgentHome is the host folder kept as the agent's home, where its
+	// CLI's sessions live between launches.
+	AgentHome string `json:"agent_home,omitempty"`
 }
 
 // StopRequest asks the owner of a bottle to stop it.

@@ -46,6 +46,7 @@ type AgentProvider struct {
 	Template               string   `yaml:"template" json:"template,omitempty"`
 	AuthToken              string   `yaml:"auth_token" json:"auth_token,omitempty"`
 	ForwardHostCredentials *bool    `yaml:"forward_host_credentials" json:"forward_host_credentials,omitempty"`
+	APIKey                 string   `yaml:"api_key" json:"api_key,omitempty"`
 	Image                  string   `yaml:"image" json:"image,omitempty"`
 	Command                []string `yaml:"command" json:"command,omitempty"`
 
@@ -74,7 +75,7 @@ type Route struct {
 	// frames scanned and masked like bodies. Only meaningful with auth:
 	// routes without a credential relay WebSocket anyway.
 	WebSocket bool `yaml:"websocket" json:"websocket,omitempty"`
-	DLP            *DLP     `yaml:"dlp" json:"dlp,omitempty"`
+	DLP       *DLP `yaml:"dlp" json:"dlp,omitempty"`
 
 	At              Location            `yaml:"-" json:"-"`
 	KeyAt           map[string]Location `yaml:"-" json:"-"`

@@ -56,7 +56,33 @@ func ReservedEnv(name string) bool {
 	return strings.HasPrefix(u, "BOT_BOTTLE_") || strings.HasPrefix(u, "EGRESS_TOKEN_")
 }
 
-// CheckPathPrefix reports why p is not a usable path_allowlist entry, or ""
+// SplitPathEntry splits a path_allowlist entry into the methods it names
+// and its path prefix: "/p" names none (the route's methods apply there),
+// "GET /p" or "GET,HEAD /p" only those. A read-only corner of an API (a
+// usage counter beside a credit that a POST spends) needs no route of its
+// own.
+func SplitPathEntry(e string) (methods []string, prefix string) {
+	m, p, ok := strings.Cut(e, " ")
+	if !ok || strings.HasPrefix(e, "/") {
+		return nil, e
+	}
+	return strings.Split(m, ","), p
+}
+
+// CheckPathEntry reports why e is not a usable path_allowlist entry
+// ("/prefix" or "METHOD[,METHOD] /prefix"), or "" when it is.
+func CheckPathEntry(e string) string {
+	methods, p := SplitPathEntry(e)
+	for _, m := range methods {
+		if !slices.Contains(Methods, m) {
+			return fmt.Sprintf("names %q, which is not an HTTP method a route can allow (%s): write /path or METHOD[,METHOD] /path",
+				m, strings.Join(Methods, ", "))
+		}
+	}
+	return CheckPathPrefix(p)
+}
+
+// CheckPathPrefix reports why p is not a usable path prefix, or ""
 // when it is. Prefixes are written in their normalised, decoded form, since
 // the proxy refuses requests whose path is not already normalised.
 func CheckPathPrefix(p string) string {
@@ -113,6 +139,10 @@ func (m *Manifest) Validate() Errors {
 		if _, set := p.KeyAt["auth_token"]; set && !IsHostRef(p.AuthToken) {
 			add(p.KeyAt["auth_token"], "agent_provider.auth_token",
 				"must name the host environment variable (upper-case letters, digits and _) that holds the token, not the token itself", "e.g. auth_token: BOT_BOTTLE_CLAUDE_OAUTH_TOKEN")
+		}
+		if _, set := p.KeyAt["api_key"]; set && !IsHostRef(p.APIKey) {
+			add(p.KeyAt["api_key"], "agent_provider.api_key",
+				"must name the host environment variable (upper-case letters, digits and _) that holds the key, not the key itself", "e.g. api_key: OPENAI_API_KEY")
 		}
 		if _, set := p.KeyAt["command"]; set && len(p.Command) == 0 {
 			add(p.KeyAt["command"], "agent_provider.command", "must not be empty", "remove it to use the template's default command")
@@ -185,7 +215,7 @@ func (r *Route) validate(key string) Errors {
 		add("port", "must be between 1 and 65535", "")
 	}
 	for i, p := range r.PathAllowlist {
-		if why := CheckPathPrefix(p); why != "" {
+		if why := CheckPathEntry(p); why != "" {
 			errs = append(errs, &Error{At: itemAt(r.PathAllowlistAt, i, r.KeyAt["path_allowlist"]),
 				Key: fmt.Sprintf("%s.path_allowlist[%d]", key, i), Msg: why})
 		}
@@ -194,6 +224,17 @@ func (r *Route) validate(key string) Errors {
 		if !slices.Contains(Methods, meth) {
 			errs = append(errs, &Error{At: itemAt(r.MethodsAt, i, r.KeyAt["methods"]), Key: fmt.Sprintf("%s.methods[%d]", key, i),
 				Msg: fmt.Sprintf("%q is not an HTTP method a route can allow", meth), Hint: oneOf(meth, Methods)})
+		}
+	}
+	for i, p := range r.PathAllowlist {
+		ms, _ := SplitPathEntry(p)
+		for _, m := range ms {
+			if len(r.Methods) > 0 && slices.Contains(Methods, m) && !slices.Contains(r.Methods, m) {
+				errs = append(errs, &Error{At: itemAt(r.PathAllowlistAt, i, r.KeyAt["path_allowlist"]),
+					Key:  fmt.Sprintf("%s.path_allowlist[%d]", key, i),
+					Msg:  fmt.Sprintf("names %s, which the route's methods do not allow (an entry narrows its route, never widens it)", m),
+					Hint: "add " + m + " to methods, or drop it from this entry"})
+			}
 		}
 	}
 	if _, ok := r.KeyAt["auth"]; ok {

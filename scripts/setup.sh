@@ -2,8 +2,10 @@
 # Prepare a fresh Debian 12 machine for building and testing bot-bottle:
 # the Debian packages the tests drive (docker.io, busybox-static for the
 # FROM-scratch test images, curl, git, iproute2, chromium for the review page
-# test, node when missing), a running Docker daemon, the MCP conformance
-# suite (npm, cached) and the Go modules.
+# test, tmux for the agent CLIs' terminal UIs, node when missing), a running
+# Docker daemon, the real agent CLIs from npm at the versions the real-CLI
+# suite pins (cached by version), the MCP conformance suite (npm, cached)
+# and the Go modules.
 # Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +13,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-packages=(docker.io busybox-static curl git iproute2 ca-certificates chromium)
+packages=(docker.io busybox-static curl git iproute2 ca-certificates chromium tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,6 +21,8 @@ done
 # Node drives the proxy and the MCP server from a JavaScript client in some
 # tests; use the machine's own if it has one.
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+# npm installs the real agent CLIs below.
+command -v node >/dev/null 2>&1 && ! command -v npm >/dev/null 2>&1 && missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -34,6 +38,25 @@ if ! docker info >/dev/null 2>&1; then
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
 fi
+
+# The real agent CLIs for realcli_test.go, at the versions it pins
+# (claudeCodeVersion, codexVersion in realcli_fixture_test.go), installed
+# once per version under the cache; npm brings each package's native
+# program for this platform.
+cache="${BOT_BOTTLE_E2E_CACHE:-$HOME/.cache/bot-bottle-e2e}"
+versions=$(sed -n 's/^[[:space:]]*\(claudeCodeVersion\|codexVersion\)[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1=\2/p' realcli_fixture_test.go)
+for v in $versions; do
+  case "$v" in
+    claudeCodeVersion=*) dir="$cache/claude-code-${v#*=}" pkg="@anthropic-ai/claude-code@${v#*=}" ;;
+    codexVersion=*) dir="$cache/codex-${v#*=}" pkg="@openai/codex@${v#*=}" ;;
+  esac
+  if [ ! -f "$dir/.complete" ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "$pkg" >/dev/null
+    touch "$dir/.complete"
+  fi
+done
 
 # An unprivileged user: when the suite runs as root, the local backend's
 # isolation tests run again as this user (launcher/netns).

@@ -60,6 +60,10 @@ var rules = map[string]rule{
 	"egressproxy": {
 		forbidden: merge(edge("the sidecar runs standalone, from a routes file", "planner", "launcher", "review", "mcp"),
 			cli, mcpgo, store, docker)},
+	"egressproxy/sidecar": {
+		forbidden: merge(edge("the standalone sidecar is the proxy and its event delivery, nothing nearer the edge", "planner", "launcher", "review", "mcp"),
+			cli, mcpgo, store, docker)},
+	"internal/promserve": {only: []string{"internal/promserve"}, forbidden: cli},
 	"events": {tree: true,
 		forbidden: merge(edge("events carries what others produce; the proxy publishes to it, never the reverse",
 			"planner", "egressproxy", "launcher", "review", "mcp"), cli, mcpgo, goprox, docker)},

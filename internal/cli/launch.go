@@ -35,13 +35,21 @@ launch stays in the foreground until the command ends and exits with its
 exit code. From another terminal: bot-bottle ps, logs ID, stop ID.
 
 --prompt TEXT runs a claude or codex bottle's agent headless, unattended
-(claude -p --dangerously-skip-permissions, codex exec
---dangerously-bypass-approvals-and-sandbox --skip-git-repo-check: the
-bottle is the sandbox), prints its answer and exits with its exit code.`,
+(claude -p --dangerously-skip-permissions, codex exec --skip-git-repo-check
+with the bottle's config.toml turning Codex's own sandbox and approvals
+off: the bottle is the sandbox), prints its answer and exits with its exit
+code.
+
+The agent's home is kept per bottle and workdir in
+$BOT_BOTTLE_HOME/agent-homes (it holds the CLI's sessions and no secret:
+the credentials stay in the proxy), so the next launch of the same bottle
+in the same workdir can resume (claude --resume, codex resume); --fresh
+empties it first.`,
 		Example: `  bot-bottle launch claude-base
   bot-bottle launch example -- sh -c 'curl -sS https://api.github.com/repos/myorg/app'
   bot-bottle launch --backend docker --workdir ~/src/app codex-base
-  bot-bottle launch claude-base --prompt 'fix the failing test in ./pkg/x'`,
+  bot-bottle launch claude-base --prompt 'fix the failing test in ./pkg/x'
+  bot-bottle launch --fresh claude-base`,
 		Args:              minArgs("launch", "bottle NAME"),
 		ValidArgsFunction: c.completeBottleNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -69,6 +77,7 @@ bottle is the sandbox), prints its answer and exits with its exit code.`,
 	f.StringVar(&o.Prompt, "prompt", "", "run the bottle's agent headless on TEXT (claude -p, codex exec: unattended, no approvals) and exit with its exit code")
 	f.StringVar(&o.Backend, "backend", "", "where the bottle runs: local (namespaces; default on Linux) or docker")
 	f.StringVar(&o.Workdir, "workdir", "", "the folder mounted read-write as the command's working directory (default: the current folder)")
+	f.BoolVar(&o.Fresh, "fresh", false, "start the agent with an empty home instead of the one kept from earlier launches of this bottle in this workdir")
 	f.BoolVar(&o.ReadonlyRoot, "readonly-root", false, "make everything but the workdir, the agent's home and /tmp read-only (always, for root on the local backend)")
 	f.StringArrayVar(&pf.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT: the proxy dials ADDR for HOST (may point at loopback; like curl --resolve)")
 	f.StringVar(&pf.upstreamCA, "upstream-ca", "", "PEM file of extra CAs the proxy trusts for upstream TLS")
@@ -135,6 +144,9 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	}
 	if err != nil {
 		return fmt.Errorf("bottle %s: %w", b.ID(), err)
+	}
+	if h := b.Info().AgentHome; h != "" {
+		fmt.Fprintf(c.stderr, "bot-bottle: the agent's home is kept in %s: launch %s again in this workdir to resume its sessions (--fresh starts clean)\n", h, b.Info().Name)
 	}
 	if code != 0 {
 		return &exitError{code: code}

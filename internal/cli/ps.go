@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -69,7 +70,7 @@ func printBottles(c *cli, list []launcher.Info) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATE\tOWNER\tSINCE")
+	fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATE\tOWNER\tSINCE\tAGENT HOME")
 	for _, in := range list {
 		state := in.State
 		if in.Orphaned {
@@ -81,8 +82,12 @@ func printBottles(c *cli, list []launcher.Info) error {
 		if !launcher.Terminal(in.State) {
 			owner = strconv.Itoa(in.Owner.PID) // an ended bottle has no owner left
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Backend, state, owner,
-			time.Since(in.Since).Round(time.Second))
+		home := "-"
+		if in.AgentHome != "" {
+			home = filepath.Join(launcher.AgentHomesDir, filepath.Base(in.AgentHome))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Backend, state, owner,
+			time.Since(in.Since).Round(time.Second), home)
 	}
 	return tw.Flush()
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/promserve"
 	"github.com/bot-bottle/bot-bottle/mcp"
 	"github.com/spf13/cobra"
 )
@@ -128,7 +129,7 @@ func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, rt *bottleRuntime
 		return err
 	}
 	return op.ServeHTTP(ctx, mcp.ServeConfig{Addr: addr, Token: token, TokenFrom: from, TokenGenerated: generated,
-		Metrics: metricsHandler(rt.metrics), Banner: c.stderr, Logger: log})
+		Metrics: promserve.Handler(rt.metrics), Banner: c.stderr, Logger: log})
 }
 
 // serveToken finds the bearer token and says where it came from (never the

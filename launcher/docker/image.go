@@ -217,3 +217,13 @@ func homeOptions(image, user string) (opts, envUser string, err error) {
 	}
 	return opts, "", nil
 }
+
+// ownKeptHome gives the kept agent home to the user the container runs as
+// (as homeOptions gives the tmpfs), so the agent can write its files there.
+// Only its top folder changes owner: what the agent wrote is already its.
+func ownKeptHome(dir string, uid, gid int) error {
+	if err := os.Lchown(dir, uid, gid); err != nil {
+		return fmt.Errorf("agent home %s: give it to the container's user %d:%d: %w", dir, uid, gid, err)
+	}
+	return nil
+}

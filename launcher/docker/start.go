@@ -52,6 +52,11 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
+	if spec.AgentHome != "" {
+		if err := ownKeptHome(spec.AgentHome, runAs.uid, runAs.gid); err != nil {
+			return nil, fmt.Errorf("docker backend: %w", err)
+		}
+	}
 	cfg := spec.Init
 	// No setuid or setgid file from the bottle, whoever its files belong to.
 	cfg.Filter = bottleinit.Filter{Setid: true}
@@ -106,13 +111,9 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	hcfg := &container.HostConfig{
 		// No network at all: the container has lo and nothing else, so the
 		// forwarder to the proxy socket is its only way out.
-		NetworkMode: "none",
-		Mounts: []mount.Mount{
-			{Type: mount.TypeBind, Source: sharedSource, Target: launcher.InBottleDir, ReadOnly: true},
-			{Type: mount.TypeBind, Source: initSource, Target: initPath, ReadOnly: true},
-			{Type: mount.TypeBind, Source: workdirSource, Target: spec.Workdir},
-		},
-		Tmpfs:          map[string]string{agentHome: homeOpts, "/tmp": "mode=1777"},
+		NetworkMode:    "none",
+		Mounts:         mounts(spec, sharedSource, initSource, workdirSource),
+		Tmpfs:          tmpfs(spec, homeOpts),
 		ReadonlyRootfs: spec.ReadonlyRoot,
 		// The init needs no capability (lo is already up, its ports are
 		// unprivileged), and neither should the agent; it runs as a user
@@ -121,7 +122,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
 	}
-	hcfg.Mounts = append(hcfg.Mounts, protectMounts(spec.Protect)...)
+	hcfg.Mounts = append(hcfg.Mounts, protectMounts(spec.Protect, workdirSource)...)
 	if tty {
 		if ws, err := pty.GetsizeFull(spec.Stdio.Terminal); err == nil {
 			hcfg.ConsoleSize = [2]uint{uint(ws.Rows), uint(ws.Cols)}
@@ -190,4 +191,28 @@ func hostname(id string) string {
 		return id[:63]
 	}
 	return id
+}
+
+// mounts are the container's host folders: the shared run folder, the init,
+// the workdir and, when kept, the agent's home.
+func mounts(spec *launcher.Spec, shared, init, workdir string) []mount.Mount {
+	out := []mount.Mount{
+		{Type: mount.TypeBind, Source: shared, Target: launcher.InBottleDir, ReadOnly: true},
+		{Type: mount.TypeBind, Source: init, Target: initPath, ReadOnly: true},
+		{Type: mount.TypeBind, Source: workdir, Target: spec.Workdir},
+	}
+	if spec.AgentHome != "" {
+		out = append(out, mount.Mount{Type: mount.TypeBind, Source: spec.AgentHome, Target: agentHome})
+	}
+	return out
+}
+
+// tmpfs are the container's empty folders: /tmp, and the agent's home
+// unless it is kept.
+func tmpfs(spec *launcher.Spec, homeOpts string) map[string]string {
+	out := map[string]string{"/tmp": "mode=1777"}
+	if spec.AgentHome == "" {
+		out[agentHome] = homeOpts
+	}
+	return out
 }

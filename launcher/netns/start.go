@@ -95,7 +95,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 	cfg.Mounts = &bottleinit.Mounts{
 		Hide:     hide,
 		FreshDev: true,
-		Binds:    []bottleinit.Bind{{Source: spec.Workdir, Target: spec.Workdir}},
+		Binds:    binds(spec, cfg.Home),
 		// A bottle that could write /etc (cron, systemd units) would not
 		// stay in its bottle: for a root owner the rest is always
 		// read-only.
@@ -118,7 +118,10 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		defer ownerEnd.Close()
 		cfg.Mounts.Receive = ex.add(initEnd)
 		for i, bd := range cfg.Mounts.Binds {
-			sends = append(sends, hostBind{source: bd.Source, readOnly: bd.ReadOnly, idmap: id.idmap && bd.Target == spec.Workdir})
+			// The workdir and the kept agent home hold the owner's files,
+			// which the bottle's root sees as its own.
+			owned := bd.Target == spec.Workdir || (spec.AgentHome != "" && bd.Source == spec.AgentHome)
+			sends = append(sends, hostBind{source: bd.Source, readOnly: bd.ReadOnly, idmap: id.idmap && owned})
 			cfg.Mounts.Binds[i] = bottleinit.Bind{Received: true, Target: bd.Target, ReadOnly: bd.ReadOnly}
 		}
 	}
@@ -150,6 +153,16 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		}
 	}
 	return p, nil
+}
+
+// binds are the local bottle's host folders: the kept agent home first
+// (over the hidden host home, where the agent's HOME is), then the workdir.
+func binds(spec *launcher.Spec, home string) []bottleinit.Bind {
+	var out []bottleinit.Bind
+	if spec.AgentHome != "" {
+		out = append(out, bottleinit.Bind{Source: spec.AgentHome, Target: home})
+	}
+	return append(out, bottleinit.Bind{Source: spec.Workdir, Target: spec.Workdir})
 }
 
 // writeConfig writes the init config beside the run folder's record, where
