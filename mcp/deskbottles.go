@@ -33,7 +33,7 @@ func (d DeskBottles) Bottle(ctx context.Context, id string) (review.BottleInfo, 
 		return review.BottleInfo{}, err
 	}
 	return review.BottleInfo{ID: in.ID, Name: in.Name, State: in.State, Running: !launcher.Terminal(in.State) && !in.Orphaned,
-		Backend: in.Backend, Workdir: in.Workdir, Since: in.Since, StartedBy: startedBy(in.Owner.PID)}, nil
+		Backend: in.Where(), Workdir: in.Workdir, Since: in.Since, StartedBy: startedBy(in.Owner.PID)}, nil
 }
 
 // Routes returns bottle id's live table and where it was read.
