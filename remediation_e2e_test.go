@@ -351,7 +351,7 @@ func (r *remediation) approveOnPage(t *testing.T, id string) {
 	defer cancel()
 	ctx, cancelT := context.WithTimeout(ctx, time.Minute)
 	defer cancelT()
-	button := `tr[data-proposal="` + id + `"] button[value="approve"][data-scope="once"]`
+	button := `#pending [data-proposal="` + id + `"] button[value="approve"][data-scope="once"]`
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(r.serve+"/review/login?token="+r.token),
 		chromedp.WaitVisible(button),

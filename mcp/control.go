@@ -120,7 +120,8 @@ func NewControl(cfg Config) (*Control, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	c := &Control{cfg: cfg, log: log, owners: map[string]*ownedBottle{}}
-	c.desk = review.NewDesk(review.DeskConfig{Channel: cfg.Channel, Running: c.running, Logger: log})
+	c.desk = review.NewDesk(review.DeskConfig{Channel: cfg.Channel, Running: c.running, Logger: log,
+		Bottles: DeskBottles{Registry: cfg.Channel.Store(), Owned: cfg.Launcher.Get}})
 	c.agent = newAgentSurface(c)
 	return c, nil
 }
@@ -179,9 +180,18 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 		return err
 	}
 	id := b.ID()
+	// The desk tells a person until when the agent waits: no longer than
+	// its agent CLI waits for a tool call (request_egress is bounded the
+	// same way).
+	agentWait := c.cfg.AgentWait
+	if p := b.Plan(); p.Provider != nil {
+		if limit := planner.ToolCallWait(p.Provider.Template); limit > 0 {
+			agentWait = min(agentWait, limit)
+		}
+	}
 	owner := review.NewOwner(review.OwnerConfig{
 		Bottle: id, Manifest: b.Plan().Bottle, Proxy: b.Proxy(), Channel: c.cfg.Channel,
-		Planner: c.cfg.Planner, Limits: c.cfg.Limits, Logger: c.log,
+		Planner: c.cfg.Planner, Limits: c.cfg.Limits, AgentWait: agentWait, Logger: c.log,
 		OnReload: func(rf *schemas.RoutesFile) {
 			if err := writeRoutesCopy(rd, rf); err != nil {
 				c.log.Warn("keep the run folder's routes copy", "bottle", id, "err", err)

@@ -123,11 +123,8 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 // denialSummary is one line about a denial for a person.
 func denialSummary(d schemas.Denial) string {
-	host := d.Host
-	if d.Port != 0 && d.Port != 443 && d.Port != 80 {
-		host += ":" + strconv.Itoa(d.Port)
-	}
-	return fmt.Sprintf("%s %s %s %s%s: %s (%s)", d.Time.UTC().Format(time.RFC3339), d.Bottle, d.Method, host, d.Path, d.Reason, d.ID)
+	return fmt.Sprintf("%s %s %s %s%s: %s (%s)", d.Time.UTC().Format(time.RFC3339), d.Bottle, line(d.Method),
+		line(hostPort(d.Host, d.Port)), line(d.Path), d.Reason, line(d.ID))
 }
 
 // jsonText is v as indented JSON, for resources.

@@ -19,6 +19,9 @@ type DeskConfig struct {
 	// Running reports whether a bottle is running and its owner alive; a
 	// decision on any other bottle is refused before it is published.
 	Running func(ctx context.Context, bottle string) (bool, error)
+	// Bottles, when set, supplies the bottle and its live routes for the
+	// evidence shown beside a proposal.
+	Bottles Bottles
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -193,23 +196,6 @@ func (d *Desk) awaitApplied(ctx context.Context, from events.Cursor, id string, 
 		return nil, fmt.Errorf("the decision on %q is published, but its bottle's owner did not answer within %s; it will apply it when it can", id, wait)
 	}
 	return nil, err
-}
-
-// Follow calls fn with every new event of the given kinds (all kinds when
-// none), across bottles, from now on, until ctx ends.
-func (d *Desk) Follow(ctx context.Context, fn func(schemas.Event), kinds ...schemas.Kind) error {
-	head, err := d.cfg.Channel.Store().Head(ctx, "")
-	if err != nil {
-		return err
-	}
-	return d.cfg.Channel.Follow(ctx, head, func(p events.Page) error {
-		for _, ev := range p.Events {
-			if len(kinds) == 0 || slices.Contains(kinds, ev.Kind) {
-				fn(ev)
-			}
-		}
-		return nil
-	})
 }
 
 // View is a proposal with what the channel says happened to it.

@@ -64,6 +64,21 @@ type Proposal struct {
 	Release *Release `json:"release,omitempty"`
 	// Push is the refused push, for Kind ProposalPush.
 	Push *PushReview `json:"push,omitempty"`
+	// Persist is what approving with scope persist would write, worked out
+	// when the proposal was made (or last merged), so the operator sees
+	// the file and the diff before deciding.
+	Persist *PersistPreview `json:"persist,omitempty"`
+	// WaitUntil is when the agent's waiting call gives up and answers
+	// pending (the agent may then wait again with proposal_status).
+	WaitUntil time.Time `json:"wait_until,omitzero"`
+}
+
+// PersistPreview is the manifest edit an approval with scope persist would
+// make: the file and its unified diff, or why persist is unavailable.
+type PersistPreview struct {
+	Manifest    string `json:"manifest,omitempty"`
+	Diff        string `json:"diff,omitempty"`
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // Proposal kinds.

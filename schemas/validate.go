@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 var (
@@ -99,9 +101,14 @@ func CheckPathPrefix(p string) string {
 		return "must not contain an empty segment (//)"
 	}
 	for _, r := range p {
-		if r < 0x21 || r == 0x7f {
-			return "must not contain white space or control characters"
+		if r < 0x21 || r == 0x7f || unicode.IsSpace(r) || invisible(r) {
+			// Paths reach the operator's screen: nothing in one may hide,
+			// reorder or forge what is shown (see AgentText).
+			return "must not contain white space, control, format or bidi characters"
 		}
+	}
+	if !utf8.ValidString(p) {
+		return "must be valid UTF-8"
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == "." || seg == ".." {

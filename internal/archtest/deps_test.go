@@ -78,6 +78,10 @@ var rules = map[string]rule{
 	"gitgate": {tree: true, only: []string{"gitgate", "schemas", "dlp"},
 		forbidden: merge(edge("the gate sits beside the proxy; the owner's wiring starts it", "planner", "launcher", "review", "mcp", "egressproxy", "events"),
 			cli, mcpgo, goprox, store, docker)},
+	// The terminal desk renders what review decides; it reaches bottles
+	// only through the desk.
+	"review/terminal": {only: []string{"review/terminal", "review", "schemas", "events", "events/internal/bell", "planner", "internal/atomicfile"},
+		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, goprox, docker)},
 	"mcp":        {tree: true, forbidden: cli},
 	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
 }

@@ -121,7 +121,7 @@ func TestOneClickInChromium(t *testing.T) {
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	defer cancelT()
 
-	row := func(id string) string { return `tr[data-proposal="` + id + `"]` }
+	row := func(id string) string { return `#pending [data-proposal="` + id + `"]` }
 	approve := row(id1) + ` button[value="approve"][data-scope="once"]`
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(s.srv.URL+"/review/login?token="+token),
