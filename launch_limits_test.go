@@ -15,52 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/limitscript"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
-
-// readLimit is a shell function printing a limit file of the bottle's own
-// cgroup as the bottle sees it (cgroup v1 or v2, local or docker, with or
-// without a cgroup namespace), or "none".
-const readLimit = `limit() {
-  p=$(grep -E "^[0-9]+:([^:]*,)?$1(,[^:]*)?:" /proc/self/cgroup | cut -d: -f3)
-  [ -n "$p" ] || p=$(grep '^0::' /proc/self/cgroup | cut -d: -f3)
-  for d in /sys/fs/cgroup/$1$p /sys/fs/cgroup$p /sys/fs/cgroup/$1 /sys/fs/cgroup; do
-    if [ -r "$d/$2" ]; then cat "$d/$2"; return; fi
-  done
-  echo none
-}
-`
-
-// forkLoop forks at most 200 processes (each blocked on the FIFO hold),
-// and only after it has read a pids limit of 64 from inside (the cgroup's,
-// or RLIMIT_NPROC where there is no cgroup): a fork bomb is never let
-// loose on a machine without the limit. After the loop has failed it uses
-// builtins only (a fork could fail while the pids are taken): it frees the
-// processes, then waits on the FIFO go until the test says.
-const forkLoop = readLimit + `lim=$(limit pids pids.max)
-if [ "$lim" = none ]; then lim=$(grep -i '^max processes' /proc/self/limits | tr -s ' ' | cut -d' ' -f3); fi
-echo "pids.max=$lim"
-[ "$lim" = 64 ] || { echo "NO PIDS LIMIT: not running the fork loop"; exit 99; }
-( i=0; while [ $i -lt 200 ]; do cat hold >/dev/null & i=$((i+1)); echo $i > forked; done ) 2>forkerr
-read n < forked; echo "forked=$n"
-read e < forkerr; echo "forkerr=$e"
-echo > hold
-read x < go
-echo done
-`
-
-// memoryHog reads a memory limit of 64MiB from inside, then has dd take
-// a 200MiB buffer (harmless without the limit) beside a sleep the OOM
-// killer does not choose: the whole bottle must still end.
-const memoryHog = readLimit + `lim=$(limit memory memory.max); [ "$lim" != none ] || lim=$(limit memory memory.limit_in_bytes)
-echo "memory.max=$lim"
-[ "$lim" = 67108864 ] || { echo "NO MEMORY LIMIT: not running the hog"; exit 99; }
-sleep 120 &
-dd if=/dev/zero of=/dev/null bs=200M count=1 2>/dev/null
-echo "dd-exit=$?"
-sleep 120
-echo still-running
-`
 
 // writeBottle adds a bottle that extends demo.
 func (e *e2e) writeBottle(name, yaml string) {
@@ -178,7 +135,7 @@ func TestLaunchPidsLimit(t *testing.T) {
 				return
 			}
 			mkfifos(t, e.workdir, "hold", "go")
-			cmd := e.launchCmd("forky", "sh", "-c", forkLoop)
+			cmd := e.launchCmd("forky", "sh", "-c", limitscript.ForkLoopOrNproc)
 			var out, errb lockedBuf
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			must(t, cmd.Start())
@@ -239,7 +196,7 @@ func TestLaunchMemoryLimit(t *testing.T) {
 			}
 			e := newE2E(t, be)
 			e.writeBottle("hog", "resources: {memory: 64M}\n")
-			cmd := e.launchCmd("hog", "sh", "-c", memoryHog)
+			cmd := e.launchCmd("hog", "sh", "-c", limitscript.MemoryHog)
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			err := cmd.Run()
@@ -346,7 +303,7 @@ func TestLaunchPidsFallbackNonRoot(t *testing.T) {
 		t.Errorf("plan does not warn about the RLIMIT_NPROC fallback:\n%s", plan)
 	}
 
-	cmd := run("launch", "--backend", "local", "forky", "--", "sh", "-c", forkLoop)
+	cmd := run("launch", "--backend", "local", "forky", "--", "sh", "-c", limitscript.ForkLoopOrNproc)
 	stdout, err := cmd.StdoutPipe()
 	must(t, err)
 	var errb lockedBuf

@@ -13,44 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/limitscript"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
-
-// readLimit prints a limit file of the container's own cgroup (v1 or v2),
-// or "none".
-const readLimit = `limit() {
-  for d in /sys/fs/cgroup/$1 /sys/fs/cgroup; do
-    if [ -r "$d/$2" ]; then cat "$d/$2"; return; fi
-  done
-  echo none
-}
-`
-
-// forkLoop forks at most 200 processes, and only under a pids limit of
-// 64 read from inside; after the loop fails it uses builtins only, frees
-// the processes and waits on the FIFO go.
-const forkLoop = readLimit + `lim=$(limit pids pids.max)
-echo "pids.max=$lim"
-[ "$lim" = 64 ] || { echo "NO PIDS LIMIT: not running the fork loop"; exit 99; }
-( i=0; while [ $i -lt 200 ]; do cat hold >/dev/null & i=$((i+1)); echo $i > forked; done ) 2>forkerr
-read n < forked; echo "forked=$n"
-read e < forkerr; echo "forkerr=$e"
-echo > hold
-read x < go
-echo done
-`
-
-const memoryHog = readLimit + `lim=$(limit memory memory.max); [ "$lim" != none ] || lim=$(limit memory memory.limit_in_bytes)
-echo "memory.max=$lim"
-[ "$lim" = 67108864 ] || { echo "NO MEMORY LIMIT: not running the hog"; exit 99; }
-sleep 120 &
-dd if=/dev/zero of=/dev/null bs=200M count=1 2>/dev/null
-echo "dd-exit=$?"
-sleep 120
-echo still-running
-`
 
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -117,7 +84,7 @@ func TestPidsLimitStopsForkLoop(t *testing.T) {
 		}
 	}
 	var out lockedBuffer
-	p := f.startLimited(schemas.PlannedResources{Pids: 64}, &out, "sh", "-c", forkLoop)
+	p := f.startLimited(schemas.PlannedResources{Pids: 64}, &out, "sh", "-c", limitscript.ForkLoop)
 	waitHits(t, p, &out, func(h schemas.LimitHits) bool { return h.PidsRefused > 0 })
 	if err := os.WriteFile(filepath.Join(f.workdir, "go"), []byte("go\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -133,7 +100,7 @@ func TestPidsLimitStopsForkLoop(t *testing.T) {
 func TestMemoryLimitKillsHog(t *testing.T) {
 	f := newFixture(t, schemas.RuntimeRunc)
 	var out lockedBuffer
-	p := f.startLimited(schemas.PlannedResources{MemoryBytes: 64 << 20, CPUs: 0.5}, &out, "sh", "-c", memoryHog)
+	p := f.startLimited(schemas.PlannedResources{MemoryBytes: 64 << 20, CPUs: 0.5}, &out, "sh", "-c", limitscript.MemoryHog)
 	waitHits(t, p, &out, func(h schemas.LimitHits) bool { return h.OOMKills > 0 })
 	p.Stop(0)
 	code, _ := p.Wait()
@@ -150,7 +117,7 @@ func TestMemoryLimitKillsHog(t *testing.T) {
 func TestLimitsVisibleInside(t *testing.T) {
 	f := newFixture(t, schemas.RuntimeRunc)
 	var out lockedBuffer
-	p := f.startLimited(schemas.PlannedResources{Pids: 100, MemoryBytes: 96 << 20, CPUs: 0.5}, &out, "sh", "-c", readLimit+`
+	p := f.startLimited(schemas.PlannedResources{Pids: 100, MemoryBytes: 96 << 20, CPUs: 0.5}, &out, "sh", "-c", limitscript.ReadLimit+`
 echo "pids=$(limit pids pids.max)"
 echo "memory=$(limit memory memory.max) $(limit memory memory.limit_in_bytes)"
 echo "swap=$(limit memory memory.swap.max) $(limit memory memory.memsw.limit_in_bytes)"

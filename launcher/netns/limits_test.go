@@ -9,52 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/limitscript"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
-
-// readLimit is a shell function that prints a limit file of the bottle's
-// own cgroup as the bottle sees it (cgroup v1 or v2, with or without a
-// cgroup namespace), or "none".
-const readLimit = `limit() {
-  p=$(grep -E "^[0-9]+:([^:]*,)?$1(,[^:]*)?:" /proc/self/cgroup | cut -d: -f3)
-  [ -n "$p" ] || p=$(grep '^0::' /proc/self/cgroup | cut -d: -f3)
-  for d in /sys/fs/cgroup/$1$p /sys/fs/cgroup$p /sys/fs/cgroup/$1 /sys/fs/cgroup; do
-    if [ -r "$d/$2" ]; then cat "$d/$2"; return; fi
-  done
-  echo none
-}
-`
-
-// forkLoop forks at most 200 processes (each blocked on the FIFO hold)
-// and only when it has read a pids limit of 64 from inside: a fork bomb
-// is never let loose on a machine without the limit. Once the loop has
-// failed it uses builtins only (a fork could fail while the pids are
-// taken): it releases the processes, and waits on the FIFO go.
-const forkLoop = readLimit + `lim=$(limit pids pids.max)
-echo "pids.max=$lim"
-[ "$lim" = 64 ] || { echo "NO PIDS LIMIT: not running the fork loop"; exit 99; }
-( i=0; while [ $i -lt 200 ]; do cat hold >/dev/null & i=$((i+1)); echo $i > forked; done ) 2>forkerr
-read n < forked; echo "forked=$n"
-read e < forkerr; echo "forkerr=$e"
-echo > hold
-read x < go
-echo done
-`
-
-// memoryHog reads the memory limit of 64MiB from inside, then has dd
-// take a 200MiB buffer (harmless without the limit), beside a sleep the
-// OOM killer does not choose.
-const memoryHog = readLimit + `lim=$(limit memory memory.max); [ "$lim" != none ] || lim=$(limit memory memory.limit_in_bytes)
-echo "memory.max=$lim"
-[ "$lim" = 67108864 ] || { echo "NO MEMORY LIMIT: not running the hog"; exit 99; }
-sleep 120 &
-dd if=/dev/zero of=/dev/null bs=200M count=1 2>/dev/null
-echo "dd-exit=$?"
-sleep 120
-echo still-running
-`
 
 // startLimited starts command with res, releasing it (and its cgroups)
 // at the end of the test.
@@ -114,7 +73,7 @@ func TestPidsLimitStopsForkLoop(t *testing.T) {
 	f := newFixture(t)
 	mkfifos(t, f.workdir, "hold", "go")
 	var out syncBuffer
-	p := f.startLimited(schemas.PlannedResources{Pids: 64}, &out, "sh", "-c", forkLoop)
+	p := f.startLimited(schemas.PlannedResources{Pids: 64}, &out, "sh", "-c", limitscript.ForkLoop)
 	waitFor(t, &out, "forkerr=")
 	lr := p.(launcher.LimitReporter)
 	h, ok := lr.LimitHits()
@@ -148,7 +107,7 @@ func TestMemoryLimitKillsHog(t *testing.T) {
 	requireCgroups(t)
 	f := newFixture(t)
 	var out syncBuffer
-	p := f.startLimited(schemas.PlannedResources{MemoryBytes: 64 << 20}, &out, "sh", "-c", memoryHog)
+	p := f.startLimited(schemas.PlannedResources{MemoryBytes: 64 << 20}, &out, "sh", "-c", limitscript.MemoryHog)
 	lr := p.(launcher.LimitReporter)
 	// cgroup v2 ends the whole bottle in the kernel (memory.oom.group);
 	// on v1 the hog alone is killed and the shell reports it. Either way
@@ -179,7 +138,7 @@ func TestLimitsVisibleInside(t *testing.T) {
 	requireCgroups(t)
 	f := newFixture(t)
 	var out syncBuffer
-	p := f.startLimited(schemas.PlannedResources{Pids: 100, MemoryBytes: 96 << 20, CPUs: 0.5}, &out, "sh", "-c", readLimit+`
+	p := f.startLimited(schemas.PlannedResources{Pids: 100, MemoryBytes: 96 << 20, CPUs: 0.5}, &out, "sh", "-c", limitscript.ReadLimit+`
 echo "pids=$(limit pids pids.max)"
 echo "memory=$(limit memory memory.max) $(limit memory memory.limit_in_bytes)"
 echo "swap=$(limit memory memory.swap.max) $(limit memory memory.memsw.limit_in_bytes)"
@@ -211,7 +170,7 @@ func TestBottleCannotLiftItsLimits(t *testing.T) {
 	requireCgroups(t)
 	f := newFixture(t)
 	var out syncBuffer
-	p := f.startLimited(schemas.PlannedResources{Pids: 64, MemoryBytes: 64 << 20, CPUs: 1}, &out, "sh", "-c", readLimit+`
+	p := f.startLimited(schemas.PlannedResources{Pids: 64, MemoryBytes: 64 << 20, CPUs: 1}, &out, "sh", "-c", limitscript.ReadLimit+`
 own() { grep -E "^[0-9]+:([^:]*,)?$1(,[^:]*)?:" /proc/self/cgroup | cut -d: -f3; }
 try() { v=$(cat "$1") && if echo "$v" > "$1" 2>/dev/null; then echo "WRITABLE $1"; fi; }
 echo "before=$(limit pids pids.max) $(own pids)"
