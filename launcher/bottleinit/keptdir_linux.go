@@ -28,6 +28,18 @@ import (
 // the kept home instead, whose mountinfo names its host path, as before.
 var ErrKeptOverlayUnsupported = errors.New("this kernel cannot mount the kept home as an overlay from descriptors (Linux 6.13+)")
 
+// ErrKeptHomeInUse is KeptHomeMount's answer where another bottle (the same
+// bottle launched twice in one workdir) has the kept home mounted as its
+// overlay: overlayfs refuses an upper layer in use. The caller binds it
+// instead, so the two share it as they did before the overlay.
+var ErrKeptHomeInUse = errors.New("the kept home is another running bottle's overlay")
+
+// KeptHomeFallback reports whether err from KeptHomeMount means "bind the
+// kept home instead" rather than "refuse the launch".
+func KeptHomeFallback(err error) bool {
+	return errors.Is(err, ErrKeptOverlayUnsupported) || errors.Is(err, ErrKeptHomeInUse)
+}
+
 // KeptWorkDir is overlayfs's scratch folder for the kept home at home: on
 // the same filesystem, beside it.
 func KeptWorkDir(home string) string {
@@ -104,6 +116,9 @@ func KeptHomeMount(home string, userns, uid, gid int) (int, error) {
 	}
 	for i, s := range steps {
 		err := s.do()
+		if err != nil && i == len(steps)-1 && (errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EBUSY)) {
+			return -1, fmt.Errorf("kept home %s: overlayfs %s: %w: %w", home, s.what, ErrKeptHomeInUse, err)
+		}
 		if err != nil && i < len(steps)-1 && errors.Is(err, unix.EINVAL) {
 			return -1, fmt.Errorf("kept home %s: overlayfs %s: %w: %w", home, s.what, ErrKeptOverlayUnsupported, err)
 		}

@@ -98,10 +98,11 @@ func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) error {
 				}
 				continue
 			}
-			if !errors.Is(err, bottleinit.ErrKeptOverlayUnsupported) {
+			if !bottleinit.KeptHomeFallback(err) {
 				return err
 			}
-			// An older kernel: bound, as before.
+			// An older kernel, or the home is another running bottle's
+			// overlay: bound, as before.
 		}
 		tree, err := unix.OpenTree(unix.AT_FDCWD, b.source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 		if err != nil {
