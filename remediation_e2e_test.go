@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/reviewtest"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/chromedp/chromedp"
@@ -355,7 +356,7 @@ func (r *remediation) approveOnPage(t *testing.T, id string) {
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(r.serve+"/review/login?token="+r.token),
 		chromedp.WaitVisible(button),
-		chromedp.Click(button),
+		reviewtest.Click(button),
 		chromedp.WaitVisible(`#status.approved`),
 	); err != nil {
 		t.Fatalf("review page: %v", err)

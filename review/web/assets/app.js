@@ -17,12 +17,29 @@
     return ids;
   }
   var seen = pendingIds();
+  var shown = null; // the live part as last fetched
 
   function refresh() {
     return fetch(base + "/partial", { credentials: "same-origin" })
       .then(function (r) { return r.text(); })
       .then(function (html) {
+        // Unchanged: leave the page alone, so a click on its way to a
+        // button is not lost to a redraw. Changed: keep what the person
+        // was typing (a deny reason) and where.
+        if (html === shown) { return; }
+        shown = html;
+        var typed = {};
+        live.querySelectorAll("[data-proposal] input[name]").forEach(function (el) {
+          if (el.value) { typed[el.closest("[data-proposal]").getAttribute("data-proposal") + " " + el.name] = el.value; }
+        });
+        var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("[data-proposal]");
+        var focusKey = focused && document.activeElement.name ? focused.getAttribute("data-proposal") + " " + document.activeElement.name : "";
         live.innerHTML = html;
+        live.querySelectorAll("[data-proposal] input[name]").forEach(function (el) {
+          var key = el.closest("[data-proposal]").getAttribute("data-proposal") + " " + el.name;
+          if (typed[key]) { el.value = typed[key]; }
+          if (key === focusKey) { el.focus(); }
+        });
         var fresh = 0;
         live.querySelectorAll("#pending [data-proposal]").forEach(function (el) {
           var id = el.getAttribute("data-proposal");
