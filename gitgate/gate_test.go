@@ -57,7 +57,7 @@ type gateFixture struct {
 	url      string // the upstream URL as the agent names it
 }
 
-func newGateFixture(t *testing.T, token string, repo func(*Repo), commits ...map[string]string) *gateFixture {
+func newGateFixture(t testing.TB, token string, repo func(*Repo), commits ...map[string]string) *gateFixture {
 	t.Helper()
 	up := gitupstream.NewHTTPS(t, "git.test", token)
 	f := &gateFixture{up: up, bare: gitupstream.NewRepo(t, up.Root, "app", commits...), op: &fakeOperator{status: map[string]string{}},
@@ -103,7 +103,7 @@ func (f *gateFixture) agent(dir string, args ...string) (string, error) {
 	return out, nil
 }
 
-func (f *gateFixture) mustAgent(t *testing.T, dir string, args ...string) string {
+func (f *gateFixture) mustAgent(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	out, err := f.agent(dir, args...)
 	if err != nil {
@@ -113,7 +113,7 @@ func (f *gateFixture) mustAgent(t *testing.T, dir string, args ...string) string
 }
 
 // clone clones through the gate and returns the work tree.
-func (f *gateFixture) clone(t *testing.T) string {
+func (f *gateFixture) clone(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "app")
 	f.mustAgent(t, filepath.Dir(dir), "clone", "--quiet", f.url, dir)
@@ -131,7 +131,7 @@ func commitFile(t *testing.T, dir, name, content string) string {
 }
 
 // pushes returns the git.push events published so far.
-func (f *gateFixture) pushes(t *testing.T) []schemas.GitPush {
+func (f *gateFixture) pushes(t testing.TB) []schemas.GitPush {
 	t.Helper()
 	var out []schemas.GitPush
 	for _, ev := range f.pub.Events() {

@@ -48,10 +48,21 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 	if len(res.commits) == 0 {
 		return res, nil
 	}
+	p, err := logScan(ctx, g.cfg.Git, g.cfg.Dir, env, rangeArgs, g.cfg.Detector, g.cfg.MaxScan)
+	if err != nil {
+		return nil, err
+	}
+	res.findings, res.bytes = p.findings, p.total
+	return res, nil
+}
+
+// logScan runs `git log -p` over rangeArgs in dir and scans what it
+// prints as it reads, up to max bytes.
+func logScan(ctx context.Context, git, dir string, env, rangeArgs []string, det *dlp.Detector, max int64) (*patchScanner, error) {
 	args := append([]string{"log", "-p", "-a", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--diff-merges=remerge",
 		"--no-abbrev", "--format=%x01%H%n%w(0,4,4)%B"}, rangeArgs...)
-	cmd := exec.CommandContext(ctx, g.cfg.Git, args...)
-	cmd.Env, cmd.Dir = env, g.cfg.Dir
+	cmd := exec.CommandContext(ctx, git, args...)
+	cmd.Env, cmd.Dir = env, dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -61,7 +72,7 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("scan the new commits: %w", err)
 	}
-	p := &patchScanner{det: g.cfg.Detector, max: g.cfg.MaxScan}
+	p := &patchScanner{det: det, max: max}
 	perr := p.read(stdout)
 	if perr != nil {
 		_ = cmd.Process.Kill()
@@ -73,8 +84,7 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 	case werr != nil:
 		return nil, fmt.Errorf("scan the new commits: git log: %v: %s", werr, tail(stderr.String(), 3))
 	}
-	res.findings, res.bytes = p.findings, p.total
-	return res, nil
+	return p, nil
 }
 
 func splitLines(b []byte) []string {
