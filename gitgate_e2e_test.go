@@ -14,6 +14,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/dlp/dlptest"
 	"github.com/bot-bottle/bot-bottle/internal/gitupstream"
+	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
@@ -46,13 +47,21 @@ echo done
 
 func TestGitGateInBottleLocal(t *testing.T) { testGitGateInBottle(t, "local") }
 
+// TestGitGateInBottleDocker runs the same agent in a container whose image
+// holds the host's git (gitAgentImage): the gate reaches it the same way.
+func TestGitGateInBottleDocker(t *testing.T) { testGitGateInBottle(t, "docker") }
+
 func testGitGateInBottle(t *testing.T, backend string) {
 	e := newE2E(t, backend)
 	token := "gg-" + dlptest.Random(40)
 	up := gitupstream.NewHTTPS(t, "git.test", token)
 	bare := gitupstream.NewRepo(t, up.Root, "app")
 	mainBefore := gitupstream.Ref(t, bare, "refs/heads/main")
-	must(t, os.WriteFile(filepath.Join(e.home, "bottles", "gate.yaml"), []byte(fmt.Sprintf(`env: {REPO_URL: %q}
+	head := runtimeLine(e.runtime)
+	if e.backend == docker.Name {
+		head += "agent_provider: {template: command, image: " + gitAgentImage(t) + "}\n"
+	}
+	must(t, os.WriteFile(filepath.Join(e.home, "bottles", "gate.yaml"), []byte(head+fmt.Sprintf(`env: {REPO_URL: %q}
 git-gate:
   user: {name: bot-bottle agent, email: agent@example.invalid}
   repos:
