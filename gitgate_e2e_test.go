@@ -51,6 +51,10 @@ func TestGitGateInBottleLocal(t *testing.T) { testGitGateInBottle(t, "local") }
 // holds the host's git (gitAgentImage): the gate reaches it the same way.
 func TestGitGateInBottleDocker(t *testing.T) { testGitGateInBottle(t, "docker") }
 
+// TestGitGateInBottleDockerRunsc: the same under gVisor, whose netstack
+// carries the bottle's loopback relay to the gate.
+func TestGitGateInBottleDockerRunsc(t *testing.T) { testGitGateInBottle(t, "docker-runsc") }
+
 func testGitGateInBottle(t *testing.T, backend string) {
 	e := newE2E(t, backend)
 	token := "gg-" + dlptest.Random(40)
@@ -73,7 +77,7 @@ git-gate:
 	must(t, os.WriteFile(filepath.Join(e.workdir, "key.txt"), []byte("region = 'eu'\naws_access_key_id = '"+aws+"'\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(e.workdir, "agent.sh"), []byte(gitGateScript), 0o755))
 
-	cmd := e.command("launch", "--backend", backend, "--workdir", e.workdir, "--upstream-ca", up.CAFile,
+	cmd := e.command("launch", "--backend", e.backend, "--workdir", e.workdir, "--upstream-ca", up.CAFile,
 		"--resolve", fmt.Sprintf("git.test:%d=%s", up.Port, up.Addr()), "gate", "--", "/bin/sh", filepath.Join(e.workdir, "agent.sh"))
 	cmd.Env = append(cmd.Env, "GIT_GATE_TOKEN="+token)
 	stdout, err := cmd.StdoutPipe()
