@@ -194,12 +194,14 @@ func TestParallelLaunchesQueueForTheStore(t *testing.T) {
 }
 
 // launchNoise is what a launch printed on stderr beyond the lines every
-// launch prints (its bottle's id, where the agent's home is kept): the
+// launch prints (its bottle's id, whether and where the agent's home is
+// kept): the
 // warnings and errors.
 func launchNoise(stderr string) []string {
 	var other []string
 	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
-		if l != "" && !idLine.MatchString(l) && !strings.HasPrefix(l, "bot-bottle: the agent's home is kept in ") {
+		if l != "" && !idLine.MatchString(l) && !strings.HasPrefix(l, "bot-bottle: the agent's home is kept in ") &&
+			!strings.HasPrefix(l, "bot-bottle: the agent's home is not kept: ") {
 			other = append(other, l)
 		}
 	}

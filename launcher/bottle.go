@@ -33,6 +33,14 @@ type Bottle struct {
 	out     *outputLog
 	proc    Process
 
+	// home is the agent's home on the host: the kept one (AgentHomePath),
+	// whose lock homeLock holds until the processes are gone, or, when
+	// another running bottle keeps that, a home of its own in the run
+	// folder (homeLock nil), which homeNotice tells the person about.
+	home       string
+	homeLock   *homeLock
+	homeNotice string
+
 	workdirLock  *workdirLock // held from before the start until the processes are gone
 	workdirSince time.Time    // when protection began: what changed after is the bottle's
 	notices      []string     // from the workdir sweep, for the operator
@@ -192,6 +200,7 @@ func (b *Bottle) teardown() {
 	if err := b.releaseWorkdir(); err != nil {
 		errs = append(errs, err)
 	}
+	b.homeLock.release()
 	if b.out != nil {
 		_ = b.out.Close()
 	}

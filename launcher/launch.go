@@ -72,17 +72,34 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	agentHome := AgentHomePath(l.cfg.Home, plan.Bottle, workdir)
-	if err := prepareAgentHome(agentHome, o.Fresh); err != nil {
-		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
-	}
 	id, err := NewID(plan.Bottle)
 	if err != nil {
 		return nil, err
 	}
+	agentHome := AgentHomePath(l.cfg.Home, plan.Bottle, workdir)
+	// Taken before --fresh empties the home: another running bottle's
+	// home is left alone.
+	lock, holder, err := lockAgentHome(agentHome, id)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
+	keptHome := agentHome
+	if lock == nil {
+		keptHome = ""
+	} else if err := prepareAgentHome(agentHome, o.Fresh); err != nil {
+		lock.release()
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
 	owner := Self()
 	rd := RunDirOf(l.cfg.Home, id)
-	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Runtime: rt, Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
+	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Runtime: rt, Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: keptHome}, rd)
+	b.homeLock = lock
+	if lock == nil {
+		b.home = rd.TempHome()
+		b.homeNotice = notKeptNotice(plan.Bottle, agentHome, holder)
+	} else {
+		b.home = agentHome
+	}
 	// Stop requests are followed from before the bottle is announced, so
 	// that none for it can be missed.
 	b.watchStops(ctx)
@@ -95,6 +112,12 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		err = fmt.Errorf("run folder: %w", err)
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
+	if b.homeLock == nil {
+		if err := prepareAgentHome(b.home, false); err != nil {
+			b.abort(err)
+			return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+		}
 	}
 	if err := b.start(ctx, be, o, command, tokens, hostSecrets, gitRepos); err != nil {
 		b.abort(err)
@@ -232,7 +255,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		},
 		RunDir:       b.rd,
 		Workdir:      b.info.Workdir,
-		AgentHome:    b.info.AgentHome,
+		AgentHome:    b.home,
 		ReadonlyRoot: o.ReadonlyRoot,
 		HostHome:     l.cfg.HostEnv["HOME"],
 		HostPath:     l.cfg.HostEnv["PATH"],

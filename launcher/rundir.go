@@ -26,6 +26,7 @@ const (
 	CACertFile     = "ca.pem"
 	InitConfigFile = "init.json"
 	outputLogName  = "output.log"
+	tempHomeName   = "home"
 	recordName     = "bottle.json"
 	routesName     = "routes.yaml"
 	planName       = "plan.json"
@@ -56,6 +57,11 @@ func (r RunDir) SharedFile(name string) string { return filepath.Join(r.Shared()
 
 // InBottle is the path of a shared file as the bottle sees it.
 func InBottle(name string) string { return path.Join(InBottleDir, name) }
+
+// TempHome is the agent's home when it is not kept (another running
+// bottle keeps it): in the run folder, beside what the bottle does not
+// see, and removed with it.
+func (r RunDir) TempHome() string { return filepath.Join(r.Root, tempHomeName) }
 
 // OutputLog is the command's output as teed by the owner.
 func (r RunDir) OutputLog() string { return filepath.Join(r.Root, outputLogName) }

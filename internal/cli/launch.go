@@ -133,6 +133,9 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	for _, w := range b.Info().Warnings {
 		fmt.Fprintf(c.stderr, "bot-bottle: warning: %s%s", w, eol)
 	}
+	if n := b.HomeNotice(); n != "" {
+		fmt.Fprintf(c.stderr, "bot-bottle: %s%s", n, eol)
+	}
 	if o.Stdio.Terminal == nil {
 		fmt.Fprintf(c.stderr, "bot-bottle: bottle %s is running (backend %s); stop it with: bot-bottle stop %s\n",
 			b.ID(), b.Info().Where(), b.ID())
@@ -154,6 +157,8 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	}
 	if h := b.Info().AgentHome; h != "" {
 		fmt.Fprintf(c.stderr, "bot-bottle: the agent's home is kept in %s: launch %s again in this workdir to resume its sessions (--fresh starts clean)\n", h, b.Info().Name)
+	} else if n := b.HomeNotice(); n != "" {
+		fmt.Fprintf(c.stderr, "bot-bottle: %s\n", n) // said again: the start's line may have scrolled away
 	}
 	// Now, not deferred: what could not be stored is said before the
 	// exit, and lost events fail a launch whose command succeeded.

@@ -28,17 +28,24 @@ import (
 // the kept home instead, whose mountinfo names its host path, as before.
 var ErrKeptOverlayUnsupported = errors.New("this kernel cannot mount the kept home as an overlay from descriptors (Linux 6.13+)")
 
-// ErrKeptHomeInUse is KeptHomeMount's answer where another bottle (the same
-// bottle launched twice in one workdir) has the kept home mounted as its
-// overlay: overlayfs refuses an upper layer in use. The caller binds it
-// instead, so the two share it as they did before the overlay.
-var ErrKeptHomeInUse = errors.New("the kept home is another running bottle's overlay")
+// ErrKeptHomeInUse is KeptHomeMount's answer where another overlay uses
+// the kept home as its upper layer (overlayfs refuses an upper layer in
+// use). The launcher's lock keeps two of its bottles from taking one kept
+// home, so this is a holder it does not know of: the launch is refused
+// rather than share the home or bind it (which shows its host path).
+var ErrKeptHomeInUse = errors.New("the kept home is another overlay's upper layer (a bottle this launcher's lock does not know of)")
 
 // KeptHomeFallback reports whether err from KeptHomeMount means "bind the
-// kept home instead" rather than "refuse the launch".
+// kept home instead" (this kernel cannot make the overlay) rather than
+// "refuse the launch". The bind shows the home's host path in the
+// bottle's mountinfo: the caller says so (KeptHomeBoundWarning).
 func KeptHomeFallback(err error) bool {
-	return errors.Is(err, ErrKeptOverlayUnsupported) || errors.Is(err, ErrKeptHomeInUse)
+	return errors.Is(err, ErrKeptOverlayUnsupported)
 }
+
+// KeptHomeBoundWarning is what the person is told when the kept home is
+// bound, not mounted as an overlay.
+const KeptHomeBoundWarning = "the kept agent home is bound, so its host path shows in the bottle's /proc/self/mountinfo: this kernel cannot mount it as an overlay (Linux 6.13+ hides it)"
 
 // KeptWorkDir is overlayfs's scratch folder for the kept home at home: on
 // the same filesystem, beside it.
@@ -206,4 +213,27 @@ func asFilesystemID(uid, gid int, fn func() error) error {
 		runtime.UnlockOSThread()
 	}()
 	return <-done
+}
+
+// KeptOverlayExpected reports whether this kernel is new enough to mount
+// the kept home as an overlay from descriptors (Linux 6.13+). A non-root
+// owner's init makes the overlay itself, out of the owner's sight: the
+// owner uses this to say, before the launch, that the home will be bound.
+// It cannot see a kernel built without overlayfs in user namespaces.
+func KeptOverlayExpected() bool {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return true // no guess: say nothing rather than something false
+	}
+	return kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 6, 13)
+}
+
+// kernelAtLeast reports whether a kernel release ("6.12.8-arch1") is
+// major.minor or later; an unreadable one is taken as new enough.
+func kernelAtLeast(release string, major, minor int) bool {
+	var ma, mi int
+	if n, _ := fmt.Sscanf(release, "%d.%d", &ma, &mi); n != 2 {
+		return true
+	}
+	return ma > major || ma == major && mi >= minor
 }

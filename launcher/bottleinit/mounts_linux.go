@@ -119,8 +119,8 @@ func bindSource(m *Mounts, b Bind) (fd int, detached bool, err error) {
 		if !KeptHomeFallback(err) {
 			return -1, false, fmt.Errorf("bind at %s: %w", b.Target, err)
 		}
-		// An older kernel, or the home is another running bottle's
-		// overlay: bound, as before.
+		// An older kernel: bound, as before; the owner says so
+		// (KeptOverlayExpected).
 	}
 	fd, err = unix.Open(b.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -68,6 +68,10 @@
 // descriptors of detached mounts: its options name the home by its own
 // name only ("upperdir=/<bottle>-<hash>", which the bottle can work out
 // itself), and its work folder is kept beside it (.<bottle>-<hash>.work).
+// On a kernel before 6.13 the home is bound instead and the launch warns
+// that its host path shows. One bottle at a time keeps a home (the
+// launcher's lock beside it); another launch of it in the same workdir
+// gets a home of its own in its run folder, mounted the same way.
 //
 // # Resources
 //

@@ -69,8 +69,10 @@ type hostBind struct {
 // sendMounts clones each source as a detached mount (recursive, nosuid,
 // nodev, read-only where asked, idmapped to the bottle's user namespace
 // where asked), or mounts the kept home as an overlay, and sends it to the
-// init, in order. uid:gid is the bottle's root on the host.
-func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) error {
+// init, in order. uid:gid is the bottle's root on the host. It returns
+// what the person should know: the kept home bound instead, on a kernel
+// that cannot make its overlay.
+func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) (warnings []string, err error) {
 	userns := -1
 	defer func() {
 		if userns >= 0 {
@@ -81,7 +83,7 @@ func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) error {
 		if b.idmap && userns < 0 {
 			var err error
 			if userns, err = unix.Open(fmt.Sprintf("/proc/%d/ns/user", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
-				return fmt.Errorf("bind %s: the bottle's user namespace: %w", b.source, err)
+				return nil, fmt.Errorf("bind %s: the bottle's user namespace: %w", b.source, err)
 			}
 		}
 		if b.kept {
@@ -94,19 +96,19 @@ func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) error {
 				err = bottleinit.SendFD(int(sock.Fd()), m)
 				unix.Close(m)
 				if err != nil {
-					return fmt.Errorf("kept home %s: send the mount to the init: %w", b.source, err)
+					return nil, fmt.Errorf("kept home %s: send the mount to the init: %w", b.source, err)
 				}
 				continue
 			}
 			if !bottleinit.KeptHomeFallback(err) {
-				return err
+				return nil, err
 			}
-			// An older kernel, or the home is another running bottle's
-			// overlay: bound, as before.
+			// An older kernel: bound, as before, and said.
+			warnings = append(warnings, bottleinit.KeptHomeBoundWarning)
 		}
 		tree, err := unix.OpenTree(unix.AT_FDCWD, b.source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 		if err != nil {
-			return fmt.Errorf("bind %s: clone the mount: %w", b.source, err)
+			return nil, fmt.Errorf("bind %s: clone the mount: %w", b.source, err)
 		}
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
 		if b.readOnly {
@@ -119,17 +121,17 @@ func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) error {
 		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
 			unix.Close(tree)
 			if b.idmap {
-				return idmapError(b.source, err)
+				return nil, idmapError(b.source, err)
 			}
-			return fmt.Errorf("bind %s: set nosuid, nodev: %w", b.source, err)
+			return nil, fmt.Errorf("bind %s: set nosuid, nodev: %w", b.source, err)
 		}
 		err = bottleinit.SendFD(int(sock.Fd()), tree)
 		unix.Close(tree)
 		if err != nil {
-			return fmt.Errorf("bind %s: send the mount to the init: %w", b.source, err)
+			return nil, fmt.Errorf("bind %s: send the mount to the init: %w", b.source, err)
 		}
 	}
-	return nil
+	return warnings, nil
 }
 
 // idmapError says why a root-owned workdir could not be idmapped, and what

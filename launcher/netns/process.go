@@ -32,6 +32,9 @@ type process struct {
 	id identity
 	// lim bounds the bottle's resources; its cgroups go in Release.
 	lim *limits
+	// mountWarnings say what its mounts show that they should not (the
+	// kept home bound on an older kernel).
+	mountWarnings []string
 	// done is closed when the pty output has been copied out.
 	done chan struct{}
 
@@ -166,4 +169,6 @@ func (p *process) Release(context.Context) error { return p.lim.release() }
 func (p *process) LimitHits() (schemas.LimitHits, bool) { return p.lim.hits() }
 
 // Warnings says what the backend could not enforce as planned.
-func (p *process) Warnings() []string { return p.lim.warnings }
+func (p *process) Warnings() []string {
+	return append(append([]string(nil), p.lim.warnings...), p.mountWarnings...)
+}

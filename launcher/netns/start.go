@@ -166,11 +166,14 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		return nil, err
 	}
 	if len(sends) > 0 {
-		if err := sendMounts(cmd.Process.Pid, id.uid, id.gid, sends, ownerEnd); err != nil {
+		if p.mountWarnings, err = sendMounts(cmd.Process.Pid, id.uid, id.gid, sends, ownerEnd); err != nil {
 			_ = cmd.Process.Kill()
 			_, _ = p.Wait()
 			return nil, fmt.Errorf("local backend: %w", err)
 		}
+	} else if spec.AgentHome != "" && !bottleinit.KeptOverlayExpected() {
+		// The init makes the overlay, or binds the home where it cannot.
+		p.mountWarnings = []string{bottleinit.KeptHomeBoundWarning}
 	}
 	started = true
 	return p, nil
