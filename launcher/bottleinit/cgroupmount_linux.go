@@ -1,12 +1,10 @@
 package bottleinit
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,7 +50,7 @@ func mountOwnCgroups(c *Cgroups) error {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return fmt.Errorf("mount the bottle's cgroups: %w", err)
 		}
-		if err := mountV1(dir, set); err != nil {
+		if err := unix.Mount("cgroup", dir, "cgroup", cgroupFlags, set); err != nil {
 			return fmt.Errorf("mount the bottle's %s cgroup: %w", set, err)
 		}
 		for _, c := range strings.Split(set, ",") {
@@ -65,21 +63,4 @@ func mountOwnCgroups(c *Cgroups) error {
 		return fmt.Errorf("mount the bottle's cgroups: read-only: %w", err)
 	}
 	return nil
-}
-
-// mountV1 mounts the v1 hierarchy of the controllers set at dir. In a run
-// of a hundred parallel launches two of these mounts failed with EPERM;
-// with a few tries a few milliseconds apart, none did in the next run.
-// The kernel's cause was not pinned down (a race between v1 mounts of the
-// same hierarchy from cgroup namespaces is the suspect). A mount that
-// keeps failing still refuses the launch.
-func mountV1(dir, set string) error {
-	var err error
-	for try := range 5 {
-		if err = unix.Mount("cgroup", dir, "cgroup", cgroupFlags, set); !errors.Is(err, unix.EPERM) {
-			return err
-		}
-		time.Sleep(time.Duration(try+1) * 5 * time.Millisecond)
-	}
-	return err
 }
