@@ -155,6 +155,20 @@ echo $i > `+count)
 func TestParallelLaunchesQueueForTheStore(t *testing.T) {
 	const n = 30
 	e := newE2E(t, "local")
+	// No cgroup per bottle: this test is about the store. Under this many
+	// launches at once a v1 pids cgroup mount in the bottle sometimes
+	// fails with EPERM (a known, open bug of the resource limits; see
+	// BenchmarkParallelLaunches), which would hide what is measured here.
+	e.writeBottle("queue", "resources: {pids: unlimited}\n")
+	launchArgs := func() []string {
+		args := e.launchArgs("true")
+		for i, a := range args {
+			if a == "demo" {
+				args[i] = "queue"
+			}
+		}
+		return args
+	}
 	if code, _, stderr := e.run("true"); code != 0 { // the store exists: the launches meet on its queue
 		t.Fatalf("first launch: %s", stderr)
 	}
@@ -165,7 +179,7 @@ func TestParallelLaunchesQueueForTheStore(t *testing.T) {
 	results := make(chan result, n)
 	for range n {
 		go func() {
-			cmd := e.command(e.launchArgs("true")...)
+			cmd := e.command(launchArgs()...)
 			var errb bytes.Buffer
 			cmd.Stderr = &errb
 			err := cmd.Run()
