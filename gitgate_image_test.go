@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -18,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/testreq"
-	"github.com/moby/moby/client"
 )
 
 var (
@@ -122,37 +118,5 @@ func buildGitAgentImage(t *testing.T) (string, error) {
 	}
 	tag := "bot-bottle-test/git-agent:" + hex.EncodeToString(h.Sum(nil))[:12]
 
-	cli, err := client.New(client.WithAPIVersionNegotiation(), client.WithHostFromEnv())
-	if err != nil {
-		return "", err
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if _, err := cli.ImageInspect(ctx, tag); err == nil {
-		return tag, nil
-	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeContext(pw, files)) }()
-	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true, NetworkMode: "none"})
-	if err != nil {
-		pr.CloseWithError(err)
-		return "", fmt.Errorf("build %s: %w", tag, err)
-	}
-	defer res.Body.Close()
-	var errs strings.Builder
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), `"error"`) {
-			errs.WriteString(sc.Text() + "\n")
-		}
-	}
-	if errs.Len() > 0 {
-		return "", fmt.Errorf("build %s: %s", tag, errs.String())
-	}
-	if _, err := cli.ImageInspect(ctx, tag); err != nil {
-		return "", fmt.Errorf("build %s: the image is not there: %w", tag, err)
-	}
-	return tag, nil
+	return buildImageOnce(tag, files, 5*time.Minute)
 }
