@@ -1,0 +1,155 @@
+package natsjs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Store is events.Store on a NATS JetStream stream. It is safe for
+// concurrent use by many goroutines, and many processes on many machines
+// may open stores on the same stream at once.
+type Store struct {
+	opts  Options
+	n     names
+	where string // the URL as it may be printed
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	owner jetstream.KeyValue
+
+	mu     sync.Mutex
+	last   map[string]mark // bottle -> its newest event this store knows of
+	closed bool
+	done   chan struct{}
+}
+
+// mark is where an event of a bottle is: its seq and its stream sequence.
+type mark struct{ seq, pos uint64 }
+
+var _ events.Store = (*Store)(nil)
+
+// Open connects to the server, checks that it has JetStream, and creates
+// the stream and the owners bucket unless they exist (a store that finds
+// them keeps their limits: whoever created them chose). Every failure is
+// an error at once, naming the server and what to do; nothing waits for a
+// server that is not there.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	o = o.withDefaults()
+	where, err := o.check()
+	if err != nil {
+		return nil, err
+	}
+	nopts, err := o.natsOptions()
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(o.URL, nopts...)
+	if err != nil {
+		return nil, classifyConnect(where, err)
+	}
+	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, last: map[string]mark{}, done: make(chan struct{})}
+	if s.js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect to %s: %w", where, err)
+	}
+	if err := s.setUp(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// setUp checks JetStream and creates what is missing.
+func (s *Store) setUp(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := s.js.AccountInfo(ctx); err != nil {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return fmt.Errorf("NATS server at %s: %w: start it with JetStream (nats-server -js, or jetstream {} in its configuration)", s.where, ErrNoJetStream)
+		}
+		return fmt.Errorf("NATS server at %s: ask for JetStream: %w", s.where, err)
+	}
+	cfg := jetstream.StreamConfig{
+		Name:        s.n.stream,
+		Description: "bot-bottle's shared event channel: denials, proposals, decisions, reloads, lifecycles",
+		Subjects:    []string{s.n.events()},
+		Retention:   jetstream.LimitsPolicy,
+		// The per-subject bound is the retention: a subject is one kind
+		// of one bottle, so the latest of each survives (Latest), and
+		// no stream-wide bound can drop a bottle's newest event and
+		// restart its seqs.
+		MaxMsgsPerSubject: int64(s.opts.Retain),
+		MaxMsgSize:        int32(events.MaxPayloadSize + 16<<10),
+		Discard:           jetstream.DiscardOld,
+		Storage:           jetstream.FileStorage,
+		Replicas:          s.opts.Replicas,
+		Duplicates:        s.opts.Dedup,
+		AllowDirect:       true,
+		// The doorbell: each stored event's headers, republished after
+		// it is stored, so a follower woken by it finds the event.
+		RePublish: &jetstream.RePublish{Source: s.n.events(), Destination: s.n.bells(), HeadersOnly: true},
+	}
+	if _, err := s.js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return fmt.Errorf("NATS server at %s: create stream %s: %w", s.where, s.n.stream, err)
+	}
+	kv, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      s.n.bucket,
+		Description: "bot-bottle's owners: one entry per running bottle, refreshed by its owner, expiring when it stops",
+		TTL:         s.opts.LeaseTTL,
+		History:     1,
+		Replicas:    s.opts.Replicas,
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		kv, err = s.js.KeyValue(ctx, s.n.bucket)
+	}
+	if err != nil {
+		return fmt.Errorf("NATS server at %s: owners bucket %s: %w", s.where, s.n.bucket, err)
+	}
+	s.owner = kv
+	return nil
+}
+
+// Where is the server's URL as it may be printed.
+func (s *Store) Where() string { return s.where }
+
+// Sync returns once the server has every event Append returned: a
+// JetStream acknowledgement means the event is stored (on a quorum of
+// replicas in a cluster), so there is nothing left to wait for here. How
+// often a server writes its files to the disk is its own setting
+// (sync_interval).
+func (s *Store) Sync(ctx context.Context) error {
+	if s.isClosed() {
+		return events.ErrClosed
+	}
+	if err := s.nc.FlushWithContext(ctx); err != nil {
+		return s.opErr(ctx, "sync", err)
+	}
+	return nil
+}
+
+// Close closes the connection; followers return events.ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	s.mu.Unlock()
+	s.nc.Close()
+	return nil
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}

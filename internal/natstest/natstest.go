@@ -1,0 +1,127 @@
+// Package natstest starts real NATS servers with JetStream for tests: the
+// server of github.com/nats-io/nats-server/v2 embedded in the test process,
+// on loopback, on a random port, with its store in a temporary folder. No
+// mock: the stores and registries under test speak the real protocol to a
+// real server, which the tests may stop and start again on the same port
+// and folder (a server that goes away and comes back).
+package natstest
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Server is a NATS server a test started; Stop and Start it again to
+// simulate an outage. It is stopped when the test ends.
+type Server struct {
+	t    testing.TB
+	opts server.Options
+	srv  *server.Server
+}
+
+// Options tunes the server a test starts.
+type Options struct {
+	// NoJetStream starts a server without JetStream (a misconfigured
+	// server, which a store must refuse clearly).
+	NoJetStream bool
+	// User and Password require that login.
+	User, Password string
+	// Nkey requires a client that signs with this public nkey.
+	Nkey string
+	// TLS serves TLS only, with this certificate.
+	TLS *tls.Config
+}
+
+// Start starts a server on 127.0.0.1 and a free port.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	opts := server.Options{
+		ServerName: "bb-test",
+		Host:       "127.0.0.1",
+		Port:       freePort(t),
+		JetStream:  !o.NoJetStream,
+		StoreDir:   filepath.Join(t.TempDir(), "js"),
+		NoLog:      true,
+		NoSigs:     true,
+		// Small limits keep a test server light on a shared machine.
+		JetStreamMaxMemory: 64 << 20,
+		JetStreamMaxStore:  1 << 30,
+	}
+	if o.User != "" {
+		opts.Users = []*server.User{{Username: o.User, Password: o.Password}}
+	}
+	if o.Nkey != "" {
+		opts.Nkeys = []*server.NkeyUser{{Nkey: o.Nkey}}
+	}
+	if o.TLS != nil {
+		opts.TLSConfig = o.TLS
+		opts.TLS = true
+		opts.TLSTimeout = 5
+	}
+	s := &Server{t: t, opts: opts}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// URL is the server's client URL (nats://127.0.0.1:PORT).
+func (s *Server) URL() string {
+	return fmt.Sprintf("nats://%s:%d", s.opts.Host, s.opts.Port)
+}
+
+// Start starts the server (again), on the same port and store folder.
+func (s *Server) Start() {
+	s.t.Helper()
+	opts := s.opts
+	srv, err := server.NewServer(&opts)
+	if err != nil {
+		s.t.Fatalf("start nats server: %v", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		s.t.Fatalf("nats server on port %d not ready after 30s", s.opts.Port)
+	}
+	s.srv = srv
+}
+
+// Stop shuts the server down and waits until it has.
+func (s *Server) Stop() {
+	if s.srv == nil {
+		return
+	}
+	s.srv.Shutdown()
+	s.srv.WaitForShutdown()
+	s.srv = nil
+}
+
+// freePort asks the kernel for a free loopback port. The listener is
+// closed before the server binds it; on loopback in a test nobody takes it
+// in between in practice, and a restart needs a fixed port anyway.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WriteFile writes data to a file of mode 0600 in a temporary folder and
+// returns its path: a creds file or an nkey seed for a test.
+func WriteFile(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
