@@ -18,6 +18,11 @@ import (
 // so only a bottle written by very many writers at once gets near it.
 const maxConflicts = 1000
 
+// publishTimeout bounds the wait for one event's acknowledgement. A
+// publish in flight when the connection breaks is never answered; the
+// caller's retry (the same id) is stored once whichever copy arrived.
+const publishTimeout = 2 * time.Second
+
 // Append stores evs in order; see events.Store. Each event is published
 // with its id as Nats-Msg-Id (the stream drops a copy it has seen within
 // Options.Dedup) and with the stream sequence of its bottle's newest event
@@ -82,7 +87,9 @@ func (s *Store) appendOne(ctx context.Context, ev schemas.Event) (schemas.Event,
 		msg.Header.Set(hdrMsgID, ev.ID)
 		msg.Header.Set(hdrExpectSubjSeq, strconv.FormatUint(head.pos, 10))
 		msg.Header.Set(hdrExpectSubjName, filter)
-		ack, err := s.js.PublishMsg(ctx, msg)
+		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+		ack, err := s.js.PublishMsg(pctx, msg)
+		cancel()
 		var apiErr *jetstream.APIError
 		switch {
 		case errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence:

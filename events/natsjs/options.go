@@ -161,6 +161,9 @@ func (o Options) natsOptions() ([]nats.Option, error) {
 	opts := []nats.Option{
 		nats.Name(o.Name),
 		nats.MaxReconnects(-1),
+		// No buffering while reconnecting: a publish then fails at once,
+		// and the caller (a bus, a forwarder) keeps the event and retries.
+		nats.ReconnectBufSize(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
 		nats.Timeout(5 * time.Second),

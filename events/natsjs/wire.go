@@ -58,6 +58,10 @@ type getRequest struct {
 	UpToSeq   uint64   `json:"up_to_seq,omitempty"`
 }
 
+// getTimeout bounds one direct get: a request in flight when the
+// connection breaks is never answered, and the caller tries again.
+const getTimeout = 5 * time.Second
+
 // errNotFound is a direct get that found nothing.
 var errNotFound = errors.New("no message")
 
@@ -69,6 +73,8 @@ func (s *Store) get(ctx context.Context, req getRequest) ([]schemas.Event, error
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, getTimeout)
+	defer cancel()
 	subject := "$JS.API.DIRECT.GET." + s.n.stream
 	if req.Batch == 0 && len(req.MultiLast) == 0 {
 		msg, err := s.nc.RequestWithContext(ctx, subject, body)

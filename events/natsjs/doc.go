@@ -1,0 +1,68 @@
+// Package natsjs implements events.Store on NATS JetStream, the shared
+// event channel for more than one machine (BOT_BOTTLE_EVENTS=nats://…):
+// every bot-bottle process on every machine opens a Store on the same
+// server (or cluster), and one review desk sees and decides for all. It
+// passes the same contract as events/sqlite (events/storetest).
+//
+// # On the server
+//
+// With the default prefix "botbottle" (Options.Prefix):
+//
+//	stream  BOTBOTTLE_EVENTS   subjects botbottle.ev.<bottle>.<kind>
+//	                           file storage, Options.Replicas replicas,
+//	                           max messages per subject Options.Retain
+//	                           (100,000), discard old, duplicate window
+//	                           Options.Dedup (24h), direct get allowed,
+//	                           republish botbottle.ev.> -> botbottle.bell.>
+//	                           (headers only: the followers' doorbell)
+//	bucket  BOTBOTTLE_OWNERS   key-value, one key per running bottle, TTL
+//	                           Options.LeaseTTL (30s), history 1
+//
+// A bottle id or kind that is not plain letters, digits, '-' and '_' is
+// written as "~" and its base64url in a subject or key. Whoever opens the
+// store first creates the stream and the bucket; later stores use them as
+// they are.
+//
+// # The store contract on a stream
+//
+// Pos is the stream sequence. Seq is carried in the message, and Append
+// keeps it gapless per bottle with optimistic concurrency: each event is
+// published expecting the stream sequence of its bottle's newest event as
+// the last sequence of the bottle's subjects
+// (Nats-Expected-Last-Subject-Sequence with the -Subject filter
+// botbottle.ev.<bottle>.>); when another writer got there first, the
+// server refuses and the event takes the next seq. The event id is the
+// Nats-Msg-Id, so a copy delivered again within the duplicate window is
+// stored once. A batch is not a transaction: a connection lost part-way
+// stores a prefix, and the caller's retry stores the rest once.
+//
+// Read is JetStream's batched direct get (next_by_subj from a sequence),
+// which needs no consumer; a bottle cursor is turned into a stream
+// sequence by a binary search over positions. Follow is Read in a loop,
+// woken by the doorbell (after the event is stored) or a 2s poll. Head
+// and Latest read the last message of a subject (Latest through an
+// ordered consumer delivering the last per subject). Query passes over
+// the retained events of the asked kinds (of the asked bottle): the
+// subjects are its only index, so it costs what the stream holds of those
+// kinds, not a page.
+//
+// Retention is per subject, so a bottle's latest event of each kind is
+// never removed, and a bottle's seqs can have holes anywhere. Readers are
+// told: a page stops before a hole and the next begins with its Gap.
+//
+// # Credentials and TLS
+//
+// Options name a creds file, an nkey seed file, or a user with a password
+// (the CLI reads the password from an environment variable); a CA file
+// makes the connection TLS with those roots. A URL with user information
+// is refused, and no secret appears in an error or a log line: errors
+// print the URL without user information (Redact).
+//
+// # When the server is away
+//
+// The connection reconnects forever. Append fails meanwhile, and the
+// caller keeps the events: the Bus of an owner retries with backoff and
+// spools what it still holds when it exits, and a sidecar's Forwarder
+// spools to disk; what they send again is stored once (ids). Followers
+// retry their reads with backoff.
+package natsjs
