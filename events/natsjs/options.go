@@ -172,7 +172,9 @@ func (o Options) natsOptions() ([]nats.Option, error) {
 				log.Warn("NATS event channel disconnected; retrying", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS event channel reconnected", "server", Redact(c.ConnectedUrlRedacted())) }),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info("NATS event channel reconnected", "server", Redact(c.ConnectedUrlRedacted()))
+		}),
 		// The default handler prints to stderr; a slow consumer or a
 		// permission error goes to the log instead.
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("NATS event channel", "err", err) }),
