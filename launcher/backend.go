@@ -144,4 +144,7 @@ type Leftover struct {
 type Owner struct {
 	PID   int    `json:"pid"`
 	Start uint64 `json:"start"`
+	// Machine is the machine the owner runs on (ThisMachine there);
+	// empty in records from before machines were named: this one.
+	Machine string `json:"machine,omitempty"`
 }

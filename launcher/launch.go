@@ -90,7 +90,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		lock.release()
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	owner := Self()
+	owner := l.owner
 	rd := RunDirOf(l.cfg.Home, id)
 	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Runtime: rt, Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: keptHome}, rd)
 	b.homeLock = lock
@@ -103,7 +103,11 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	// Stop requests are followed from before the bottle is announced, so
 	// that none for it can be missed.
 	b.watchStops(ctx)
+	// The lease before the record: another machine never sees the
+	// bottle without it, so never takes it for lost.
+	l.lease(ctx, b)
 	if err := b.record(ctx, schemas.StateStarting); err != nil {
+		l.release(b)
 		b.stopWatching()
 		return nil, fmt.Errorf("launch %s: the event store cannot record the bottle, so nothing was started: %w", o.Name, err)
 	}

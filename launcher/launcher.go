@@ -72,6 +72,9 @@ type Config struct {
 	// seam for what must happen in the owning process: review applies
 	// operators' decisions to the bottle's live proxy from one.
 	Followers []Follower
+	// Machine names this machine in the lifecycle events of the bottles
+	// this process owns (default ThisMachine()).
+	Machine string
 }
 
 // Follower is code that lives alongside a bottle in its owner process.
@@ -83,8 +86,11 @@ type Launcher struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex
-	bottles map[string]*Bottle
+	owner Owner // this process, on this machine
+
+	mu         sync.Mutex
+	bottles    map[string]*Bottle
+	refreshing bool // refreshLeases runs
 }
 
 // New returns a Launcher for cfg.
@@ -108,7 +114,12 @@ func New(cfg Config) (*Launcher, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Launcher{cfg: cfg, log: log, bottles: map[string]*Bottle{}}, nil
+	if cfg.Machine == "" {
+		cfg.Machine = ThisMachine()
+	}
+	owner := Self()
+	owner.Machine = cfg.Machine
+	return &Launcher{cfg: cfg, log: log, owner: owner, bottles: map[string]*Bottle{}}, nil
 }
 
 // Options describe one launch.
@@ -206,15 +217,20 @@ func (l *Launcher) Close(ctx context.Context) error {
 func (l *Launcher) track(b *Bottle) {
 	l.mu.Lock()
 	l.bottles[b.ID()] = b
+	l.refreshLeases()
 	l.mu.Unlock()
 }
 
 func (l *Launcher) untrack(b *Bottle) {
 	l.mu.Lock()
-	if l.bottles[b.ID()] == b {
+	mine := l.bottles[b.ID()] == b
+	if mine {
 		delete(l.bottles, b.ID())
 	}
 	l.mu.Unlock()
+	if mine {
+		l.release(b)
+	}
 }
 
 // flush waits for the publisher to store what it was given, when it can

@@ -59,9 +59,16 @@ type Info struct {
 	Reason   string             `json:"reason,omitempty"`
 	Limits   *schemas.LimitHits `json:"limits,omitempty"`
 	Warnings []string           `json:"warnings,omitempty"`
+	// Machine is the machine its owner runs on.
+	Machine string `json:"machine,omitempty"`
 	// Orphaned reports a bottle whose state is not terminal but whose owner
 	// is dead: cleanup will remove what it left.
 	Orphaned bool `json:"orphaned,omitempty"`
+	// Lost reports a bottle whose state is not terminal, owned on another
+	// machine, whose owner stopped refreshing its lease: that machine
+	// crashed or is cut off. Only that machine can clean it up; from here
+	// it is neither running nor orphaned.
+	Lost bool `json:"lost,omitempty"`
 	// Unstored reports a bottle whose owner exited leaving events in its
 	// spool that are not stored yet (its store was full or broken): the
 	// state here is not the last word, and the bottle is not an orphan.
@@ -91,19 +98,23 @@ func (in Info) Where() string {
 // Terminal reports whether a lifecycle state is final.
 func Terminal(state string) bool { return schemas.TerminalState(state) }
 
-// infoFromEvent decodes a lifecycle event.
-func infoFromEvent(ev schemas.Event) (Info, error) {
+// infoFromEvent decodes a lifecycle event; live tells whether its owner
+// lives (liveness).
+func infoFromEvent(ev schemas.Event, live func(string, Owner) (alive, lost bool)) (Info, error) {
 	var lc schemas.Lifecycle
 	if err := ev.Decode(&lc); err != nil {
 		return Info{}, err
 	}
 	in := Info{
 		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, Runtime: lc.Runtime, State: lc.State, Since: ev.Time,
-		Owner:       Owner{PID: lc.Owner, Start: lc.OwnerStart},
+		Owner: Owner{PID: lc.Owner, Start: lc.OwnerStart, Machine: lc.Machine}, Machine: lc.Machine,
 		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, AgentHome: lc.AgentHome, ExitCode: lc.ExitCode, Error: lc.Error,
 		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings,
 	}
-	in.Orphaned = !Terminal(in.State) && !in.Owner.Alive()
+	if !Terminal(in.State) {
+		alive, lost := live(ev.Bottle, in.Owner)
+		in.Orphaned, in.Lost = !alive && !lost, lost
+	}
 	return in, nil
 }
 
@@ -111,7 +122,7 @@ func infoFromEvent(ev schemas.Event) (Info, error) {
 func (in Info) lifecycle() schemas.Lifecycle {
 	return schemas.Lifecycle{
 		State: in.State, Name: in.Name, Backend: in.Backend, Runtime: in.Runtime, ExitCode: in.ExitCode, Error: in.Error,
-		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
+		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, Machine: in.Owner.Machine, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
 		AgentHome: in.AgentHome, Reason: in.Reason, Limits: in.Limits, Warnings: in.Warnings,
 	}
 }
@@ -139,9 +150,13 @@ func listRegistry(ctx context.Context, reg Registry, home string, all bool, log 
 	if err != nil {
 		return nil, fmt.Errorf("list bottles: %w", err)
 	}
+	live, err := liveness(ctx, reg)
+	if err != nil {
+		return nil, fmt.Errorf("list bottles: %w", err)
+	}
 	out := make([]Info, 0, len(evs))
 	for _, ev := range evs {
-		in, err := infoFromEvent(ev)
+		in, err := infoFromEvent(ev, live)
 		if err != nil {
 			log.Warn("skipping an unreadable lifecycle event", "bottle", ev.Bottle, "err", err)
 			continue

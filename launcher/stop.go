@@ -81,7 +81,10 @@ func (l *Launcher) Stop(ctx context.Context, id, reason string) error {
 	if Terminal(in.State) {
 		return fmt.Errorf("stop %s: %w (it has %s)", id, ErrNotRunning, in.State)
 	}
-	if !in.Owner.Alive() {
+	if in.Lost {
+		return fmt.Errorf("stop %s: %w: its owner on machine %s stopped refreshing its lease (crashed or cut off); stop it there", id, ErrNotRunning, in.Machine)
+	}
+	if !l.ownerLives(ctx, in) {
 		return l.cleanupOrphan(ctx, in)
 	}
 	ev, err := schemas.NewEvent(id, schemas.KindStopRequested, schemas.StopRequest{By: os.Getpid(), Reason: reason})
@@ -128,8 +131,11 @@ func (l *Launcher) awaitEnd(ctx context.Context, in Info, from events.Cursor) er
 			}
 			return nil
 		case <-tick.C:
-			if !in.Owner.Alive() {
+			if !l.ownerLives(ctx, in) {
 				cancel()
+				if in.Owner.remote() {
+					return fmt.Errorf("stop %s: its owner on machine %s stopped refreshing its lease before the bottle ended; stop it there", in.ID, in.Machine)
+				}
 				return l.cleanupOrphan(ctx, in)
 			}
 		case <-ctx.Done():

@@ -48,6 +48,13 @@ const bottleID = "main-abc123"
 // (YAML), with the proxy's table planned from it.
 func newWorld(t *testing.T, manifest string, limits Limits) *world {
 	t.Helper()
+	return newWorldOn(t, manifest, limits, nil)
+}
+
+// newWorldOn is newWorld on a store of the caller's (nil: SQLite in the
+// home); the world closes it.
+func newWorldOn(t *testing.T, manifest string, limits Limits, store events.Store) *world {
+	t.Helper()
 	w := &world{t: t, running: map[string]bool{bottleID: true}}
 	w.home = t.TempDir()
 	os.MkdirAll(planner.BottlesDir(w.home), 0o700)
@@ -63,9 +70,10 @@ func newWorld(t *testing.T, manifest string, limits Limits) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(filepath.Join(w.home, "state.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
+	if store == nil {
+		if store, err = sqlite.Open(filepath.Join(w.home, "state.db"), sqlite.Options{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.bus = events.NewBus(store, events.BusOptions{})
 	t.Cleanup(func() {

@@ -126,7 +126,10 @@ type Lifecycle struct {
 	Owner    int    `json:"owner_pid,omitempty"`
 	// OwnerStart is the owner's start time (clock ticks since boot), so a
 	// reused pid is not mistaken for a live owner.
-	OwnerStart  uint64 `json:"owner_start,omitempty"`
+	OwnerStart uint64 `json:"owner_start,omitempty"`
+	// Machine is the machine the owner runs on: on a channel shared by
+	// several machines, an owner on another is known alive by its lease.
+	Machine     string `json:"machine,omitempty"`
 	ContainerID string `json:"container_id,omitempty"`
 	RunDir      string `json:"run_dir,omitempty"`
 	Workdir     string `json:"workdir,omitempty"`

@@ -67,5 +67,11 @@ func token(s string) string {
 }
 
 // key is the owners bucket's key of a bottle: a KV key allows '.', '=',
-// '/', '-' and '_' besides letters and digits, so the same encoding does.
-func key(bottle string) string { return token(bottle) }
+// '/', '-' and '_' besides letters and digits, but not '~', so an encoded
+// name starts with "=" there.
+func key(bottle string) string {
+	if t := token(bottle); t != bottle {
+		return "=" + t[1:]
+	}
+	return bottle
+}
