@@ -140,3 +140,30 @@ func ServeControl(ctx context.Context, l net.Listener, store Store, opts Handler
 	}
 	return nil
 }
+
+// storePoster delivers a forwarder's batches to a store directly: the
+// events a sidecar may not publish are rejected (as the handler does), the
+// rest appended, and the answer given once the store has them (Sync).
+func storePoster(store Store) func(context.Context, []schemas.Event) (BatchResult, error) {
+	h := &handler{store: store, opts: HandlerOptions{Kinds: SidecarKinds}}
+	return func(ctx context.Context, evs []schemas.Event) (BatchResult, error) {
+		var res BatchResult
+		valid := make([]schemas.Event, 0, len(evs))
+		for i, ev := range evs {
+			if err := h.check(ev); err != nil {
+				res.Rejected = append(res.Rejected, Rejection{Index: i, ID: ev.ID, Error: err.Error()})
+				continue
+			}
+			valid = append(valid, ev)
+		}
+		stored, err := store.Append(ctx, valid)
+		if err == nil {
+			err = store.Sync(ctx)
+		}
+		if err != nil {
+			return BatchResult{}, err
+		}
+		res.Stored, res.Duplicates = len(stored), len(valid)-len(stored)
+		return res, nil
+	}
+}

@@ -21,6 +21,11 @@ type ForwarderOptions struct {
 	SpoolDir string
 	// Endpoint is the control plane: "unix:/path/to/control.sock".
 	Endpoint string
+	// Store, when set, is where events are delivered instead of Endpoint:
+	// a shared channel the sidecar reaches itself (NATS). The spool, the
+	// order and the retries are the same; only SidecarKinds are sent, as
+	// the control plane's handler would accept.
+	Store Store
 	// QueueLimit bounds the events published but not yet spooled (default
 	// 65536); past it Publish drops and counts (reason queue_full).
 	QueueLimit int
@@ -78,7 +83,10 @@ func NewForwarder(opts ForwarderOptions) (*Forwarder, error) {
 	if opts.SpoolDir == "" {
 		return nil, errors.New("new event forwarder: no spool folder")
 	}
-	post, err := newPoster(opts.Endpoint)
+	post, err := storePoster(opts.Store), error(nil)
+	if opts.Store == nil {
+		post, err = newPoster(opts.Endpoint)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("new event forwarder: %w", err)
 	}

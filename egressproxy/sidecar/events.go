@@ -16,12 +16,13 @@ import (
 
 // publisher returns where the sidecar's events go and how to close it.
 // With Events unix:PATH they are delivered to the control plane listening
-// there (events.Forwarder), waiting in Spool while it is away; otherwise
+// there (events.Forwarder), waiting in Spool while it is away; with Store
+// (a shared channel), to it the same way; otherwise
 // they are written as JSON lines to the Events file, or Stderr.
 func publisher(o Options, reg *prometheus.Registry, logger *slog.Logger) (events.Publisher, func(), error) {
-	if strings.HasPrefix(o.Events, events.UnixScheme) {
+	if strings.HasPrefix(o.Events, events.UnixScheme) || o.Store != nil {
 		f, err := events.NewForwarder(events.ForwarderOptions{
-			SpoolDir: o.Spool, Endpoint: o.Events, Metrics: events.NewMetrics(reg), Logger: logger,
+			SpoolDir: o.Spool, Endpoint: o.Events, Store: o.Store, Metrics: events.NewMetrics(reg), Logger: logger,
 		})
 		if err != nil {
 			return nil, nil, err

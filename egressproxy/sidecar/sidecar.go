@@ -51,6 +51,10 @@ type Options struct {
 	// Events is a file for JSON lines (empty: Stderr), or unix:PATH of a
 	// control plane, in which case Spool is where events wait for it.
 	Events, Spool string
+	// Store, when set, is a shared event channel (NATS) the sidecar
+	// delivers to itself, through the Spool; Events is then its URL,
+	// for messages only. The caller opens and closes it.
+	Store events.Store
 	// Proxy carries the upstream settings (resolve, upstream proxy and
 	// CA); the rest of it is filled here.
 	Proxy egressproxy.Config
@@ -66,7 +70,7 @@ var ErrSpool = errors.New("--spool goes with --events unix:PATH, and --events un
 
 // Run serves until ctx ends or a stop signal arrives, then drains.
 func Run(ctx context.Context, o Options) error {
-	if strings.HasPrefix(o.Events, events.UnixScheme) != (o.Spool != "") {
+	if (strings.HasPrefix(o.Events, events.UnixScheme) || o.Store != nil) != (o.Spool != "") {
 		return fmt.Errorf("sidecar events %q, spool %q: %w", o.Events, o.Spool, ErrSpool)
 	}
 	rf, err := ReadRoutes(o.RoutesFile)

@@ -56,8 +56,9 @@ func (s *Store) Leased(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
-// LeaseTTL is how long an entry lives unless refreshed.
-func (s *Store) LeaseTTL() time.Duration { return s.opts.LeaseTTL }
+// LeaseTTL is how long an entry lives unless refreshed: the bucket's TTL,
+// which whoever created it chose.
+func (s *Store) LeaseTTL() time.Duration { return s.leaseTTL }
 
 // unkey reads a bottle id back from its key (token's inverse).
 func unkey(k string) (string, bool) {

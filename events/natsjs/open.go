@@ -22,6 +22,8 @@ type Store struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	owner jetstream.KeyValue
+	// leaseTTL is the owners bucket's TTL: an owner refreshes by it.
+	leaseTTL time.Duration
 
 	mu     sync.Mutex
 	last   map[string]mark // bottle -> its newest event this store knows of
@@ -98,7 +100,7 @@ func (s *Store) setUp(ctx context.Context) error {
 	if _, err := s.js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return fmt.Errorf("NATS server at %s: create stream %s: %w", s.where, s.n.stream, err)
 	}
-	kv, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      s.n.bucket,
 		Description: "bot-bottle's owners: one entry per running bottle, refreshed by its owner, expiring when it stops",
 		TTL:         s.opts.LeaseTTL,
@@ -106,13 +108,17 @@ func (s *Store) setUp(ctx context.Context) error {
 		Replicas:    s.opts.Replicas,
 		Storage:     jetstream.FileStorage,
 	})
-	if err != nil {
-		kv, err = s.js.KeyValue(ctx, s.n.bucket)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = s.js.KeyValue(ctx, s.n.bucket) // as its creator made it
 	}
 	if err != nil {
 		return fmt.Errorf("NATS server at %s: owners bucket %s: %w", s.where, s.n.bucket, err)
 	}
 	s.owner = kv
+	s.leaseTTL = s.opts.LeaseTTL
+	if st, err := kv.Status(ctx); err == nil && st.TTL() > 0 {
+		s.leaseTTL = st.TTL() // the bucket's, which its creator chose
+	}
 	return nil
 }
 

@@ -19,6 +19,7 @@ type cli struct {
 	stdout, stderr io.Writer
 	env            map[string]string
 	workDir        string
+	channel        channelFlags // the event channel's flags, on the commands that take them
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/egressproxy/sidecar"
 	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/natsjs"
 	"github.com/spf13/cobra"
 )
 
@@ -44,7 +45,9 @@ or does not match: cut off mid-write, or edited after sealing), or that does
 not parse or check, keeps the old table and is reported as a refused reload. SIGINT or SIGTERM stop accepting and let requests in flight finish.
 Events (denials, reloads) are written as JSON lines to --events, or stderr;
 with --events unix:PATH they are delivered to the control plane listening on
-that socket, and wait in the --spool folder while it is away.
+that socket, and with --events nats://HOST:PORT to the shared channel (NATS
+JetStream, see --events-creds and --events-ca), waiting in the --spool folder
+while it is away.
 HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
 		Example: `  bot-bottle ca init ./ca
   bot-bottle egress --routes routes.yaml --ca ./ca --listen 127.0.0.1:3128
@@ -66,8 +69,9 @@ HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
 	f.StringVar(&o.upstreamProxy, "upstream-proxy", "", "send all traffic through this proxy (http:// or https:// URL)")
 	f.StringVar(&o.upstreamCA, "upstream-ca", "", "PEM file of extra CA certificates to trust for upstream TLS")
 	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
-	f.StringVar(&o.events, "events", "", "append events as JSON lines to this file (default: stderr), or deliver them to the control plane at unix:PATH")
-	f.StringVar(&o.spool, "spool", "", "with --events unix:PATH: the folder where events wait until the control plane has them")
+	f.StringVar(&o.events, "events", "", "append events as JSON lines to this file (default: stderr), or deliver them to the control plane at unix:PATH, or to the shared channel at nats://HOST:PORT (default $"+envEvents+" when it is one)")
+	f.StringVar(&o.spool, "spool", "", "with --events unix:PATH or nats://HOST:PORT: the folder where events wait until they are delivered")
+	c.addChannelFlags(f, false)
 	f.StringArrayVar(&o.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT: dial ADDR for HOST:PORT (repeatable; may point at loopback)")
 	for _, name := range []string{"routes", "ca", "listen"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -76,11 +80,25 @@ HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
 }
 
 func runEgress(ctx context.Context, c *cli, o egressOptions) error {
-	switch unix := strings.HasPrefix(o.events, events.UnixScheme); {
+	if o.events == "" && natsjs.IsURL(c.env[envEvents]) {
+		o.events = c.env[envEvents] // the shared channel, as every command finds it
+	}
+	nats := natsjs.IsURL(o.events)
+	switch unix := strings.HasPrefix(o.events, events.UnixScheme) || nats; {
 	case unix && o.spool == "":
-		return &usageError{msg: "egress: --events " + o.events + " needs --spool DIR: where events wait until the control plane has them"}
+		return &usageError{msg: "egress: --events " + natsjs.Redact(o.events) + " needs --spool DIR: where events wait until they are delivered"}
 	case !unix && o.spool != "":
-		return &usageError{msg: "egress: --spool is for --events unix:PATH"}
+		return &usageError{msg: "egress: --spool is for --events unix:PATH or nats://HOST:PORT"}
+	}
+	var store events.Store
+	if nats {
+		c.channel.url = o.events
+		s, err := c.openChannel()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		store = s
 	}
 	cfg, err := proxyFlags{resolve: o.resolve, upstreamCA: o.upstreamCA}.config()
 	if err != nil {
@@ -93,7 +111,7 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 	}
 	err = sidecar.Run(ctx, sidecar.Options{
 		RoutesFile: o.routes, CADir: o.caDir, Listen: o.listen, Bottle: o.bottle,
-		Metrics: o.metrics, Events: o.events, Spool: o.spool,
+		Metrics: o.metrics, Events: o.events, Spool: o.spool, Store: store,
 		Proxy: cfg, Env: c.env, Stderr: c.stderr,
 	})
 	if errors.Is(err, fs.ErrNotExist) && strings.Contains(err.Error(), o.caDir) {

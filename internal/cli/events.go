@@ -81,6 +81,7 @@ events to (bot-bottle egress --events unix:PATH): see its --help.`,
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until interrupted")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	_ = cmd.RegisterFlagCompletionFunc("bottle", c.completeBottleIDs(true))
+	c.addChannelFlags(cmd.PersistentFlags(), true)
 	cmd.AddCommand(newEventsServeCmd(c))
 	return cmd
 }

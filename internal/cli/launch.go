@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bot-bottle/bot-bottle/events/sqlite"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -84,6 +85,7 @@ empties it first.`,
 	f.DurationVar(&pf.dlpHold, "dlp-hold-timeout", 0, "how long a request held by DLP (dlp: {on_match: supervise}) waits for the operator before it is refused (default 2m)")
 	_ = cmd.RegisterFlagCompletionFunc("backend", completeValues("local", "docker"))
 	_ = cmd.MarkFlagDirname("workdir")
+	c.addChannelFlags(cmd.Flags(), true)
 	return cmd
 }
 
@@ -119,7 +121,10 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		if errors.Is(err, planner.ErrBottleNotFound) {
 			return withHint(err, "bot-bottle init, or bot-bottle plan NAME to see what is wrong")
 		}
-		return storeHint(err, rt.store.Path())
+		if sq, ok := rt.store.(*sqlite.Store); ok {
+			return storeHint(err, sq.Path())
+		}
+		return err
 	}
 	// Catch signals before saying the bottle runs: whoever reads that line
 	// may signal at once, and must stop the bottle, not kill this process.

@@ -69,6 +69,7 @@ With --follow, logs goes on printing what the bottle prints until it ends
 	f.StringVarP(&tail, "tail", "n", "all", "print only the last N lines (or all)")
 	f.StringVar(&since, "since", "", "print only lines since a time (RFC 3339, e.g. 2026-12-05T17:00:00Z) or a duration ago (e.g. 10m, 2h)")
 	f.BoolVarP(&o.Timestamps, "timestamps", "t", false, "prefix each line with when it was printed (RFC 3339, UTC)")
+	c.addChannelFlags(cmd.Flags(), true)
 	return cmd
 }
 

@@ -20,7 +20,13 @@ func newPsCmd(c *cli) *cobra.Command {
 		Long: `ps lists the bottles of this bot-bottle home that have not ended, from the
 registry (the event store), whichever process launched them. A bottle whose
 owner process died without stopping it is marked orphaned: bot-bottle
-cleanup removes what it left, and its pending proposals expire.`,
+cleanup removes what it left, and its pending proposals expire.
+
+On a channel shared by several machines (--events nats://...), ps lists
+every machine's bottles, each with its machine's name ($BOT_BOTTLE_MACHINE,
+or the host name). A bottle whose machine stopped renewing its lease (it
+crashed, or lost the channel) is marked lost: only that machine can clean
+it up.`,
 		Example: `  bot-bottle ps
   bot-bottle ps -a
   bot-bottle ps --json | jq '.[].id'`,
@@ -61,6 +67,7 @@ cleanup removes what it left, and its pending proposals expire.`,
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "include bottles that have ended")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.addChannelFlags(cmd.Flags(), true)
 	return cmd
 }
 
@@ -70,11 +77,13 @@ func printBottles(c *cli, list []launcher.Info) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATE\tOWNER\tSINCE\tAGENT HOME")
+	fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATE\tOWNER\tMACHINE\tSINCE\tAGENT HOME")
 	for _, in := range list {
 		state := in.State
 		if in.Orphaned {
 			state += " (orphaned)"
+		} else if in.Lost {
+			state += " (lost: its machine stopped renewing its lease)"
 		} else if in.Unstored != "" {
 			state += " (unconfirmed: its owner exited; its last events wait in " + in.Unstored + ")"
 		} else if in.ExitCode != nil && in.Reason != "" {
@@ -90,7 +99,11 @@ func printBottles(c *cli, list []launcher.Info) error {
 		if in.AgentHome != "" {
 			home = filepath.Join(launcher.AgentHomesDir, filepath.Base(in.AgentHome))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Where(), state, owner,
+		machine := in.Machine
+		if machine == "" {
+			machine = "-" // recorded before machines were named: this one
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Where(), state, owner, machine,
 			time.Since(in.Since).Round(time.Second), home)
 	}
 	return tw.Flush()

@@ -29,7 +29,7 @@ const decideWait = 30 * time.Second
 // reviewDesk is an operator's desk on the home's store.
 type reviewDesk struct {
 	c     *cli
-	store *sqlite.Store
+	store events.Store
 	bus   *events.Bus
 	desk  *review.Desk
 }
@@ -149,6 +149,7 @@ which reloads the bottle's proxy and answers the agent's waiting call.`,
 	_ = cmd.RegisterFlagCompletionFunc("bottle", c.completeBottleIDs(true))
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "wait for proposals and decide each as it comes")
 	cmd.Flags().BoolVar(&fromStdin, "stdin", false, "with -i: read the answers from stdin even when it is not a terminal")
+	c.addChannelFlags(cmd.PersistentFlags(), true)
 	cmd.AddCommand(newDecideCmd(c, schemas.ActionApprove), newDecideCmd(c, schemas.ActionDeny), newDecideCmd(c, schemas.ActionModify))
 	return cmd
 }

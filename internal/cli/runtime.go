@@ -28,7 +28,7 @@ import (
 type bottleRuntime struct {
 	c        *cli
 	home     string
-	store    *sqlite.Store
+	store    events.Store
 	bus      *events.Bus
 	launcher *launcher.Launcher
 	// metrics gathers the store's, the bus's and every bottle proxy's
@@ -91,7 +91,7 @@ func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64) (*bottleRuntime, err
 	}}))
 	l, err := launcher.New(launcher.Config{
 		Home: home, Planner: p, HostEnv: c.env, Backends: backends,
-		Registry: store, Publisher: bus, Proxy: pcfg,
+		Registry: store, Publisher: bus, Proxy: pcfg, Machine: c.env[launcher.MachineEnv],
 		GitUpstreamCAFile: pf.upstreamCA, // the git gates trust the same extra CAs as the proxy
 	})
 	if err != nil {

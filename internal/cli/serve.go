@@ -61,6 +61,7 @@ surface). serve speaks MCP 2025-11-25, 2025-06-18 and 2025-03-26.`,
 	f.StringArrayVar(&o.proxy.resolve, "resolve", nil, "HOST:PORT=ADDR:PORT for the proxies of bottles launched here (like curl --resolve)")
 	f.StringVar(&o.proxy.upstreamCA, "upstream-ca", "", "PEM file of extra CAs the proxies of bottles launched here trust")
 	f.DurationVar(&o.proxy.dlpHold, "dlp-hold-timeout", 0, "how long a request held by DLP waits for the operator before it is refused (default 2m)")
+	c.addChannelFlags(cmd.Flags(), true)
 	return cmd
 }
 

@@ -43,5 +43,6 @@ died, stop removes what it left itself.`,
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the bottle to end")
+	c.addChannelFlags(cmd.Flags(), true)
 	return cmd
 }

@@ -19,20 +19,31 @@ import (
 // exits: about 2,000 events, and only while it runs.
 const ownerSpoolReserve = 1 << 20
 
-// openStore opens the home's store as every command does: it warns when
-// the disk is nearly full (the store may then stop taking events for
-// good), and delivers what control planes that exited before they could
-// store their events left in their spools, so that the registry is whole
-// before anyone reads it.
-func (c *cli) openStore(home string, opts sqlite.Options) (*sqlite.Store, error) {
-	path := filepath.Join(home, sqlite.FileName)
-	if free, err := sqlite.FreeSpace(path); err == nil && free < sqlite.MinFreeSpace {
-		fmt.Fprintf(c.stderr, "bot-bottle: warning: only %s free on the disk of %s; the event store needs about %s for its write-ahead log, and on a fuller disk it can stop recording events for good: free space, or set BOT_BOTTLE_HOME to a folder on a larger disk\n",
-			sqlite.MiB(free), home, sqlite.MiB(sqlite.MinFreeSpace))
-	}
-	store, err := sqlite.Open(path, opts)
-	if err != nil {
-		return nil, storeHint(err, path)
+// openStore opens the event channel as every command does: the NATS
+// server that --events or $BOT_BOTTLE_EVENTS names, else the home's SQLite
+// store, warning when its disk is nearly full (the store may then stop
+// taking events for good). Then it delivers what control planes that
+// exited before they could store their events left in their spools, so
+// that the registry is whole before anyone reads it.
+func (c *cli) openStore(home string, opts sqlite.Options) (events.Store, error) {
+	var store events.Store
+	if c.channelURL() != "" {
+		s, err := c.openChannel()
+		if err != nil {
+			return nil, err
+		}
+		store = s
+	} else {
+		path := filepath.Join(home, sqlite.FileName)
+		if free, err := sqlite.FreeSpace(path); err == nil && free < sqlite.MinFreeSpace {
+			fmt.Fprintf(c.stderr, "bot-bottle: warning: only %s free on the disk of %s; the event store needs about %s for its write-ahead log, and on a fuller disk it can stop recording events for good: free space, or set BOT_BOTTLE_HOME to a folder on a larger disk\n",
+				sqlite.MiB(free), home, sqlite.MiB(sqlite.MinFreeSpace))
+		}
+		s, err := sqlite.Open(path, opts)
+		if err != nil {
+			return nil, storeHint(err, path)
+		}
+		store = s
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -49,10 +60,13 @@ func (c *cli) openStore(home string, opts sqlite.Options) (*sqlite.Store, error)
 // openStoreToRead opens the home's store for a command that only reads
 // it. Without a store there is nothing to read: it returns nil, and
 // creates one only when create (a follower waits for what is to come).
-func (c *cli) openStoreToRead(create bool) (*sqlite.Store, func(), error) {
+func (c *cli) openStoreToRead(create bool) (events.Store, func(), error) {
 	home, err := planner.DefaultHome(c.env)
 	if err != nil {
 		return nil, nil, err
+	}
+	if c.channelURL() != "" {
+		create = true // a shared channel is always there to read
 	}
 	if _, err := os.Stat(filepath.Join(home, sqlite.FileName)); errors.Is(err, os.ErrNotExist) && !create {
 		return nil, nil, nil
