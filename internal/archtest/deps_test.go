@@ -25,6 +25,9 @@ var (
 	goprox = map[string]string{"github.com/elazarl/goproxy": "goproxy belongs to egressproxy"}
 	store  = map[string]string{"modernc.org/sqlite": "SQLite belongs to events/sqlite"}
 	docker = map[string]string{"github.com/moby/moby/client": "Docker belongs to launcher/docker"}
+	natsgo = map[string]string{"github.com/nats-io/nats.go": "NATS belongs to events/natsjs; the others see an events.Store"}
+	// The server is a test fixture: bot-bottle is only ever a NATS client.
+	natsd = map[string]string{"github.com/nats-io/nats-server/v2/server": "the NATS server only runs in tests (internal/natstest)"}
 )
 
 // edge forbids the project packages nearer the edge than the package.
@@ -50,39 +53,45 @@ func merge(ms ...map[string]string) map[string]string {
 // egressproxy, events -> schemas, dlp; egressproxy and events run standalone.
 var rules = map[string]rule{
 	"schemas": {only: []string{"schemas"},
-		forbidden: merge(cli, mcpgo, goprox, store, docker)},
+		forbidden: merge(natsgo, natsd, cli, mcpgo, goprox, store, docker)},
 	"planner": {only: []string{"planner", "schemas", "internal/atomicfile"},
-		forbidden: merge(cli, mcpgo, goprox, store, docker)},
+		forbidden: merge(natsgo, natsd, cli, mcpgo, goprox, store, docker)},
 	// The detectors are shared by the proxy and the git gate: they sit in
 	// the core and import nothing of the project.
 	"dlp": {tree: true, only: []string{"dlp", "dlp/dlptest"},
-		forbidden: merge(cli, mcpgo, goprox, store, docker)},
+		forbidden: merge(natsgo, natsd, cli, mcpgo, goprox, store, docker)},
 	"egressproxy": {
-		forbidden: merge(edge("the sidecar runs standalone, from a routes file", "planner", "launcher", "review", "mcp"),
+		forbidden: merge(natsgo, natsd, edge("the sidecar runs standalone, from a routes file", "planner", "launcher", "review", "mcp"),
 			cli, mcpgo, store, docker)},
 	"egressproxy/sidecar": {
-		forbidden: merge(edge("the standalone sidecar is the proxy and its event delivery, nothing nearer the edge", "planner", "launcher", "review", "mcp"),
+		forbidden: merge(natsgo, natsd, edge("the standalone sidecar is the proxy and its event delivery, nothing nearer the edge", "planner", "launcher", "review", "mcp"),
 			cli, mcpgo, store, docker)},
 	"internal/promserve": {only: []string{"internal/promserve"}, forbidden: cli},
 	"events": {tree: true,
-		forbidden: merge(edge("events carries what others produce; the proxy publishes to it, never the reverse",
+		forbidden: merge(natsgo, natsd, edge("events carries what others produce; the proxy publishes to it, never the reverse",
 			"planner", "egressproxy", "launcher", "review", "mcp"), cli, mcpgo, goprox, docker)},
 	"launcher": {tree: true,
-		forbidden: merge(edge("launcher and review are peers that mcp wires; mcp uses the launcher", "review", "mcp"), cli, mcpgo)},
+		forbidden: merge(natsgo, natsd, edge("launcher and review are peers that mcp wires; mcp uses the launcher", "review", "mcp"), cli, mcpgo)},
 	"launcher/bottleinit": {tree: true, only: []string{"launcher/bottleinit", "schemas"},
-		forbidden: merge(cli, mcpgo, goprox, store, docker)}, // the in-bottle init stays small: it runs in every bottle
+		forbidden: merge(natsgo, natsd, cli, mcpgo, goprox, store, docker)}, // the in-bottle init stays small: it runs in every bottle
 	"review": {tree: true,
-		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, docker)},
+		forbidden: merge(natsgo, natsd, edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, docker)},
 	// The git gate is core-ish like the proxy: the owner's wiring (the
 	// launcher) starts it, review answers it through an interface.
 	"gitgate": {tree: true, only: []string{"gitgate", "schemas", "dlp"},
-		forbidden: merge(edge("the gate sits beside the proxy; the owner's wiring starts it", "planner", "launcher", "review", "mcp", "egressproxy", "events"),
+		forbidden: merge(natsgo, natsd, edge("the gate sits beside the proxy; the owner's wiring starts it", "planner", "launcher", "review", "mcp", "egressproxy", "events"),
 			cli, mcpgo, goprox, store, docker)},
 	// The terminal desk renders what review decides; it reaches bottles
 	// only through the desk.
 	"review/terminal": {only: []string{"review/terminal", "review", "schemas", "events", "events/internal/bell", "planner", "internal/atomicfile"},
-		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, goprox, docker)},
-	"mcp":        {tree: true, forbidden: cli},
+		forbidden: merge(natsgo, natsd, edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, goprox, docker)},
+	"mcp":        {tree: true, forbidden: merge(cli, natsd)},
+	// The NATS store is a store like SQLite's: the channel's interface
+	// and the data shapes, nothing nearer the edge.
+	"events/natsjs": {only: []string{"events/natsjs", "events", "events/internal/bell", "schemas", "internal/atomicfile"},
+		forbidden: merge(cli, mcpgo, goprox, store, docker, natsd)},
+	"internal/natstest": {only: []string{"internal/natstest"}, forbidden: merge(cli, store, natsgo)},
+	"internal/cli":      {forbidden: natsd},
 	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
 }
 
