@@ -28,7 +28,7 @@ import (
 // a live egress proxy on loopback in front of a TLS upstream, an owner and a
 // desk.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	bus      *events.Bus
 	proxy    *egressproxy.Proxy
 	proxyURL *url.URL
@@ -53,7 +53,7 @@ func newWorld(t *testing.T, manifest string, limits Limits) *world {
 
 // newWorldOn is newWorld on a store of the caller's (nil: SQLite in the
 // home); the world closes it.
-func newWorldOn(t *testing.T, manifest string, limits Limits, store events.Store) *world {
+func newWorldOn(t testing.TB, manifest string, limits Limits, store events.Store) *world {
 	t.Helper()
 	w := &world{t: t, running: map[string]bool{bottleID: true}}
 	w.home = t.TempDir()
