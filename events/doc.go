@@ -94,15 +94,17 @@
 //
 // # Beyond one machine
 //
-// Store is shaped so that a distributed log can implement it without its
-// callers changing. A sketch on NATS JetStream: one stream, subjects
-// events.<bottle>.<kind>; Append publishes with the event ID as
-// Nats-Msg-Id (the stream's deduplication window does what the unique id
-// index does here) and keeps Seq gapless per bottle by publishing with an
-// expected last sequence on events.<bottle>.> (optimistic concurrency,
-// retried on conflict) and carrying Seq in a header; Pos is the stream
-// sequence; Follow is an ordered consumer from a start sequence; Latest is
-// the last message per subject; retention is MaxMsgsPerSubject, and a Gap
-// is a consumer whose start is below the first sequence still stored.
-// The storetest package is the contract such an implementation must pass.
+// On more than one machine the channel is NATS JetStream
+// (BOT_BOTTLE_EVENTS=nats://…, events/natsjs): the same Store contract,
+// one stream with a subject per bottle and kind, the event id as
+// Nats-Msg-Id (the stream's duplicate window does what the unique id
+// index does here), Seq kept gapless per bottle by publishing with the
+// expected last sequence of the bottle's subjects (optimistic
+// concurrency, retried on conflict), Pos the stream sequence, and
+// retention per subject, which keeps the latest of each kind. What
+// cannot be stored while the server is away waits where it waits for
+// SQLite: in the Bus's queue and, at exit, its spool; in a sidecar's
+// Forwarder spool, which can deliver to such a store directly
+// (ForwarderOptions.Store). The storetest package is the contract both
+// implementations pass.
 package events

@@ -10,14 +10,15 @@ import (
 
 // Store is the durable channel: every event is appended to it, and every
 // reader (in this process or another) replays and follows it. events/sqlite
-// implements it on one machine; the interface is shaped so that a
-// distributed log (NATS JetStream: a subject per bottle, message ids for
-// deduplication, the stream sequence as Pos) could implement it without its
-// callers changing.
+// implements it on one machine, events/natsjs on NATS JetStream for
+// several (a subject per bottle and kind, message ids for deduplication,
+// the stream sequence as Pos), and its callers do not change.
 //
 // Errors: methods return ErrClosed after Close, wrap the context's error
 // when ctx ends, and otherwise return an error that names the store and the
-// operation. Append is all or nothing: on error, none of the batch is stored.
+// operation. Append is all or nothing on SQLite: on error, none of the
+// batch is stored; on NATS, an error after part of a batch says how many
+// were stored, and appending the batch again stores the rest once (ids).
 type Store interface {
 	// Append stores evs in order, assigning each its Seq (the next one of
 	// its bottle, gapless) and Pos, and returns the events it stored with
