@@ -45,6 +45,7 @@ type remediation struct {
 	operator *sdk.ClientSession
 	notes    chan string // "proposal <bottle>" for each proposal logged to the operator
 	agent    *sdk.ClientSession
+	serveEnv []string // added to serve's environment
 }
 
 var hostsForRemediation = []string{"pkg-mcp.test", "pkg-cli.test", "pkg-web.test"}
@@ -58,8 +59,24 @@ func newRemediation(t *testing.T, extraHosts ...string) *remediation {
 // (default: the bottle client's remediation walk).
 func newRemediationRunning(t *testing.T, command []string, extraHosts ...string) *remediation {
 	t.Helper()
+	return newRemediationWith(t, remediationOptions{command: command, extraHosts: extraHosts})
+}
+
+// remediationOptions vary the loop: env is added to every process's
+// environment (the launch's too), serveEnv to serve's only (another
+// machine's home, on a shared channel).
+type remediationOptions struct {
+	command, extraHosts []string
+	env, serveEnv       []string
+}
+
+func newRemediationWith(t *testing.T, o remediationOptions) *remediation {
+	t.Helper()
+	command, extraHosts := o.command, o.extraHosts
 	e := newE2E(t, "local")
-	r := &remediation{e: e, token: "review-e2e-token-0123456789abcdef", lines: make(chan string, 64), notes: make(chan string, 64)}
+	e.env = append(e.env, o.env...)
+	r := &remediation{e: e, token: "review-e2e-token-0123456789abcdef", lines: make(chan string, 64), notes: make(chan string, 64),
+		serveEnv: o.serveEnv}
 	hosts := append(slices.Clone(hostsForRemediation), extraHosts...)
 	leaf, caPEM := upstreamPKI(t, hosts...)
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -163,7 +180,7 @@ var serveLine = regexp.MustCompile(`MCP at (http://\S+)/mcp `)
 func (r *remediation) startServe(t *testing.T) string {
 	t.Helper()
 	cmd := r.e.command("serve", "--http", "127.0.0.1:0")
-	cmd.Env = append(cmd.Env, "BOT_BOTTLE_TOKEN="+r.token)
+	cmd.Env = append(append(cmd.Env, "BOT_BOTTLE_TOKEN="+r.token), r.serveEnv...)
 	stderr, err := cmd.StderrPipe()
 	must(t, err)
 	must(t, cmd.Start())
