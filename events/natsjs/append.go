@@ -18,6 +18,11 @@ import (
 // so only a bottle written by very many writers at once gets near it.
 const maxConflicts = 1000
 
+// errCodeWrongLastSequenceClustered is the code a clustered stream
+// answers a wrong expected last sequence with (nats.go names only 10071,
+// the single server's).
+const errCodeWrongLastSequenceClustered jetstream.ErrorCode = 10164
+
 // publishTimeout bounds the wait for one event's acknowledgement. A
 // publish in flight when the connection breaks is never answered; the
 // caller's retry (the same id) is stored once whichever copy arrived.
@@ -92,7 +97,7 @@ func (s *Store) appendOne(ctx context.Context, ev schemas.Event) (schemas.Event,
 		cancel()
 		var apiErr *jetstream.APIError
 		switch {
-		case errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence:
+		case errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == errCodeWrongLastSequenceClustered):
 			s.forget(ev.Bottle, head)
 			continue
 		case err != nil:

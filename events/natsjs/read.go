@@ -110,11 +110,13 @@ func (s *Store) locate(ctx context.Context, bottle string, seq uint64) (uint64, 
 func (s *Store) readAll(ctx context.Context, from events.Cursor, limit int) (events.Page, error) {
 	page := events.Page{Next: from}
 	evs, err := s.get(ctx, getRequest{Seq: from.After + 1, NextFor: s.n.events(), Batch: limit})
-	if errors.Is(err, errNotFound) || len(evs) == 0 {
+	switch {
+	case errors.Is(err, errNotFound):
 		return page, nil
-	}
-	if err != nil {
+	case err != nil:
 		return page, err
+	case len(evs) == 0:
+		return page, nil
 	}
 	prev := map[string]uint64{} // bottle -> seq of its last event so far
 	for i, ev := range evs {

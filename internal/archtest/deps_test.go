@@ -85,14 +85,14 @@ var rules = map[string]rule{
 	// only through the desk.
 	"review/terminal": {only: []string{"review/terminal", "review", "schemas", "events", "events/internal/bell", "planner", "internal/atomicfile"},
 		forbidden: merge(natsgo, natsd, edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, goprox, docker)},
-	"mcp":        {tree: true, forbidden: merge(cli, natsd)},
+	"mcp": {tree: true, forbidden: merge(cli, natsd)},
 	// The NATS store is a store like SQLite's: the channel's interface
 	// and the data shapes, nothing nearer the edge.
 	"events/natsjs": {only: []string{"events/natsjs", "events", "events/internal/bell", "schemas", "internal/atomicfile"},
 		forbidden: merge(cli, mcpgo, goprox, store, docker, natsd)},
 	"internal/natstest": {only: []string{"internal/natstest"}, forbidden: merge(cli, store, natsgo)},
 	"internal/cli":      {forbidden: natsd},
-	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
+	"hostconfig":        {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
 }
 
 // events/sqlite may use SQLite; the events package itself may not.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,85 @@ type Server struct {
 	t    testing.TB
 	opts server.Options
 	srv  *server.Server
+}
+
+// Cluster is a JetStream cluster a test started: three (or more) servers
+// on loopback, routed to each other.
+type Cluster struct {
+	Servers []*Server
+}
+
+// URL lists every server's client URL, comma-separated, as a client that
+// fails over takes them.
+func (c *Cluster) URL() string {
+	urls := make([]string, len(c.Servers))
+	for i, s := range c.Servers {
+		urls[i] = s.URL()
+	}
+	return strings.Join(urls, ",")
+}
+
+// StartCluster starts n JetStream servers routed into one cluster. A
+// stream with n replicas can be created once they have elected a meta
+// leader, which a client finds by retrying.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	clientPorts, routePorts := make([]int, n), make([]int, n)
+	var routes []string
+	for i := range n {
+		clientPorts[i], routePorts[i] = freePort(t), freePort(t)
+		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", routePorts[i]))
+	}
+	c := &Cluster{}
+	base := t.TempDir()
+	for i := range n {
+		opts := server.Options{
+			ServerName:         fmt.Sprintf("bb-node-%d", i),
+			Host:               "127.0.0.1",
+			Port:               clientPorts[i],
+			JetStream:          true,
+			StoreDir:           filepath.Join(base, fmt.Sprintf("node-%d", i)),
+			NoLog:              true,
+			NoSigs:             true,
+			Cluster:            server.ClusterOpts{Name: "bb-test", Host: "127.0.0.1", Port: routePorts[i]},
+			Routes:             server.RoutesFromStr(strings.Join(routes, ",")),
+			JetStreamMaxMemory: 64 << 20,
+			JetStreamMaxStore:  1 << 30,
+		}
+		s := &Server{t: t, opts: opts}
+		// Each server waits for its routes only once all are up: start
+		// them together.
+		srv, err := server.NewServer(&s.opts)
+		if err != nil {
+			t.Fatalf("start nats node %d: %v", i, err)
+		}
+		go srv.Start()
+		s.srv = srv
+		t.Cleanup(s.Stop)
+		c.Servers = append(c.Servers, s)
+	}
+	for i, s := range c.Servers {
+		if !s.srv.ReadyForConnections(30 * time.Second) {
+			t.Fatalf("nats node %d not ready after 30s", i)
+		}
+	}
+	// Until the JetStream meta group has a leader and every node has
+	// caught up with it, a request to create a stream waits out its
+	// timeout.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		leader, current := false, true
+		for _, s := range c.Servers {
+			leader = leader || s.srv.JetStreamIsLeader()
+			current = current && s.srv.JetStreamIsCurrent()
+		}
+		if leader && current {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the nats cluster elected no JetStream leader in a minute")
+		}
+	}
+	return c
 }
 
 // Options tunes the server a test starts.
