@@ -134,6 +134,8 @@ func (s *Store) Sync(ctx context.Context) error {
 	if s.isClosed() {
 		return events.ErrClosed
 	}
+	ctx, cancel := context.WithTimeout(ctx, getTimeout) // nats.go wants a deadline
+	defer cancel()
 	if err := s.nc.FlushWithContext(ctx); err != nil {
 		return s.opErr(ctx, "sync", err)
 	}
