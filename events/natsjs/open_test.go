@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,26 @@ func TestTLS(t *testing.T) {
 	plain := natstest.Start(t, natstest.Options{})
 	if _, err := open(t, natsjs.Options{URL: plain.URL(), CAFile: ca}); !errors.Is(err, natsjs.ErrTLS) {
 		t.Errorf("a CA against a plain server: %v, want ErrTLS", err)
+	}
+}
+
+func TestCredsFile(t *testing.T) {
+	op := natstest.NewOperator(t)
+	srv := natstest.Start(t, natstest.Options{Operator: op})
+	s, err := open(t, natsjs.Options{URL: srv.URL(), CredsFile: op.Creds(t)})
+	if err != nil {
+		t.Fatalf("open with a creds file: %v", err)
+	}
+	mustWork(t, s)
+	stranger := natstest.StrangerCreds(t)
+	_, err = open(t, natsjs.Options{URL: srv.URL(), CredsFile: stranger})
+	if !errors.Is(err, natsjs.ErrAuth) {
+		t.Fatalf("a user of an unknown account: %v, want ErrAuth", err)
+	}
+	raw, _ := os.ReadFile(stranger)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "SU") { // the seed
+			noSecret(t, err, line)
+		}
 	}
 }

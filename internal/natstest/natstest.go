@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -117,6 +118,9 @@ type Options struct {
 	Nkey string
 	// TLS serves TLS only, with this certificate.
 	TLS *tls.Config
+	// Operator runs the server in operator (decentralised JWT) mode,
+	// trusting this operator and the accounts in it (Operator.Creds).
+	Operator *Operator
 }
 
 // Start starts a server on 127.0.0.1 and a free port.
@@ -139,6 +143,11 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	if o.Nkey != "" {
 		opts.Nkeys = []*server.NkeyUser{{Nkey: o.Nkey}}
+	}
+	if o.Operator != nil {
+		opts.TrustedOperators = []*jwt.OperatorClaims{o.Operator.claims}
+		opts.AccountResolver = o.Operator.resolver
+		opts.SystemAccount = o.Operator.system
 	}
 	if o.TLS != nil {
 		opts.TLSConfig = o.TLS
