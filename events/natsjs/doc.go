@@ -18,10 +18,20 @@
 //	bucket  BOTBOTTLE_OWNERS   key-value, one key per running bottle, TTL
 //	                           Options.LeaseTTL (30s), history 1
 //
-// A bottle id or kind that is not plain letters, digits, '-' and '_' is
-// written as "~" and its base64url in a subject or key. Whoever opens the
-// store first creates the stream and the bucket; later stores use them as
-// they are.
+// A kind's dot-separated parts are subject tokens
+// (botbottle.ev.demo-1a2b.egress.denial), so a NATS permission can name
+// what a user may publish. A bottle id (or a kind) that is not plain
+// letters, digits, '-' and '_' is written as "~" (a key: "=") and its
+// base64url. Whoever opens the store first creates the stream and the
+// bucket; later stores look them up first and use them as they are, so a
+// user allowed only to read their info (a sidecar's) can open the store.
+//
+// # Trust
+//
+// Whoever may publish to the stream may publish a decision, that is,
+// approve egress: the NATS account is the trust boundary. A sidecar's user
+// should be allowed to publish only its bottle's egress subjects (the
+// README lists the permissions, and a test holds them).
 //
 // # The store contract on a stream
 //

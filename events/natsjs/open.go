@@ -97,19 +97,22 @@ func (s *Store) setUp(ctx context.Context) error {
 		// it is stored, so a follower woken by it finds the event.
 		RePublish: &jetstream.RePublish{Source: s.n.events(), Destination: s.n.bells(), HeadersOnly: true},
 	}
-	if _, err := s.js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return fmt.Errorf("NATS server at %s: create stream %s: %w", s.where, s.n.stream, err)
+	// Look before creating: a user whose permissions allow only reading
+	// the stream's info (a sidecar's, see the README) can use what an
+	// operator's process created.
+	_, err := s.js.Stream(ctx, s.n.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = s.js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			err = nil // another process created it meanwhile
+		}
 	}
-	kv, err := s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      s.n.bucket,
-		Description: "bot-bottle's owners: one entry per running bottle, refreshed by its owner, expiring when it stops",
-		TTL:         s.opts.LeaseTTL,
-		History:     1,
-		Replicas:    s.opts.Replicas,
-		Storage:     jetstream.FileStorage,
-	})
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		kv, err = s.js.KeyValue(ctx, s.n.bucket) // as its creator made it
+	if err != nil {
+		return fmt.Errorf("NATS server at %s: stream %s: %w", s.where, s.n.stream, err)
+	}
+	kv, err := s.js.KeyValue(ctx, s.n.bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = s.createBucket(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("NATS server at %s: owners bucket %s: %w", s.where, s.n.bucket, err)
@@ -120,6 +123,23 @@ func (s *Store) setUp(ctx context.Context) error {
 		s.leaseTTL = st.TTL() // the bucket's, which its creator chose
 	}
 	return nil
+}
+
+// createBucket creates the owners bucket, or opens the one another
+// process created meanwhile.
+func (s *Store) createBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	kv, err := s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      s.n.bucket,
+		Description: "bot-bottle's owners: one entry per running bottle, refreshed by its owner, expiring when it stops",
+		TTL:         s.opts.LeaseTTL,
+		History:     1,
+		Replicas:    s.opts.Replicas,
+		Storage:     jetstream.FileStorage,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		return s.js.KeyValue(ctx, s.n.bucket) // as its creator made it
+	}
+	return kv, err
 }
 
 // Where is the server's URL as it may be printed.

@@ -28,7 +28,7 @@ func (n names) bells() string { return n.prefix + ".bell.>" }
 
 // subject is the subject of an event of bottle and kind.
 func (n names) subject(bottle, kind string) string {
-	return n.prefix + ".ev." + token(bottle) + "." + token(kind)
+	return n.prefix + ".ev." + token(bottle) + "." + kindTokens(kind)
 }
 
 // ofBottle is the filter of every event of bottle.
@@ -48,7 +48,20 @@ func (n names) ofKind(bottle, kind string) string {
 	if bottle != "" {
 		b = token(bottle)
 	}
-	return n.prefix + ".ev." + b + "." + token(kind)
+	return n.prefix + ".ev." + b + "." + kindTokens(kind)
+}
+
+// kindTokens makes a kind the last tokens of a subject: as it is when each
+// of its dot-separated parts is plain (egress.denial is
+// botbottle.ev.<bottle>.egress.denial, so a NATS permission can name the
+// kinds a user may publish), else as one encoded token.
+func kindTokens(kind string) string {
+	for _, part := range strings.Split(kind, ".") {
+		if part == "" || token(part) != part {
+			return "~" + base64.RawURLEncoding.EncodeToString([]byte(kind))
+		}
+	}
+	return kind
 }
 
 // token makes a bottle id or a kind one subject token. The channel accepts

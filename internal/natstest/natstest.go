@@ -118,6 +118,8 @@ type Options struct {
 	Nkey string
 	// TLS serves TLS only, with this certificate.
 	TLS *tls.Config
+	// Users are further users, with their permissions.
+	Users []*server.User
 	// Operator runs the server in operator (decentralised JWT) mode,
 	// trusting this operator and the accounts in it (Operator.Creds).
 	Operator *Operator
@@ -141,6 +143,7 @@ func Start(t testing.TB, o Options) *Server {
 	if o.User != "" {
 		opts.Users = []*server.User{{Username: o.User, Password: o.Password}}
 	}
+	opts.Users = append(opts.Users, o.Users...)
 	if o.Nkey != "" {
 		opts.Nkeys = []*server.NkeyUser{{Nkey: o.Nkey}}
 	}
