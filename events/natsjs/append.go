@@ -107,6 +107,7 @@ func (s *Store) appendOne(ctx context.Context, ev schemas.Event) (schemas.Event,
 		}
 		ev.Pos = ack.Sequence
 		s.remember(ev.Bottle, mark{seq: ev.Seq, pos: ev.Pos})
+		s.hintAt(ev)
 		return ev, false, nil
 	}
 	return ev, false, fmt.Errorf("bottle %s: another writer took its next seq %d times in a row", ev.Bottle, maxConflicts)

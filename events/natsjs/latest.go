@@ -39,6 +39,7 @@ func (s *Store) Head(ctx context.Context, bottle string) (events.Cursor, error) 
 		return events.Cursor{}, s.opErr(ctx, "read the head of bottle "+bottle, err)
 	}
 	s.remember(bottle, mark{seq: got[0].Seq, pos: got[0].Pos})
+	s.hintAt(got[0])
 	return events.AfterSeq(bottle, got[0].Seq), nil
 }
 

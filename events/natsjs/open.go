@@ -26,13 +26,20 @@ type Store struct {
 	leaseTTL time.Duration
 
 	mu     sync.Mutex
-	last   map[string]mark // bottle -> its newest event this store knows of
+	last   map[string]mark  // bottle -> its newest event this store knows of
+	hints  map[seqOf]uint64 // (bottle, seq) -> stream sequence, for locate
 	closed bool
 	done   chan struct{}
 }
 
 // mark is where an event of a bottle is: its seq and its stream sequence.
 type mark struct{ seq, pos uint64 }
+
+// seqOf names an event by its bottle and seq.
+type seqOf struct {
+	bottle string
+	seq    uint64
+}
 
 var _ events.Store = (*Store)(nil)
 
@@ -55,7 +62,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, classifyConnect(where, err)
 	}
-	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, last: map[string]mark{}, done: make(chan struct{})}
+	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, last: map[string]mark{}, hints: map[seqOf]uint64{}, done: make(chan struct{})}
 	if s.js, err = jetstream.New(nc); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("connect to %s: %w", where, err)

@@ -64,9 +64,31 @@ func (s *Store) readBottle(ctx context.Context, from events.Cursor, limit int) (
 		want = ev.Seq + 1
 	}
 	if n := len(page.Events); n > 0 {
-		page.Next.After = page.Events[n-1].Seq
+		last := page.Events[n-1]
+		page.Next.After = last.Seq
+		s.hintAt(last)
 	}
 	return page, nil
+}
+
+// hint returns the stream sequence of bottle's event seq when this store
+// has read or written it lately: where a follower's next read starts,
+// without a search.
+func (s *Store) hint(bottle string, seq uint64) (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pos, ok := s.hints[seqOf{bottle, seq}]
+	return pos, ok
+}
+
+// hintAt records where ev is, for hint.
+func (s *Store) hintAt(ev schemas.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.hints) > 10_000 {
+		clear(s.hints) // a bound, not a cache policy: it refills on use
+	}
+	s.hints[seqOf{ev.Bottle, ev.Seq}] = ev.Pos
 }
 
 // locate returns the stream sequence to read bottle's events after seq
@@ -74,6 +96,9 @@ func (s *Store) readBottle(ctx context.Context, from events.Cursor, limit int) (
 // bottle's seqs grow with it, so a binary search over positions with
 // "first event of the bottle at or after" finds it in a few requests.
 func (s *Store) locate(ctx context.Context, bottle string, seq uint64) (uint64, error) {
+	if pos, ok := s.hint(bottle, seq); ok {
+		return pos + 1, nil // a follower's cursor: the last event it read
+	}
 	filter := s.n.ofBottle(bottle)
 	last, err := s.get(ctx, getRequest{LastFor: filter})
 	switch {
