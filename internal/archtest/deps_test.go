@@ -51,7 +51,7 @@ func merge(ms ...map[string]string) map[string]string {
 var rules = map[string]rule{
 	"schemas": {only: []string{"schemas"},
 		forbidden: merge(cli, mcpgo, goprox, store, docker)},
-	"planner": {only: []string{"planner", "schemas", "internal/atomicfile"},
+	"planner": {only: []string{"planner", "schemas", "internal/atomicfile", "internal/beneath"},
 		forbidden: merge(cli, mcpgo, goprox, store, docker)},
 	// The detectors are shared by the proxy and the git gate: they sit in
 	// the core and import nothing of the project.
@@ -70,6 +70,8 @@ var rules = map[string]rule{
 	"review": {tree: true,
 		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, docker)},
 	"mcp":        {tree: true, forbidden: cli},
+	// Reading an untrusted folder is one small package's worth of code.
+	"internal/beneath": {only: []string{"internal/beneath"}, forbidden: merge(cli, mcpgo, goprox, store, docker)},
 	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
 }
 
