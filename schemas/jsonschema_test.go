@@ -173,6 +173,10 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"plan", []string{"workdir"}, WorkdirPlan{}, "json"},
 		{"plan", []string{"workdir", "protected", "items"}, ProtectedPlan{}, "json"},
 		{"plan", []string{"workdir", "writable", "items"}, WritablePlan{}, "json"},
+		{"plan", []string{"agent"}, AgentPlan{}, "json"},
+		{"plan", []string{"agent", "prompt"}, PromptPlan{}, "json"},
+		{"plan", []string{"agent", "skills", "items"}, SkillPlan{}, "json"},
+		{"plan", []string{"agent", "git_user"}, GitIdentityPlan{}, "json"},
 	}
 	for _, c := range cases {
 		got, want := schemaProps(t, c.schema, c.path...), tagNames(c.typ, c.tag)
