@@ -69,10 +69,10 @@ var rules = map[string]rule{
 		forbidden: merge(cli, mcpgo, goprox, store, docker)}, // the in-bottle init stays small: it runs in every bottle
 	"review": {tree: true,
 		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, docker)},
-	"mcp":        {tree: true, forbidden: cli},
+	"mcp": {tree: true, forbidden: cli},
 	// Reading an untrusted folder is one small package's worth of code.
 	"internal/beneath": {only: []string{"internal/beneath"}, forbidden: merge(cli, mcpgo, goprox, store, docker)},
-	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
+	"hostconfig":       {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
 }
 
 // events/sqlite may use SQLite; the events package itself may not.
