@@ -34,6 +34,9 @@ func FuzzParseAgent(f *testing.F) {
 				if e.At.File != "a.md" || e.At.Line > lines || e.Msg == "" {
 					t.Fatalf("error outside the file: %v", e)
 				}
+				if quoteIfUnsafe(e.Error()) != e.Error() {
+					t.Fatalf("error carries control or bidi characters: %q", e.Error())
+				}
 			}
 			return
 		}

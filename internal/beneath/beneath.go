@@ -3,6 +3,8 @@ package beneath
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -55,7 +57,20 @@ type Error struct {
 	Err  error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+// Error names the path as it is when every element of it is a CheckName
+// name (or a plain absolute path), and quoted with escapes otherwise: a
+// name that carries a bidi override or a line break cannot reorder or
+// forge the message it is shown in.
+func (e *Error) Error() string {
+	p := e.Path
+	for _, el := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+		if !CheckName(el) && el != "." && el != ".." {
+			p = strconv.Quote(p)
+			break
+		}
+	}
+	return fmt.Sprintf("%s: %v", p, e.Err)
+}
 
 // Unwrap returns why.
 func (e *Error) Unwrap() error { return e.Err }
