@@ -33,7 +33,8 @@ var agentHosts = []string{planner.AnthropicHost, planner.ChatGPTHost, "docs.test
 type agentE2E struct {
 	t        *testing.T
 	bin      string
-	backend  string
+	backend  string // --backend
+	runtime  string // the runtime its bottles ask for (docker), or ""
 	home     string // BOT_BOTTLE_HOME
 	hostHome string
 	workdir  string
@@ -47,10 +48,12 @@ type agentE2E struct {
 	seen map[string][]string // host -> the Authorization of each request ("real", "none" or "other")
 }
 
-func newAgentE2E(t *testing.T, backend string) *agentE2E {
+// newAgentE2E sets up the agent bottles on variant, an entry of backends.
+func newAgentE2E(t *testing.T, variant string) *agentE2E {
 	t.Helper()
-	e := &agentE2E{t: t, bin: botBottle(t), backend: backend, seen: map[string][]string{}}
-	requireBackend(t, backend, e.bin)
+	e := &agentE2E{t: t, bin: botBottle(t), seen: map[string][]string{}}
+	e.backend, e.runtime = backendOf(variant)
+	requireBackend(t, variant, e.bin)
 	base, err := os.MkdirTemp("", "bbag-")
 	must(t, err)
 	t.Cleanup(func() { os.RemoveAll(base) })
@@ -97,7 +100,7 @@ func (e *agentE2E) writeBottles(image string) {
 	}
 	for name, manifest := range bottles {
 		must(e.t, os.WriteFile(filepath.Join(e.home, "bottles", name+".yaml"),
-			[]byte(manifest+"env: {STANDIN_SCENARIO: remediate}\negress:\n  routes:\n    - {host: docs.test, path_allowlist: [/public/]}\n"), 0o644))
+			[]byte(runtimeLine(e.runtime)+manifest+"env: {STANDIN_SCENARIO: remediate}\negress:\n  routes:\n    - {host: docs.test, path_allowlist: [/public/]}\n"), 0o644))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/planner"
 )
 
@@ -34,7 +35,7 @@ func TestAgentInBottle(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be, func(t *testing.T) {
 			e := newAgentE2E(t, be)
-			if be == "docker" {
+			if e.backend == docker.Name {
 				// One image serves both bottles: it has both stand-ins.
 				e.writeBottles(buildStandinImage(t, "claude"))
 			}
@@ -53,7 +54,7 @@ func TestAgentInBottle(t *testing.T) {
 					if s := sec["mcp-config"]; !strings.Contains(s, "url=http://127.0.0.1:3129/mcp") {
 						t.Errorf("the agent's %s does not point at its agent surface: %q", c.mcpFile, s)
 					}
-					if be == "docker" {
+					if e.backend == docker.Name {
 						// The image's numeric USER and its entrypoint wrapper
 						// (the CA bundle) are the real Dockerfile's.
 						if s := sec["mcp-config"]; !strings.Contains(s, "uid=1000 ssl-cert-file=/root/.cache/bot-bottle/ca-bundle.pem") {
@@ -107,10 +108,10 @@ func TestAgentInBottle(t *testing.T) {
 // the flags that make it run unattended, prints the agent's answer on
 // stdout (its progress on stderr) and exits with the agent's exit code.
 func TestAgentPrompt(t *testing.T) {
-	for _, be := range backends {
+	for _, be := range ownerBackends { // the headless flags are the launcher's, whatever the kernel
 		t.Run(be, func(t *testing.T) {
 			e := newAgentE2E(t, be)
-			if be == "docker" {
+			if e.backend == docker.Name {
 				e.writeBottles(buildStandinImage(t, "codex"))
 			}
 			want := map[string]string{

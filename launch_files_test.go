@@ -15,8 +15,8 @@ func TestLaunchAgentFiles(t *testing.T) {
 		t.Run(be, func(t *testing.T) {
 			e := newE2E(t, be)
 			must(t, os.WriteFile(filepath.Join(e.home, "bottles", "codexy.yaml"),
-				[]byte("agent_provider: {template: codex, forward_host_credentials: true}\n"), 0o644))
-			args := []string{"launch", "--backend", be, "--workdir", e.workdir, "codexy", "--",
+				[]byte(runtimeLine(e.runtime)+"agent_provider: {template: codex, forward_host_credentials: true}\n"), 0o644))
+			args := []string{"launch", "--backend", e.backend, "--workdir", e.workdir, "codexy", "--",
 				"sh", "-c", `echo "home=$HOME"; ls -la "$HOME/.codex"; cat "$HOME/.codex/auth.json"`}
 			out, err := e.command(args...).CombinedOutput()
 			t.Logf("%s", out)

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/launcher/netns"
+	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/moby/moby/client"
 )
 
@@ -35,7 +37,8 @@ type e2e struct {
 	t        testing.TB
 	bin      string
 	client   string // bottleclient, copied into the workdir
-	backend  string
+	backend  string // --backend
+	runtime  string // the runtime its bottles ask for (docker), or ""
 	base     string
 	home     string // BOT_BOTTLE_HOME
 	hostHome string // HOME
@@ -53,10 +56,12 @@ const (
 	hostRCSecret    = "host-rc-secret-9c3b7e"
 )
 
-func newE2E(t testing.TB, backend string) *e2e {
+// newE2E sets up a bottle on variant, an entry of backends.
+func newE2E(t testing.TB, variant string) *e2e {
 	t.Helper()
-	e := &e2e{t: t, bin: botBottle(t), backend: backend}
-	requireBackend(t, backend, e.bin)
+	e := &e2e{t: t, bin: botBottle(t)}
+	e.backend, e.runtime = backendOf(variant)
+	requireBackend(t, variant, e.bin)
 	// A short base keeps socket paths under the 107-byte limit.
 	base, err := os.MkdirTemp("", "bbe2e-")
 	if err != nil {
@@ -70,7 +75,7 @@ func newE2E(t testing.TB, backend string) *e2e {
 	}
 	must(t, os.WriteFile(filepath.Join(e.hostHome, ".codex", "auth.json"), []byte(`{"tokens":{"access_token":"`+hostCodexSecret+`"}}`), 0o600))
 	must(t, os.WriteFile(filepath.Join(e.hostHome, ".bashrc"), []byte("export SECRET="+hostRCSecret+"\n"), 0o600))
-	must(t, os.WriteFile(filepath.Join(e.home, "bottles", "demo.yaml"), []byte(`env: {GREETING: hello}
+	must(t, os.WriteFile(filepath.Join(e.home, "bottles", "demo.yaml"), []byte(runtimeLine(e.runtime)+`env: {GREETING: hello}
 egress:
   routes:
     - host: allowed.test
@@ -90,6 +95,10 @@ egress:
 			e.authOK.Add(1)
 			auth = "yes"
 		}
+		if n, ok := strings.CutPrefix(r.URL.Path, "/bytes/"); ok {
+			serveBytes(w, n) // a body of that many bytes, for the throughput benchmark
+			return
+		}
 		// Never echo the header: the bottle would then see the token.
 		fmt.Fprintf(w, "upstream-ok path=%s auth=%s", r.URL.Path, auth)
 	}))
@@ -106,10 +115,13 @@ egress:
 	return e
 }
 
-// requireBackend skips when the backend cannot work here, unless CI asked
-// for everything (BOT_BOTTLE_REQUIRE_DOCKER), where it fails instead.
-func requireBackend(t testing.TB, name, bin string) {
+// requireBackend skips when the backend (or, for docker, the runtime)
+// cannot work here, unless CI asked for everything
+// (BOT_BOTTLE_REQUIRE_DOCKER), where it fails instead: scripts/setup.sh
+// gives Docker runsc.
+func requireBackend(t testing.TB, variant, bin string) {
 	t.Helper()
+	name, runtime := backendOf(variant)
 	var be launcher.Backend
 	switch name {
 	case netns.Name:
@@ -119,12 +131,24 @@ func requireBackend(t testing.TB, name, bin string) {
 	default:
 		t.Fatalf("unknown backend %q", name)
 	}
-	if err := be.Check(context.Background()); err != nil {
-		if os.Getenv("BOT_BOTTLE_REQUIRE_DOCKER") != "" {
-			t.Fatalf("backend %s unavailable and BOT_BOTTLE_REQUIRE_DOCKER is set: %v", name, err)
-		}
-		t.Skipf("backend %s unavailable: %v", name, err)
+	err := be.Check(context.Background())
+	if err == nil && runtime == schemas.RuntimeRunsc {
+		_, err = be.(launcher.RuntimeChooser).ChooseRuntime(context.Background(), runtime)
 	}
+	if err != nil {
+		if os.Getenv("BOT_BOTTLE_REQUIRE_DOCKER") != "" {
+			t.Fatalf("backend %s unavailable and BOT_BOTTLE_REQUIRE_DOCKER is set: %v", variant, err)
+		}
+		t.Skipf("backend %s unavailable: %v", variant, err)
+	}
+}
+
+// runtimeLine is the manifest line that asks for runtime, if any.
+func runtimeLine(runtime string) string {
+	if runtime == "" {
+		return ""
+	}
+	return "runtime: " + runtime + "\n"
 }
 
 func must(t testing.TB, err error) {
@@ -180,6 +204,25 @@ type running struct {
 	id     string
 	stdout *bufio.Reader
 	exited chan error
+	stderr lockedBuffer // everything launch printed on stderr, whole once exited is
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) WriteLine(s string) {
+	b.mu.Lock()
+	b.buf.WriteString(s + "\n")
+	b.mu.Unlock()
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // start launches command in the background and returns once the command
@@ -198,7 +241,9 @@ func (e *e2e) start(command ...string) *running {
 		<-r.exited
 	})
 	ids := make(chan string, 1)
+	stderrDone := make(chan struct{})
 	go func() {
+		defer close(stderrDone)
 		sc := bufio.NewScanner(stderr)
 		sent := false
 		for sc.Scan() {
@@ -206,6 +251,7 @@ func (e *e2e) start(command ...string) *running {
 				ids <- m[1]
 				sent = true
 			}
+			r.stderr.WriteLine(sc.Text())
 			e.t.Logf("launch stderr: %s", sc.Text())
 		}
 		if !sent {
@@ -217,6 +263,7 @@ func (e *e2e) start(command ...string) *running {
 		line, _ := r.stdout.ReadString('\n')
 		lines <- line
 		_, _ = io.Copy(io.Discard, r.stdout)
+		<-stderrDone // Wait closes the pipes: read them to the end first
 		r.exited <- cmd.Wait()
 	}()
 	timeout := time.After(2 * time.Minute)
@@ -305,6 +352,9 @@ func (e *e2e) assertNothingLeft(id string) {
 	}
 	if procs := processesMentioning(e.home); len(procs) > 0 {
 		e.t.Errorf("processes left: %v", procs)
+	}
+	if cgs := cgroupsNamed(id); len(cgs) > 0 {
+		e.t.Errorf("cgroups left: %v", cgs)
 	}
 	if e.backend == docker.Name {
 		cli, err := client.New(client.WithAPIVersionNegotiation(), client.WithHostFromEnv())

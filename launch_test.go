@@ -11,10 +11,32 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
-var backends = []string{"local", "docker"}
+// backends are where the end-to-end bottles run: the local backend, and
+// the docker backend under runc ("docker") and under gVisor's runsc
+// ("docker-runsc"). Everything a bottle does from inside must work the
+// same under both runtimes.
+var backends = []string{"local", "docker", "docker-runsc"}
+
+// ownerBackends serve the tests of what the owner and the Engine do with a
+// bottle whatever kernel runs it (its owner's death, the headless flags):
+// a second runtime would add minutes and no coverage.
+var ownerBackends = []string{"local", "docker"}
+
+// backendOf splits a backends entry into the --backend value and the
+// runtime its bottles ask for ("" for the local backend).
+func backendOf(variant string) (backend, runtime string) {
+	if be, rt, ok := strings.Cut(variant, "-"); ok {
+		return be, rt
+	}
+	if variant == docker.Name {
+		return variant, schemas.RuntimeRunc
+	}
+	return variant, ""
+}
 
 // isolationScript looks at the bottle from inside and prints what it sees,
 // section by section; the test judges on the host. Nothing in it sends a
@@ -214,7 +236,7 @@ func TestLaunchOwnerKilled(t *testing.T) {
 			return string(out), err
 		},
 	}
-	for _, be := range backends {
+	for _, be := range ownerBackends {
 		for name, end := range endings {
 			t.Run(be+"/"+name, func(t *testing.T) {
 				e := newE2E(t, be)
@@ -246,7 +268,7 @@ func TestLaunchOwnerKilled(t *testing.T) {
 // TestLaunchSignalled: SIGTERM to `bot-bottle launch` stops its bottle the
 // same way stop does, and launch exits with the command's code.
 func TestLaunchSignalled(t *testing.T) {
-	for _, be := range backends {
+	for _, be := range ownerBackends { // stop and its signal under runsc: TestLaunchStop
 		t.Run(be, func(t *testing.T) {
 			e := newE2E(t, be)
 			r := e.start("sh", "-c", `trap 'exit 4' TERM; echo ready; while :; do sleep 0.1; done`)

@@ -8,18 +8,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/creack/pty"
 )
 
 // TestLaunchInteractive runs launch on a terminal, as a person would: the
-// command must get a terminal of its own, sized like the outer one, read
-// what is typed, and its exit code must come back.
+// command must get a terminal of its own, sized like the outer one and
+// controlling it (/dev/tty, ^C), read what is typed, and its exit code
+// must come back.
 func TestLaunchInteractive(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be, func(t *testing.T) {
 			e := newE2E(t, be)
 			cmd := e.command(e.launchArgs("sh", "-c",
-				`[ -t 0 ] && [ -t 1 ] && echo "tty=yes"; echo "size=$(stty size)"; echo "term=$TERM"; echo prompt; read line; echo "got:$line"; exit 3`)...)
+				`[ -t 0 ] && [ -t 1 ] && echo "tty=yes"; (: </dev/tty) 2>/dev/null && echo "ctty=yes"; echo "size=$(stty size)"; echo "term=$TERM"
+trap 'echo got-int; stop=1' INT; echo armed; while [ -z "$stop" ]; do sleep 0.2; done; trap - INT
+trap 'echo "winch=$(stty size)"; stop=' WINCH; echo resize; while [ -n "$stop" ]; do sleep 0.2; done; trap - WINCH
+echo prompt; read line; echo "got:$line"; exit 3`)...)
 			cmd.Env = append(cmd.Env, "TERM=xterm-test")
 			ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 41, Cols: 103})
 			must(t, err)
@@ -56,6 +61,16 @@ func TestLaunchInteractive(t *testing.T) {
 					}
 				}
 			}
+			// ^C is the terminal's: it interrupts the command's
+			// foreground group, which traps it.
+			waitText("armed")
+			_, err = io.WriteString(ptmx, "\x03")
+			must(t, err)
+			waitText("got-int")
+			// A resize of the outer terminal follows into the bottle.
+			waitText("resize")
+			must(t, pty.Setsize(ptmx, &pty.Winsize{Rows: 37, Cols: 91}))
+			waitText("winch=37 91")
 			waitText("prompt")
 			_, err = io.WriteString(ptmx, "hello bottle\r")
 			must(t, err)
@@ -70,7 +85,10 @@ func TestLaunchInteractive(t *testing.T) {
 			if code != 3 {
 				t.Errorf("exit code %d, want 3", code)
 			}
-			for _, want := range []string{"tty=yes", "size=41 103", "term=xterm-test"} {
+			for _, want := range []string{"tty=yes", "ctty=yes", "size=41 103", "term=xterm-test"} {
+				if want == "ctty=yes" && e.runtime == schemas.RuntimeRunsc {
+					continue // gVisor's /dev/tty answers EIO to everyone (launcher/docker/doc.go)
+				}
 				if !strings.Contains(s, want) {
 					t.Errorf("terminal output lacks %q", want)
 				}

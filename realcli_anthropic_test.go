@@ -4,21 +4,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 )
 
 // The Anthropic Messages API as Claude Code uses it: POST /v1/messages,
 // streamed as server-sent events when the request asks for it.
 
+// anthropicMessage is one message of a request's conversation.
+type anthropicMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
 type anthropicRequest struct {
-	Messages []struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
-	} `json:"messages"`
-	Tools []struct {
+	Messages []anthropicMessage `json:"messages"`
+	Tools    []struct {
 		Name string `json:"name"`
 	} `json:"tools"`
 	Stream bool   `json:"stream"`
@@ -52,6 +57,20 @@ func (b anthropicBlock) resultText() string {
 		parts = append(parts, c.Text)
 	}
 	return strings.Join(parts, "\n")
+}
+
+// lastTurn is the index of the last user or assistant message, -1 if
+// none. Claude Code may end a request with a system message after the
+// tool results: when an MCP server's tools reach it after its first
+// request, it announces them ("The following deferred tools are now
+// available") as a system message appended to every later request.
+func lastTurn(msgs []anthropicMessage) int {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role != "system" {
+			return i
+		}
+	}
+	return -1
 }
 
 func (m *scriptedModel) serveAnthropic(w http.ResponseWriter, r *http.Request) {
@@ -95,8 +114,8 @@ func (m *scriptedModel) serveAnthropic(w http.ResponseWriter, r *http.Request) {
 		tools = append(tools, t.Name)
 	}
 	hasResult, result := false, ""
-	if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == "user" {
-		for _, b := range blocks(req.Messages[n-1].Content) {
+	if last := lastTurn(req.Messages); last >= 0 && req.Messages[last].Role == "user" {
+		for _, b := range blocks(req.Messages[last].Content) {
 			if b.Type == "tool_result" {
 				hasResult, result = true, b.resultText()
 			}
@@ -154,4 +173,25 @@ func (m *scriptedModel) serveAnthropic(w http.ResponseWriter, r *http.Request) {
 	send("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": stop, "stop_sequence": nil},
 		"usage": map[string]any{"output_tokens": 5}})
 	send("message_stop", map[string]any{"type": "message_stop"})
+}
+
+// TestScriptedModelTrailingSystem: the tool result of a request that ends
+// with a system message (Claude Code's announcement of MCP tools that
+// reached it after its first request) is the model's to read: it answers,
+// rather than calling the tool again forever.
+func TestScriptedModelTrailingSystem(t *testing.T) {
+	m := newScriptedModel(t)
+	body := `{"model":"m","tools":[{"name":"` + claudeEgressTool + `"}],"messages":[
+{"role":"user","content":"` + scenarioEgress + `: ask for the plans"},
+{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"` + claudeEgressTool + `","input":{}}]},
+{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"approved: retry your request"}]}]},
+{"role":"system","content":[{"type":"text","text":"The following deferred tools are now available via ToolSearch."}]}]}`
+	rec := httptest.NewRecorder()
+	m.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "https://api.anthropic.com/v1/messages", strings.NewReader(body)))
+	if got := m.ToolResults(); len(got) != 1 || !strings.Contains(got[0], "approved") {
+		t.Errorf("the model read %q, want the approval", got)
+	}
+	if calls := m.ToolCalls(); len(calls) != 0 || !strings.Contains(rec.Body.String(), finalAnswerHead) {
+		t.Errorf("the model called %q and answered %s, want the final answer", calls, rec.Body.String())
+	}
 }

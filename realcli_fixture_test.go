@@ -65,7 +65,8 @@ func realCLIPaths(t testing.TB) (claude, codex string) {
 type realE2E struct {
 	t        *testing.T
 	bin      string
-	backend  string
+	backend  string // --backend
+	runtime  string // the runtime its bottles ask for (docker), or ""
 	home     string // BOT_BOTTLE_HOME
 	hostHome string
 	workdir  string
@@ -77,10 +78,13 @@ type realE2E struct {
 	claudeToken, codexToken, openaiKey string
 }
 
-func newRealE2E(t *testing.T, backend string) *realE2E {
+// newRealE2E sets up the real CLIs' bottles on variant, an entry of
+// backends.
+func newRealE2E(t *testing.T, variant string) *realE2E {
 	t.Helper()
-	e := &realE2E{t: t, bin: botBottle(t), backend: backend}
-	requireBackend(t, backend, e.bin)
+	e := &realE2E{t: t, bin: botBottle(t)}
+	e.backend, e.runtime = backendOf(variant)
+	requireBackend(t, variant, e.bin)
 	claude, codex := realCLIPaths(t)
 	base, err := os.MkdirTemp("", "bbreal-")
 	must(t, err)
@@ -89,7 +93,7 @@ func newRealE2E(t *testing.T, backend string) *realE2E {
 	for _, d := range []string{filepath.Join(e.home, "bottles"), filepath.Join(e.hostHome, ".codex"), filepath.Join(e.workdir, "bin")} {
 		must(t, os.MkdirAll(d, 0o755))
 	}
-	if backend == "local" {
+	if e.backend == "local" {
 		// A local bottle sees the host's files but not the host's homes
 		// (where the cache is): the CLIs go into the workdir, linked when
 		// they can be. Claude Code's npm entry is its native program;
@@ -137,7 +141,7 @@ func (e *realE2E) writeBottles(claudeImage, codexImage string) {
 	}
 	for name, manifest := range bottles {
 		must(e.t, os.WriteFile(filepath.Join(e.home, "bottles", name+".yaml"),
-			[]byte(manifest+"egress:\n  routes:\n    - {host: docs.test, path_allowlist: [/public/]}\n"), 0o644))
+			[]byte(runtimeLine(e.runtime)+manifest+"egress:\n  routes:\n    - {host: docs.test, path_allowlist: [/public/]}\n"), 0o644))
 	}
 }
 

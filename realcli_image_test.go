@@ -183,34 +183,40 @@ func buildRealCLIImage(t *testing.T) (string, error) {
 	}
 	tag := "bot-bottle-test/realcli:" + claudeCodeVersion + "-" + codexVersion + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 
+	return buildImageOnce(tag, files, 15*time.Minute)
+}
+
+// buildImageOnce builds tag from files (a FROM-scratch context) unless the
+// Docker host has it already, and fails with the build's own errors.
+func buildImageOnce(tag string, files []imageFile, timeout time.Duration) (string, error) {
 	cli, err := client.New(client.WithAPIVersionNegotiation(), client.WithHostFromEnv())
 	if err != nil {
 		return "", err
 	}
 	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if _, err := cli.ImageInspect(ctx, tag); err == nil {
 		return tag, nil
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeContext(pw, files)) }()
-	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, NetworkMode: "none"})
+	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true, NetworkMode: "none"})
 	if err != nil {
 		pr.CloseWithError(err)
 		return "", fmt.Errorf("build %s: %w", tag, err)
 	}
 	defer res.Body.Close()
-	var tail strings.Builder
+	var errs strings.Builder
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), `"error"`) {
-			tail.WriteString(sc.Text() + "\n")
+			errs.WriteString(sc.Text() + "\n")
 		}
 	}
-	if tail.Len() > 0 {
-		return "", fmt.Errorf("build %s: %s", tag, tail.String())
+	if errs.Len() > 0 {
+		return "", fmt.Errorf("build %s: %s", tag, errs.String())
 	}
 	if _, err := cli.ImageInspect(ctx, tag); err != nil {
 		return "", fmt.Errorf("build %s: the image is not there: %w", tag, err)

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/reviewtest"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/chromedp/chromedp"
@@ -351,11 +352,11 @@ func (r *remediation) approveOnPage(t *testing.T, id string) {
 	defer cancel()
 	ctx, cancelT := context.WithTimeout(ctx, time.Minute)
 	defer cancelT()
-	button := `tr[data-proposal="` + id + `"] button[value="approve"][data-scope="once"]`
+	button := `#pending [data-proposal="` + id + `"] button[value="approve"][data-scope="once"]`
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(r.serve+"/review/login?token="+r.token),
 		chromedp.WaitVisible(button),
-		chromedp.Click(button),
+		reviewtest.Click(button),
 		chromedp.WaitVisible(`#status.approved`),
 	); err != nil {
 		t.Fatalf("review page: %v", err)
@@ -484,7 +485,10 @@ exec sleep 600`
 	r := newRemediationRunning(t, []string{"sh", "-c", script})
 	result := r.ask(t, "pkg-mcp.test", "")
 	id := r.pending(t, "pkg-mcp.test")
-	must(t, os.WriteFile(filepath.Join(r.e.workdir, "attempt"), []byte(id+" "+r.serve+"\n"), 0o644))
+	// Written whole, then renamed into place: the script waits for the
+	// file to exist and must never read it half written.
+	must(t, os.WriteFile(filepath.Join(r.e.workdir, "attempt.tmp"), []byte(id+" "+r.serve+"\n"), 0o644))
+	must(t, os.Rename(filepath.Join(r.e.workdir, "attempt.tmp"), filepath.Join(r.e.workdir, "attempt")))
 	var said []string
 	for {
 		l, ok := <-r.lines

@@ -200,6 +200,7 @@ func TestAttackPlainHTTP(t *testing.T) {
 		{"path", "GET http://api.allowed.test/secret HTTP/1.1\r\nHost: api.allowed.test\r\n\r\n", ReasonPathNotAllowed},
 		{"dotdot", "GET http://api.allowed.test/repos/myorg/../x HTTP/1.1\r\nHost: api.allowed.test\r\n\r\n", ReasonPathNotNormal},
 		{"method", "DELETE http://api.allowed.test/repos/myorg/x HTTP/1.1\r\nHost: api.allowed.test\r\n\r\n", ReasonMethodNotAllowed},
+		{"method on a GET-only path", "POST http://api.allowed.test/readonly/x HTTP/1.1\r\nHost: api.allowed.test\r\nContent-Length: 0\r\n\r\n", ReasonMethodNotAllowed},
 		{"trace", "TRACE http://open.allowed.test/ HTTP/1.1\r\nHost: open.allowed.test\r\n\r\n", ReasonMethodNotAllowed},
 		{"ftp", "GET ftp://open.allowed.test/ HTTP/1.1\r\nHost: open.allowed.test\r\n\r\n", ReasonBadRequest},
 	}

@@ -60,6 +60,22 @@ type trackedConn struct {
 	closeErr  error
 	// out coalesces writes while the connection is a MITM'd tunnel.
 	out atomic.Pointer[coalescer]
+	// closers run once the connection is closed.
+	closersMu sync.Mutex
+	closers   []func()
+	closed    bool
+}
+
+// onClose runs fn once the connection is closed (at once if it is).
+func (c *trackedConn) onClose(fn func()) {
+	c.closersMu.Lock()
+	if c.closed {
+		c.closersMu.Unlock()
+		fn()
+		return
+	}
+	c.closers = append(c.closers, fn)
+	c.closersMu.Unlock()
 }
 
 var errHeadTooLarge = errors.New("request head too large")
@@ -142,6 +158,13 @@ func (c *trackedConn) Close() error {
 		delete(c.t.conns, c)
 		c.t.mu.Unlock()
 		<-c.t.slots
+		c.closersMu.Lock()
+		fns := c.closers
+		c.closers, c.closed = nil, true
+		c.closersMu.Unlock()
+		for _, fn := range fns {
+			fn()
+		}
 	})
 	return c.closeErr
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/elazarl/goproxy"
@@ -28,8 +29,17 @@ type tunnel struct {
 	// decrypted only so that every request in it gets this denial as a
 	// readable 403 (HTTP clients do not show a CONNECT response's body).
 	// Nothing in it is ever forwarded.
-	denied       *schemas.Denial
-	deniedStatus int
+	denied *deniedTunnel
+}
+
+// deniedTunnel is a refused CONNECT kept open so that its requests read the
+// denial. The denial is recorded once, as the request the agent sent in it
+// (its method and path), or, when the tunnel ends with no request, as the
+// CONNECT itself: one fact per denial id, the same the agent's 403 shows.
+type deniedTunnel struct {
+	d        Decision
+	den      schemas.Denial // built at the CONNECT, not yet recorded
+	recorded sync.Once
 }
 
 // handleConnect decides a CONNECT: a tunnel whose ClientHello is checked
@@ -84,12 +94,18 @@ func (p *Proxy) rejectConnect(authority string, ctx *goproxy.ProxyCtx) (*goproxy
 // accepting it and answering every request inside with the structured 403.
 // Real clients (curl, Go, Node) report a refused CONNECT as a bare error and
 // never show its body; inside the tunnel the agent reads the denial, its id
-// and the hint on how to ask for access. The denial is recorded and
-// published once, here; no upstream is ever dialled.
+// and the hint on how to ask for access. The denial is recorded once, by
+// the first request in the tunnel or as the CONNECT when none comes (see
+// deniedTunnel); no upstream is ever dialled.
 func (p *Proxy) denyInTunnel(ctx *goproxy.ProxyCtx, conn *trackedConn, d Decision, target string) (*goproxy.ConnectAction, string) {
-	den := p.record(d)
+	dt := &deniedTunnel{d: d, den: p.denialOf(d)}
+	if conn == nil {
+		dt.recorded.Do(func() { p.emit(d, dt.den) }) // no way to see the tunnel end: record the CONNECT now
+	} else {
+		conn.onClose(func() { dt.recorded.Do(func() { p.emit(d, dt.den) }) })
+	}
 	conn.markHijacked(kindMITM)
-	ctx.UserData = &tunnel{host: d.Host, port: d.Port, conn: conn, denied: &den, deniedStatus: d.Reason.Status()}
+	ctx.UserData = &tunnel{host: d.Host, port: d.Port, conn: conn, denied: dt}
 	return p.mitm, target
 }
 

@@ -64,10 +64,17 @@ func (p *Proxy) refuse(req *http.Request, d Decision, onDone func()) *http.Respo
 	return denialResponse(req, d.Reason.Status(), p.record(d), onDone)
 }
 
-// record turns a refusal into its Denial: a fresh id, the path as shown
-// (query and tokens redacted), the metric, and for policy refusals the
-// recent-denials ring, the event and the log line.
+// record turns a refusal into its Denial and records it: see denialOf
+// and emit.
 func (p *Proxy) record(d Decision) schemas.Denial {
+	den := p.denialOf(d)
+	p.emit(d, den)
+	return den
+}
+
+// denialOf builds the Denial of a refusal without recording it: a fresh
+// id, the path as shown (query and tokens redacted).
+func (p *Proxy) denialOf(d Decision) schemas.Denial {
 	id, err := uuid.NewV7()
 	if err != nil {
 		id = uuid.New()
@@ -86,6 +93,13 @@ func (p *Proxy) record(d Decision) schemas.Denial {
 	if d.Rule != "" {
 		den.Error += " (dlp: " + d.Rule + ")"
 	}
+	return den
+}
+
+// emit records den, the refusal d: the metric, and for policy refusals the
+// recent-denials ring, the event and the log line. Each denial id is
+// emitted once.
+func (p *Proxy) emit(d Decision, den schemas.Denial) {
 	p.metrics.decision(d.Reason)
 	if d.Reason.IsDenial() {
 		p.denials.add(den)
@@ -93,7 +107,6 @@ func (p *Proxy) record(d Decision) schemas.Denial {
 		p.log.Info("egress denied", "denial_id", den.ID, "reason", den.Reason, "method", den.Method,
 			"host", den.Host, "port", den.Port, "path", den.Path, "rule", den.Rule)
 	}
-	return den
 }
 
 // denialResponse is the answer that carries den: its JSON as the body, its

@@ -129,7 +129,7 @@ type fixture struct {
 }
 
 var defaultRoutes = []schemas.RouteRule{
-	{Host: "api.allowed.test", PathAllowlist: []string{"/repos/myorg/", "/exact", "/git/"}, Methods: []string{"GET", "POST", "HEAD"},
+	{Host: "api.allowed.test", PathAllowlist: []string{"/repos/myorg/", "/exact", "/git/", "GET /readonly"}, Methods: []string{"GET", "POST", "HEAD"},
 		Auth: &schemas.SlotAuth{Scheme: "Bearer", Slot: "EGRESS_TOKEN_0"}},
 	{Host: "open.allowed.test"},
 	{Host: "basic.allowed.test", Auth: &schemas.SlotAuth{Scheme: "Basic", Slot: "EGRESS_TOKEN_1"}},

@@ -31,6 +31,50 @@ func TestPrefixAdmits(t *testing.T) {
 	}
 }
 
+// TestPathMethods: an entry that names methods admits only those on its
+// paths; where an unqualified entry also covers the path, the route's
+// methods apply there.
+func TestPathMethods(t *testing.T) {
+	tb, err := compileTable(&schemas.RoutesFile{Version: 1, Routes: []schemas.RouteRule{
+		{Host: "a.example.com", PathAllowlist: []string{"GET /usage", "GET,POST /credits", "/credits/list"}, Methods: []string{"GET", "POST", "DELETE"}},
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := tb.lookup("a.example.com", 443, 443)
+	cases := []struct {
+		method, path string
+		want         Reason
+	}{
+		{"GET", "/usage", ReasonAllowed},
+		{"GET", "/usage/x", ReasonAllowed},
+		{"POST", "/usage", ReasonMethodNotAllowed},
+		{"POST", "/credits/consume", ReasonAllowed},
+		{"DELETE", "/credits/consume", ReasonMethodNotAllowed},
+		{"DELETE", "/credits/list", ReasonAllowed},
+		{"GET", "/usagex", ReasonPathNotAllowed},
+		{"GET", "/other", ReasonPathNotAllowed},
+	}
+	for _, c := range cases {
+		if got := r.admits(c.method, c.path); got != c.want {
+			t.Errorf("%s %s: %s, want %s", c.method, c.path, got, c.want)
+		}
+	}
+	for _, bad := range []string{"get /x", "GET  /x", "GET,/x", "TRACE /x", "GET x", " /x", "GET,,POST /x", "GET /x y"} {
+		if _, err := compileTable(&schemas.RoutesFile{Version: 1, Routes: []schemas.RouteRule{
+			{Host: "a.example.com", PathAllowlist: []string{bad}}}}, nil); err == nil {
+			t.Errorf("path entry %q compiled", bad)
+		}
+	}
+	// A method the entry names but the route does not is refused by the
+	// route: an entry narrows, never widens.
+	tb, err = compileTable(&schemas.RoutesFile{Version: 1, Routes: []schemas.RouteRule{
+		{Host: "a.example.com", PathAllowlist: []string{"DELETE /x"}, Methods: []string{"GET"}}}}, nil)
+	if err == nil {
+		t.Errorf("an entry naming a method its route does not allow compiled")
+	}
+}
+
 func TestLookupPorts(t *testing.T) {
 	tb, err := compileTable(&schemas.RoutesFile{Version: 1, Routes: []schemas.RouteRule{
 		{Host: "A.example.com."}, {Host: "p.example.com", Port: 8443}, {Host: "p.example.com", Port: 80},
@@ -100,7 +144,7 @@ func FuzzRouteMatch(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	tb, err := compileTable(&schemas.RoutesFile{Version: 1, Routes: []schemas.RouteRule{
-		{Host: "api.example.com", PathAllowlist: []string{"/repos/myorg/", "/exact"}},
+		{Host: "api.example.com", PathAllowlist: []string{"/repos/myorg/", "GET /exact"}},
 	}}, nil)
 	if err != nil {
 		f.Fatal(err)
@@ -122,7 +166,7 @@ func FuzzRouteMatch(f *testing.F) {
 			return
 		}
 		dec, ok := normalizePath(raw)
-		if !ok || !r.admitsPath(dec) {
+		if !ok || r.admits("GET", dec) != ReasonAllowed {
 			return
 		}
 		if !(strings.HasPrefix(dec, "/repos/myorg/") || dec == "/exact" || strings.HasPrefix(dec, "/exact/")) {

@@ -116,12 +116,22 @@ func (p *Proxy) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.R
 
 // answerDeniedTunnel answers a request inside a tunnel whose CONNECT was
 // refused with that CONNECT's denial, showing this request's method and
-// path (query and tokens redacted), and closes the tunnel.
+// path (query and tokens redacted), records it as that request, and closes
+// the tunnel. A further request in the same tunnel (HTTP/2 streams) gets a
+// denial of its own.
 func (p *Proxy) answerDeniedTunnel(req *http.Request, tun *tunnel, st *reqState) *http.Response {
-	den := *tun.denied
-	rawPath, rawQuery, _ := splitTarget(req.RequestURI)
-	den.Method, den.Path = req.Method, p.displayPath(rawPath, rawQuery)
-	resp := denialResponse(req, tun.deniedStatus, den, st.done)
+	dt := tun.denied
+	d := dt.d
+	d.rawPath, d.rawQuery, _ = splitTarget(req.RequestURI)
+	d.Method = req.Method
+	den := p.denialOf(d)
+	first := false
+	dt.recorded.Do(func() { first = true })
+	if first {
+		den.ID = dt.den.ID // the id is the tunnel's; the fact is the request's
+	}
+	p.emit(d, den)
+	resp := denialResponse(req, d.Reason.Status(), den, st.done)
 	// One answer per refused tunnel: the client's next try opens a new
 	// CONNECT, which sees the table as it is then (after an approval, say)
 	// instead of a tunnel refused under the old one.
@@ -200,11 +210,8 @@ func (p *Proxy) decide(req *http.Request, tun *tunnel) (d Decision, r *route, in
 	if isGitPush(path, rawQuery, req.Header) {
 		return deny(d, ReasonGitPush), nil, false
 	}
-	if !r.methods.has(req.Method) {
-		return deny(d, ReasonMethodNotAllowed), nil, false
-	}
-	if !r.admitsPath(path) {
-		return deny(d, ReasonPathNotAllowed), nil, false
+	if reason := r.admits(req.Method, path); reason != ReasonAllowed {
+		return deny(d, reason), nil, false
 	}
 	if !r.auth.IsZero() && scheme != "https" {
 		// Plain http, or cleartext inside a CONNECT tunnel (goproxy marks

@@ -22,14 +22,21 @@ type table struct {
 // route is one compiled RouteRule.
 type route struct {
 	host        string
-	port        int // 0: the default ports (443 for https and CONNECT, 80 for http)
-	prefixes    []string
+	port        int        // 0: the default ports (443 for https and CONNECT, 80 for http)
+	paths       []pathRule // none: every path
 	methods     methodSet
 	passthrough bool
 	websocket   bool           // relay WebSocket upgrades although the route injects a credential
 	auth        schemas.Secret // the whole Authorization value, e.g. "Bearer t"; zero: none
 	authSlot    string
 	dlp         string // schemas.DLPBlock, DLPRedact or DLPSupervise
+}
+
+// pathRule is one path_allowlist entry: a prefix and the methods it admits
+// there (the route's, unless the entry names some).
+type pathRule struct {
+	prefix  string
+	methods methodSet
 }
 
 // methodSet is a bit per entry of schemas.Methods.
@@ -107,21 +114,26 @@ func compileRoute(rule schemas.RouteRule, tokens map[string]schemas.Secret) (*ro
 	default:
 		return nil, fmt.Errorf("dlp_on_match %q is not one of %s", rule.DLP, strings.Join(schemas.DLPActions, ", "))
 	}
+	methods, err := compileMethods(rule.Methods)
+	if err != nil {
+		return nil, err
+	}
+	r.methods = methods
 	for _, p := range rule.PathAllowlist {
-		if why := schemas.CheckPathPrefix(p); why != "" {
+		if why := schemas.CheckPathEntry(p); why != "" {
 			return nil, fmt.Errorf("path_allowlist entry %q %s", p, why)
 		}
-		r.prefixes = append(r.prefixes, p)
-	}
-	if len(rule.Methods) == 0 {
-		r.methods = allMethods
-	}
-	for _, m := range rule.Methods {
-		i := slices.Index(schemas.Methods, m)
-		if i < 0 {
-			return nil, fmt.Errorf("method %q is not one of %s", m, strings.Join(schemas.Methods, ", "))
+		names, prefix := schemas.SplitPathEntry(p)
+		pr := pathRule{prefix: prefix, methods: r.methods}
+		if names != nil {
+			if pr.methods, err = compileMethods(names); err != nil {
+				return nil, fmt.Errorf("path_allowlist entry %q: %w", p, err)
+			}
+			if pr.methods&^r.methods != 0 {
+				return nil, fmt.Errorf("path_allowlist entry %q names a method the route's methods do not allow (an entry narrows its route, never widens it)", p)
+			}
 		}
-		r.methods |= 1 << i
+		r.paths = append(r.paths, pr)
 	}
 	if rule.Auth != nil {
 		tok, ok := tokens[rule.Auth.Slot]
@@ -157,21 +169,48 @@ func (t *table) lookup(host string, port, defaultPort int) (*route, Reason) {
 	return nil, ReasonPortNotAllowed
 }
 
-// admitsPath reports whether the decoded, normalised path falls under one of
-// the route's prefixes, segment by segment: "/repos/myorg/" admits
-// "/repos/myorg/x" but not "/repos/myorgX"; "/repos/myorg" admits
-// "/repos/myorg" and "/repos/myorg/x" but not "/repos/myorgX". A route
-// without prefixes admits every path.
-func (r *route) admitsPath(path string) bool {
-	if len(r.prefixes) == 0 {
-		return true
+// compileMethods turns method names into a set; none is every method.
+func compileMethods(names []string) (methodSet, error) {
+	if len(names) == 0 {
+		return allMethods, nil
 	}
-	for _, p := range r.prefixes {
-		if prefixAdmits(p, path) {
-			return true
+	var set methodSet
+	for _, m := range names {
+		i := slices.Index(schemas.Methods, m)
+		if i < 0 {
+			return 0, fmt.Errorf("method %q is not one of %s", m, strings.Join(schemas.Methods, ", "))
+		}
+		set |= 1 << i
+	}
+	return set, nil
+}
+
+// admits decides a request's method and decoded, normalised path against
+// the route. A path falls under an entry segment by segment:
+// "/repos/myorg/" admits "/repos/myorg/x" but not "/repos/myorgX";
+// "/repos/myorg" admits "/repos/myorg" and "/repos/myorg/x" but not
+// "/repos/myorgX". Where several entries cover a path, any of them may
+// admit the method. A route without entries admits every path.
+func (r *route) admits(method, path string) Reason {
+	if !r.methods.has(method) {
+		return ReasonMethodNotAllowed
+	}
+	if len(r.paths) == 0 {
+		return ReasonAllowed
+	}
+	under := false
+	for _, p := range r.paths {
+		if prefixAdmits(p.prefix, path) {
+			if p.methods.has(method) {
+				return ReasonAllowed
+			}
+			under = true
 		}
 	}
-	return false
+	if under {
+		return ReasonMethodNotAllowed
+	}
+	return ReasonPathNotAllowed
 }
 
 func prefixAdmits(prefix, path string) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -20,8 +21,19 @@ type BusOptions struct {
 	QueueLimit int
 	// BatchSize bounds the events written in one store transaction (default 1000).
 	BatchSize int
-	Metrics   *Metrics
-	Logger    *slog.Logger // default slog.Default()
+	// SpoolDir is where Close writes the events it could not store (the
+	// store failing, or Close's ctx ending first), for the next process
+	// that opens the store to deliver (DeliverSpools). It must be this
+	// process's own: one folder per process under a root that
+	// DeliverSpools reads. Empty: such events are lost, and counted.
+	SpoolDir string
+	// SpoolReserve, with SpoolDir, sets that much disk aside for the spool
+	// when the bus starts, so that a disk that fills up later (often by
+	// the store itself) does not cost the events Close spools. 0 reserves
+	// nothing: the spool is made when Close needs it.
+	SpoolReserve int64
+	Metrics      *Metrics
+	Logger       *slog.Logger // default slog.Default()
 }
 
 // Bus is the in-process channel: producers Publish, one writer goroutine
@@ -48,9 +60,17 @@ type Bus struct {
 	mu       sync.Mutex
 	pending  queue
 	accepted uint64 // events ever taken into pending
-	handled  uint64 // of those, stored, found duplicate, or dropped
-	lost     uint64 // of those, dropped because Close gave up on them
+	handled  uint64 // of those, stored, found duplicate, dropped or set aside
 	closed   bool
+
+	// unstored are the events the writer gave up on while closing (the
+	// store failing, or Close's ctx ending), in order, with the store's
+	// last error; Close spools them. Only the writer touches them until
+	// it is done.
+	unstored []schemas.Event
+	lastErr  error
+	spoolDir string
+	spool    *spool
 
 	wake     chan struct{} // a Publish since the writer last looked
 	progress bell.Bell     // rung when handled grows
@@ -77,6 +97,17 @@ func NewBus(store Store, opts BusOptions) *Bus {
 		store: store, limit: opts.QueueLimit, batch: opts.BatchSize,
 		metrics: opts.Metrics.OrNew(), log: opts.Logger, warn: throttle{every: 10 * time.Second},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), abort: cancel, done: make(chan struct{}),
+		spoolDir: opts.SpoolDir,
+	}
+	if opts.SpoolDir != "" && opts.SpoolReserve > 0 {
+		sp, err := ownSpool(opts.SpoolDir)
+		if err == nil {
+			err = sp.reserve(opts.SpoolReserve)
+			b.spool = sp
+		}
+		if err != nil {
+			b.log.Debug("event bus: no disk reserved for the spool; it will need free space if it is written", "spool", opts.SpoolDir, "error", err)
+		}
 	}
 	go b.write(ctx)
 	return b
@@ -140,8 +171,11 @@ func (b *Bus) Flush(ctx context.Context) error {
 }
 
 // Close stops accepting events, stores what is queued and stops the writer.
-// If ctx ends first, what is still queued is dropped, counted and reported
-// in the error. Close does not close the store.
+// While closing it does not retry a failing store: the events it cannot
+// store, and those still queued when ctx ends, are written to the spool
+// (BusOptions.SpoolDir) for the next process that opens the store, and
+// the error, an *UnstoredError, says how many and where, or how many were
+// lost. Close does not close the store.
 func (b *Bus) Close(ctx context.Context) error {
 	b.mu.Lock()
 	already := b.closed
@@ -156,13 +190,27 @@ func (b *Bus) Close(ctx context.Context) error {
 		b.abort()
 		<-b.done
 	}
-	b.mu.Lock()
-	lost := b.lost
-	b.mu.Unlock()
-	if lost > 0 {
-		return fmt.Errorf("close event bus: %d events not stored: %w", lost, ctx.Err())
+	if already || len(b.unstored) == 0 {
+		if b.spool != nil {
+			b.spool.close()
+			os.RemoveAll(b.spool.dir) // reserved, never written
+			b.spool = nil
+		}
+		return nil
 	}
-	return nil
+	cause := b.lastErr
+	if cause == nil {
+		cause = ctx.Err()
+	}
+	spooled, lost, dir, err := b.spoolUnstored(b.unstored)
+	if b.spool != nil {
+		b.spool.close()
+		b.spool = nil
+	}
+	if lost > 0 {
+		b.metrics.Dropped.WithLabelValues(DropClosed).Add(float64(lost))
+	}
+	return &UnstoredError{Spooled: spooled, Dir: dir, Lost: lost, SpoolErr: err, Cause: cause}
 }
 
 // write is the one goroutine that appends to the store.
@@ -201,9 +249,10 @@ func (b *Bus) write(ctx context.Context) {
 	}
 }
 
-// storeBatch appends one batch, retrying with backoff until it is stored or the
-// bus is aborted; invalid events are dropped first so that one bad event
-// cannot hold the others back.
+// storeBatch appends one batch, retrying with backoff until it is stored;
+// invalid events are dropped first so that one bad event cannot hold the
+// others back. Once Close has begun, a failure is not retried: the batch,
+// and every batch after it, is set aside for Close to spool.
 func (b *Bus) storeBatch(ctx context.Context, batch []schemas.Event) {
 	valid := batch[:0:0]
 	for _, ev := range batch {
@@ -216,28 +265,43 @@ func (b *Bus) storeBatch(ctx context.Context, batch []schemas.Event) {
 	}
 	backoff := 50 * time.Millisecond
 	for len(valid) > 0 {
+		if len(b.unstored) > 0 || ctx.Err() != nil {
+			b.unstored = append(b.unstored, valid...) // the store failed while closing: keep the order
+			break
+		}
 		_, err := b.store.Append(ctx, valid)
 		if err == nil {
 			break
 		}
-		if ctx.Err() != nil || errors.Is(err, ErrClosed) {
-			b.drop(DropClosed, valid[0], len(valid), err)
-			b.mu.Lock()
-			b.lost += uint64(len(valid))
-			b.mu.Unlock()
+		b.metrics.AppendErrors.Inc()
+		if ctx.Err() == nil {
+			b.lastErr = err
+		}
+		if b.stopping() || ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			b.unstored = append(b.unstored, valid...)
 			break
 		}
-		b.metrics.AppendErrors.Inc()
 		if ok, held := b.warn.allow(); ok {
 			b.log.Warn("event bus: store append failed; retrying", "events", len(valid), "error", err, "warnings_suppressed", held)
 		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
+		case <-b.stop: // Close spools rather than waits out the backoff
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
 	b.markHandled(len(valid))
+}
+
+// stopping reports whether Close has begun.
+func (b *Bus) stopping() bool {
+	select {
+	case <-b.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 func (b *Bus) markHandled(n int) {

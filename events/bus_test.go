@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,6 +158,8 @@ func TestBusOverflowWhileTheStoreIsLocked(t *testing.T) {
 	storetest.CheckGapless(t, all)
 }
 
+// Without a spool, what Close cannot store is lost, and it says so: how
+// many, and the store's error.
 func TestBusCloseReportsWhatItCouldNotStore(t *testing.T) {
 	s := openStore(t, sqlite.Options{BusyTimeout: 20 * time.Millisecond})
 	m := events.NewMetrics(nil)
@@ -164,11 +168,10 @@ func TestBusCloseReportsWhatItCouldNotStore(t *testing.T) {
 	for i := range 10 {
 		b.Publish(storetest.Event(t, "a", schemas.KindDenial, i))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	err := b.Close(ctx)
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("close with an unwritable store: %v, want the lost events reported", err)
+	err := b.Close(testCtx(t))
+	var unstored *events.UnstoredError
+	if !errors.As(err, &unstored) || unstored.Lost != 10 || unstored.Spooled != 0 || !errors.Is(err, sqlite.ErrLocked) {
+		t.Fatalf("close with an unwritable store: %v, want 10 events lost for the lock", err)
 	}
 	if n := counter(m.Dropped.WithLabelValues(events.DropClosed)); n != 10 {
 		t.Errorf("dropped_total{closed} = %v, want 10", n)
@@ -176,6 +179,89 @@ func TestBusCloseReportsWhatItCouldNotStore(t *testing.T) {
 	b.Publish(storetest.Event(t, "a", schemas.KindDenial, 11))
 	if n := counter(m.Dropped.WithLabelValues(events.DropClosed)); n != 11 {
 		t.Errorf("publish after close: dropped_total{closed} = %v, want 11", n)
+	}
+}
+
+// With a spool, what Close cannot store is written there, in order, the
+// bottle's last lifecycle event marked with the count, and Close says
+// where; the next process's DeliverSpools stores all of it, once, and
+// removes the spool.
+func TestBusCloseSpoolsWhatItCouldNotStore(t *testing.T) {
+	s := openStore(t, sqlite.Options{BusyTimeout: 20 * time.Millisecond})
+	root := filepath.Join(t.TempDir(), "spool")
+	b := events.NewBus(s, events.BusOptions{Logger: quietLogger(), SpoolDir: filepath.Join(root, "1234-5678"), SpoolReserve: 1 << 20})
+	stored := storetest.Event(t, "a", schemas.KindLifecycle, schemas.Lifecycle{State: schemas.StateRunning})
+	b.Publish(stored)
+	if err := b.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	unlock := lockStore(t, s)
+	var want []string
+	for i := range 10 {
+		ev := storetest.Event(t, []string{"a", "b"}[i%2], schemas.KindDenial, i)
+		b.Publish(ev)
+		want = append(want, ev.ID)
+	}
+	exited := storetest.Event(t, "a", schemas.KindLifecycle, schemas.Lifecycle{State: schemas.StateExited})
+	b.Publish(exited)
+	want = append(want, exited.ID)
+	err := b.Close(testCtx(t))
+	var unstored *events.UnstoredError
+	if !errors.As(err, &unstored) || unstored.Spooled != 11 || unstored.Lost != 0 || unstored.Dir != filepath.Join(root, "1234-5678") {
+		t.Fatalf("close: %v, want 11 events spooled in %s", err, filepath.Join(root, "1234-5678"))
+	}
+	t.Log(err)
+	if !strings.Contains(err.Error(), "11 events could not be stored; spooled in "+unstored.Dir) {
+		t.Errorf("the error does not say what a person needs: %v", err)
+	}
+	if !events.SpoolPending(unstored.Dir) {
+		t.Error("SpoolPending: false for a spool of 11 events")
+	}
+	unlock()
+	n, err := events.DeliverSpools(testCtx(t), s, root)
+	if err != nil || n != 11 {
+		t.Fatalf("deliver: %d, %v; want 11", n, err)
+	}
+	if _, err := os.Stat(unstored.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the delivered spool is still there: %v", err)
+	}
+	if n, err := events.DeliverSpools(testCtx(t), s, root); n != 0 || err != nil {
+		t.Errorf("second delivery: %d, %v; want nothing", n, err)
+	}
+	all, _ := storetest.ReadAll(t, s, events.Cursor{}, 0)
+	if len(all) != 12 || all[0].ID != stored.ID {
+		t.Fatalf("store holds %d events, want 12", len(all))
+	}
+	for i, id := range want {
+		if all[i+1].ID != id {
+			t.Fatalf("event %d is %s, want %s: the spool kept the order", i+1, all[i+1].ID, id)
+		}
+	}
+	var lc schemas.Lifecycle
+	if err := all[11].Decode(&lc); err != nil || lc.State != schemas.StateExited || lc.Spooled != 6 {
+		t.Errorf("the delivered exited event: %+v (%v), want it to say that 6 of a's events were spooled", lc, err)
+	}
+	storetest.CheckGapless(t, all)
+}
+
+// A spool still held by its process (a live control plane) is not
+// delivered; a bus that stored everything leaves no spool behind.
+func TestDeliverSpoolsLeavesALiveProcesssSpool(t *testing.T) {
+	s := openStore(t, sqlite.Options{})
+	root := filepath.Join(t.TempDir(), "spool")
+	b := events.NewBus(s, events.BusOptions{Logger: quietLogger(), SpoolDir: filepath.Join(root, "1-1"), SpoolReserve: 1 << 20})
+	b.Publish(storetest.Event(t, "a", schemas.KindDenial, 1))
+	if n, err := events.DeliverSpools(testCtx(t), s, root); n != 0 || err != nil {
+		t.Fatalf("deliver beside a live bus: %d, %v", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "1-1")); err != nil {
+		t.Fatalf("the live bus's spool was removed: %v", err)
+	}
+	if err := b.Close(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("a bus that stored everything left %d spools", len(entries))
 	}
 }
 

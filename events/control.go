@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -111,4 +112,31 @@ func (e *statusError) Error() string {
 // again: a client error, other than a timeout or a rate limit.
 func (e *statusError) permanent() bool {
 	return e.code >= 400 && e.code < 500 && e.code != http.StatusRequestTimeout && e.code != http.StatusTooManyRequests
+}
+
+// ServeControl is the control plane: it serves NewHandler(store, opts) on l
+// until ctx ends, then stops taking batches and lets the ones in flight be
+// stored (for at most drain), so a sidecar is never answered for a batch
+// that was not committed.
+func ServeControl(ctx context.Context, l net.Listener, store Store, opts HandlerOptions, drain time.Duration) error {
+	srv := &http.Server{
+		Handler:           NewHandler(store, opts),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	if opts.Logger != nil {
+		srv.ErrorLog = slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("control plane: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("control plane: shut down: %w", err)
+	}
+	return nil
 }

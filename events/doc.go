@@ -18,6 +18,12 @@
 // queue, metrics, the audit log) each follow the store; they never read from
 // each other.
 //
+// Listings (the operator's and an agent's denials, the review desk's
+// proposals, `events --kind/--host`) do not replay: Store.Query selects by
+// kind, bottle, host (HostOf) and time, newest first, and pages by a Mark,
+// from indexes, so a page costs the same at a thousand events or a
+// million.
+//
 // # In one process: Bus
 //
 // Bus is the Publisher of a control plane (`launch`, `serve`). Publish
@@ -29,9 +35,14 @@
 // full disk, a lock held by a stuck process), the writer retries with
 // backoff while the queue holds up to BusOptions.QueueLimit events; past
 // that, Publish drops the new event and counts it
-// (bot_bottle_events_dropped_total{reason="queue_full"}). Dropping was chosen
-// over spilling to disk because the bus's only disk is the store that is
-// failing; the bound keeps a dead store from taking the process's memory.
+// (bot_bottle_events_dropped_total{reason="queue_full"}): the bound keeps a
+// dead store from taking the process's memory. When the process exits
+// (Bus.Close), what is still unstored is not dropped: it goes to the
+// process's own spool (BusOptions.SpoolDir, the sidecar's spool format),
+// into disk space set aside when the bus started (a full disk is often
+// the store's own doing), and the next process that opens the store
+// delivers it (DeliverSpools). Close says how many it spooled, and the
+// bottle's last lifecycle event carries the count.
 //
 // # Between processes on one machine: the store
 //

@@ -64,7 +64,7 @@ type handler struct {
 
 // NewHandler returns the control plane's endpoint for sidecars: POST
 // /v1/events with a Batch appends the acceptable events to store and
-// answers a BatchResult once they are committed (200), 400 for a body that
+// answers a BatchResult once they are committed and on disk (Store.Sync) (200), 400 for a body that
 // is not a Batch, 413 for too many events, and 503 when the store failed
 // (the sidecar retries). Serve it on a unix socket that only sidecars can
 // reach (see ListenControl).
@@ -111,6 +111,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		valid = append(valid, ev)
 	}
 	stored, err := h.store.Append(r.Context(), valid)
+	if err == nil {
+		err = h.store.Sync(r.Context()) // the sidecar forgets what is acknowledged
+	}
 	if err != nil {
 		h.m.AppendErrors.Inc()
 		h.opts.Logger.Warn("event handler: append failed; the sidecar will retry", "events", len(valid), "error", err)

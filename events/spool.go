@@ -47,7 +47,14 @@ func openSpool(dir string) (*spool, int, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, 0, fmt.Errorf("open spool %s: %w", dir, err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	return openSpoolIn(dir, os.O_CREATE)
+}
+
+// openSpoolIn is openSpool of a folder that exists. A deliverer opens
+// with create 0: a spool without its lock file is one that another
+// deliverer is removing, and must not be made again.
+func openSpoolIn(dir string, create int) (*spool, int, error) {
+	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|create, 0o600)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open spool %s: %w", dir, err)
 	}

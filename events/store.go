@@ -27,6 +27,13 @@ type Store interface {
 	// given by the caller are ignored. An invalid event (see Prepare) fails
 	// the whole batch with an error naming its index.
 	Append(ctx context.Context, evs []schemas.Event) ([]schemas.Event, error)
+	// Sync makes every event that Append has returned durable across a
+	// power loss or an operating-system crash. Append alone guarantees
+	// that the crash of any process, this one included, cannot lose an
+	// event it returned; it does not wait for the disk. A receiver that
+	// acknowledges events to a sender which then forgets them (the
+	// control plane answering a sidecar) calls Sync first.
+	Sync(ctx context.Context) error
 
 	// Read returns up to limit events after from, in order (Seq order for a
 	// bottle cursor, Pos order for an all-bottles cursor), the ranges
@@ -48,6 +55,15 @@ type Store interface {
 	// is appended from now on.
 	Head(ctx context.Context, bottle string) (Cursor, error)
 
+	// Query returns the stored events that match f, newest first (by Time,
+	// then Pos), at most f.Limit of them, and the mark to pass as
+	// f.Before for the next, older page. Unlike Read it never walks events
+	// that do not match: the kind, bottle, host and time of every event
+	// are indexed, so a page costs about the same in a store of a thousand
+	// events or of a million. It is how denials and proposals are listed.
+	// Retention applies: what it removed is not found. A filter that
+	// Normalize refuses is an error wrapping ErrFilter.
+	Query(ctx context.Context, f Filter) (Matches, error)
 	// Latest returns, for each bottle, its most recent event of kind, sorted
 	// by bottle. It answers "which bottles are running" (the latest
 	// KindLifecycle of each) in one query; retention never removes these.

@@ -57,10 +57,25 @@ func summarize(ev schemas.Event) (string, error) {
 		if l.ExitCode != nil {
 			s += " exit=" + strconv.Itoa(*l.ExitCode)
 		}
+		if l.Reason != "" {
+			s += " reason=" + l.Reason
+		}
+		if h := l.Limits; h != nil && h.OOMKills > 0 {
+			s += " oom_kills=" + strconv.Itoa(h.OOMKills)
+		}
+		if h := l.Limits; h != nil && h.PidsRefused > 0 {
+			s += " pids_refused=" + strconv.Itoa(h.PidsRefused)
+		}
 		if l.Error != "" {
 			s += ": " + l.Error
 		}
 		return s, nil
+	case schemas.KindLimit:
+		var l schemas.LimitReached
+		if err := ev.Decode(&l); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s limit (%s) reached: %s", l.Limit, l.Max, l.Action), nil
 	case schemas.KindStopRequested:
 		var r schemas.StopRequest
 		if err := ev.Decode(&r); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
+	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
 // InitCommand is the hidden bot-bottle subcommand that runs
@@ -67,6 +68,15 @@ type Spec struct {
 	HostPath, HostUser string
 	// Image is the container image (docker); empty means the default.
 	Image string
+	// Resources are the limits on the bottle's whole process tree. A
+	// backend refuses to start a bottle whose limits it cannot enforce,
+	// except pids on the local backend, which falls back to RLIMIT_NPROC
+	// with a warning (see LimitReporter).
+	Resources schemas.PlannedResources
+	// Runtime is the container runtime the bottle runs under, as its
+	// backend's RuntimeChooser chose it (runc, runsc); empty means the
+	// backend's default.
+	Runtime string
 	// Stdio connects the command to the owner.
 	Stdio Stdio
 }
@@ -99,6 +109,26 @@ type Process interface {
 	// Release removes what the backend created for the process (the
 	// container); it is called after Wait.
 	Release(ctx context.Context) error
+}
+
+// LimitReporter is a Process that can say how its bottle met its
+// resource limits. The launcher polls it while the bottle runs, and once
+// more after Wait, before Release.
+type LimitReporter interface {
+	// LimitHits returns the counters so far; ok is false when the backend
+	// cannot see them (no cgroup, a remote daemon).
+	LimitHits() (h schemas.LimitHits, ok bool)
+	// Warnings says what the backend could not enforce as planned.
+	Warnings() []string
+}
+
+// RuntimeChooser is a Backend that runs bottles under a choice of container
+// runtime (docker: runc or gVisor's runsc). The launcher asks it, before
+// anything of the bottle starts, which runtime the plan's `runtime` key
+// (schemas.Runtimes) gets on this machine; the error says why none fits
+// and what to do. A Backend without it refuses runtime runsc.
+type RuntimeChooser interface {
+	ChooseRuntime(ctx context.Context, requested string) (string, error)
 }
 
 // Leftover is something a backend created for a bottle whose owner is gone.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
+	"github.com/bot-bottle/bot-bottle/gitgate"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
@@ -28,8 +29,17 @@ type Bottle struct {
 
 	proxy   *egressproxy.Proxy
 	surface *http.Server
+	gate    *gitgate.Gate // nil when the bottle has no git-gate
 	out     *outputLog
 	proc    Process
+
+	// home is the agent's home on the host: the kept one (AgentHomePath),
+	// whose lock homeLock holds until the processes are gone, or, when
+	// another running bottle keeps that, a home of its own in the run
+	// folder (homeLock nil), which homeNotice tells the person about.
+	home       string
+	homeLock   *homeLock
+	homeNotice string
 
 	workdirLock  *workdirLock // held from before the start until the processes are gone
 	workdirSince time.Time    // when protection began: what changed after is the bottle's
@@ -39,6 +49,7 @@ type Bottle struct {
 	stopWatchWG sync.WaitGroup
 
 	followWG sync.WaitGroup
+	limits   limitWatch
 
 	done chan struct{}
 	code int
@@ -57,6 +68,9 @@ func (b *Bottle) Plan() *schemas.Plan { return b.plan }
 
 // Proxy returns the bottle's live egress proxy: Routes and Reload act on it.
 func (b *Bottle) Proxy() *egressproxy.Proxy { return b.proxy }
+
+// Gate returns the bottle's git gate, nil when its plan has no git-gate.
+func (b *Bottle) Gate() *gitgate.Gate { return b.gate }
 
 // Info returns what the registry says about the bottle, as of now.
 func (b *Bottle) Info() Info {
@@ -138,9 +152,11 @@ func (b *Bottle) run() {
 			f(ctx, b)
 		}()
 	}
+	finishLimits := b.watchLimits()
 	code, err := b.proc.Wait()
 	cancel()
 	b.followWG.Wait()
+	finishLimits()
 	b.teardown()
 	state, msg := schemas.StateExited, ""
 	if err != nil {
@@ -170,6 +186,9 @@ func (b *Bottle) teardown() {
 			errs = append(errs, fmt.Errorf("proxy: %w", err))
 		}
 	}
+	if b.gate != nil {
+		_ = b.gate.Close()
+	}
 	if b.surface != nil {
 		_ = b.surface.Close()
 	}
@@ -181,6 +200,7 @@ func (b *Bottle) teardown() {
 	if err := b.releaseWorkdir(); err != nil {
 		errs = append(errs, err)
 	}
+	b.homeLock.release()
 	if b.out != nil {
 		_ = b.out.Close()
 	}
@@ -200,10 +220,7 @@ func (b *Bottle) teardown() {
 func (b *Bottle) finish(state string, code *int, msg string, err error) {
 	b.publish(context.Background(), state, code, msg)
 	b.l.flush(context.Background())
-	if b.stopWatch != nil {
-		b.stopWatch()
-		b.stopWatchWG.Wait()
-	}
+	b.stopWatching()
 	b.l.untrack(b)
 	if code != nil {
 		b.code = *code
@@ -214,15 +231,46 @@ func (b *Bottle) finish(state string, code *int, msg string, err error) {
 	close(b.done)
 }
 
-// publish records a lifecycle change on the channel (and so in the
-// registry).
-func (b *Bottle) publish(ctx context.Context, state string, code *int, msg string) {
+// stopWatching stops following stop requests.
+func (b *Bottle) stopWatching() {
+	if b.stopWatch != nil {
+		b.stopWatch()
+		b.stopWatchWG.Wait()
+	}
+}
+
+// record stores a lifecycle change in the registry before it returns,
+// rather than publishing it: the launch's first event is the proof that
+// the store can record the bottle at all. Without a registry it publishes.
+func (b *Bottle) record(ctx context.Context, state string) error {
+	reg := b.l.cfg.Registry
+	if reg == nil {
+		b.publish(ctx, state, nil, "")
+		return nil
+	}
+	ev, err := b.lifecycleEvent(state, nil, "")
+	if err != nil {
+		return err
+	}
+	_, err = reg.Append(ctx, []schemas.Event{ev})
+	return err
+}
+
+// lifecycleEvent records a change of state in the bottle's Info and
+// returns the event that says so.
+func (b *Bottle) lifecycleEvent(state string, code *int, msg string) (schemas.Event, error) {
 	b.mu.Lock()
 	b.info.State, b.info.ExitCode, b.info.Error = state, code, msg
 	b.info.Since = time.Now().UTC()
 	lc := b.info.lifecycle()
 	b.mu.Unlock()
-	ev, err := schemas.NewEvent(b.info.ID, schemas.KindLifecycle, lc)
+	return schemas.NewEvent(b.info.ID, schemas.KindLifecycle, lc)
+}
+
+// publish records a lifecycle change on the channel (and so in the
+// registry).
+func (b *Bottle) publish(ctx context.Context, state string, code *int, msg string) {
+	ev, err := b.lifecycleEvent(state, code, msg)
 	if err != nil {
 		b.l.log.Error("lifecycle event", "bottle", b.info.ID, "err", err)
 		return

@@ -47,10 +47,6 @@ func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupRepo
 	var rep CleanupReport
 	var errs []error
 	orphans := map[string]bool{}
-	var sweeps []RunRecord // dead owners' bottles whose workdirs are swept last
-	if err := l.cleanRunDirs(&rep, orphans, &sweeps); err != nil {
-		errs = append(errs, err)
-	}
 	alive := func(o Owner) bool { return o.Alive() }
 	for _, be := range backends {
 		left, err := be.Leftovers(ctx, l.cfg.Home, alive)
@@ -66,8 +62,18 @@ func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupRepo
 				continue
 			}
 			orphans[lo.BottleID] = true
-			rep.Removed = append(rep.Removed, fmt.Sprintf("%s %s %.12s (bottle %s)", lo.Backend, lo.Kind, lo.ID, lo.BottleID))
+			id := lo.ID
+			if lo.Kind == "container" || lo.Kind == "network" {
+				id = fmt.Sprintf("%.12s", id) // Docker's short ids
+			}
+			rep.Removed = append(rep.Removed, fmt.Sprintf("%s %s %s (bottle %s)", lo.Backend, lo.Kind, id, lo.BottleID))
 		}
+	}
+	// Run folders go after the backends' leftovers: a backend may find
+	// its own (the local backend's cgroups) through a folder's record.
+	var sweeps []RunRecord // dead owners' bottles whose workdirs are swept last
+	if err := l.cleanRunDirs(&rep, orphans, &sweeps); err != nil {
+		errs = append(errs, err)
 	}
 	// After the backends' leftovers: a dead owner's container must be gone
 	// before the placeholders its mounts stand on are removed.

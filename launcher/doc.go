@@ -23,6 +23,12 @@
 // until the last bottle on the workdir ends, and sweep.go defuses at the
 // end what no mount can hold (a git repository planted anywhere).
 //
+// A bottle's resource limits (the plan's resources) are enforced by its
+// backend; the owner polls the backend's counters (LimitReporter) while the
+// bottle runs. The first time a limit is met is a bottle.limit event; an
+// OOM kill ends the whole bottle on every backend; the exited lifecycle
+// event carries which limit the bottle met (reason) and how often.
+//
 // Backends live in subpackages: launcher/netns (local namespaces) and
 // launcher/docker; launcher/bottleinit is the init that runs as pid 1 in
 // either.

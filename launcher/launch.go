@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
+	"github.com/bot-bottle/bot-bottle/gitgate"
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
 	"github.com/bot-bottle/bot-bottle/planner"
@@ -44,6 +45,10 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
+	gitRepos, err := gitGateRepos(plan, l.cfg.HostEnv)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
 	command := o.Command
 	if o.Prompt != "" {
 		if len(command) > 0 {
@@ -63,22 +68,58 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	agentHome := AgentHomePath(l.cfg.Home, plan.Bottle, workdir)
-	if err := prepareAgentHome(agentHome, o.Fresh); err != nil {
+	rt, err := chooseRuntime(ctx, be, plan.Runtime)
+	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
 	id, err := NewID(plan.Bottle)
 	if err != nil {
 		return nil, err
 	}
-	owner := Self()
-	rd, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner,
-		Workdir: workdir, Started: time.Now()})
+	agentHome := AgentHomePath(l.cfg.Home, plan.Bottle, workdir)
+	// Taken before --fresh empties the home: another running bottle's
+	// home is left alone.
+	lock, holder, err := lockAgentHome(agentHome, id)
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
-	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: agentHome}, rd)
-	if err := b.start(ctx, be, o, command, tokens, hostSecrets); err != nil {
+	keptHome := agentHome
+	if lock == nil {
+		keptHome = ""
+	} else if err := prepareAgentHome(agentHome, o.Fresh); err != nil {
+		lock.release()
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
+	owner := Self()
+	rd := RunDirOf(l.cfg.Home, id)
+	b := newBottle(l, plan, Info{ID: id, Name: plan.Bottle, Backend: be.Name(), Runtime: rt, Owner: owner, RunDir: rd.Root, Workdir: workdir, AgentHome: keptHome}, rd)
+	b.homeLock = lock
+	if lock == nil {
+		b.home = rd.TempHome()
+		b.homeNotice = notKeptNotice(plan.Bottle, agentHome, holder)
+	} else {
+		b.home = agentHome
+	}
+	// Stop requests are followed from before the bottle is announced, so
+	// that none for it can be missed.
+	b.watchStops(ctx)
+	if err := b.record(ctx, schemas.StateStarting); err != nil {
+		b.stopWatching()
+		return nil, fmt.Errorf("launch %s: the event store cannot record the bottle, so nothing was started: %w", o.Name, err)
+	}
+	if _, err := CreateRunDir(l.cfg.Home, RunRecord{ID: id, Name: plan.Bottle, Backend: be.Name(), Owner: owner,
+		Workdir: workdir, Started: time.Now()}); err != nil {
+		err = fmt.Errorf("run folder: %w", err)
+		b.abort(err)
+		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+	}
+	if b.homeLock == nil {
+		if err := prepareAgentHome(b.home, false); err != nil {
+			b.abort(err)
+			return nil, fmt.Errorf("launch %s: %w", o.Name, err)
+		}
+	}
+	if err := b.start(ctx, be, o, command, tokens, hostSecrets, gitRepos); err != nil {
 		b.abort(err)
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
@@ -86,10 +127,9 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 }
 
 // start does the part of a launch that leaves something to tear down.
-func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret, hostSecrets []schemas.Secret) error {
+func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []string, tokens map[string]schemas.Secret, hostSecrets []schemas.Secret,
+	gitRepos []gitgate.Repo) error {
 	l := b.l
-	b.watchStops(ctx)
-	b.publish(ctx, schemas.StateStarting, nil, "")
 	ca, err := egressproxy.NewCA()
 	if err != nil {
 		return err
@@ -119,6 +159,9 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 		return fmt.Errorf("proxy socket: %w", err)
 	}
 	go func() { _ = b.proxy.Serve(ln) }()
+	if b.gate, err = b.startGitGate(gitRepos, tokens, hostSecrets); err != nil {
+		return err
+	}
 	if o.OnProxy != nil {
 		if err := o.OnProxy(b); err != nil {
 			return err
@@ -140,6 +183,7 @@ func (b *Bottle) start(ctx context.Context, be Backend, o Options, command []str
 	}
 	containerID := proc.ContainerID()
 	b.setProcess(proc, containerID)
+	b.backendWarnings(proc)
 	if containerID != "" {
 		rec, _ := readRecord(b.rd)
 		rec.ContainerID = proc.ID()
@@ -164,6 +208,14 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		BottleID: b.info.ID,
 		MCPURL:   "http://127.0.0.1:" + strconv.Itoa(DefaultMCPPort) + "/mcp",
 		Workdir:  b.info.Workdir,
+	}
+	forward := []bottleinit.Forward{
+		{Port: DefaultProxyPort, Socket: InBottle(ProxySocket)},
+		{Port: DefaultMCPPort, Socket: InBottle(MCPSocket)},
+	}
+	if b.gate != nil {
+		values.GitGateURL = "http://127.0.0.1:" + strconv.Itoa(DefaultGitGatePort)
+		forward = append(forward, bottleinit.Forward{Port: DefaultGitGatePort, Socket: InBottle(GitSocket)})
 	}
 	env := planner.AgentEnv(b.plan, values)
 	stdio := o.Stdio
@@ -191,14 +243,11 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		Home:     l.cfg.Home,
 		Owner:    b.info.Owner,
 		Init: bottleinit.Config{
-			Command: command,
-			Env:     env,
-			Dir:     b.info.Workdir,
-			Files:   planner.AgentFiles(b.plan, values),
-			Forward: []bottleinit.Forward{
-				{Port: DefaultProxyPort, Socket: InBottle(ProxySocket)},
-				{Port: DefaultMCPPort, Socket: InBottle(MCPSocket)},
-			},
+			Command:      command,
+			Env:          env,
+			Dir:          b.info.Workdir,
+			Files:        planner.AgentFiles(b.plan, values),
+			Forward:      forward,
 			TTY:          stdio.Terminal != nil,
 			Rows:         rows,
 			Cols:         cols,
@@ -206,12 +255,14 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		},
 		RunDir:       b.rd,
 		Workdir:      b.info.Workdir,
-		AgentHome:    b.info.AgentHome,
+		AgentHome:    b.home,
 		ReadonlyRoot: o.ReadonlyRoot,
 		HostHome:     l.cfg.HostEnv["HOME"],
 		HostPath:     l.cfg.HostEnv["PATH"],
 		HostUser:     l.cfg.HostEnv["USER"],
 		Image:        image,
+		Resources:    b.plan.Resources,
+		Runtime:      b.info.Runtime,
 		Stdio:        stdio,
 	}
 }

@@ -22,6 +22,9 @@ import (
 const (
 	DefaultProxyPort = 3128
 	DefaultMCPPort   = 3129
+	// DefaultGitGatePort is where the bottle's git gate answers, for a
+	// bottle whose plan has a git-gate.
+	DefaultGitGatePort = 3130
 )
 
 // DefaultStopGrace is how long a stopped command has between SIGTERM and
@@ -51,8 +54,12 @@ type Config struct {
 	// Publisher receives lifecycle events and each proxy's denials.
 	Publisher events.Publisher
 	// Proxy is the template of every bottle's proxy config; Bottle, Routes,
-	// Tokens, CA and Publisher are set per bottle.
+	// Tokens, CA and Publisher are set per bottle. Its Resolve also pins
+	// the git gates' upstreams.
 	Proxy egressproxy.Config
+	// GitUpstreamCAFile, when set, is a PEM file of the CAs the git gates
+	// trust for https upstreams instead of the system's (tests).
+	GitUpstreamCAFile string
 	// Logger receives operational logs (never a secret); nil discards.
 	Logger *slog.Logger
 	// StopGrace is the SIGTERM-to-SIGKILL delay (default DefaultStopGrace).

@@ -266,15 +266,21 @@ mkdir .bb-evil && cp -r .git/HEAD .git/objects .git/refs .bb-evil/ && printf '[c
 `
 }
 
-func TestProtectedWorkdirLocal(t *testing.T)  { testProtectedWorkdir(t, "local") }
-func TestProtectedWorkdirDocker(t *testing.T) { testProtectedWorkdir(t, "docker") }
+func TestProtectedWorkdirLocal(t *testing.T)  { testProtectedWorkdir(t, "local", "") }
+func TestProtectedWorkdirDocker(t *testing.T) { testProtectedWorkdir(t, "docker", "runtime: runc\n") }
+
+// Under runsc the protected paths are binds inside a bind that gVisor's
+// gofer serves: the same attacks must fail the same way.
+func TestProtectedWorkdirDockerRunsc(t *testing.T) {
+	testProtectedWorkdir(t, "docker", "runtime: runsc\n")
+}
 
 // testProtectedWorkdir attacks every protected path from inside a real
 // bottle, checks that the agent's normal git work still lands, and then
 // runs the operator's usual git commands on the host: nothing the agent
 // planted may run.
-func testProtectedWorkdir(t *testing.T, backend string) {
-	w := newProtectWorld(t, backend, "egress:\n  routes:\n    - host: allowed.test\n")
+func testProtectedWorkdir(t *testing.T, backend, runtime string) {
+	w := newProtectWorld(t, backend, runtime+"egress:\n  routes:\n    - host: allowed.test\n")
 	w.setupRepo()
 	paths := attackedPaths()
 	before := w.snapshot(paths)

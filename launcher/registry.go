@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,10 @@ import (
 // Errors: as events.Store's: they name the store and the operation, and
 // wrap ctx's error when ctx ends.
 type Registry interface {
+	// Append stores events at once (see events.Store): a launch records
+	// its bottle this way before it starts anything, so that a store
+	// that cannot record it refuses the launch.
+	Append(ctx context.Context, evs []schemas.Event) ([]schemas.Event, error)
 	// Latest returns each bottle's most recent event of kind.
 	Latest(ctx context.Context, kind schemas.Kind) ([]schemas.Event, error)
 	// Head returns the cursor after bottle's newest event.
@@ -33,9 +38,12 @@ var _ Registry = events.Store(nil)
 // Info is what the registry knows about a bottle: its latest lifecycle
 // event, and whether its owner still runs.
 type Info struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Backend     string    `json:"backend"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Backend string `json:"backend"`
+	// Runtime is the container runtime a docker bottle runs under (runc,
+	// runsc); empty for a backend with no choice of runtime.
+	Runtime     string    `json:"runtime,omitempty"`
 	State       string    `json:"state"`
 	Since       time.Time `json:"since"` // when it entered State
 	Owner       Owner     `json:"owner"`
@@ -45,9 +53,39 @@ type Info struct {
 	AgentHome   string    `json:"agent_home,omitempty"` // the kept home (AgentHomePath)
 	ExitCode    *int      `json:"exit_code,omitempty"`
 	Error       string    `json:"error,omitempty"`
+	// Reason says which resource limit the bottle met (schemas.ReasonOOM,
+	// schemas.ReasonPidsLimit), Limits how often; Warnings what its
+	// backend could not enforce as planned.
+	Reason   string             `json:"reason,omitempty"`
+	Limits   *schemas.LimitHits `json:"limits,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
 	// Orphaned reports a bottle whose state is not terminal but whose owner
 	// is dead: cleanup will remove what it left.
 	Orphaned bool `json:"orphaned,omitempty"`
+	// Unstored reports a bottle whose owner exited leaving events in its
+	// spool that are not stored yet (its store was full or broken): the
+	// state here is not the last word, and the bottle is not an orphan.
+	// The next bot-bottle that opens the store delivers them.
+	Unstored string `json:"unstored_events_in,omitempty"`
+}
+
+// SpoolRoot is the folder of the spools of a home's control planes
+// (events.BusOptions.SpoolDir): the events each could not store before it
+// exited, for the next to deliver (events.DeliverSpools).
+func SpoolRoot(home string) string { return filepath.Join(home, "spool") }
+
+// SpoolDir is owner o's spool.
+func SpoolDir(home string, o Owner) string {
+	return filepath.Join(SpoolRoot(home), fmt.Sprintf("%d-%d", o.PID, o.Start))
+}
+
+// Where names the backend and, when it has a choice, the runtime a bottle
+// runs under: "local", "docker/runc", "docker/runsc".
+func (in Info) Where() string {
+	if in.Runtime == "" {
+		return in.Backend
+	}
+	return in.Backend + "/" + in.Runtime
 }
 
 // Terminal reports whether a lifecycle state is final.
@@ -60,9 +98,10 @@ func infoFromEvent(ev schemas.Event) (Info, error) {
 		return Info{}, err
 	}
 	in := Info{
-		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, State: lc.State, Since: ev.Time,
+		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, Runtime: lc.Runtime, State: lc.State, Since: ev.Time,
 		Owner:       Owner{PID: lc.Owner, Start: lc.OwnerStart},
 		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, AgentHome: lc.AgentHome, ExitCode: lc.ExitCode, Error: lc.Error,
+		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings,
 	}
 	in.Orphaned = !Terminal(in.State) && !in.Owner.Alive()
 	return in, nil
@@ -71,9 +110,9 @@ func infoFromEvent(ev schemas.Event) (Info, error) {
 // lifecycle is the payload that records in the registry.
 func (in Info) lifecycle() schemas.Lifecycle {
 	return schemas.Lifecycle{
-		State: in.State, Name: in.Name, Backend: in.Backend, ExitCode: in.ExitCode, Error: in.Error,
+		State: in.State, Name: in.Name, Backend: in.Backend, Runtime: in.Runtime, ExitCode: in.ExitCode, Error: in.Error,
 		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
-		AgentHome: in.AgentHome,
+		AgentHome: in.AgentHome, Reason: in.Reason, Limits: in.Limits, Warnings: in.Warnings,
 	}
 }
 
@@ -84,16 +123,18 @@ func (l *Launcher) List(ctx context.Context, all bool) ([]Info, error) {
 	if l.cfg.Registry == nil {
 		return nil, fmt.Errorf("list bottles: no registry")
 	}
-	return listRegistry(ctx, l.cfg.Registry, all, l.log)
+	return listRegistry(ctx, l.cfg.Registry, l.cfg.Home, all, l.log)
 }
 
 // ListRegistry is List for a process that owns no launcher (shell
 // completion, a reader of the store): the bottles reg records.
 func ListRegistry(ctx context.Context, reg Registry, all bool) ([]Info, error) {
-	return listRegistry(ctx, reg, all, slog.New(slog.DiscardHandler))
+	return listRegistry(ctx, reg, "", all, slog.New(slog.DiscardHandler))
 }
 
-func listRegistry(ctx context.Context, reg Registry, all bool, log *slog.Logger) ([]Info, error) {
+// listRegistry lists reg; with home, a bottle whose dead owner left a spool
+// there is unconfirmed rather than orphaned.
+func listRegistry(ctx context.Context, reg Registry, home string, all bool, log *slog.Logger) ([]Info, error) {
 	evs, err := reg.Latest(ctx, schemas.KindLifecycle)
 	if err != nil {
 		return nil, fmt.Errorf("list bottles: %w", err)
@@ -104,6 +145,11 @@ func listRegistry(ctx context.Context, reg Registry, all bool, log *slog.Logger)
 		if err != nil {
 			log.Warn("skipping an unreadable lifecycle event", "bottle", ev.Bottle, "err", err)
 			continue
+		}
+		if dir := SpoolDir(home, in.Owner); home != "" && in.Orphaned && events.SpoolPending(dir) {
+			// Its end is most likely in the spool: never take it for
+			// an orphan (cleanup would record it as failed).
+			in.Orphaned, in.Unstored = false, dir
 		}
 		if all || !Terminal(in.State) {
 			out = append(out, in)

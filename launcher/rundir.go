@@ -22,9 +22,11 @@ const (
 	sharedDirName  = "bottle" // the part mounted into the bottle
 	ProxySocket    = "proxy.sock"
 	MCPSocket      = "mcp.sock"
+	GitSocket      = "git.sock"
 	CACertFile     = "ca.pem"
 	InitConfigFile = "init.json"
 	outputLogName  = "output.log"
+	tempHomeName   = "home"
 	recordName     = "bottle.json"
 	routesName     = "routes.yaml"
 	planName       = "plan.json"
@@ -56,6 +58,11 @@ func (r RunDir) SharedFile(name string) string { return filepath.Join(r.Shared()
 // InBottle is the path of a shared file as the bottle sees it.
 func InBottle(name string) string { return path.Join(InBottleDir, name) }
 
+// TempHome is the agent's home when it is not kept (another running
+// bottle keeps it): in the run folder, beside what the bottle does not
+// see, and removed with it.
+func (r RunDir) TempHome() string { return filepath.Join(r.Root, tempHomeName) }
+
 // OutputLog is the command's output as teed by the owner.
 func (r RunDir) OutputLog() string { return filepath.Join(r.Root, outputLogName) }
 
@@ -67,6 +74,10 @@ func (r RunDir) Routes() string { return filepath.Join(r.Root, routesName) }
 // Plan is where the owner keeps the plan the bottle was launched from, for
 // other processes to read; the bottle does not see it.
 func (r RunDir) Plan() string { return filepath.Join(r.Root, planName) }
+
+// GitGate is the git gate's own folder (its mirrors and quarantines); the
+// bottle does not see it.
+func (r RunDir) GitGate() string { return filepath.Join(r.Root, "gitgate") }
 
 // Record is the path of the bottle's record in its run folder.
 func (r RunDir) Record() string { return filepath.Join(r.Root, recordName) }
@@ -154,6 +165,10 @@ func writeRecord(rd RunDir, rec RunRecord) error {
 	}
 	return atomicfile.Write(rd.Record(), data, 0o600)
 }
+
+// ReadRunRecord reads a run folder's record; a folder without one reads as
+// fs.ErrNotExist. Backends read it to find their own leftovers.
+func ReadRunRecord(rd RunDir) (RunRecord, error) { return readRecord(rd) }
 
 // readRecord reads a run folder's record; a folder without one reads as
 // fs.ErrNotExist.

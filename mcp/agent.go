@@ -90,8 +90,8 @@ func newAgentSurface(c *Control) http.Handler {
 		server.WithStreamableHTTPLogger(c.log),
 	)
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", h)
-	return &inflightLimit{max: c.cfg.AgentInflight, n: map[string]int{}, next: mux}
+	mux.Handle("/mcp", noBatches(h))
+	return agentGuard(&inflightLimit{max: c.cfg.AgentInflight, n: map[string]int{}, next: mux})
 }
 
 // inflightLimit bounds the requests each bottle has in flight on the
@@ -132,6 +132,7 @@ func (l *inflightLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (a *agentSurface) addTools() {
 	addTool(a.srv, mcpgo.NewTool("request_egress",
+		mcpgo.WithToolTitle("Ask for egress"),
 		mcpgo.WithDescription("Ask your operator for egress your proxy refused. A person sees the host, paths and methods, your justification "+
 			"and the denial, and approves, narrows or denies. The call waits for the decision for a while; status pending means call "+
 			"proposal_status with proposal_id to wait again. approved: retry your request. Credentials are never granted this way."),
@@ -139,32 +140,36 @@ func (a *agentSurface) addTools() {
 		mcpgo.WithInteger("port", mcpgo.Description("only if not 443/80"), mcpgo.Min(1), mcpgo.Max(65535)),
 		mcpgo.WithArray("path_prefixes", mcpgo.Description("path prefixes you need, e.g. /simple/; omit for the whole host"), mcpgo.WithStringItems(mcpgo.MaxLength(1024)), mcpgo.MaxItems(32)),
 		mcpgo.WithArray("methods", mcpgo.Description("HTTP methods you need; omit for all"), mcpgo.WithStringEnumItems(schemas.Methods), mcpgo.MaxItems(len(schemas.Methods))),
-		mcpgo.WithString("justification", mcpgo.Required(), mcpgo.Description("what you need it for, for the person who decides"), mcpgo.MaxLength(2000)),
+		mcpgo.WithString("justification", mcpgo.Required(), mcpgo.Description("what you need it for, for the person who decides"), mcpgo.MaxLength(schemas.AgentTextMax)),
 		mcpgo.WithString("denial_id", mcpgo.Description("the denial_id from the 403 you got"), mcpgo.MaxLength(100)),
 		mcpgo.WithOutputSchema[review.Result](),
 		acting(false, false),
-	), a.requestEgress)
+	), a.requestEgress, agentHint)
 
 	addTool(a.srv, mcpgo.NewTool("proposal_status",
+		mcpgo.WithToolTitle("Wait for a decision"),
 		mcpgo.WithDescription("The state of one of your proposals, waiting up to wait_seconds for a decision while it is pending."),
 		mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("proposal_id from request_egress"), mcpgo.MaxLength(64)),
-		mcpgo.WithInteger("wait_seconds", mcpgo.Description("how long to wait for a decision (default: the server's request wait)"), mcpgo.Min(0), mcpgo.Max(int(MaxAgentWait/time.Second))),
+		mcpgo.WithInteger("wait_seconds", mcpgo.Description("how long to wait for a decision"), mcpgo.DefaultNumber(int(a.ctl.cfg.AgentWait/time.Second)),
+			mcpgo.Min(0), mcpgo.Max(int(MaxAgentWait/time.Second))),
 		mcpgo.WithOutputSchema[review.Result](),
 		readOnly(),
-	), a.proposalStatus)
+	), a.proposalStatus, agentHint)
 
 	addTool(a.srv, mcpgo.NewTool("list_egress_routes",
+		mcpgo.WithToolTitle("Routes you may reach"),
 		mcpgo.WithDescription("The routes your proxy allows now: hosts, path prefixes, methods, and whether the proxy adds a credential (you never see it)."),
 		mcpgo.WithOutputSchema[AgentRoutes](),
 		readOnly(),
-	), a.listRoutes)
+	), a.listRoutes, agentHint)
 
 	addTool(a.srv, mcpgo.NewTool("recent_denials",
+		mcpgo.WithToolTitle("Your recent denials"),
 		mcpgo.WithDescription("Your most recent denials, newest first: what was refused and why, with the denial_id to cite in request_egress."),
-		mcpgo.WithInteger("limit", mcpgo.Description("how many (default 20)"), mcpgo.Min(1), mcpgo.Max(maxAgentDenials)),
+		mcpgo.WithInteger("limit", mcpgo.Description("how many"), mcpgo.DefaultNumber(defaultAgentDenials), mcpgo.Min(1), mcpgo.Max(maxAgentDenials)),
 		mcpgo.WithOutputSchema[AgentDenials](),
 		readOnly(),
-	), a.recentDenials)
+	), a.recentDenials, agentHint)
 }
 
 // owner is the review owner of the bottle whose socket the request came

@@ -258,6 +258,15 @@ func TestAgentWaitFollowsTheCLI(t *testing.T) {
 		}
 	}
 	t.Logf("request_egress answered pending after %s (bound %s, server wait 10m)", waited.Round(time.Millisecond), limit)
+	// The desk tells the person the same bound, not the server's wait.
+	views, err := w.ctl.Desk().Proposals(context.Background(), review.Filter{Bottle: b.ID()})
+	must(t, err)
+	if len(views) != 1 {
+		t.Fatalf("the desk has %d proposals of the bottle, want 1", len(views))
+	}
+	if views[0].WaitUntil.IsZero() || views[0].WaitUntil.Sub(views[0].Time) > limit {
+		t.Errorf("the desk says the agent waits until %v (asked %v); codex's bound is %s", views[0].WaitUntil, views[0].Time, limit)
+	}
 	res = sdkCall(t, ag, "proposal_status", map[string]any{"id": r.ProposalID, "wait_seconds": 300})
 	if st := sdkOK[review.Result](t, res); st.Status != schemas.ProposalPending || !strings.Contains(sdkText(res), "up to 25s") {
 		t.Errorf("proposal_status asked for 300 s: %+v %q", st, sdkText(res))

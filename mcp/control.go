@@ -12,6 +12,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/gitgate"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/review"
@@ -39,6 +40,10 @@ const (
 type Config struct {
 	// Planner plans bottles from the home; bottle_plan and persist use it.
 	Planner *planner.Planner
+	// DockerRuntime, when set, is bottle_plan's planner.Planner
+	// DockerRuntime: the plan then says which runtime a docker bottle
+	// gets on this host.
+	DockerRuntime func(requested string) (string, error)
 	// Channel is the shared event channel (an *events.Bus): owners publish
 	// proposals and applied decisions on it, the desk and the operator
 	// surface follow its store.
@@ -115,7 +120,8 @@ func NewControl(cfg Config) (*Control, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	c := &Control{cfg: cfg, log: log, owners: map[string]*ownedBottle{}}
-	c.desk = review.NewDesk(review.DeskConfig{Channel: cfg.Channel, Running: c.running, Logger: log})
+	c.desk = review.NewDesk(review.DeskConfig{Channel: cfg.Channel, Running: c.running, Logger: log,
+		Bottles: DeskBottles{Registry: cfg.Channel.Store(), Owned: cfg.Launcher.Get}})
 	c.agent = newAgentSurface(c)
 	return c, nil
 }
@@ -174,9 +180,18 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 		return err
 	}
 	id := b.ID()
+	// The desk tells a person until when the agent waits: no longer than
+	// its agent CLI waits for a tool call (request_egress is bounded the
+	// same way).
+	agentWait := c.cfg.AgentWait
+	if p := b.Plan(); p.Provider != nil {
+		if limit := planner.ToolCallWait(p.Provider.Template); limit > 0 {
+			agentWait = min(agentWait, limit)
+		}
+	}
 	owner := review.NewOwner(review.OwnerConfig{
 		Bottle: id, Manifest: b.Plan().Bottle, Proxy: b.Proxy(), Channel: c.cfg.Channel,
-		Planner: c.cfg.Planner, Limits: c.cfg.Limits, Logger: c.log,
+		Planner: c.cfg.Planner, Limits: c.cfg.Limits, AgentWait: agentWait, Logger: c.log,
 		OnReload: func(rf *schemas.RoutesFile) {
 			if err := writeRoutesCopy(rd, rf); err != nil {
 				c.log.Warn("keep the run folder's routes copy", "bottle", id, "err", err)
@@ -191,6 +206,11 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 	// Requests the proxy's DLP holds (route policy supervise) become
 	// release proposals on the desk.
 	b.Proxy().SetSupervisor(supervisor{owner})
+	// Pushes the git gate refuses for their secrets become push
+	// proposals on the same desk.
+	if g := b.Gate(); g != nil {
+		g.SetSupervisor(owner)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
 	if c.closed {
@@ -231,6 +251,8 @@ func (c *Control) adopt(b *launcher.Bottle) error {
 	}()
 	return nil
 }
+
+var _ gitgate.Supervisor = (*review.Owner)(nil)
 
 // supervisor lets a bottle's review owner decide the requests its proxy
 // holds.

@@ -18,15 +18,14 @@ import (
 const (
 	defaultDenialPage = 50
 	maxDenialPage     = 500
-	readBatch         = 2000
 )
 
 // denialQuery selects denials from the store, newest first.
 type denialQuery struct {
-	Bottle string    // "" for every bottle
-	Host   string    // normalised; "" for every host
-	Since  time.Time // zero for all time
-	Before uint64    // only events stored before this position; 0 for none
+	Bottle string      // "" for every bottle
+	Host   string      // "" for every host
+	Since  time.Time   // zero for all time
+	Before events.Mark // resume after this denial; zero for the newest
 	Limit  int
 }
 
@@ -37,62 +36,29 @@ type denialPage struct {
 	Next    string
 }
 
-// queryDenials reads the channel's store forward (the store has no
-// backward read) and keeps the newest matches below the cursor: one pass
-// per page, bounded by the store's retention.
+// queryDenials reads one page through the store's indexed Query: its cost
+// does not grow with the number of events stored.
 func queryDenials(ctx context.Context, store events.Store, q denialQuery) (denialPage, error) {
 	if q.Limit <= 0 {
 		q.Limit = defaultDenialPage
 	}
-	from := events.AfterPos(0)
-	if q.Bottle != "" {
-		from = events.AfterSeq(q.Bottle, 0)
-	}
-	// ring keeps the last Limit+1 matches: one more than a page says
-	// whether an older page exists.
-	ring := make([]schemas.Event, 0, q.Limit+1)
-	for {
-		page, err := store.Read(ctx, from, readBatch)
-		if err != nil {
-			return denialPage{}, fmt.Errorf("read denials: %w", err)
-		}
-		for _, ev := range page.Events {
-			if ev.Kind != schemas.KindDenial || (q.Before > 0 && ev.Pos >= q.Before) {
-				continue
-			}
-			if !q.Since.IsZero() && ev.Time.Before(q.Since) {
-				continue
-			}
-			if q.Host != "" {
-				var d schemas.Denial
-				if ev.Decode(&d) != nil || schemas.NormalizeHost(d.Host) != q.Host {
-					continue
-				}
-			}
-			if len(ring) == q.Limit+1 {
-				copy(ring, ring[1:])
-				ring = ring[:q.Limit]
-			}
-			ring = append(ring, ev)
-		}
-		if page.Empty() || (q.Before > 0 && len(page.Events) > 0 && page.Events[len(page.Events)-1].Pos >= q.Before) {
-			break
-		}
-		from = page.Next
+	m, err := store.Query(ctx, events.Filter{Kinds: []schemas.Kind{schemas.KindDenial}, Bottle: q.Bottle, Host: q.Host,
+		Since: q.Since, Before: q.Before, Limit: min(q.Limit, maxDenialPage)})
+	if err != nil {
+		return denialPage{}, fmt.Errorf("read denials: %w", err)
 	}
 	var out denialPage
-	if len(ring) > q.Limit {
-		ring = ring[1:]
-		out.Next = encodeCursor(ring[0].Pos)
+	if !m.Next.IsZero() {
+		out.Next = encodeCursor(m.Next)
 	}
-	out.Denials = make([]schemas.Denial, 0, len(ring))
-	for i := len(ring) - 1; i >= 0; i-- {
+	out.Denials = make([]schemas.Denial, 0, len(m.Events))
+	for _, ev := range m.Events {
 		var d schemas.Denial
-		if err := ring[i].Decode(&d); err != nil {
+		if err := ev.Decode(&d); err != nil {
 			continue
 		}
 		if d.Bottle == "" {
-			d.Bottle = ring[i].Bottle
+			d.Bottle = ev.Bottle
 		}
 		out.Denials = append(out.Denials, d)
 	}
@@ -100,34 +66,43 @@ func queryDenials(ctx context.Context, store events.Store, q denialQuery) (denia
 }
 
 // cursorPrefix versions the opaque cursor, so that a change of its
-// meaning is refused rather than misread.
-const cursorPrefix = "d1."
+// meaning is refused rather than misread: d1 was a position (denials
+// stored before it), d2 is a place in the newest-first order (the time
+// and position of the last denial of a page).
+const cursorPrefix = "d2."
 
-// encodeCursor makes the opaque cursor for "denials stored before pos".
-func encodeCursor(pos uint64) string {
-	return cursorPrefix + base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatUint(pos, 10)))
+// encodeCursor makes the opaque cursor for "denials older than m".
+func encodeCursor(m events.Mark) string {
+	raw := strconv.FormatInt(m.Time.UnixNano(), 10) + "." + strconv.FormatUint(m.Pos, 10)
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
 // errBadCursor says a cursor did not come from this server.
 var errBadCursor = errors.New("cursor is not one this server gave out: pass next_cursor from an earlier egress_denials result, or omit it for the newest denials")
 
 // decodeCursor reads a cursor made by encodeCursor.
-func decodeCursor(s string) (uint64, error) {
+func decodeCursor(s string) (events.Mark, error) {
 	rest, ok := strings.CutPrefix(s, cursorPrefix)
-	if !ok || len(rest) > 32 {
-		return 0, errBadCursor
+	if !ok || len(rest) > 64 {
+		return events.Mark{}, errBadCursor
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest)
 	if err != nil {
-		return 0, errBadCursor
+		return events.Mark{}, errBadCursor
 	}
-	pos, err := strconv.ParseUint(string(raw), 10, 64)
+	ns, p, ok := strings.Cut(string(raw), ".")
+	if !ok {
+		return events.Mark{}, errBadCursor
+	}
+	t, err1 := strconv.ParseInt(ns, 10, 64)
+	pos, err2 := strconv.ParseUint(p, 10, 64)
+	m := events.Mark{Time: time.Unix(0, t).UTC(), Pos: pos}
 	// Only the exact form this server writes: base64 and decimal both
 	// have other spellings of one value (newlines, trailing bits, zeros).
-	if err != nil || pos == 0 || encodeCursor(pos) != s {
-		return 0, errBadCursor
+	if err1 != nil || err2 != nil || t <= 0 || pos == 0 || encodeCursor(m) != s {
+		return events.Mark{}, errBadCursor
 	}
-	return pos, nil
+	return m, nil
 }
 
 // parseSince reads since as an RFC 3339 time or as a duration back from
@@ -148,11 +123,8 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 // denialSummary is one line about a denial for a person.
 func denialSummary(d schemas.Denial) string {
-	host := d.Host
-	if d.Port != 0 && d.Port != 443 && d.Port != 80 {
-		host += ":" + strconv.Itoa(d.Port)
-	}
-	return fmt.Sprintf("%s %s %s %s%s: %s (%s)", d.Time.UTC().Format(time.RFC3339), d.Bottle, d.Method, host, d.Path, d.Reason, d.ID)
+	return fmt.Sprintf("%s %s %s %s%s: %s (%s)", d.Time.UTC().Format(time.RFC3339), d.Bottle, line(d.Method),
+		line(hostPort(d.Host, d.Port)), line(d.Path), d.Reason, line(d.ID))
 }
 
 // jsonText is v as indented JSON, for resources.

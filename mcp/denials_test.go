@@ -118,12 +118,14 @@ func TestSinceAndCursorParsing(t *testing.T) {
 			t.Errorf("since %q accepted", bad)
 		}
 	}
-	for _, pos := range []uint64{1, 42, 1 << 40, ^uint64(0)} {
-		if got, err := decodeCursor(encodeCursor(pos)); err != nil || got != pos {
-			t.Errorf("cursor %d: %d %v", pos, got, err)
+	for _, m := range []events.Mark{{Time: now, Pos: 1}, {Time: now.Add(time.Nanosecond), Pos: 42}, {Time: time.Unix(0, 1).UTC(), Pos: ^uint64(0)}} {
+		if got, err := decodeCursor(encodeCursor(m)); err != nil || got != m {
+			t.Errorf("cursor %+v: %+v %v", m, got, err)
 		}
 	}
-	for _, bad := range []string{"", "d1.", "d2." + encodeCursor(5)[3:], "d1.!!", encodeCursor(0), "d1.MDA3"} {
+	old := "d1.NDI" // a cursor of the last version: a position only
+	for _, bad := range []string{"", "d2.", "d1." + encodeCursor(events.Mark{Time: now, Pos: 5})[3:], "d2.!!", old,
+		encodeCursor(events.Mark{Time: now}), encodeCursor(events.Mark{Pos: 3}), "d2.MDA3"} {
 		if _, err := decodeCursor(bad); err == nil {
 			t.Errorf("cursor %q accepted", bad)
 		}
@@ -133,16 +135,17 @@ func TestSinceAndCursorParsing(t *testing.T) {
 // FuzzDecodeCursor: any string either decodes to a position that encodes
 // back to the same cursor, or is refused; never a panic.
 func FuzzDecodeCursor(f *testing.F) {
-	for _, s := range []string{encodeCursor(1), encodeCursor(123456), "d1.", "d1.MA", "d1.LTE", "x", ""} {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, s := range []string{encodeCursor(events.Mark{Time: now, Pos: 1}), encodeCursor(events.Mark{Time: now, Pos: 123456}), "d2.", "d2.MA", "d2.LTE", "d1.NDI", "x", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		pos, err := decodeCursor(s)
+		m, err := decodeCursor(s)
 		if err != nil {
 			return
 		}
-		if pos == 0 || encodeCursor(pos) != s {
-			t.Fatalf("%q decoded to %d, which encodes as %q", s, pos, encodeCursor(pos))
+		if m.Pos == 0 || m.Time.UnixNano() <= 0 || encodeCursor(m) != s {
+			t.Fatalf("%q decoded to %+v, which encodes as %q", s, m, encodeCursor(m))
 		}
 	})
 }

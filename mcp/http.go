@@ -63,9 +63,9 @@ func (o *Operator) HTTPHandler(token string) (*HTTP, error) {
 		server.WithMessageEndpoint(MessagePath),
 		server.WithKeepAliveInterval(heartbeatInterval),
 	)
-	h.mux.Handle(StreamablePath, h.streamable)
+	h.mux.Handle(StreamablePath, noBatches(h.streamable))
 	h.mux.Handle(SSEPath, h.sse.SSEHandler())
-	h.mux.Handle(MessagePath, h.sse.MessageHandler())
+	h.mux.Handle(MessagePath, noBatches(h.sse.MessageHandler()))
 	return h, nil
 }
 
@@ -95,8 +95,13 @@ func (h *HTTP) Authorized(r *http.Request) bool {
 	return ok && strings.EqualFold(scheme, "Bearer") && h.CheckToken(strings.TrimSpace(tok))
 }
 
-// ServeHTTP checks the token, then routes.
+// ServeHTTP checks the request's origin and the token, then routes. A
+// JSON-RPC batch posted to an MCP endpoint is refused.
 func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	operatorGuard(http.HandlerFunc(h.serve)).ServeHTTP(w, r)
+}
+
+func (h *HTTP) serve(w http.ResponseWriter, r *http.Request) {
 	if handler, _ := h.mux.Handler(r); handler != nil {
 		if _, public := handler.(publicRoute); public {
 			handler.ServeHTTP(w, r)

@@ -136,13 +136,8 @@ func (o *Operator) notify(ev schemas.Event) {
 			return
 		}
 		o.updated(ProposalsURI)
-		msg := fmt.Sprintf("bottle %s asks for egress: %s (proposal %s; justification: %s); decide with egress_decide",
-			p.Bottle, p.Delta, p.ID, p.Justification)
-		if p.Kind == schemas.ProposalRelease {
-			msg = releaseMessage(p)
-		}
 		if p.Count <= 1 { // a merged duplicate is not new
-			o.logAll(mcpgo.LoggingLevelNotice, map[string]any{"event": "proposal", "message": msg, "proposal": p})
+			o.logAll(mcpgo.LoggingLevelNotice, proposalNote(p))
 		}
 	case schemas.KindDecision:
 		o.updated(ProposalsURI)
@@ -154,7 +149,7 @@ func (o *Operator) notify(ev schemas.Event) {
 		o.updated(ProposalsURI)
 		o.logAll(mcpgo.LoggingLevelInfo, map[string]any{
 			"event":   "expired",
-			"message": fmt.Sprintf("proposal %s of bottle %s %s", x.ProposalID, ev.Bottle, x.Notes()),
+			"message": fmt.Sprintf("proposal %s of bottle %s %s", x.ProposalID, ev.Bottle, line(x.Notes())),
 			"expired": x,
 		})
 	case schemas.KindApplied:
@@ -167,9 +162,14 @@ func (o *Operator) notify(ev schemas.Event) {
 		o.updated(RoutesURI(ev.Bottle))
 	case schemas.KindLifecycle:
 		var lc schemas.Lifecycle
-		if ev.Decode(&lc) == nil && (lc.State == schemas.StateRunning || lc.State == schemas.StateExited || lc.State == schemas.StateFailed) {
+		if ev.Decode(&lc) == nil && (lc.State == schemas.StateRunning || schemas.TerminalState(lc.State)) {
 			o.updated(PlanURI(ev.Bottle))
 			o.updated(RoutesURI(ev.Bottle))
+			if lc.State == schemas.StateRunning {
+				o.addBottle(ev.Bottle, lc.Name)
+			} else {
+				o.removeBottle(ev.Bottle)
+			}
 		}
 	}
 }

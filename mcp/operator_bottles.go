@@ -76,6 +76,7 @@ type Logs struct {
 
 func (o *Operator) addBottleTools() {
 	addTool(o.srv, mcpgo.NewTool("bottle_plan",
+		mcpgo.WithToolTitle("Plan a bottle"),
 		mcpgo.WithDescription("Plan a bottle: the routes its proxy will enforce, credentials by host variable and slot (never a value), "+
 			"the agent's env and warnings. Give name for a bottle in the bot-bottle home, or manifest (YAML, no frontmatter) to check a draft; "+
 			"with both, the manifest is planned as that name. A broken manifest comes back as one error per line, file:line:col: key: message."),
@@ -83,50 +84,59 @@ func (o *Operator) addBottleTools() {
 		mcpgo.WithString("manifest", mcpgo.Description("an inline manifest: the YAML of a bottle file without its --- frontmatter fences"), mcpgo.MaxLength(maxManifestChars)),
 		mcpgo.WithOutputSchema[schemas.Plan](),
 		readOnly(),
-	), o.bottlePlan)
+	), o.bottlePlan, operatorHint)
 
 	addTool(o.srv, mcpgo.NewTool("bottle_launch",
+		mcpgo.WithToolTitle("Launch a bottle"),
 		mcpgo.WithDescription("Launch a bottle from the home: its proxy with a fresh CA, then the command isolated (backend local: namespaces; docker: a container with no network). "+
 			"The bottle is owned by this server and ends when its command exits, when bottle_stop stops it, or when the server exits. Returns the bottle id; "+
 			"with prompt, waits for the agent's answer."),
 		mcpgo.WithString("name", mcpgo.Required(), mcpgo.Description("bottle name in the home's bottles folder"), mcpgo.MaxLength(100)),
-		mcpgo.WithArray("command", mcpgo.Description("the command and its arguments; default: the bottle's agent provider command"), mcpgo.WithStringItems(), mcpgo.MaxItems(256)),
-		mcpgo.WithString("backend", mcpgo.Description("where the bottle runs; default: the first backend of this machine (local on Linux)"), mcpgo.Enum(o.ctl.cfg.Launcher.Backends()...)),
-		mcpgo.WithString("workdir", mcpgo.Description("host folder mounted read-write as the command's working directory; default: the server's working directory")),
-		mcpgo.WithBoolean("readonly_root", mcpgo.Description("make everything but the workdir, the agent's home and /tmp read-only")),
+		mcpgo.WithArray("command", mcpgo.Description("the command and its arguments; omit it to run the bottle's agent provider command"), mcpgo.WithStringItems(), mcpgo.MaxItems(256)),
+		mcpgo.WithString("backend", mcpgo.Description("where the bottle runs"), backendDefault(o.ctl.cfg.Launcher.Backends()), mcpgo.Enum(o.ctl.cfg.Launcher.Backends()...)),
+		mcpgo.WithString("workdir", mcpgo.Description("host folder mounted read-write as the command's working directory; omit it for the server's working directory")),
+		mcpgo.WithBoolean("readonly_root", mcpgo.Description("make everything but the workdir, the agent's home and /tmp read-only"), mcpgo.DefaultBool(false)),
 		mcpgo.WithString("prompt", mcpgo.Description("delegate a task: run the bottle's agent (template claude or codex) headless on this prompt, unattended, "+
 			"and wait for it; the result carries its output and exit_code. Not with command."), mcpgo.MaxLength(maxPromptChars)),
 		mcpgo.WithOutputSchema[Launched](),
 		acting(false, false),
-	), o.bottleLaunch)
+	), o.bottleLaunch, operatorHint)
 
 	addTool(o.srv, mcpgo.NewTool("bottle_list",
+		mcpgo.WithToolTitle("List bottles"),
 		mcpgo.WithDescription("List the bottles of this machine, whichever process launched them: running ones and orphans (owner died); with all, ended ones too."),
-		mcpgo.WithBoolean("all", mcpgo.Description("include bottles that have ended")),
+		mcpgo.WithBoolean("all", mcpgo.Description("include bottles that have ended"), mcpgo.DefaultBool(false)),
 		mcpgo.WithOutputSchema[BottleList](),
 		readOnly(),
-	), o.bottleList)
+	), o.bottleList, operatorHint)
 
 	addTool(o.srv, mcpgo.NewTool("bottle_stop",
+		mcpgo.WithToolTitle("Stop a bottle"),
 		mcpgo.WithDescription("Stop a bottle, whichever process owns it (the owner is asked on the event channel), and wait until it has ended: SIGTERM, then SIGKILL after a grace period; its proxy, sockets and run folder go with it."),
 		mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("bottle id, as bottle_list shows it"), mcpgo.MaxLength(64)),
 		mcpgo.WithString("reason", mcpgo.Description("why, for the record"), mcpgo.MaxLength(500)),
-		mcpgo.WithInteger("timeout_seconds", mcpgo.Description("how long to wait for the bottle to end (default 60)"), mcpgo.Min(1), mcpgo.Max(int(maxStopWait/time.Second))),
+		mcpgo.WithInteger("timeout_seconds", mcpgo.Description("how long to wait for the bottle to end"), mcpgo.DefaultNumber(int(defaultStopWait/time.Second)), mcpgo.Min(1), mcpgo.Max(int(maxStopWait/time.Second))),
 		mcpgo.WithOutputSchema[Stopped](),
 		acting(true, true),
-	), o.bottleStop)
+	), o.bottleStop, operatorHint)
 
 	addTool(o.srv, mcpgo.NewTool("bottle_logs",
+		mcpgo.WithToolTitle("A bottle's output"),
 		mcpgo.WithDescription("The latest output of a bottle's command, as its owner keeps it (bounded), while it runs and after it ended (the newest 100 ended bottles)."),
 		mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("bottle id"), mcpgo.MaxLength(64)),
-		mcpgo.WithInteger("tail_bytes", mcpgo.Description("return at most the last N bytes (default 65536)"), mcpgo.Min(1), mcpgo.Max(maxLogTail)),
+		mcpgo.WithInteger("tail_bytes", mcpgo.Description("return at most the last N bytes"), mcpgo.DefaultNumber(defaultLogTail), mcpgo.Min(1), mcpgo.Max(maxLogTail)),
 		mcpgo.WithOutputSchema[Logs](),
 		readOnly(),
-	), o.bottleLogs)
+	), o.bottleLogs, operatorHint)
 }
 
 func (o *Operator) bottlePlan(_ context.Context, a planArgs) (*schemas.Plan, string, error) {
 	p := o.ctl.cfg.Planner
+	if o.ctl.cfg.DockerRuntime != nil {
+		withDocker := *p
+		withDocker.DockerRuntime = o.ctl.cfg.DockerRuntime
+		p = &withDocker
+	}
 	var (
 		plan *schemas.Plan
 		err  error
@@ -172,7 +182,7 @@ func (o *Operator) bottleLaunch(ctx context.Context, a launchArgs) (Launched, st
 		return awaitPrompt(ctx, b, out, errOut)
 	}
 	in := b.Info()
-	return Launched{Info: in}, fmt.Sprintf("bottle %s is %s (backend %s, workdir %s); bottle_logs and bottle_stop take its id", in.ID, in.State, in.Backend, in.Workdir), nil
+	return Launched{Info: in}, fmt.Sprintf("bottle %s is %s (backend %s, workdir %s); bottle_logs and bottle_stop take its id", in.ID, in.State, in.Where(), in.Workdir), nil
 }
 
 func (o *Operator) bottleList(ctx context.Context, a listArgs) (BottleList, string, error) {
@@ -195,7 +205,7 @@ func (o *Operator) bottleList(ctx context.Context, a listArgs) (BottleList, stri
 		} else if in.ExitCode != nil {
 			state += fmt.Sprintf(" (exit %d)", *in.ExitCode)
 		}
-		fmt.Fprintf(&b, "  %s  %s  backend %s  owner pid %d  for %s\n", in.ID, state, in.Backend, in.Owner.PID, since(in.Since))
+		fmt.Fprintf(&b, "  %s  %s  backend %s  owner pid %d  for %s\n", in.ID, state, in.Where(), in.Owner.PID, since(in.Since))
 	}
 	return BottleList{Bottles: list}, b.String(), nil
 }
@@ -235,4 +245,13 @@ func (o *Operator) bottleLogs(ctx context.Context, a logsArgs) (Logs, string, er
 		text = "(no output yet)"
 	}
 	return Logs{ID: a.ID, Output: string(out), Bytes: len(out)}, text, nil
+}
+
+// backendDefault is the backend a launch uses when it names none: the
+// machine's first.
+func backendDefault(backends []string) mcpgo.PropertyOption {
+	if len(backends) == 0 {
+		return func(map[string]any) {}
+	}
+	return mcpgo.DefaultString(backends[0])
 }

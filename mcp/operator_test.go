@@ -41,9 +41,10 @@ func TestOperatorListsItsToolsWithStrictSchemas(t *testing.T) {
 		if wire.OutputSchema["type"] != "object" || wire.OutputSchema["properties"] == nil {
 			t.Errorf("%s: no structured output schema: %v", tl.Name, wire.OutputSchema)
 		}
-		if tl.Description == "" {
-			t.Errorf("%s: no description", tl.Name)
+		if tl.Description == "" || tl.Title == "" {
+			t.Errorf("%s: no description or title", tl.Name)
 		}
+		checkDefaults(t, tl.Name, wire.InputSchema)
 		readOnly := strings.HasPrefix(tl.Name, "egress_") && tl.Name != "egress_decide" || tl.Name == "bottle_plan" || tl.Name == "bottle_list" || tl.Name == "bottle_logs"
 		if wire.Annotations["readOnlyHint"] != readOnly {
 			t.Errorf("%s: readOnlyHint %v, want %v", tl.Name, wire.Annotations["readOnlyHint"], readOnly)
@@ -76,9 +77,15 @@ func TestOperatorListsItsToolsWithStrictSchemas(t *testing.T) {
 	for _, r := range tmpl.ResourceTemplates {
 		tmpls = append(tmpls, r.URITemplate.Raw())
 	}
-	slices.Sort(tmpls)
-	if !slices.Equal(tmpls, []string{"bottle://{id}/plan", "bottle://{id}/routes"}) {
+	// A bottle's resources are concrete and listed while it runs (none
+	// here), so an unknown bottle:// URI is "resource not found".
+	if len(tmpls) != 0 {
 		t.Errorf("templates %v", tmpls)
+	}
+	for _, r := range res.Resources {
+		if r.Title == "" {
+			t.Errorf("resource %s has no title", r.URI)
+		}
 	}
 }
 
@@ -229,5 +236,18 @@ func TestBottleToolsRefuseBadInput(t *testing.T) {
 	req.Params.Name = "request_egress"
 	if _, err := c.CallTool(context.Background(), req); err == nil {
 		t.Error("the operator surface has request_egress")
+	}
+}
+
+// checkDefaults fails when a property states its default in prose rather
+// than as the schema's default.
+func checkDefaults(t *testing.T, tool string, schema map[string]any) {
+	t.Helper()
+	props, _ := schema["properties"].(map[string]any)
+	for name, p := range props {
+		prop, _ := p.(map[string]any)
+		if d, _ := prop["description"].(string); strings.Contains(d, "default") && prop["default"] == nil {
+			t.Errorf("%s.%s: the default is in prose (%q), not in the schema", tool, name, d)
+		}
 	}
 }

@@ -59,3 +59,28 @@ func pinnedHooks() *server.Hooks {
 	h.AddOnRequestInitialization(refuseModernRequests)
 	return h
 }
+
+// requireInitialized is an OnRequestInitialization hook of the operator
+// surface: a request on a session that never sent initialize is refused
+// (ping excepted). A client that reconnects its SSE stream after the
+// server restarted gets a new session; served without initialize it would
+// silently miss its subscriptions and log level, so it is told to start
+// over instead.
+func requireInitialized(ctx context.Context, _ any, message any) error {
+	sess := server.ClientSessionFromContext(ctx)
+	if sess == nil || sess.Initialized() {
+		return nil
+	}
+	raw, ok := message.(json.RawMessage)
+	if !ok {
+		return nil
+	}
+	var m struct {
+		Method string `json:"method"`
+	}
+	if json.Unmarshal(raw, &m) != nil || m.Method == string(mcpgo.MethodInitialize) || m.Method == string(mcpgo.MethodPing) {
+		return nil
+	}
+	return fmt.Errorf("this session was never initialized (the server may have restarted since the client connected): " +
+		"reconnect and send initialize, then subscribe again")
+}

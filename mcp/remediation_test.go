@@ -134,7 +134,7 @@ func TestRemediationOverMCP(t *testing.T) {
 			t.Errorf("%s: %s", uri, txt)
 		}
 	}
-	if _, err := c.ReadResource(ctx, mcpgo.ReadResourceRequest{Params: mcpgo.ReadResourceParams{URI: mcp.PlanURI("demo-zzzzzz")}}); err == nil || !strings.Contains(err.Error(), "no such bottle") {
+	if _, err := c.ReadResource(ctx, mcpgo.ReadResourceRequest{Params: mcpgo.ReadResourceParams{URI: mcp.PlanURI("demo-zzzzzz")}}); err == nil || !strings.Contains(err.Error(), "resource not found") {
 		t.Errorf("plan of an unknown bottle: %v", err)
 	}
 }

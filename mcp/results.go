@@ -23,10 +23,10 @@ type toolFunc[A, R any] func(ctx context.Context, args A) (R, string, error)
 // input schema (unknown, missing and mistyped ones are refused), and what
 // fn returns becomes structured content with its text, its error an MCP
 // tool error (isError), never a JSON-RPC error or a stack.
-func handle[A, R any](v *argsValidator, fn toolFunc[A, R]) server.ToolHandlerFunc {
+func handle[A, R any](v *argsValidator, fn toolFunc[A, R], hints func(error) string) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
 		if err := v.check(req.GetRawArguments()); err != nil {
-			return toolError(err), nil
+			return toolError(err, hints), nil
 		}
 		var args A
 		if raw := req.GetRawArguments(); raw != nil {
@@ -35,7 +35,7 @@ func handle[A, R any](v *argsValidator, fn toolFunc[A, R]) server.ToolHandlerFun
 				err = json.Unmarshal(data, &args)
 			}
 			if err != nil {
-				return toolError(fmt.Errorf("arguments: %w", err)), nil
+				return toolError(fmt.Errorf("arguments: %w", err), hints), nil
 			}
 		}
 		if req.Params.Meta != nil && req.Params.Meta.ProgressToken != nil {
@@ -43,7 +43,7 @@ func handle[A, R any](v *argsValidator, fn toolFunc[A, R]) server.ToolHandlerFun
 		}
 		out, text, err := fn(ctx, args)
 		if err != nil {
-			return toolError(err), nil
+			return toolError(err, hints), nil
 		}
 		return mcpgo.NewToolResultStructured(out, text), nil
 	}
@@ -58,22 +58,25 @@ func progressToken(ctx context.Context) mcpgo.ProgressToken {
 }
 
 // toolError is an MCP tool error whose text says what is wrong and, where
-// there is one, what to do next. A manifest's positioned errors are given
-// verbatim, one per line.
-func toolError(err error) *mcpgo.CallToolResult {
+// the surface's hints have one, what to do next. A manifest's positioned
+// errors are given verbatim, one per line.
+func toolError(err error, hints func(error) string) *mcpgo.CallToolResult {
 	msg := err.Error()
 	var errs schemas.Errors
 	if errors.As(err, &errs) && len(errs) > 0 {
 		msg = fmt.Sprintf("the manifest has %d problem(s); fix each at its file:line:col and plan again:\n%s", len(errs), errs.Error())
 	}
-	if hint := hintFor(err); hint != "" {
-		msg += "\nTry: " + hint
+	if hints != nil {
+		if hint := hints(err); hint != "" {
+			msg += "\nTry: " + hint
+		}
 	}
 	return mcpgo.NewToolResultError(msg)
 }
 
-// hintFor suggests the next call for the errors a model can recover from.
-func hintFor(err error) string {
+// operatorHint suggests the operator surface's next call for the errors a
+// host model can recover from. Only operator tools are named.
+func operatorHint(err error) string {
 	switch {
 	case errors.Is(err, launcher.ErrUnknownBottle):
 		return "bottle_list (all: true) shows the bottles this machine knows"
@@ -87,6 +90,19 @@ func hintFor(err error) string {
 		return "egress_proposals (status: pending) lists what can still be decided; the agent can ask again from a new bottle"
 	case errors.Is(err, review.ErrBottleGone):
 		return "bottle_list shows what runs; the agent can ask again from a new bottle"
+	}
+	return ""
+}
+
+// agentHint suggests an agent's next step. It never names an operator
+// tool: an agent cannot call one, and must not be told to.
+func agentHint(err error) string {
+	var rl *review.RateLimitError
+	switch {
+	case errors.Is(err, review.ErrUnknownProposal):
+		return "use the proposal_id request_egress returned; a new request_egress makes a new proposal"
+	case errors.As(err, &rl):
+		return "proposal_status with a pending proposal's id waits for its decision"
 	}
 	return ""
 }

@@ -153,8 +153,14 @@ func TestServeHTTPAndSSE(t *testing.T) {
 	}
 	token, err := mcp.ReadToken(tokPath)
 	must(t, err)
-	if strings.Contains(s.stderr.String(), token) {
-		t.Fatal("serve printed its token")
+	// serve generated the token: it prints it once, in the login link for
+	// the person who started it, and nowhere else. The link is the
+	// banner's last line, which may come after serve is already answering.
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(s.stderr.String(), "review desk:") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := strings.Count(s.stderr.String(), token); n != 1 || !strings.Contains(s.stderr.String(), "/review/login?token="+token+" ") {
+		t.Fatalf("serve printed its token %d times, want once in the login link:\n%s", n, s.stderr.String())
 	}
 
 	// No token, a wrong one, or another scheme: 401 on every path.

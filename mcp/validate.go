@@ -19,7 +19,10 @@ import (
 // before fn runs, with an error a model can act on ("/action: value must be
 // one of ..."), which mcp-go's own validation does not give (it prints Go
 // structs).
-func addTool[A, R any](srv *server.MCPServer, tool mcpgo.Tool, fn toolFunc[A, R]) {
+func addTool[A, R any](srv *server.MCPServer, tool mcpgo.Tool, fn toolFunc[A, R], hints func(error) string) {
+	if tool.Title == "" {
+		panic("tool " + tool.Name + " has no title") // every tool has one, for clients that show it
+	}
 	if tool.RawInputSchema == nil && tool.InputSchema.AdditionalProperties == nil {
 		tool.InputSchema.AdditionalProperties = false
 	}
@@ -27,7 +30,7 @@ func addTool[A, R any](srv *server.MCPServer, tool mcpgo.Tool, fn toolFunc[A, R]
 	if err != nil {
 		panic(err) // a broken schema is a bug in this package, found by any test
 	}
-	srv.AddTool(tool, handle(v, fn))
+	srv.AddTool(tool, handle(v, fn, hints))
 }
 
 // argsValidator checks a tool's arguments against its input schema.

@@ -64,7 +64,7 @@ func wordsOf(origin string) string {
 	return "the home's words"
 }
 
-func gitUserText(g *schemas.GitIdentityPlan) string {
+func gitUserText(g *schemas.GitUserPlan) string {
 	var parts []string
 	if g.Name != "" {
 		parts = append(parts, fmt.Sprintf("name %q (%s)", g.Name, g.NameOrigin))

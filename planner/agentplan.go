@@ -155,12 +155,12 @@ func promptPlan(a *schemas.Agent, file, into string) schemas.PromptPlan {
 	return pp
 }
 
-func gitIdentity(a *schemas.Agent, short string) *schemas.GitIdentityPlan {
+func gitIdentity(a *schemas.Agent, short string) *schemas.GitUserPlan {
 	if a.GitGate == nil || a.GitGate.User == nil {
 		return nil
 	}
 	u := a.GitGate.User
-	g := &schemas.GitIdentityPlan{Name: u.Name, Email: u.Email}
+	g := &schemas.GitUserPlan{Name: u.Name, Email: u.Email}
 	origin := func(key string) string {
 		if l, ok := u.KeyAt[key]; ok {
 			l.File = short

@@ -47,6 +47,8 @@ func FileNote(path string) string {
 		return "lets the agent call its bottle's tools"
 	case ClaudeInstructionsFile, CodexInstructionsFile:
 		return "instructions: the structured 403 and how to ask for access"
+	case GitConfigFile:
+		return "git config: the git gate's URL rewrites and the commit identity"
 	}
 	return "placeholder credentials"
 }
@@ -146,7 +148,11 @@ func claudeSettings() string {
 //     apps (connectors) or plugins: requests to hosts and
 //     paths the bottle does not route, whose refusals would only be noise
 //     in the operator's review (and the apps act as the user on
-//     chatgpt.com).
+//     chatgpt.com);
+//   - the workdir is trusted, as for Claude: the bottle keeps the host safe
+//     from a repository's settings, and the protected-path placeholders
+//     (an empty .codex folder) would otherwise stop every launch at
+//     Codex's folder-trust question.
 func codexConfig() string {
 	return "# Written by bot-bottle for this bottle at every launch.\n" +
 		"# The bottle is the sandbox: Codex's own would cut commands off from the proxy.\n" +
@@ -157,7 +163,12 @@ func codexConfig() string {
 		"\n[analytics]\nenabled = false\n" +
 		"\n[otel]\nexporter = \"none\"\nmetrics_exporter = \"none\"\ntrace_exporter = \"none\"\n" +
 		"\n[features]\napps = false\nplugins = false\nremote_plugin = false\ntool_suggest = false\n" +
+		"# No background app-server daemon: it reads account usage and fetches\n" +
+		"# announcements the bottle does not route, and updates itself.\n" +
+		"daemon_auto_start = false\nin_app_updates = false\n" +
 		"\n[tui]\nshow_tooltips = false\n" +
+		"\n# The bottle is what keeps the host safe from this folder's settings.\n" +
+		"[projects.\"" + PlaceholderWorkdir + "\"]\ntrust_level = \"trusted\"\n" +
 		"\n# Its MCP server, where you ask for egress.\n" +
 		"[mcp_servers." + AgentServerName + "]\n" +
 		"url = \"" + PlaceholderMCPURL + "\"\n" +

@@ -37,7 +37,7 @@ func CheckRequest(r RouteRequest) error {
 		return fmt.Errorf("port must be between 1 and 65535")
 	}
 	for i, p := range r.PathPrefixes {
-		if why := schemas.CheckPathPrefix(p); why != "" {
+		if why := schemas.CheckPathEntry(p); why != "" {
 			return fmt.Errorf("path_prefixes[%d] %s", i, why)
 		}
 	}

@@ -16,6 +16,9 @@ const (
 	// PlaceholderWorkdir appears only in agent files (the workdir the agent
 	// CLI trusts); it is filled JSON-escaped.
 	PlaceholderWorkdir = "<workdir>"
+	// PlaceholderGitGateURL is the bottle's git gate (the agent's git
+	// config rewrites its repos' URLs to it).
+	PlaceholderGitGateURL = "<git-gate-url>"
 )
 
 // launchEnv is what every bottle's agent gets from the launcher: the proxy,
@@ -45,6 +48,8 @@ type LaunchValues struct {
 	BottleID string
 	MCPURL   string // e.g. http://127.0.0.1:3129/mcp
 	Workdir  string // the agent's working directory, as seen inside the bottle
+	// GitGateURL is the git gate's base, e.g. http://127.0.0.1:3130.
+	GitGateURL string
 }
 
 // AgentEnv returns the agent's complete environment as KEY=VALUE strings: the

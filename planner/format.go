@@ -30,6 +30,7 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 			fmt.Fprintf(&b, "  provider owns: %s\n", strings.Join(p.Hosts, ", "))
 		}
 	}
+	fmt.Fprintf(&b, "  runtime: %s\n", runtimeLine(plan))
 
 	fmt.Fprintf(&b, "\nRoutes (%d):\n", len(plan.Routes))
 	tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)
@@ -75,7 +76,9 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 		fmt.Fprintf(&b, "  file ~/%s (mode %04o, %s)\n", f.Path, f.Mode, note)
 	}
 
+	formatGitGate(&b, plan.GitGate)
 	formatWorkdir(&b, plan.Workdir)
+	formatResources(&b, plan.Resources)
 
 	if len(plan.Warnings) > 0 {
 		b.WriteString("\nWarnings:\n")

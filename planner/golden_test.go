@@ -3,6 +3,7 @@ package planner
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -18,7 +19,9 @@ var update = flag.Bool("update", false, "rewrite the want sections of testdata/*
 
 // goldenCase is one txtar archive: bottles/* are written to a fresh home,
 // `env` holds the host environment (KEY=VALUE lines), codex/auth.json is the
-// host's Codex login if present, and the bottle called `main` is planned.
+// host's Codex login if present, `docker-runtimes` the runtimes the host's
+// Docker has registered (one line; "unreachable" for a Docker that cannot
+// be asked), and the bottle called `main` is planned.
 type goldenCase struct {
 	path    string
 	archive *txtar.Archive
@@ -34,8 +37,17 @@ func loadGolden(t *testing.T, path string) *goldenCase {
 	}
 	home := t.TempDir()
 	env := map[string]string{}
+	var runtime func(string) (string, error)
 	for _, f := range a.Files {
 		switch {
+		case f.Name == "docker-runtimes":
+			line := strings.TrimSpace(string(f.Data))
+			runtime = func(requested string) (string, error) {
+				if line == "unreachable" {
+					return "", errors.New("cannot reach the Docker daemon")
+				}
+				return schemas.ResolveRuntime(requested, strings.Fields(line))
+			}
 		case f.Name == "env":
 			for _, line := range strings.Split(strings.TrimSpace(string(f.Data)), "\n") {
 				if k, v, ok := strings.Cut(line, "="); ok {
@@ -53,7 +65,7 @@ func loadGolden(t *testing.T, path string) *goldenCase {
 		}
 	}
 	return &goldenCase{path: path, archive: a, home: home,
-		planner: &Planner{Home: home, Env: env, CodexAuthFile: filepath.Join(home, "codex", "auth.json")}}
+		planner: &Planner{Home: home, Env: env, CodexAuthFile: filepath.Join(home, "codex", "auth.json"), DockerRuntime: runtime}}
 }
 
 // check compares got with the archive's section name, or rewrites it.

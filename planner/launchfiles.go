@@ -24,7 +24,7 @@ func AgentFiles(plan *schemas.Plan, v LaunchValues) []schemas.AgentFile {
 	wd, _ := json.Marshal(v.Workdir)
 	r := strings.NewReplacer(PlaceholderProxyURL, v.ProxyURL, PlaceholderCAFile, v.CAFile,
 		PlaceholderBottleID, v.BottleID, PlaceholderMCPURL, v.MCPURL,
-		PlaceholderWorkdir, string(wd[1:len(wd)-1]))
+		PlaceholderWorkdir, string(wd[1:len(wd)-1]), PlaceholderGitGateURL, v.GitGateURL)
 	out := make([]schemas.AgentFile, len(plan.Files), len(plan.Files)+agentFileCount(plan))
 	for i, f := range plan.Files {
 		f.Content = r.Replace(f.Content)

@@ -8,16 +8,21 @@ import (
 
 // folded is a manifest chain merged by the extends rules: env merges (later
 // wins), routes concatenate (a later route for the same host replaces the
-// earlier), agent_provider fields are last-wins scalars, workdir.writable
-// concatenates. Every value keeps
+// earlier), agent_provider, resources fields and runtime are last-wins
+// scalars, workdir.writable concatenates. Every value keeps
 // where it was written, so errors found after merging still point at a file.
 type folded struct {
-	chain    []string // bottle files, in fold order, each once
-	provider providerFields
-	env      map[string]string
-	replaced []schemas.ReplacedRoute
-	writable []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
-	dlp      string                 // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
+	chain     []string // bottle files, in fold order, each once
+	provider  providerFields
+	env       map[string]string
+	resources resourceFields
+	replaced  []schemas.ReplacedRoute
+	writable  []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
+	dlp       string                 // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
+	// runtime is the last runtime written along the chain, and where.
+	runtime   string
+	runtimeAt schemas.Location
+	git       gitFolded
 
 	// routes holds every route added, in order; a replaced one is marked
 	// dropped rather than deleted, and byKey finds the live route for a
@@ -60,6 +65,11 @@ func (f *folded) absorb(p *folded) {
 	if p.dlp != "" {
 		f.dlp = p.dlp
 	}
+	f.resources.overlay(p.resources)
+	if p.runtime != "" {
+		f.runtime, f.runtimeAt = p.runtime, p.runtimeAt
+	}
+	f.git.absorbGit(p.git)
 	for _, r := range p.replaced {
 		f.noteReplaced(r)
 	}
@@ -87,6 +97,11 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 	if m.DLP != nil {
 		f.dlp = m.DLP.OnMatch
 	}
+	f.resources.overlayManifest(m.Resources, short)
+	if m.Runtime != "" {
+		f.runtime, f.runtimeAt = m.Runtime, m.KeyAt["runtime"]
+	}
+	f.git.absorbGitManifest(m.GitGate, short)
 	if m.Egress != nil {
 		for _, r := range m.Egress.Routes {
 			at := r.At

@@ -24,6 +24,19 @@ type Planner struct {
 	// WorkDir, when set, is checked (with its parents) for stray bottles
 	// folders, which are ignored with a warning.
 	WorkDir string
+	// HostCheck, when set, adds warnings about how this host would run the
+	// plan (a resource limit the local backend cannot enforce here). The
+	// CLI sets it; tests leave it nil so that plans do not depend on the
+	// machine.
+	HostCheck func(*schemas.Plan) []string
+	// DockerRuntime, when set, resolves a manifest's runtime against this
+	// host's Docker (the docker backend's ChooseRuntime): the plan then
+	// says which runtime a docker bottle runs under, and a bottle that asks
+	// for runsc where Docker cannot give it is refused. A *RuntimeError is
+	// such a refusal; any other error means Docker could not be asked. The
+	// CLI sets it for plan (launch asks the backend itself); tests leave it
+	// nil so that plans do not depend on the machine.
+	DockerRuntime func(requested string) (string, error)
 }
 
 // New returns a Planner for a host environment: the home from
@@ -92,6 +105,23 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 		return nil, err
 	}
 	plan.Env = agentEnv(f.env, prov.env)
+	plan.Resources = f.resources.plan()
+	plan.Runtime = schemas.RuntimeAuto
+	if f.runtime != "" {
+		plan.Runtime = f.runtime
+	}
+	if err := p.dockerRuntime(plan, f); err != nil {
+		return nil, err
+	}
+	gg, gitWarn, err := planGitGate(f.git, p.Env)
+	if err != nil {
+		return nil, err
+	}
+	if gg != nil {
+		plan.GitGate = gg
+		plan.Files = append(plan.Files, schemas.AgentFile{Path: GitConfigFile, Mode: 0o644, Content: gg.Config})
+		plan.Warnings = append(plan.Warnings, gitWarn...)
+	}
 	plan.Warnings = append(plan.Warnings, p.warnings(plan, f)...)
 	return plan, nil
 }
@@ -196,6 +226,10 @@ func (p *Planner) warnings(plan *schemas.Plan, f *folded) []string {
 		if schemas.IsSensitiveHostName(r.Host) {
 			w = append(w, fmt.Sprintf("route %s (%s) names the machine itself or a metadata service", r.Host, r.Origin))
 		}
+	}
+	w = append(w, resourceWarnings(plan.Resources)...)
+	if p.HostCheck != nil {
+		w = append(w, p.HostCheck(plan)...)
 	}
 	for _, name := range sortedNames(f.env) {
 		if LooksSecret(name) {

@@ -32,11 +32,13 @@ const (
 // (realcli_test.go at the repository root): its backend under
 // /backend-api/codex/ (the responses WebSocket and its HTTPS fallback, the
 // model list), the account check its workspace routing reads before the
-// first turn, and the user settings it reads on every run (denied, it
+// first turn, the user settings it reads on every run, and, read only,
+// the usage and the rate-limit resets its terminal UI shows (denied, they
 // would only be noise on the review desk). Everything else on chatgpt.com
-// (the user's connectors, conversations, cloud tasks, rate-limit credits)
-// would act as the user, and stays denied.
-var ChatGPTCodexPaths = []string{"/backend-api/codex/", "/backend-api/wham/accounts/check", "/backend-api/wham/settings/user"}
+// (the user's connectors, conversations, cloud tasks, spending a
+// rate-limit reset) would act as the user, and stays denied.
+var ChatGPTCodexPaths = []string{"/backend-api/codex/", "/backend-api/wham/accounts/check", "/backend-api/wham/settings/user",
+	"GET /backend-api/wham/usage", "GET /backend-api/wham/rate-limit-reset-credits"}
 
 // providerPlan is what a template adds to a bottle.
 type providerPlan struct {

@@ -97,10 +97,13 @@ func (o *Owner) apply(d schemas.Decision) {
 		o.publish(schemas.KindApplied, out) // the first decision's result stands
 		return
 	}
-	if prop.Kind == schemas.ProposalRelease {
-		if err := CheckDecision(d); err != nil {
+	if prop.Kind == schemas.ProposalRelease || prop.Kind == schemas.ProposalPush {
+		switch err := CheckDecision(d); {
+		case err != nil:
 			out.Status, out.Notes = schemas.ProposalRefused, fmt.Sprintf("invalid decision: %v", err)
-		} else {
+		case prop.Kind == schemas.ProposalPush:
+			decidePush(&out, d)
+		default:
 			decideRelease(&out, d)
 		}
 		o.publish(schemas.KindApplied, out)
@@ -152,8 +155,7 @@ func (o *Owner) decide(out *schemas.Applied, d schemas.Decision, prop schemas.Pr
 			refuse("scope persist is not available for this bottle: it was not launched from a manifest in the home")
 			return
 		}
-		note := fmt.Sprintf("added by bot-bottle review: proposal %s, %s by %s", prop.ID, d.Action, d.DecidedBy)
-		if edit, err = o.cfg.Planner.PersistRoute(o.cfg.Manifest, persistRoute, note); err != nil {
+		if edit, err = o.cfg.Planner.PersistRoute(o.cfg.Manifest, persistRoute, persistNote(prop.ID, d.Action)); err != nil {
 			refuse("persist: %v", err)
 			return
 		}
@@ -274,4 +276,29 @@ func (o *Owner) credentialOf(rule schemas.RouteRule) (*schemas.Auth, error) {
 		}
 	}
 	return nil, fmt.Errorf("persist: the manifest no longer has the credential for %s; edit it by hand", rule.Host)
+}
+
+// persistNote is the comment above a persisted route. It names the
+// proposal and the action, not who decided (the audit log says that), so
+// the preview a proposal carries is the edit an approval makes.
+func persistNote(id, action string) string {
+	return fmt.Sprintf("added by bot-bottle review: proposal %s (%s)", id, action)
+}
+
+// persistPreview works out what approving prop with scope persist would
+// write into the bottle's manifest, without writing it.
+func (o *Owner) persistPreview(live *schemas.RoutesFile, prop schemas.Proposal) *schemas.PersistPreview {
+	if o.cfg.Planner == nil || o.cfg.Manifest == "" {
+		return &schemas.PersistPreview{Unavailable: "this bottle was not launched from a manifest in the home"}
+	}
+	d := schemas.Decision{Action: schemas.ActionApprove, Scope: schemas.ScopePersist}
+	_, _, route, err := o.nextTable(live, d, prop)
+	if err != nil {
+		return &schemas.PersistPreview{Unavailable: err.Error()}
+	}
+	edit, err := o.cfg.Planner.PersistRoute(o.cfg.Manifest, route, persistNote(prop.ID, d.Action))
+	if err != nil {
+		return &schemas.PersistPreview{Unavailable: err.Error()}
+	}
+	return &schemas.PersistPreview{Manifest: edit.Path, Diff: edit.Diff}
 }

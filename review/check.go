@@ -60,7 +60,7 @@ func checkOperatorRoute(r schemas.Route) error {
 		return errors.New("port must be between 1 and 65535")
 	}
 	for i, p := range r.PathAllowlist {
-		if why := schemas.CheckPathPrefix(p); why != "" {
+		if why := schemas.CheckPathEntry(p); why != "" {
 			return fmt.Errorf("path_allowlist[%d] %s", i, why)
 		}
 	}

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,9 @@ type DeskConfig struct {
 	// Running reports whether a bottle is running and its owner alive; a
 	// decision on any other bottle is refused before it is published.
 	Running func(ctx context.Context, bottle string) (bool, error)
+	// Bottles, when set, supplies the bottle and its live routes for the
+	// evidence shown beside a proposal.
+	Bottles Bottles
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -140,6 +144,9 @@ func (d *Desk) Decide(ctx context.Context, dec schemas.Decision, wait time.Durat
 	if v.Kind == schemas.ProposalRelease && dec.Action == schemas.ActionModify {
 		return nil, fmt.Errorf("decide %q: a held request can be released (approve) or refused (deny), not modified", v.ID)
 	}
+	if v.Kind == schemas.ProposalPush && dec.Action == schemas.ActionModify {
+		return nil, fmt.Errorf("decide %q: a refused push can be released (approve) or kept refused (deny), not modified", v.ID)
+	}
 	store := d.cfg.Channel.Store()
 	from, err := store.Head(ctx, v.Bottle)
 	if err != nil {
@@ -191,23 +198,6 @@ func (d *Desk) awaitApplied(ctx context.Context, from events.Cursor, id string, 
 	return nil, err
 }
 
-// Follow calls fn with every new event of the given kinds (all kinds when
-// none), across bottles, from now on, until ctx ends.
-func (d *Desk) Follow(ctx context.Context, fn func(schemas.Event), kinds ...schemas.Kind) error {
-	head, err := d.cfg.Channel.Store().Head(ctx, "")
-	if err != nil {
-		return err
-	}
-	return d.cfg.Channel.Follow(ctx, head, func(p events.Page) error {
-		for _, ev := range p.Events {
-			if len(kinds) == 0 || slices.Contains(kinds, ev.Kind) {
-				fn(ev)
-			}
-		}
-		return nil
-	})
-}
-
 // View is a proposal with what the channel says happened to it.
 type View struct {
 	schemas.Proposal
@@ -231,57 +221,60 @@ func expiredError(id, bottle string, x schemas.Expired) error {
 // the first outcome: a non-duplicate Applied or an Expired, whichever was
 // stored first.
 func project(ctx context.Context, store events.Store, bottle string) ([]View, error) {
-	byID := map[string]*View{}
-	var order []string
-	from := events.AfterPos(0)
-	if bottle != "" {
-		from = events.AfterSeq(bottle, 0)
-	}
+	// Query reads only these kinds (never the denials, which are most of
+	// the store), newest first; the fold needs them in stream order.
+	var evs []schemas.Event
+	f := events.Filter{Kinds: []schemas.Kind{schemas.KindProposal, schemas.KindDecision, schemas.KindApplied, schemas.KindExpired},
+		Bottle: bottle, Limit: events.MaxQueryLimit}
 	for {
-		page, err := store.Read(ctx, from, 2000)
+		m, err := store.Query(ctx, f)
 		if err != nil {
 			return nil, fmt.Errorf("read proposals: %w", err)
 		}
-		for _, ev := range page.Events {
-			switch ev.Kind {
-			case schemas.KindProposal:
-				var p schemas.Proposal
-				if ev.Decode(&p) != nil {
-					continue
+		evs = append(evs, m.Events...)
+		if m.Next.IsZero() {
+			break
+		}
+		f.Before = m.Next
+	}
+	slices.SortFunc(evs, func(a, b schemas.Event) int { return cmp.Compare(a.Pos, b.Pos) })
+	byID := map[string]*View{}
+	var order []string
+	for _, ev := range evs {
+		switch ev.Kind {
+		case schemas.KindProposal:
+			var p schemas.Proposal
+			if ev.Decode(&p) != nil {
+				continue
+			}
+			if v, ok := byID[p.ID]; ok {
+				v.Proposal = p
+				continue
+			}
+			byID[p.ID] = &View{Proposal: p, Status: schemas.ProposalPending}
+			order = append(order, p.ID)
+		case schemas.KindDecision:
+			var dec schemas.Decision
+			if ev.Decode(&dec) == nil {
+				if v, ok := byID[dec.ProposalID]; ok && v.Decision == nil {
+					v.Decision = &dec
 				}
-				if v, ok := byID[p.ID]; ok {
-					v.Proposal = p
-					continue
+			}
+		case schemas.KindApplied:
+			var a schemas.Applied
+			if ev.Decode(&a) == nil && !a.Duplicate {
+				if v, ok := byID[a.ProposalID]; ok && v.Applied == nil && v.Expired == nil {
+					v.Applied, v.Status = &a, a.Status
 				}
-				byID[p.ID] = &View{Proposal: p, Status: schemas.ProposalPending}
-				order = append(order, p.ID)
-			case schemas.KindDecision:
-				var dec schemas.Decision
-				if ev.Decode(&dec) == nil {
-					if v, ok := byID[dec.ProposalID]; ok && v.Decision == nil {
-						v.Decision = &dec
-					}
-				}
-			case schemas.KindApplied:
-				var a schemas.Applied
-				if ev.Decode(&a) == nil && !a.Duplicate {
-					if v, ok := byID[a.ProposalID]; ok && v.Applied == nil && v.Expired == nil {
-						v.Applied, v.Status = &a, a.Status
-					}
-				}
-			case schemas.KindExpired:
-				var x schemas.Expired
-				if ev.Decode(&x) == nil {
-					if v, ok := byID[x.ProposalID]; ok && v.Applied == nil && v.Expired == nil && ev.Bottle == v.Bottle {
-						v.Expired, v.Status = &x, schemas.ProposalExpired
-					}
+			}
+		case schemas.KindExpired:
+			var x schemas.Expired
+			if ev.Decode(&x) == nil {
+				if v, ok := byID[x.ProposalID]; ok && v.Applied == nil && v.Expired == nil && ev.Bottle == v.Bottle {
+					v.Expired, v.Status = &x, schemas.ProposalExpired
 				}
 			}
 		}
-		if len(page.Events) == 0 && len(page.Gaps) == 0 {
-			break
-		}
-		from = page.Next
 	}
 	out := make([]View, 0, len(order))
 	for i := len(order) - 1; i >= 0; i-- {

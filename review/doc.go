@@ -21,6 +21,11 @@
 // (hold.go): approve releases it, deny or the hold's timeout refuses it,
 // and it never carries the secret.
 //
+// A push the git gate refused because its new commits carry secrets
+// travels the same way as a proposal of kind push (push.go): approve
+// releases those commits' findings for the agent's next push, deny keeps
+// them refused.
+//
 // A proposal still pending when its bottle ends expires (expire.go): the
 // owner publishes an Expired for each as the bottle ends, and any desk that
 // finds a bottle's owner dead (listing, deciding, the CLI's ps and cleanup)

@@ -2,8 +2,9 @@ package review
 
 import (
 	"fmt"
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Limits bound how fast one bottle may make proposals, so a looping or
@@ -44,43 +45,39 @@ func (e *RateLimitError) Error() string {
 		e.Reason, e.RetryAfter.Round(time.Second), e.Pending)
 }
 
+// limiter is Limits on golang.org/x/time/rate's token bucket.
 type limiter struct {
 	limits Limits
 	now    func() time.Time
-
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
+	bucket *rate.Limiter
 }
 
 func newLimiter(l Limits, now func() time.Time) *limiter {
 	l = l.withDefaults()
-	return &limiter{limits: l, now: now, tokens: float64(l.Burst), last: now()}
+	return &limiter{limits: l, now: now, bucket: rate.NewLimiter(rate.Every(l.Every), l.Burst)}
 }
 
-// allow takes a token for a new proposal, given how many are pending.
+// allow takes a token for a new proposal, given how many are pending, or
+// says how long the agent must wait for one.
 func (l *limiter) allow(pending int) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	now := l.now()
-	l.tokens = min(float64(l.limits.Burst), l.tokens+float64(max(now.Sub(l.last), 0))/float64(l.limits.Every))
-	l.last = now
 	if pending >= l.limits.MaxPending {
 		return &RateLimitError{Pending: pending, RetryAfter: l.limits.Every,
 			Reason: fmt.Sprintf("%d proposals already wait for a decision", pending)}
 	}
-	if l.tokens < 1 {
-		wait := time.Duration((1 - l.tokens) * float64(l.limits.Every))
+	r := l.bucket.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now) // a refused request takes nothing
 		return &RateLimitError{Pending: pending, RetryAfter: wait,
 			Reason: fmt.Sprintf("at most %d new proposals at once and one every %s", l.limits.Burst, l.limits.Every)}
 	}
-	l.tokens--
 	return nil
 }
 
-// refund returns a token after an approval.
+// refund returns a token after an approval. A reservation of -1 tokens
+// adds one (rate.Limiter subtracts what is reserved); the bucket's burst
+// caps it again at its next use, so a refund never lets more than Burst
+// through at once. TestApprovalsGiveTheirTokenBack pins this.
 func (l *limiter) refund() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.tokens = min(float64(l.limits.Burst), l.tokens+1)
+	l.bucket.ReserveN(l.now(), -1)
 }

@@ -41,6 +41,9 @@ type OwnerConfig struct {
 	Channel  Channel
 	Planner  *planner.Planner // for scope persist; nil refuses persist
 	Limits   Limits
+	// AgentWait is how long the agent's request_egress waits for a
+	// decision; proposals carry when that ends, for the operator.
+	AgentWait time.Duration
 	// OnReload, when set, is called with the live table after every reload
 	// the owner makes (the launcher keeps the run folder's routes file in
 	// step with it, for other processes to read).
@@ -112,9 +115,12 @@ func (o *Owner) Request(ctx context.Context, req planner.RouteRequest, justifica
 	if justification == "" {
 		return Result{}, errors.New("justification is required: say what you need this access for")
 	}
-	if len(justification) > 2000 {
-		return Result{}, errors.New("justification is longer than 2000 characters")
+	if len(justification) > schemas.AgentTextMax {
+		return Result{}, fmt.Errorf("justification is longer than %d characters", schemas.AgentTextMax)
 	}
+	// Stored as it will be shown: no control, format or bidi character
+	// reaches the channel, the audit log or any reader of the store.
+	justification = schemas.AgentText(justification).Lines(schemas.AgentTextMax)
 	for _, id := range denialIDs {
 		if !denialIDRe.MatchString(id) {
 			return Result{}, errors.New("denial_id must be the denial_id of a 403 (letters, digits and -)")
@@ -136,10 +142,12 @@ func (o *Owner) Request(ctx context.Context, req planner.RouteRequest, justifica
 		o.mu.Unlock()
 		return Result{}, errors.New("request refused: " + why)
 	}
+	now := o.cfg.Now().UTC()
 	t, merged := o.props[o.byKey[key]]
 	if merged {
 		t.prop.Count++
 		t.prop.DenialIDs = appendNew(t.prop.DenialIDs, denialIDs...)
+		t.prop.WaitUntil = o.waitUntil(now)
 	} else {
 		if err := o.limit.allow(o.pendingLocked()); err != nil {
 			o.mu.Unlock()
@@ -149,8 +157,9 @@ func (o *Owner) Request(ctx context.Context, req planner.RouteRequest, justifica
 			ID: newProposalID(), Bottle: o.cfg.Bottle, Host: req.Host, Port: req.Port,
 			PathPrefixes: req.PathPrefixes, Methods: req.Methods, Justification: justification,
 			DenialIDs: appendNew(nil, denialIDs...), Delta: delta.String(), Route: delta.Route,
-			BaseDigest: live.Digest(), Count: 1, Time: o.cfg.Now().UTC(),
+			BaseDigest: live.Digest(), Count: 1, Time: now, WaitUntil: o.waitUntil(now),
 		}}
+		t.prop.Persist = o.persistPreview(live, t.prop)
 		o.props[t.prop.ID] = t
 		o.byKey[key] = t.prop.ID
 	}
@@ -158,6 +167,14 @@ func (o *Owner) Request(ctx context.Context, req planner.RouteRequest, justifica
 	o.mu.Unlock()
 	o.publish(schemas.KindProposal, prop)
 	return o.wait(ctx, t, wait)
+}
+
+// waitUntil is when an agent's call made at now stops waiting.
+func (o *Owner) waitUntil(now time.Time) time.Time {
+	if o.cfg.AgentWait <= 0 {
+		return time.Time{}
+	}
+	return now.Add(o.cfg.AgentWait)
 }
 
 // Status returns a proposal's state, waiting up to wait for a decision while

@@ -26,7 +26,7 @@ type AgentPlan struct {
 	// agent's home; the launch empties it and writes the agent's skills.
 	SkillsDir string `json:"skills_dir"`
 	// GitUser is the commit identity the agent sets over its bottle's.
-	GitUser *GitIdentityPlan `json:"git_user,omitempty"`
+	GitUser *GitUserPlan `json:"git_user,omitempty"`
 
 	// Instructions is the delimited prompt block appended to the
 	// template's instructions file (Prompt.Into); Files are the skills'
@@ -58,13 +58,4 @@ type SkillPlan struct {
 	Files       int    `json:"files"`
 	Bytes       int64  `json:"bytes"`
 	Into        string `json:"into"`
-}
-
-// GitIdentityPlan is a commit identity an agent sets, each field with the
-// position that set it ("" fields are left to the bottle).
-type GitIdentityPlan struct {
-	Name        string `json:"name,omitempty"`
-	Email       string `json:"email,omitempty"`
-	NameOrigin  string `json:"name_origin,omitempty"`
-	EmailOrigin string `json:"email_origin,omitempty"`
 }

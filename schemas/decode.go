@@ -16,7 +16,8 @@ import (
 // yaml.v3's own Node.Decode ignores KnownFields, so it cannot be used for
 // strict decoding with positions; this walker is the project's one strict
 // decoder. It understands exactly the kinds the schemas use: structs (by yaml
-// tag), pointers, strings, bools, ints, slices, Names and map[string]string.
+// tag), pointers, strings, bools, ints, slices, Names, map[string]string and
+// types that parse their own scalar (scalarDecoder: the resource limits).
 // Structs may carry `At Location` and `KeyAt map[string]Location` fields
 // (tagged yaml:"-"), which it fills with the mapping's and each key's
 // position.
@@ -57,6 +58,16 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		d.decode(n, elem.Elem(), key)
 		v.Set(elem)
 		return
+	}
+	if v.CanAddr() {
+		if sd, ok := v.Addr().Interface().(scalarDecoder); ok {
+			if n.Kind != yaml.ScalarNode {
+				d.fail(n, key, "must be a single value, got "+describe(n), "")
+			} else if msg, hint := sd.decodeScalar(n); msg != "" {
+				d.fail(n, key, msg, hint)
+			}
+			return
+		}
 	}
 	switch v.Kind() {
 	case reflect.Struct:
@@ -138,11 +149,12 @@ func (d *nodeDecoder) decodeNames(n *yaml.Node, v reflect.Value, key string) {
 	v.Set(reflect.ValueOf(out))
 }
 
-// decodeStringMap fills a map[string]string; when keyAt is not nil it also
-// records where each key was written.
+// decodeStringMap fills a map[string]string or a map of string to struct;
+// when keyAt is not nil it also records where each key was written.
 func (d *nodeDecoder) decodeStringMap(n *yaml.Node, v reflect.Value, key string, keyAt map[string]Location) {
-	if v.Type().Key().Kind() != reflect.String || v.Type().Elem().Kind() != reflect.String {
-		panic(fmt.Sprintf("schemas: nodeDecoder supports only map[string]string, not %s", v.Type()))
+	elem := v.Type().Elem()
+	if v.Type().Key().Kind() != reflect.String || (elem.Kind() != reflect.String && elem.Kind() != reflect.Struct) {
+		panic(fmt.Sprintf("schemas: nodeDecoder supports only maps of string to string or struct, not %s", v.Type()))
 	}
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, key, "must be a mapping of names to values, got "+describe(n), "")
@@ -170,7 +182,17 @@ func (d *nodeDecoder) decodeStringMap(n *yaml.Node, v reflect.Value, key string,
 			continue
 		}
 		if isNull(val) {
-			d.fail(val, sub, "has no value", `write "" for an empty string`)
+			hint := `write "" for an empty string`
+			if elem.Kind() == reflect.Struct {
+				hint = "give it its keys, or remove it"
+			}
+			d.fail(val, sub, "has no value", hint)
+			continue
+		}
+		if elem.Kind() == reflect.Struct {
+			item := reflect.New(elem).Elem()
+			d.decode(val, item, sub)
+			m.SetMapIndex(reflect.ValueOf(kname), item)
 			continue
 		}
 		if s, ok := d.scalar(val, sub, "!!str", "a string"); ok {

@@ -23,6 +23,8 @@ const (
 	KindDecision      Kind = "review.decision"       // Decision
 	KindApplied       Kind = "review.applied"        // Applied
 	KindExpired       Kind = "review.expired"        // Expired
+	// KindLimit reports a running bottle meeting a resource limit.
+	KindLimit Kind = "bottle.limit" // LimitReached
 )
 
 // Event is one entry on the shared channel. ID is unique across every
@@ -113,9 +115,12 @@ func TerminalState(state string) bool { return state == StateExited || state == 
 
 // Lifecycle reports a bottle changing state.
 type Lifecycle struct {
-	State    string `json:"state"`
-	Name     string `json:"name"` // the manifest name
-	Backend  string `json:"backend,omitempty"`
+	State   string `json:"state"`
+	Name    string `json:"name"` // the manifest name
+	Backend string `json:"backend,omitempty"`
+	// Runtime is the container runtime of a docker bottle (RuntimeRunc,
+	// RuntimeRunsc), known from the first event on.
+	Runtime  string `json:"runtime,omitempty"`
 	ExitCode *int   `json:"exit_code,omitempty"`
 	Error    string `json:"error,omitempty"`
 	Owner    int    `json:"owner_pid,omitempty"`
@@ -128,6 +133,18 @@ type Lifecycle struct {
 	// AgentHome is the host folder kept as the agent's home, where its
 	// CLI's sessions live between launches.
 	AgentHome string `json:"agent_home,omitempty"`
+	// Reason says which resource limit the bottle met (ReasonOOM,
+	// ReasonPidsLimit) and Limits how often; set when it ends.
+	Reason string     `json:"reason,omitempty"`
+	Limits *LimitHits `json:"limits,omitempty"`
+	// Warnings are what the backend could not enforce as planned (a pids
+	// limit by RLIMIT_NPROC instead of a cgroup, for one).
+	Warnings []string `json:"warnings,omitempty"`
+	// Spooled is set on the last lifecycle event of a bottle whose owner
+	// could not store its final events before it exited: how many of the
+	// bottle's events (this one included) it spooled, for the next
+	// bot-bottle to deliver. They were stored late, not lost.
+	Spooled int `json:"spooled,omitempty"`
 }
 
 // StopRequest asks the owner of a bottle to stop it.

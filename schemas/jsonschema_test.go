@@ -87,7 +87,8 @@ func TestManifestSchemaRefusesStructuralMistakes(t *testing.T) {
 		"host-port.yaml", "host-path.yaml", "host-empty.yaml", "host-missing.yaml", "extends-bad-name.yaml", "command-empty.yaml",
 		"env-bad-name-and-value.yaml", "workdir-unknown-key.yaml", "workdir-outside.yaml", "workdir-not-protected.yaml",
 		"workdir-not-list.yaml", "workdir-not-mapping.yaml", "websocket-with-passthrough.yaml", "websocket-without-auth.yaml",
-		"websocket-not-bool.yaml"} {
+		"websocket-not-bool.yaml", "resources-types.yaml", "resources-ranges.yaml", "resources-unknown-key.yaml",
+		"resources-not-mapping.yaml", "resources-negative.yaml", "runtime-unknown.yaml", "runtime-empty.yaml", "runtime-list.yaml"} {
 		src, err := os.ReadFile("testdata/invalid/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -159,6 +160,11 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"manifest", []string{"workdir"}, Workdir{}, "yaml"},
 		{"manifest", []string{"$defs", "route"}, Route{}, "yaml"},
 		{"manifest", []string{"$defs", "route", "auth"}, Auth{}, "yaml"},
+		{"manifest", []string{"resources"}, Resources{}, "yaml"},
+		{"manifest", []string{"git-gate"}, GitGate{}, "yaml"},
+		{"manifest", []string{"git-gate", "user"}, GitUser{}, "yaml"},
+		{"manifest", []string{"$defs", "gitRepo"}, GitRepo{}, "yaml"},
+		{"manifest", []string{"$defs", "gitRepo", "auth"}, GitAuth{}, "yaml"},
 		{"routes", nil, RoutesFile{}, "yaml"},
 		{"routes", []string{"routes", "items"}, RouteRule{}, "yaml"},
 		{"routes", []string{"routes", "items", "auth"}, SlotAuth{}, "yaml"},
@@ -171,12 +177,17 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"plan", []string{"env", "items"}, EnvVar{}, "json"},
 		{"plan", []string{"files", "items"}, AgentFile{}, "json"},
 		{"plan", []string{"workdir"}, WorkdirPlan{}, "json"},
+		{"plan", []string{"git_gate"}, GitGatePlan{}, "json"},
+		{"plan", []string{"git_gate", "user"}, GitUserPlan{}, "json"},
+		{"plan", []string{"git_gate", "repos", "items"}, GitRepoPlan{}, "json"},
+		{"plan", []string{"git_gate", "repos", "items", "auth"}, GitAuthPlan{}, "json"},
 		{"plan", []string{"workdir", "protected", "items"}, ProtectedPlan{}, "json"},
 		{"plan", []string{"workdir", "writable", "items"}, WritablePlan{}, "json"},
 		{"plan", []string{"agent"}, AgentPlan{}, "json"},
 		{"plan", []string{"agent", "prompt"}, PromptPlan{}, "json"},
 		{"plan", []string{"agent", "skills", "items"}, SkillPlan{}, "json"},
-		{"plan", []string{"agent", "git_user"}, GitIdentityPlan{}, "json"},
+		{"plan", []string{"agent", "git_user"}, GitUserPlan{}, "json"},
+		{"plan", []string{"resources"}, PlannedResources{}, "json"},
 	}
 	for _, c := range cases {
 		got, want := schemaProps(t, c.schema, c.path...), tagNames(c.typ, c.tag)

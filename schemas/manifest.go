@@ -12,9 +12,16 @@ type Manifest struct {
 	Env           map[string]string `yaml:"env" json:"env,omitempty"`
 	Egress        *Egress           `yaml:"egress" json:"egress,omitempty"`
 	Workdir       *Workdir          `yaml:"workdir" json:"workdir,omitempty"`
+	Resources     *Resources        `yaml:"resources" json:"resources,omitempty"`
 	// DLP is the bottle's default policy for requests that carry a secret;
 	// a route's own dlp block wins.
 	DLP *DLP `yaml:"dlp" json:"dlp,omitempty"`
+	// Runtime is the container runtime of a docker bottle: auto (the
+	// default), runc or runsc (gVisor). See ResolveRuntime.
+	Runtime string `yaml:"runtime" json:"runtime,omitempty"`
+	// GitGate is the bottle's git gate: the repos the agent fetches and
+	// pushes through its owner, who holds the credentials.
+	GitGate *GitGate `yaml:"git-gate" json:"git-gate,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and

@@ -16,6 +16,14 @@ type Plan struct {
 	Env      []EnvVar        `json:"env"`
 	Files    []AgentFile     `json:"files,omitempty"`
 	Workdir  WorkdirPlan     `json:"workdir"`
+	// Resources are the limits the backend enforces on the bottle.
+	Resources PlannedResources `json:"resources"`
+	// Runtime is the manifest's runtime (RuntimeAuto when none sets it);
+	// DockerRuntime is the runtime a docker bottle of this plan runs under
+	// on the planning host, when the planner could ask Docker.
+	Runtime       string       `json:"runtime"`
+	DockerRuntime string       `json:"docker_runtime,omitempty"`
+	GitGate       *GitGatePlan `json:"git_gate,omitempty"`
 	// Agent is the agent the bottle runs, when planned for one.
 	Agent    *AgentPlan `json:"agent,omitempty"`
 	Warnings []string   `json:"warnings"`

@@ -45,7 +45,8 @@ const (
 type Proposal struct {
 	ID string `json:"proposal_id"`
 	// Kind is ProposalEgress (also when empty) for a route-table change,
-	// ProposalRelease for a request held by the proxy's DLP.
+	// ProposalRelease for a request held by the proxy's DLP, ProposalPush
+	// for a push the git gate refused for its secrets.
 	Kind          string    `json:"kind,omitempty"`
 	Bottle        string    `json:"bottle"`
 	Host          string    `json:"host"`
@@ -61,12 +62,30 @@ type Proposal struct {
 	Time          time.Time `json:"time"`
 	// Release is the held request, for Kind ProposalRelease.
 	Release *Release `json:"release,omitempty"`
+	// Push is the refused push, for Kind ProposalPush.
+	Push *PushReview `json:"push,omitempty"`
+	// Persist is what approving with scope persist would write, worked out
+	// when the proposal was made (or last merged), so the operator sees
+	// the file and the diff before deciding.
+	Persist *PersistPreview `json:"persist,omitempty"`
+	// WaitUntil is when the agent's waiting call gives up and answers
+	// pending (the agent may then wait again with proposal_status).
+	WaitUntil time.Time `json:"wait_until,omitzero"`
+}
+
+// PersistPreview is the manifest edit an approval with scope persist would
+// make: the file and its unified diff, or why persist is unavailable.
+type PersistPreview struct {
+	Manifest    string `json:"manifest,omitempty"`
+	Diff        string `json:"diff,omitempty"`
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // Proposal kinds.
 const (
 	ProposalEgress  = "egress"  // the agent asks for a wider routes table
 	ProposalRelease = "release" // the proxy holds a request that carries a secret
+	ProposalPush    = "push"    // the git gate refused a push whose new commits carry secrets
 )
 
 // Release is a request the egress proxy holds because it carries a secret

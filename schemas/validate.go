@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 var (
@@ -54,7 +56,33 @@ func ReservedEnv(name string) bool {
 	return strings.HasPrefix(u, "BOT_BOTTLE_") || strings.HasPrefix(u, "EGRESS_TOKEN_")
 }
 
-// CheckPathPrefix reports why p is not a usable path_allowlist entry, or ""
+// SplitPathEntry splits a path_allowlist entry into the methods it names
+// and its path prefix: "/p" names none (the route's methods apply there),
+// "GET /p" or "GET,HEAD /p" only those. A read-only corner of an API (a
+// usage counter beside a credit that a POST spends) needs no route of its
+// own.
+func SplitPathEntry(e string) (methods []string, prefix string) {
+	m, p, ok := strings.Cut(e, " ")
+	if !ok || strings.HasPrefix(e, "/") {
+		return nil, e
+	}
+	return strings.Split(m, ","), p
+}
+
+// CheckPathEntry reports why e is not a usable path_allowlist entry
+// ("/prefix" or "METHOD[,METHOD] /prefix"), or "" when it is.
+func CheckPathEntry(e string) string {
+	methods, p := SplitPathEntry(e)
+	for _, m := range methods {
+		if !slices.Contains(Methods, m) {
+			return fmt.Sprintf("names %q, which is not an HTTP method a route can allow (%s): write /path or METHOD[,METHOD] /path",
+				m, strings.Join(Methods, ", "))
+		}
+	}
+	return CheckPathPrefix(p)
+}
+
+// CheckPathPrefix reports why p is not a usable path prefix, or ""
 // when it is. Prefixes are written in their normalised, decoded form, since
 // the proxy refuses requests whose path is not already normalised.
 func CheckPathPrefix(p string) string {
@@ -73,9 +101,14 @@ func CheckPathPrefix(p string) string {
 		return "must not contain an empty segment (//)"
 	}
 	for _, r := range p {
-		if r < 0x21 || r == 0x7f {
-			return "must not contain white space or control characters"
+		if r < 0x21 || r == 0x7f || unicode.IsSpace(r) || invisible(r) {
+			// Paths reach the operator's screen: nothing in one may hide,
+			// reorder or forge what is shown (see AgentText).
+			return "must not contain white space, control, format or bidi characters"
 		}
+	}
+	if !utf8.ValidString(p) {
+		return "must be valid UTF-8"
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == "." || seg == ".." {
@@ -133,6 +166,12 @@ func (m *Manifest) Validate() Errors {
 	if _, ok := m.KeyAt["dlp"]; ok {
 		errs = append(errs, m.DLP.validate("dlp", m.KeyAt["dlp"])...)
 	}
+	errs = append(errs, m.validateRuntime()...)
+	if m.GitGate != nil {
+		errs = append(errs, m.GitGate.validate()...)
+	} else if at, ok := m.KeyAt["git-gate"]; ok {
+		errs = append(errs, &Error{At: at, Key: "git-gate", Msg: "is empty", Hint: "give it repos, or remove it"})
+	}
 	return errs
 }
 
@@ -182,7 +221,7 @@ func (r *Route) validate(key string) Errors {
 		add("port", "must be between 1 and 65535", "")
 	}
 	for i, p := range r.PathAllowlist {
-		if why := CheckPathPrefix(p); why != "" {
+		if why := CheckPathEntry(p); why != "" {
 			errs = append(errs, &Error{At: itemAt(r.PathAllowlistAt, i, r.KeyAt["path_allowlist"]),
 				Key: fmt.Sprintf("%s.path_allowlist[%d]", key, i), Msg: why})
 		}
@@ -191,6 +230,17 @@ func (r *Route) validate(key string) Errors {
 		if !slices.Contains(Methods, meth) {
 			errs = append(errs, &Error{At: itemAt(r.MethodsAt, i, r.KeyAt["methods"]), Key: fmt.Sprintf("%s.methods[%d]", key, i),
 				Msg: fmt.Sprintf("%q is not an HTTP method a route can allow", meth), Hint: oneOf(meth, Methods)})
+		}
+	}
+	for i, p := range r.PathAllowlist {
+		ms, _ := SplitPathEntry(p)
+		for _, m := range ms {
+			if len(r.Methods) > 0 && slices.Contains(Methods, m) && !slices.Contains(r.Methods, m) {
+				errs = append(errs, &Error{At: itemAt(r.PathAllowlistAt, i, r.KeyAt["path_allowlist"]),
+					Key:  fmt.Sprintf("%s.path_allowlist[%d]", key, i),
+					Msg:  fmt.Sprintf("names %s, which the route's methods do not allow (an entry narrows its route, never widens it)", m),
+					Hint: "add " + m + " to methods, or drop it from this entry"})
+			}
 		}
 	}
 	if _, ok := r.KeyAt["auth"]; ok {
@@ -280,7 +330,12 @@ func itemAt(at []Location, i int, fallback Location) Location {
 func oneOf(got string, valid []string) string {
 	list := "one of " + strings.Join(valid, ", ")
 	for _, v := range valid {
-		if strings.EqualFold(v, got) || (len(got) > 2 && editDistance(strings.ToLower(got), strings.ToLower(v)) <= max(1, len(got)/4)) {
+		if strings.EqualFold(v, got) {
+			return fmt.Sprintf("did you mean %q? %s", v, list)
+		}
+	}
+	for _, v := range valid {
+		if len(got) > 2 && editDistance(strings.ToLower(got), strings.ToLower(v)) <= max(1, len(got)/4) {
 			return fmt.Sprintf("did you mean %q? %s", v, list)
 		}
 	}

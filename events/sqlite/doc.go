@@ -3,11 +3,18 @@
 // binary stays static.
 //
 // Several bot-bottle processes open the same file at once: WAL mode lets
-// readers run beside the one writer, and busy_timeout makes a writer wait its
-// turn rather than fail. Every pragma is in the DSN, so every pooled
-// connection has it. Each Store keeps two pools: one connection for writes
-// (BEGIN IMMEDIATE, so a transaction never has to upgrade a read lock and
-// deadlock), several for reads.
+// readers run beside the one writer. Writers queue: each write transaction
+// (BEGIN IMMEDIATE, so it never has to upgrade a read lock and deadlock)
+// is taken only after an exclusive flock on state.db-lock, so a writer
+// sleeps in the kernel until the one before it commits, and is woken at
+// once. SQLite's busy_timeout alone is a poll (sleep 1..100 ms, try again):
+// with a hundred parallel launches on two cores, half of them lost every
+// race for five seconds and failed with "database is locked". BusyTimeout
+// now bounds only the wait behind a writer that does not finish (stopped,
+// or a foreign process holding SQLite's lock), and the error names it.
+// Opening a store that is up to date writes nothing. Every pragma is in
+// the DSN, so every pooled connection has it. Each Store keeps two pools:
+// one connection for writes, several for reads.
 //
 // Sequence numbers are assigned inside the write transaction from the
 // bottles table, so they are gapless per bottle whichever process writes.
@@ -16,12 +23,22 @@
 // write transaction at a time.
 //
 // Followers are woken by a doorbell: after each commit the writer writes a
-// byte to state.db-bell beside the database, and every process following the
-// store watches that file with inotify (Linux). The write comes after the
-// commit, so a woken follower always finds what woke it; watching the WAL
-// instead would wake followers before the commit is visible. A slow poll is
-// the safety net for a missed ring, and the only mechanism where inotify is
-// unavailable.
+// new value to state.db-bell beside the database, and every process
+// following the store watches that file with inotify (Linux). The write
+// comes after the commit, so a woken follower always finds what woke it;
+// watching the WAL instead would wake followers before the commit is
+// visible. Where inotify is unavailable (another platform, or the limit of
+// inotify instances reached: a hundred parallel launches reach it), one
+// goroutine per process reads the bell every 50ms instead, which costs a
+// pread, not a query per follower. A slow poll is the safety net for a
+// missed ring.
+//
+// Query reads one of four indexes, each starting with kind and ending with
+// time_ns and pos (the rowid): (kind), (kind, bottle), (kind, host) and
+// (kind, bottle, host), the host ones partial (only events that have a
+// host). It names the index (INDEXED BY): without statistics SQLite takes
+// a range of time for as selective as a bottle and may pick the wrong one;
+// a test reads the plan of every filter shape.
 //
 // Retention keeps the newest Retain events per bottle. A background
 // goroutine deletes older ones in small transactions so a writer waits at

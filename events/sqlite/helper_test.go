@@ -4,14 +4,18 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bot-bottle/bot-bottle/events/sqlite"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -83,6 +87,12 @@ func runHelper(role, path string) error {
 		return helperLock(path)
 	case "write":
 		return helperWrite(path)
+	case "launch":
+		return helperLaunch(path)
+	case "stuck-writer":
+		return helperStuckWriter(path)
+	case "busy-writer":
+		return helperBusyWriter(path)
 	}
 	return fmt.Errorf("unknown role %q", role)
 }
@@ -140,6 +150,96 @@ func helperWrite(path string) error {
 			return err
 		}
 		i += k
+	}
+	fmt.Println("done")
+	return nil
+}
+
+// helperLaunch writes what one `bot-bottle launch -- true` writes, as it
+// writes it: it opens the store, appends a bottle's three lifecycle events
+// one transaction each, and closes. It says "ok", or the first error.
+func helperLaunch(path string) error {
+	// A launch works between its writes (namespaces, a CA, a proxy):
+	// a quarter of a CPU second in all on this machine; the burns here are half that. The burns keep this process
+	// as busy, so that on a small machine a writer holding the lock
+	// competes for the CPU as a launch's would.
+	burn(60 * time.Millisecond)
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		fmt.Println("error:", err)
+		return nil
+	}
+	defer s.Close()
+	bottle := fmt.Sprintf("launch-%d", os.Getpid())
+	for _, state := range []string{schemas.StateStarting, schemas.StateRunning, schemas.StateExited} {
+		ev, err := schemas.NewEvent(bottle, schemas.KindLifecycle, schemas.Lifecycle{State: state, Name: "launch"})
+		if err != nil {
+			return err
+		}
+		if _, err := s.Append(context.Background(), []schemas.Event{ev}); err != nil {
+			fmt.Println("error:", err)
+			return nil
+		}
+		burn(20 * time.Millisecond)
+	}
+	fmt.Println("ok")
+	return nil
+}
+
+// burn spends about d of this thread's CPU time.
+func burn(d time.Duration) {
+	var ts unix.Timespec
+	now := func() time.Duration {
+		_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+		return time.Duration(ts.Nano())
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for end := now() + d; now() < end; {
+	}
+}
+
+// helperStuckWriter holds the writers' queue, as a writer stopped (SIGSTOP,
+// a debugger) in the middle of a transaction would, until its stdin closes.
+func helperStuckWriter(path string) error {
+	f, err := os.OpenFile(path+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return err
+	}
+	fmt.Println("locked")
+	io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// helperBusyWriter takes the writers' queue 10 times for 100ms each, as a
+// writer slowed by a loaded machine would (counting itself in, as every
+// writer does), and says "done".
+func helperBusyWriter(path string) error {
+	f, err := os.OpenFile(path+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Println("ready")
+	for range 10 {
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			return err
+		}
+		var n [8]byte
+		_, _ = f.ReadAt(n[:], 0)
+		binary.LittleEndian.PutUint64(n[:], binary.LittleEndian.Uint64(n[:])+1)
+		if _, err := f.WriteAt(n[:], 0); err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
+			return err
+		}
+		time.Sleep(time.Millisecond)
 	}
 	fmt.Println("done")
 	return nil

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -30,11 +31,14 @@ type Options struct {
 	// negative value keeps everything). The newest are kept; the latest
 	// event of each kind of each bottle is kept apart and never pruned.
 	Retain int
-	// BusyTimeout is how long an operation waits for another process's
-	// lock before failing with ErrLocked (default 5s).
+	// BusyTimeout is how long a writer waits behind one other writer that
+	// does not finish (a stopped or stuck process), and any operation for
+	// a lock SQLite holds, before failing with ErrLocked (default 30s).
+	// Writers of every process queue in turn, and a writer waits as long
+	// as the queue moves: a burst makes the queue long, not broken.
 	BusyTimeout time.Duration
 	// PollInterval is the followers' safety net for a missed doorbell
-	// (default 1s; 50ms where the doorbell cannot be watched).
+	// (default 1s).
 	PollInterval time.Duration
 	Metrics      *events.Metrics
 	Logger       *slog.Logger // default slog.Default()
@@ -50,6 +54,7 @@ type Store struct {
 
 	w *sql.DB // one connection: writes, BEGIN IMMEDIATE
 	r *sql.DB // several connections: reads
+	q *writeQueue
 
 	local   bell.Bell // rung after this process commits or the doorbell rings
 	door    *doorbell
@@ -62,16 +67,17 @@ type Store struct {
 
 var _ events.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the store at path, migrating its schema.
-// A file that is not a SQLite database, or one locked by another process,
-// is an error naming the file (ErrCorrupt, ErrLocked), and nothing is
-// written to it.
+// Open opens (creating if needed) the store at path, migrating its schema,
+// and checks the pages of the registry tables (checkRegistry; the whole
+// file is Check's). A file that is not a SQLite database or whose registry
+// is damaged, or one locked by another process, is an error naming the
+// file (ErrCorrupt, ErrLocked), and nothing is written to it.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.Retain == 0 {
 		opts.Retain = DefaultRetain
 	}
 	if opts.BusyTimeout <= 0 {
-		opts.BusyTimeout = 5 * time.Second
+		opts.BusyTimeout = 30 * time.Second
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
@@ -90,19 +96,25 @@ func Open(path string, opts Options) (*Store, error) {
 		path: abs, opts: opts, metrics: opts.Metrics.OrNew(), log: opts.Logger,
 		poll: opts.PollInterval, prune: make(chan struct{}, 1), closing: make(chan struct{}),
 	}
+	q, err := openWriteQueue(abs + "-lock")
+	if err != nil {
+		return nil, fmt.Errorf("open event store %s: %w", abs, err)
+	}
+	s.q = q
 	if err := s.openPools(); err != nil {
+		q.close()
 		return nil, err
 	}
 	door, err := openDoorbell(abs+"-bell", s.local.Ring)
 	if err != nil {
 		s.w.Close()
 		s.r.Close()
+		q.close()
 		return nil, fmt.Errorf("open event store %s: %w", abs, err)
 	}
 	s.door = door
 	if door.watchErr != nil {
-		s.poll = min(s.poll, 50*time.Millisecond)
-		s.log.Info("event store: followers poll: no doorbell watcher", "path", abs, "error", door.watchErr)
+		s.log.Debug("event store: the doorbell is read every 50ms: it cannot be watched", "path", abs, "error", door.watchErr)
 	}
 	s.wg.Add(1)
 	go s.pruneLoop()
@@ -112,17 +124,25 @@ func Open(path string, opts Options) (*Store, error) {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// openPools opens the write and read pools and migrates the schema.
+// openPools opens the write and read pools, checks the registry and
+// migrates the schema.
 func (s *Store) openPools() error {
 	busy := strconv.FormatInt(s.opts.BusyTimeout.Milliseconds(), 10)
 	base := "file:" + (&url.URL{Path: s.path}).EscapedPath()
 	write := base + "?_txlock=immediate" +
 		"&_pragma=busy_timeout(" + busy + ")" +
 		"&_pragma=journal_mode(WAL)" +
-		// FULL: a commit is on disk before Append returns, which is what
-		// lets the control plane acknowledge a sidecar's batch. Batching
-		// makes the extra fsync cheap per event.
-		"&_pragma=synchronous(FULL)" +
+		// NORMAL: a commit is in the log (the page cache) when Append
+		// returns, so no process crash loses it, but the log is fsync'd
+		// only at checkpoints, and by Sync for a receiver that must
+		// acknowledge on disk (a sidecar's batch). An fsync per commit,
+		// made while holding the writers' queue, is what made the queue
+		// slow on a loaded machine: the writer sleeps in fsync, then
+		// waits for a CPU to hand the lock on.
+		"&_pragma=synchronous(NORMAL)" +
+		// After a checkpoint, a log that grew past this is cut back to
+		// it, so a burst does not keep its disk space for good.
+		"&_pragma=journal_size_limit(16777216)" +
 		"&_pragma=foreign_keys(ON)"
 	read := base + "?_pragma=busy_timeout(" + busy + ")" +
 		"&_pragma=query_only(ON)"
@@ -131,12 +151,6 @@ func (s *Store) openPools() error {
 		return fmt.Errorf("open event store %s: %w", s.path, err)
 	}
 	w.SetMaxOpenConns(1)
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.BusyTimeout+10*time.Second)
-	defer cancel()
-	if err := migrate(ctx, w); err != nil {
-		w.Close()
-		return classify(s.path, "open event store", err)
-	}
 	r, err := sql.Open("sqlite", read)
 	if err != nil {
 		w.Close()
@@ -145,6 +159,16 @@ func (s *Store) openPools() error {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s.w, s.r = w, r
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.BusyTimeout+10*time.Second)
+	defer cancel()
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		r.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return err
+		}
+		return classify(s.path, "open event store", err)
+	}
 	return nil
 }
 
@@ -157,6 +181,7 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		s.door.Close()
 		err = s.w.Close()
+		s.q.close()
 		if rerr := s.r.Close(); err == nil {
 			err = rerr
 		}
@@ -165,6 +190,28 @@ func (s *Store) Close() error {
 		}
 	})
 	return err
+}
+
+// write runs fn in a write transaction, in its turn among the writers of
+// every process (see writeQueue), and commits.
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	unlock, err := s.q.lock(ctx, s.opts.BusyTimeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // closed reports whether Close was called.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,5 +114,59 @@ func TestReopenKeepsEventsAndSeqs(t *testing.T) {
 		if got[0].Seq != uint64(round+1) {
 			t.Fatalf("round %d: seq %d", round, got[0].Seq)
 		}
+	}
+}
+
+// A writer that stops in the middle of its turn (here: a process holding
+// the writers' queue) keeps the others waiting for BusyTimeout, and then
+// they fail with ErrLocked naming the process; once it is gone they write.
+func TestAStuckWriterIsNamed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	s, err := sqlite.Open(path, sqlite.Options{BusyTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h := startHelper(t, "stuck-writer", path)
+	h.expect(t, "locked")
+	_, err = s.Append(context.Background(), []schemas.Event{storetest.Event(t, "a", schemas.KindDenial, 1)})
+	t.Log(err)
+	if !errors.Is(err, sqlite.ErrLocked) || !strings.Contains(err.Error(), path) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("pid %d", h.cmd.Process.Pid)) {
+		t.Fatalf("append behind a stuck writer: %v; want ErrLocked naming %s and pid %d", err, path, h.cmd.Process.Pid)
+	}
+	h.stdin.Close()
+	if err := h.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(context.Background(), []schemas.Event{storetest.Event(t, "a", schemas.KindDenial, 2)}); err != nil {
+		t.Fatalf("append after the stuck writer left: %v", err)
+	}
+}
+
+// A queue that moves is waited out however long it is: with BusyTimeout
+// 150ms, an append behind four processes that each take their turn ten
+// times for 100ms (four seconds in all) is stored.
+func TestALongQueueThatMovesIsWaitedOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	s, err := sqlite.Open(path, sqlite.Options{BusyTimeout: 150 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var hs []*helper
+	for range 4 {
+		h := startHelper(t, "busy-writer", path)
+		h.expect(t, "ready")
+		hs = append(hs, h)
+	}
+	time.Sleep(50 * time.Millisecond) // the helpers hold the queue
+	start := time.Now()
+	if _, err := s.Append(context.Background(), []schemas.Event{storetest.Event(t, "a", schemas.KindDenial, 1)}); err != nil {
+		t.Fatalf("append behind a moving queue (%v): %v", time.Since(start), err)
+	}
+	t.Logf("waited %v behind the queue", time.Since(start))
+	for _, h := range hs {
+		h.expect(t, "done")
 	}
 }

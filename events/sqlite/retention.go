@@ -90,12 +90,15 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 // pruneStep deletes up to pruneBatch of bottle's oldest events beyond
 // retain, in one transaction, and returns how many and whether the bottle
 // is within its bound now.
-func (s *Store) pruneStep(ctx context.Context, bottle string, retain uint64) (int, bool, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, false, err
-	}
-	defer tx.Rollback()
+func (s *Store) pruneStep(ctx context.Context, bottle string, retain uint64) (n int, done bool, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		n, done, err = pruneIn(ctx, tx, bottle, retain)
+		return err
+	})
+	return n, done, err
+}
+
+func pruneIn(ctx context.Context, tx *sql.Tx, bottle string, retain uint64) (int, bool, error) {
 	var last, pruned, prunedPos uint64
 	if err := tx.QueryRowContext(ctx, "SELECT last_seq, pruned_seq, pruned_pos FROM bottles WHERE bottle = ?", bottle).
 		Scan(&last, &pruned, &prunedPos); err != nil {
@@ -120,9 +123,6 @@ func (s *Store) pruneStep(ctx context.Context, bottle string, retain uint64) (in
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE bottles SET pruned_seq = ?, pruned_pos = ? WHERE bottle = ?",
 		int64(upTo), max(int64(prunedPos), maxPos.Int64), bottle); err != nil {
-		return 0, false, err
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, false, err
 	}
 	return int(n), upTo == last-retain, nil

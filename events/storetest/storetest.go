@@ -25,6 +25,8 @@ func Run(t *testing.T, open Open) {
 	t.Run("FollowSeamUnderConcurrentWrites", func(t *testing.T) { testFollowSeam(t, open(t)) })
 	t.Run("FollowStops", func(t *testing.T) { testFollowStops(t, open(t)) })
 	t.Run("DenialQueryRedacted", func(t *testing.T) { testRedaction(t, open(t)) })
+	t.Run("Query", func(t *testing.T) { testQuery(t, open(t)) })
+	t.Run("QueryDefaultLimit", func(t *testing.T) { testQueryDefaultLimit(t, open(t)) })
 }
 
 // Event makes a valid event of bottle with a small payload; it fails t on
@@ -98,6 +100,9 @@ func testAppendAssigns(t *testing.T, s events.Store) {
 		if i > 0 && got[i].Pos <= got[i-1].Pos {
 			t.Errorf("event %d: pos %d not after %d", i, got[i].Pos, got[i-1].Pos)
 		}
+	}
+	if err := s.Sync(ctx(t)); err != nil {
+		t.Fatalf("sync after append: %v", err)
 	}
 	more := mustAppend(t, s, Event(t, "b", schemas.KindDenial, 4))
 	if more[0].Seq != 2 || more[0].Pos <= got[2].Pos {

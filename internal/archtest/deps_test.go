@@ -46,7 +46,7 @@ func merge(ms ...map[string]string) map[string]string {
 	return out
 }
 
-// rules is DESIGN.md's arrows: main -> mcp -> launcher, review -> planner,
+// rules is ARCHITECTURE.md's arrows: main -> mcp -> launcher, review -> planner,
 // egressproxy, events -> schemas, dlp; egressproxy and events run standalone.
 var rules = map[string]rule{
 	"schemas": {only: []string{"schemas"},
@@ -60,6 +60,10 @@ var rules = map[string]rule{
 	"egressproxy": {
 		forbidden: merge(edge("the sidecar runs standalone, from a routes file", "planner", "launcher", "review", "mcp"),
 			cli, mcpgo, store, docker)},
+	"egressproxy/sidecar": {
+		forbidden: merge(edge("the standalone sidecar is the proxy and its event delivery, nothing nearer the edge", "planner", "launcher", "review", "mcp"),
+			cli, mcpgo, store, docker)},
+	"internal/promserve": {only: []string{"internal/promserve"}, forbidden: cli},
 	"events": {tree: true,
 		forbidden: merge(edge("events carries what others produce; the proxy publishes to it, never the reverse",
 			"planner", "egressproxy", "launcher", "review", "mcp"), cli, mcpgo, goprox, docker)},
@@ -69,10 +73,19 @@ var rules = map[string]rule{
 		forbidden: merge(cli, mcpgo, goprox, store, docker)}, // the in-bottle init stays small: it runs in every bottle
 	"review": {tree: true,
 		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, docker)},
-	"mcp": {tree: true, forbidden: cli},
+	// The git gate is core-ish like the proxy: the owner's wiring (the
+	// launcher) starts it, review answers it through an interface.
+	"gitgate": {tree: true, only: []string{"gitgate", "schemas", "dlp"},
+		forbidden: merge(edge("the gate sits beside the proxy; the owner's wiring starts it", "planner", "launcher", "review", "mcp", "egressproxy", "events"),
+			cli, mcpgo, goprox, store, docker)},
+	// The terminal desk renders what review decides; it reaches bottles
+	// only through the desk.
+	"review/terminal": {only: []string{"review/terminal", "review", "schemas", "events", "events/internal/bell", "planner", "internal/atomicfile", "internal/beneath"},
+		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, goprox, docker)},
+	"mcp":        {tree: true, forbidden: cli},
+	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
 	// Reading an untrusted folder is one small package's worth of code.
 	"internal/beneath": {only: []string{"internal/beneath"}, forbidden: merge(cli, mcpgo, goprox, store, docker)},
-	"hostconfig":       {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
 }
 
 // events/sqlite may use SQLite; the events package itself may not.

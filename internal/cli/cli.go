@@ -3,8 +3,10 @@ package cli
 import (
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
+	"github.com/bot-bottle/bot-bottle/launcher/netns"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"golang.org/x/term"
 )
@@ -31,7 +33,11 @@ func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {
 }
 
 func (c *cli) planner() (*planner.Planner, error) {
-	return planner.New(c.env, c.workDir)
+	p, err := planner.New(c.env, c.workDir)
+	if err == nil && runtime.GOOS == "linux" {
+		p.HostCheck = netns.PlanWarnings // what the local backend cannot enforce here
+	}
+	return p, err
 }
 
 // hintError attaches a "Try:" line to an error.

@@ -5,17 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
+	"strings"
 
-	"github.com/bot-bottle/bot-bottle/egressproxy"
-	"github.com/bot-bottle/bot-bottle/schemas"
+	"github.com/bot-bottle/bot-bottle/egressproxy/sidecar"
+	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/spf13/cobra"
 )
 
@@ -82,16 +76,11 @@ HTTP(S)_PROXY in this process's environment is ignored: use --upstream-proxy.`,
 }
 
 func runEgress(ctx context.Context, c *cli, o egressOptions) error {
-	rf, err := readRoutesFile(o.routes)
-	if err != nil {
-		return err
-	}
-	ca, err := egressproxy.LoadCA(o.caDir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return withHint(err, "bot-bottle ca init "+o.caDir)
-		}
-		return err
+	switch unix := strings.HasPrefix(o.events, events.UnixScheme); {
+	case unix && o.spool == "":
+		return &usageError{msg: "egress: --events " + o.events + " needs --spool DIR: where events wait until the control plane has them"}
+	case !unix && o.spool != "":
+		return &usageError{msg: "egress: --spool is for --events unix:PATH"}
 	}
 	cfg, err := proxyFlags{resolve: o.resolve, upstreamCA: o.upstreamCA}.config()
 	if err != nil {
@@ -102,90 +91,13 @@ func runEgress(ctx context.Context, c *cli, o egressOptions) error {
 			return &usageError{msg: fmt.Sprintf("--upstream-proxy: %v", err)}
 		}
 	}
-	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
-	pub, eventsMetrics, closeEvents, err := egressPublisher(c, o, logger)
-	if err != nil {
-		return err
-	}
-	defer closeEvents()
-	cfg.Bottle, cfg.Routes, cfg.CA, cfg.Publisher, cfg.Logger = o.bottle, rf, ca, pub, logger
-	cfg.Tokens = tokensFromEnv(c.env)
-	cfg.HostSecrets = dlpSecretsFromEnv(c.env)
-	p, err := egressproxy.New(cfg)
-	if err != nil {
-		return err
-	}
-	l, err := egressproxy.Listen(o.listen)
-	if err != nil {
-		return err
-	}
-	if o.metrics != "" {
-		ml, err := net.Listen("tcp", o.metrics)
-		if err != nil {
-			l.Close()
-			return fmt.Errorf("--metrics: %w", err)
-		}
-		ms := &http.Server{Handler: metricsMux(metricsHandler(p.Gatherer(), eventsMetrics)), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = ms.Serve(ml) }()
-		defer ms.Close()
-		logger.Info("metrics", "addr", "http://"+ml.Addr().String()+"/metrics")
-	}
-	served := make(chan error, 1)
-	go func() { served <- p.Serve(l) }()
-	logger.Info("egress proxy listening", "addr", l.Addr().String(), "bottle", o.bottle,
-		"routes", len(rf.Routes), "digest", p.RoutesDigest())
-
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	for {
-		select {
-		case err := <-served:
-			return fmt.Errorf("egress proxy: %w", err)
-		case <-ctx.Done():
-			return shutdownEgress(p, served)
-		case s := <-sigs:
-			if s != syscall.SIGHUP {
-				logger.Info("stopping", "signal", s.String())
-				return shutdownEgress(p, served)
-			}
-			next, err := readRoutesFile(o.routes)
-			if err != nil {
-				p.ReloadError("sighup", err)
-				continue
-			}
-			_ = p.Reload(next, "sighup") // a refusal is logged and published by Reload
-		}
-	}
-}
-
-// shutdownEgress lets requests in flight finish, for at most 30 seconds.
-func shutdownEgress(p *egressproxy.Proxy, served <-chan error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := p.Shutdown(ctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
+	err = sidecar.Run(ctx, sidecar.Options{
+		RoutesFile: o.routes, CADir: o.caDir, Listen: o.listen, Bottle: o.bottle,
+		Metrics: o.metrics, Events: o.events, Spool: o.spool,
+		Proxy: cfg, Env: c.env, Stderr: c.stderr,
+	})
+	if errors.Is(err, fs.ErrNotExist) && strings.Contains(err.Error(), o.caDir) {
+		return withHint(err, "bot-bottle ca init "+o.caDir)
 	}
 	return err
-}
-
-func readRoutesFile(path string) (*schemas.RoutesFile, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read routes: %w", err)
-	}
-	return schemas.ParseRoutes(path, src)
-}
-
-// tokensFromEnv collects the token slots (EGRESS_TOKEN_N) of the process
-// environment: the one place the sidecar reads credential values.
-func tokensFromEnv(env map[string]string) map[string]schemas.Secret {
-	out := map[string]schemas.Secret{}
-	for k, v := range env {
-		if schemas.IsSlotName(k) && v != "" {
-			out[k] = schemas.NewSecret(v)
-		}
-	}
-	return out
 }

@@ -29,7 +29,7 @@ import (
 func egressBinary(t *testing.T) string { return botBottle(t) }
 
 // sidecar is a running `bot-bottle egress`.
-type sidecar struct {
+type sidecarProc struct {
 	cmd    *exec.Cmd
 	addr   string
 	events string
@@ -38,14 +38,14 @@ type sidecar struct {
 	client *http.Client
 }
 
-func (s *sidecar) log() string {
+func (s *sidecarProc) log() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stderr.String()
 }
 
 // waitEvents waits until the events file holds n events of kind.
-func (s *sidecar) waitEvents(t *testing.T, kind schemas.Kind, n int) []schemas.Event {
+func (s *sidecarProc) waitEvents(t *testing.T, kind schemas.Kind, n int) []schemas.Event {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -67,9 +67,9 @@ func (s *sidecar) waitEvents(t *testing.T, kind schemas.Kind, n int) []schemas.E
 	}
 }
 
-func startSidecar(t *testing.T, env []string, args ...string) *sidecar {
+func startSidecar(t *testing.T, env []string, args ...string) *sidecarProc {
 	t.Helper()
-	s := &sidecar{stderr: &strings.Builder{}, events: filepath.Join(t.TempDir(), "events.jsonl")}
+	s := &sidecarProc{stderr: &strings.Builder{}, events: filepath.Join(t.TempDir(), "events.jsonl")}
 	s.cmd = exec.Command(egressBinary(t), append([]string{"egress", "--listen", "127.0.0.1:0", "--events", s.events}, args...)...)
 	s.cmd.Env = env
 	pipe, err := s.cmd.StderrPipe()
@@ -108,7 +108,7 @@ func startSidecar(t *testing.T, env []string, args ...string) *sidecar {
 	return s
 }
 
-func (s *sidecar) get(t *testing.T, u string) (int, string) {
+func (s *sidecarProc) get(t *testing.T, u string) (int, string) {
 	t.Helper()
 	resp, err := s.client.Get(u)
 	if err != nil {

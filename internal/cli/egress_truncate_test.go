@@ -129,7 +129,7 @@ type eventTail struct {
 }
 
 // next returns the next event of kind written after the last one returned.
-func (e *eventTail) next(t *testing.T, s *sidecar, kind schemas.Kind) schemas.Event {
+func (e *eventTail) next(t *testing.T, s *sidecarProc, kind schemas.Kind) schemas.Event {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/events/sqlite"
+	"github.com/bot-bottle/bot-bottle/internal/promserve"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -88,57 +86,33 @@ func (c *cli) serveEvents(ctx context.Context, o eventsServeOptions) error {
 	reg := prometheus.NewRegistry()
 	m := events.NewMetrics(reg)
 	dbPath := filepath.Join(home, sqlite.FileName)
-	store, err := sqlite.Open(dbPath, sqlite.Options{Metrics: m, Logger: log})
+	store, err := c.openStore(home, sqlite.Options{Metrics: m, Logger: log})
 	if err != nil {
-		return storeHint(err, dbPath)
+		return err
 	}
 	defer store.Close()
 	l, err := events.ListenControl(sock)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           events.NewHandler(store, events.HandlerOptions{Bottle: o.bottle, Metrics: m, Logger: log}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	if o.metrics != "" {
-		ml, err := net.Listen("tcp", o.metrics)
+		stopMetrics, err := promserve.Listen(o.metrics, log, reg)
 		if err != nil {
 			l.Close()
-			return fmt.Errorf("--metrics: %w", err)
+			return err
 		}
-		ms := &http.Server{Handler: metricsMux(metricsHandler(reg)), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = ms.Serve(ml) }()
-		defer ms.Close()
-		log.Info("metrics", "addr", "http://"+ml.Addr().String()+"/metrics")
+		defer stopMetrics()
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
 	bottle := o.bottle
 	if o.anyBottle {
 		bottle = "any"
 	}
 	log.Info("control plane listening", "socket", events.UnixScheme+sock, "bottle", bottle, "store", dbPath)
-	select {
-	case err := <-served:
-		return fmt.Errorf("events serve: %w", err)
-	case <-ctx.Done():
+	err = events.ServeControl(ctx, l, store, events.HandlerOptions{Bottle: o.bottle, Metrics: m, Logger: log}, 30*time.Second)
+	if err == nil {
+		log.Info("stopped; the batches in flight are stored")
 	}
-	log.Info("stopping: storing the batches in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("events serve: shut down: %w", err)
-	}
-	return nil
-}
-
-// metricsMux serves h at /metrics and nothing else.
-func metricsMux(h http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", h)
-	return mux
+	return err
 }

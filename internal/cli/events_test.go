@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,5 +165,48 @@ func TestEventsFollowAcrossProcesses(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("events --follow did not end on SIGINT")
+	}
+}
+
+// --kind and --host select through the store's indexes: the newest --last
+// matches, oldest first; a name after the dot is enough.
+func TestEventsSelectsByKindAndHost(t *testing.T) {
+	home := t.TempDir()
+	s, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []schemas.Event
+	for i, h := range []string{"pypi.org", "PyPI.org.", "npmjs.org", "pypi.org"} {
+		ev, _ := schemas.NewEvent("alpha", schemas.KindDenial, schemas.Denial{ID: fmt.Sprint("d", i), Host: h, Method: "GET", Path: "/", Reason: "host_not_allowed"})
+		evs = append(evs, ev)
+	}
+	prop, _ := schemas.NewEvent("beta", schemas.KindProposal, schemas.Proposal{ID: "p0", Host: "pypi.org", Delta: "new host pypi.org"})
+	life, _ := schemas.NewEvent("alpha", schemas.KindLifecycle, schemas.Lifecycle{State: schemas.StateRunning})
+	if _, err := s.Append(context.Background(), append(evs, prop, life)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	out, errOut, code := runEvents(t, home, "--host", "pypi.org")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got := strings.Count(out, "\n"); got != 4 || !strings.Contains(out, "(d0)") || strings.Contains(out, "npmjs") ||
+		!strings.Contains(out, "review.proposal") || strings.Index(out, "(d0)") > strings.Index(out, "(d3)") {
+		t.Errorf("--host pypi.org: want the 3 denials and the proposal about it, oldest first:\n%s", out)
+	}
+	out, errOut, _ = runEvents(t, home, "--kind", "denial", "--host", "pypi.org", "--last", "2")
+	if strings.Count(out, "\n") != 2 || !strings.Contains(out, "(d1)") || !strings.Contains(out, "(d3)") || !strings.Contains(errOut, "older events match") {
+		t.Errorf("--last 2: want d1 and d3, and a word about older ones:\n%s%s", out, errOut)
+	}
+	out, _, _ = runEvents(t, home, "--kind", "bottle.lifecycle", "--bottle", "alpha")
+	if strings.Count(out, "\n") != 1 || !strings.Contains(out, "running") {
+		t.Errorf("--kind bottle.lifecycle --bottle alpha:\n%s", out)
+	}
+	for _, bad := range [][]string{{"--kind", "nonsense"}, {"--kind", "denial", "--since", "3"}, {"--last", "3"}, {"--host", "x.org", "--last", "0"}} {
+		if _, errOut, code := runEvents(t, home, bad...); code != 2 {
+			t.Errorf("events %v: exit %d (%s), want a usage error", bad, code, errOut)
+		}
 	}
 }

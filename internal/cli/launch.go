@@ -91,7 +91,7 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	rt, err := c.openRuntime(pf)
+	rt, err := c.openOwnerRuntime(pf)
 	if err != nil {
 		return err
 	}
@@ -119,16 +119,26 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		if errors.Is(err, planner.ErrBottleNotFound) {
 			return withHint(err, "bot-bottle init, or bot-bottle plan NAME to see what is wrong")
 		}
-		return err
+		return storeHint(err, rt.store.Path())
 	}
 	// Catch signals before saying the bottle runs: whoever reads that line
 	// may signal at once, and must stop the bottle, not kill this process.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	eol := "\n"
+	if o.Stdio.Terminal != nil {
+		eol = "\r\n" // the terminal is raw
+	}
+	for _, w := range b.Info().Warnings {
+		fmt.Fprintf(c.stderr, "bot-bottle: warning: %s%s", w, eol)
+	}
+	if n := b.HomeNotice(); n != "" {
+		fmt.Fprintf(c.stderr, "bot-bottle: %s%s", n, eol)
+	}
 	if o.Stdio.Terminal == nil {
 		fmt.Fprintf(c.stderr, "bot-bottle: bottle %s is running (backend %s); stop it with: bot-bottle stop %s\n",
-			b.ID(), b.Info().Backend, b.ID())
+			b.ID(), b.Info().Where(), b.ID())
 	}
 	go func() {
 		select {
@@ -147,6 +157,15 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	}
 	if h := b.Info().AgentHome; h != "" {
 		fmt.Fprintf(c.stderr, "bot-bottle: the agent's home is kept in %s: launch %s again in this workdir to resume its sessions (--fresh starts clean)\n", h, b.Info().Name)
+	} else if n := b.HomeNotice(); n != "" {
+		fmt.Fprintf(c.stderr, "bot-bottle: %s\n", n) // said again: the start's line may have scrolled away
+	}
+	// Now, not deferred: what could not be stored is said before the
+	// exit, and lost events fail a launch whose command succeeded.
+	ctl.Close()
+	stopAudit()
+	if err := rt.Close(); err != nil && code == 0 {
+		return &exitError{code: 1}
 	}
 	if code != 0 {
 		return &exitError{code: code}

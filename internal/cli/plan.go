@@ -37,6 +37,7 @@ credential named by its token slot.`,
 			if err != nil {
 				return err
 			}
+			p.DockerRuntime = c.dockerRuntime()
 			plan, err := p.Plan(args[0])
 			if err != nil {
 				if errors.Is(err, planner.ErrBottleNotFound) {

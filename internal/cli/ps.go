@@ -75,6 +75,10 @@ func printBottles(c *cli, list []launcher.Info) error {
 		state := in.State
 		if in.Orphaned {
 			state += " (orphaned)"
+		} else if in.Unstored != "" {
+			state += " (unconfirmed: its owner exited; its last events wait in " + in.Unstored + ")"
+		} else if in.ExitCode != nil && in.Reason != "" {
+			state += fmt.Sprintf(" (%d, %s)", *in.ExitCode, in.Reason)
 		} else if in.ExitCode != nil {
 			state += fmt.Sprintf(" (%d)", *in.ExitCode)
 		}
@@ -86,7 +90,7 @@ func printBottles(c *cli, list []launcher.Info) error {
 		if in.AgentHome != "" {
 			home = filepath.Join(launcher.AgentHomesDir, filepath.Base(in.AgentHome))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Backend, state, owner,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Name, in.Where(), state, owner,
 			time.Since(in.Since).Round(time.Second), home)
 	}
 	return tw.Flush()

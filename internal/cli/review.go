@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -15,8 +14,10 @@ import (
 	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/events/sqlite"
 	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/mcp"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/review"
+	"github.com/bot-bottle/bot-bottle/review/terminal"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,7 @@ const decideWait = 30 * time.Second
 
 // reviewDesk is an operator's desk on the home's store.
 type reviewDesk struct {
+	c     *cli
 	store *sqlite.Store
 	bus   *events.Bus
 	desk  *review.Desk
@@ -37,21 +39,19 @@ func (c *cli) openDesk() (*reviewDesk, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{})
+	store, err := c.openStore(home, sqlite.Options{})
 	if err != nil {
 		return nil, err
 	}
-	bus := events.NewBus(store, events.BusOptions{})
+	bus := events.NewBus(store, events.BusOptions{SpoolDir: launcher.SpoolDir(home, launcher.Self())})
 	desk := review.NewDesk(review.DeskConfig{Channel: bus, Running: func(ctx context.Context, id string) (bool, error) {
 		return launcher.Running(ctx, store, id)
-	}})
-	return &reviewDesk{store: store, bus: bus, desk: desk}, nil
+	}, Bottles: mcp.DeskBottles{Registry: store}})
+	return &reviewDesk{c: c, store: store, bus: bus, desk: desk}, nil
 }
 
 func (d *reviewDesk) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = d.bus.Close(ctx)
+	_ = d.c.closeBus(d.bus, closeWait)
 	_ = d.store.Close()
 }
 
@@ -105,7 +105,15 @@ which reloads the bottle's proxy and answers the agent's waiting call.`,
 					return &usageError{msg: "review -i: stdin is not a terminal",
 						hint: "bot-bottle review approve|deny ID, or review -i --stdin to read answers from stdin (see bot-bottle review --help)"}
 				}
-				return c.reviewInteractive(ctx, d, bottle)
+				ctx, cancel := signalContext(ctx)
+				defer cancel()
+				r := &terminal.Interactive{Desk: d.desk, In: c.stdin, Out: c.stdout, Bottle: bottle,
+					Decide: func(ctx context.Context, dec schemas.Decision) {
+						if err := c.decide(ctx, d, dec); err != nil {
+							printError(c.stderr, err)
+						}
+					}}
+				return r.Run(ctx)
 			}
 			f := review.Filter{Bottle: bottle, Status: schemas.ProposalPending}
 			if all {
@@ -125,7 +133,12 @@ which reloads the bottle's proxy and answers the agent's waiting call.`,
 				return nil
 			}
 			for _, v := range views {
-				printProposal(c, v)
+				var ev *review.Evidence
+				if v.Status == schemas.ProposalPending {
+					e := d.desk.Evidence(ctx, v)
+					ev = &e
+				}
+				terminal.PrintProposal(c.stdout, v, ev)
 			}
 			return nil
 		},
@@ -200,54 +213,15 @@ func (c *cli) decide(ctx context.Context, d *reviewDesk, dec schemas.Decision) e
 		}
 		return err
 	}
-	fmt.Fprintf(c.stdout, "%s %s: %s\n", applied.Status, applied.ProposalID, applied.Notes)
+	fmt.Fprintf(c.stdout, "%s %s\n", applied.Status, applied.ProposalID)
+	terminal.PrintApplied(c.stdout, applied, "  ")
 	if applied.Diff != "" {
-		fmt.Fprintf(c.stdout, "\n%s", applied.Diff)
+		fmt.Fprintf(c.stdout, "\nmanifest edit:\n%s", schemas.AgentText(applied.Diff).Block(0))
 	}
 	if applied.Status == schemas.ProposalRefused {
 		return &exitError{code: 1}
 	}
 	return nil
-}
-
-func printProposal(c *cli, v review.View) {
-	fmt.Fprintf(c.stdout, "%s  %s  bottle %s  %s\n", v.ID, v.Status, v.Bottle, v.Time.Local().Format("15:04:05"))
-	if v.Kind == schemas.ProposalRelease {
-		printRelease(c, v)
-	} else {
-		fmt.Fprintf(c.stdout, "  change: %s\n", v.Delta)
-		fmt.Fprintf(c.stdout, "  why:    %s\n", oneLine(v.Justification, 200))
-	}
-	if len(v.DenialIDs) > 0 {
-		fmt.Fprintf(c.stdout, "  answers denials: %s\n", oneLine(strings.Join(v.DenialIDs, ", "), 400))
-	}
-	if v.Count > 1 {
-		fmt.Fprintf(c.stdout, "  asked %d times\n", v.Count)
-	}
-	if v.Applied != nil {
-		fmt.Fprintf(c.stdout, "  outcome: %s by %s: %s\n", v.Applied.Status, v.Applied.DecidedBy, oneLine(v.Applied.Notes, 400))
-	}
-	if v.Expired != nil {
-		fmt.Fprintf(c.stdout, "  outcome: %s\n", oneLine(v.Expired.Notes(), 400))
-	}
-	fmt.Fprintln(c.stdout)
-}
-
-// oneLine flattens agent-written text for a terminal: no control
-// characters (an agent must not be able to rewrite the operator's screen),
-// bounded length.
-func oneLine(s string, limit int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len([]rune(s)) > limit {
-		s = string([]rune(s)[:limit]) + "…"
-	}
-	return s
 }
 
 // signalContext ends on SIGINT/SIGTERM.

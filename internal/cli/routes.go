@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/bot-bottle/bot-bottle/egressproxy/sidecar"
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/spf13/cobra"
@@ -56,7 +57,7 @@ seal vouches for what the file holds when you run this, nothing more.`,
 		Example: `  bot-bottle routes check /srv/sc1/routes.yaml`,
 		Args:    exactArgs("routes check", "routes FILE"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			rf, err := readRoutesFile(args[0])
+			rf, err := sidecar.ReadRoutes(args[0])
 			if err != nil {
 				return err
 			}

@@ -26,6 +26,7 @@ import (
 // registry), the bus that writes to it, and the launcher that owns this
 // process's bottles.
 type bottleRuntime struct {
+	c        *cli
 	home     string
 	store    *sqlite.Store
 	bus      *events.Bus
@@ -46,6 +47,17 @@ type proxyFlags struct {
 // backends of this machine: local first on Linux (the default), then
 // docker.
 func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
+	return c.openRuntimeWith(pf, 0)
+}
+
+// openOwnerRuntime is openRuntime for a process that owns bottles (launch,
+// serve): its bus sets disk aside for the events it may be unable to
+// store before it exits (a full disk is often the store's own doing).
+func (c *cli) openOwnerRuntime(pf proxyFlags) (*bottleRuntime, error) {
+	return c.openRuntimeWith(pf, ownerSpoolReserve)
+}
+
+func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64) (*bottleRuntime, error) {
 	home, err := planner.DefaultHome(c.env)
 	if err != nil {
 		return nil, err
@@ -64,11 +76,12 @@ func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
 	reg := prometheus.NewRegistry()
 	em := events.NewMetrics(reg)
 	pcfg.Registerer = reg
-	store, err := sqlite.Open(filepath.Join(home, sqlite.FileName), sqlite.Options{Metrics: em})
+	store, err := c.openStore(home, sqlite.Options{Metrics: em})
 	if err != nil {
 		return nil, err
 	}
-	bus := events.NewBus(store, events.BusOptions{Metrics: em})
+	bus := events.NewBus(store, events.BusOptions{Metrics: em,
+		SpoolDir: launcher.SpoolDir(home, launcher.Self()), SpoolReserve: reserve})
 	var backends []launcher.Backend
 	if runtime.GOOS == "linux" {
 		backends = append(backends, netns.New(""))
@@ -79,13 +92,14 @@ func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
 	l, err := launcher.New(launcher.Config{
 		Home: home, Planner: p, HostEnv: c.env, Backends: backends,
 		Registry: store, Publisher: bus, Proxy: pcfg,
+		GitUpstreamCAFile: pf.upstreamCA, // the git gates trust the same extra CAs as the proxy
 	})
 	if err != nil {
 		_ = bus.Close(context.Background())
 		_ = store.Close()
 		return nil, err
 	}
-	return &bottleRuntime{home: home, store: store, bus: bus, launcher: l, metrics: reg}, nil
+	return &bottleRuntime{c: c, home: home, store: store, bus: bus, launcher: l, metrics: reg}, nil
 }
 
 // runAudit keeps the audit log ($BOT_BOTTLE_HOME/audit/audit.jsonl) until
@@ -139,12 +153,18 @@ func (r *bottleRuntime) expire(ctx context.Context, bottles ...string) (int, err
 	return total, nil
 }
 
-// Close stores what is still queued and closes the store.
-func (r *bottleRuntime) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = r.bus.Close(ctx)
+// closeWait bounds how long a process that exits waits for its events to
+// be stored. A failing store does not make it wait (the bus spools at
+// once); a busy one (a queue of writers) may take this long.
+const closeWait = time.Minute
+
+// Close stores what is still queued, says what it could not store (spooled
+// for the next bot-bottle, or lost) and closes the store. It returns an
+// error only when events were lost.
+func (r *bottleRuntime) Close() error {
+	err := r.c.closeBus(r.bus, closeWait)
 	_ = r.store.Close()
+	return err
 }
 
 // config turns the flags into the proxy template.

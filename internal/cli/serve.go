@@ -2,18 +2,16 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/promserve"
 	"github.com/bot-bottle/bot-bottle/mcp"
-	"github.com/bot-bottle/bot-bottle/review/web"
 	"github.com/spf13/cobra"
 )
 
@@ -73,7 +71,7 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := c.openRuntime(o.proxy)
+	rt, err := c.openOwnerRuntime(o.proxy)
 	if err != nil {
 		return err
 	}
@@ -105,7 +103,7 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	if o.httpAddr == "" {
 		return op.ServeStdio(ctx, c.stdin, c.stdout, c.stderr)
 	}
-	return c.serveHTTP(ctx, op, ctl, rt, o, log)
+	return c.serveHTTP(ctx, op, rt, o, log)
 }
 
 // newControl builds the MCP glue on a runtime: serve and launch share it,
@@ -115,79 +113,46 @@ func (c *cli) newControl(rt *bottleRuntime, agentWait time.Duration, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	return mcp.NewControl(mcp.Config{Version: buildVersion(), Planner: p, Channel: rt.bus, Launcher: rt.launcher, WorkDir: c.workDir,
-		AgentWait: agentWait, Logger: log})
+	return mcp.NewControl(mcp.Config{Version: buildVersion(), Planner: p, DockerRuntime: c.dockerRuntime(), Channel: rt.bus,
+		Launcher: rt.launcher, WorkDir: c.workDir, AgentWait: agentWait, Logger: log})
 }
 
-// serveHTTP serves the operator surface over HTTP, with the review page at
-// /review and the metrics at /metrics, all behind the same token.
-func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, ctl *mcp.Control, rt *bottleRuntime, o serveOptions, log *slog.Logger) error {
-	token, from, err := c.serveToken(o.tokenFile)
+// serveHTTP wires serve --http: the token and the address from the
+// flags, the metrics; mcp serves the rest.
+func (c *cli) serveHTTP(ctx context.Context, op *mcp.Operator, rt *bottleRuntime, o serveOptions, log *slog.Logger) error {
+	token, from, generated, err := c.serveToken(o.tokenFile)
 	if err != nil {
 		return err
 	}
-	h, err := op.HTTPHandler(token)
-	if err != nil {
-		return err
-	}
-	// The page checks the token itself: a browser logs in once
-	// (/review/login?token=...) and then sends a cookie, not a header.
-	page := web.Handler(web.Config{Desk: ctl.Desk(), Store: ctl.Store(), Token: token, Logger: log})
-	h.HandlePublic("/review", page)
-	h.HandlePublic("/review/", page)
-	h.Handle("/metrics", metricsHandler(rt.metrics))
 	addr, err := loopbackDefault(o.httpAddr)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("serve --http: %w", err)
-	}
-	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
-		fmt.Fprintf(c.stderr, "bot-bottle serve: warning: %s is reachable from other machines; the bearer token is all that guards it\n", ln.Addr())
-	}
-	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(c.stderr, "bot-bottle serve: MCP at %s%s (streamable HTTP) and %s%s (SSE); review page %s/review/login?token=...; bearer token %s\n",
-		base, mcp.StreamablePath, base, mcp.SSEPath, base, from)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve --http: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = h.Shutdown(sctx)
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("serve --http: shut down: %w", err)
-	}
-	return nil
+	return op.ServeHTTP(ctx, mcp.ServeConfig{Addr: addr, Token: token, TokenFrom: from, TokenGenerated: generated,
+		Metrics: promserve.Handler(rt.metrics), Banner: c.stderr, Logger: log})
 }
 
 // serveToken finds the bearer token and says where it came from (never the
-// token itself).
-func (c *cli) serveToken(file string) (token, from string, err error) {
+// token itself) and whether it is serve's own, from the home.
+func (c *cli) serveToken(file string) (token, from string, generated bool, err error) {
 	if file != "" {
 		tok, err := mcp.ReadToken(file)
-		return tok, "from " + file, err
+		return tok, "from " + file, false, err
 	}
 	if v, ok := c.env[tokenEnv]; ok {
 		tok, err := mcp.CheckToken(v, "$"+tokenEnv)
-		return tok, "from $" + tokenEnv, err
+		return tok, "from $" + tokenEnv, false, err
 	}
 	home, err := homeDir(c)
 	if err != nil {
-		return "", "", err
+		return "", "", false, err
 	}
 	path := mcp.TokenPath(home)
 	tok, created, err := mcp.LoadOrCreateToken(path)
 	if created {
-		return tok, "generated in " + path, err
+		return tok, "generated in " + path, true, err
 	}
-	return tok, "in " + path, err
+	return tok, "in " + path, true, err
 }
 
 // loopbackDefault binds a bare :port (or port) to 127.0.0.1.

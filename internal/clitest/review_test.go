@@ -189,3 +189,43 @@ func waitFor(t *testing.T, buf *bytes.Buffer, s string) {
 	defer outMu.Unlock()
 	t.Fatalf("no %q in output:\n%s", s, buf.String())
 }
+
+// TestReviewCLIShowsHostileTextAsData: a justification with terminal
+// escapes, OSC 52, a forged line and a bidi override reaches `review` and
+// `review -i` as the agent's quoted words on one labelled line.
+func TestReviewCLIShowsHostileTextAsData(t *testing.T) {
+	b := newOwnedBottle(t)
+	res, err := b.owner.Request(context.Background(), planner.RouteRequest{Host: "pypi.org"}, reviewtest.Hostile, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.cli(nil, "review").CombinedOutput()
+	if err != nil {
+		t.Fatalf("review: %v\n%s", err, out)
+	}
+	reviewtest.CheckShown(t, "review", string(out))
+	var labelled bool
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, reviewtest.HostileMarker) {
+			labelled = strings.HasPrefix(l, "  the agent's justification: «need the index") && strings.HasSuffix(l, "»")
+		}
+	}
+	if !labelled {
+		t.Fatalf("the justification is not on its labelled, quoted line:\n%s", out)
+	}
+	var buf bytes.Buffer
+	cmd := b.cli(strings.NewReader("s\n"))
+	cmd.Args = append(cmd.Args, "review", "-i", "--stdin")
+	cmd.Stdout, cmd.Stderr = &syncWriter{w: &buf}, &syncWriter{w: &buf}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("review -i: %v\n%s", err, buf.String())
+	}
+	if !strings.Contains(buf.String(), res.ProposalID) {
+		t.Fatalf("review -i did not show the proposal:\n%s", buf.String())
+	}
+	reviewtest.CheckShown(t, "review -i", buf.String())
+	t.Logf("review shows:\n%s", out)
+}

@@ -1,6 +1,7 @@
 package bottleinit
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -42,6 +43,17 @@ func startCommand(cfg *Config) (int, error) {
 		Sys:   sys,
 	}
 	p, err := startFiltered(cfg.Filter, path, cfg.Command, attr)
+	if err != nil && cfg.TTY && errors.Is(err, unix.ENOTTY) {
+		// gVisor (runsc) passes the container's terminal through as a
+		// host tty that cannot be made a new session's controlling
+		// terminal (it has no TIOCSCTTY, nor TIOCNOTTY for the init to
+		// let go of it). The command stays in the init's session, whose
+		// terminal it is, leading a foreground process group of its own:
+		// ^C and the other terminal signals reach it, not the init.
+		sys.Setsid, sys.Setctty = false, false
+		sys.Setpgid, sys.Foreground = true, true
+		p, err = startFiltered(cfg.Filter, path, cfg.Command, attr)
+	}
 	if err != nil {
 		return 0, err
 	}

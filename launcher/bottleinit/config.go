@@ -56,6 +56,26 @@ type Config struct {
 	Nest bool `json:"nest,omitempty"`
 	// Filter is the seccomp filter the command runs under.
 	Filter Filter `json:"filter,omitempty"`
+	// Gate, when set, is an inherited descriptor the init reads one byte
+	// from before it does anything else: the owner writes it once the init
+	// is in the bottle's cgroups (cgroup v1, where a process cannot be
+	// started inside one). End of file instead means the owner could not,
+	// and the init gives up.
+	Gate int `json:"gate,omitempty"`
+	// NProc, when set, is the RLIMIT_NPROC of the command: the local
+	// backend's bound on tasks where no cgroup bounds them.
+	NProc int64 `json:"nproc,omitempty"`
+	// Cgroups, when set, asks the init to show the bottle its own cgroup,
+	// read-only, at /sys/fs/cgroup (local backend; Docker mounts its own).
+	Cgroups *Cgroups `json:"cgroups,omitempty"`
+}
+
+// Cgroups names the hierarchies in which the bottle has a cgroup of its
+// own: the unified one (V2), or v1 hierarchies by their controller sets
+// ("pids", "cpu,cpuacct").
+type Cgroups struct {
+	V2 bool     `json:"v2,omitempty"`
+	V1 []string `json:"v1,omitempty"`
 }
 
 // Forward relays connections to 127.0.0.1:Port to the unix socket Socket,
@@ -104,11 +124,14 @@ type File struct {
 // Bind mounts Source (a host path, opened before anything is hidden) at
 // Target. FD, when set, is an inherited O_PATH descriptor of the source
 // instead, and Received a detached mount sent on Mounts.Receive: either
-// way the config names no host path. Every bind is nosuid and nodev.
+// way the config names no host path. Kept marks the kept agent home,
+// which the init mounts from Source as an overlay (KeptHomeMount) so that
+// its mountinfo names no host path. Every bind is nosuid and nodev.
 type Bind struct {
 	Source   string `json:"source,omitempty"`
 	FD       int    `json:"fd,omitempty"`
 	Received bool   `json:"received,omitempty"`
+	Kept     bool   `json:"kept,omitempty"`
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"read_only,omitempty"`
 }

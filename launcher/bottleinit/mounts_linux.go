@@ -53,13 +53,14 @@ func setupMounts(m *Mounts) error {
 	}
 	defer unix.Close(null)
 	sources := make([]int, len(m.Binds))
+	detached := make([]bool, len(m.Binds))
 	for i, b := range m.Binds {
-		fd, err := bindSource(m, b)
+		fd, det, err := bindSource(m, b)
 		if err != nil {
 			return err
 		}
 		defer unix.Close(fd)
-		sources[i] = fd
+		sources[i], detached[i] = fd, det
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount a fresh /proc: %w", err)
@@ -85,7 +86,7 @@ func setupMounts(m *Mounts) error {
 		}
 	}
 	for i, b := range m.Binds {
-		if err := bindFD(sources[i], b); err != nil {
+		if err := bindFD(sources[i], detached[i], b); err != nil {
 			return err
 		}
 	}
@@ -98,23 +99,34 @@ func setupMounts(m *Mounts) error {
 }
 
 // bindSource returns a descriptor of a bind's source: received from the
-// owner, inherited, or opened by path.
-func bindSource(m *Mounts, b Bind) (int, error) {
+// owner, inherited, the kept home's overlay, or opened by path; detached
+// when it is a mount of its own (received, or the overlay).
+func bindSource(m *Mounts, b Bind) (fd int, detached bool, err error) {
 	switch {
 	case b.Received:
 		fd, err := receiveFD(m.Receive)
 		if err != nil {
-			return -1, fmt.Errorf("bind at %s: receive the owner's mount: %w", b.Target, err)
+			return -1, false, fmt.Errorf("bind at %s: receive the owner's mount: %w", b.Target, err)
 		}
-		return fd, nil
+		return fd, true, nil
 	case b.FD > 0:
-		return b.FD, nil
+		return b.FD, false, nil
+	case b.Kept:
+		fd, err := KeptHomeMount(b.Source, -1, 0, 0)
+		if err == nil {
+			return fd, true, nil
+		}
+		if !KeptHomeFallback(err) {
+			return -1, false, fmt.Errorf("bind at %s: %w", b.Target, err)
+		}
+		// An older kernel: bound, as before; the owner says so
+		// (KeptOverlayExpected).
 	}
-	fd, err := unix.Open(b.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err = unix.Open(b.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, fmt.Errorf("bind %s: open source: %w", b.Source, err)
+		return -1, false, fmt.Errorf("bind %s: open source: %w", b.Source, err)
 	}
-	return fd, nil
+	return fd, false, nil
 }
 
 // writeMountFiles writes files the bottle reads at fixed paths (the CA),
@@ -173,8 +185,9 @@ func hidePath(p string) error {
 // bindFD mounts the source at b.Target, then sets the bind's own flags:
 // nosuid and nodev always (a setuid file in the workdir gives nothing in the
 // bottle), read-write under a read-only root unless the bind is read-only.
-// A received source is a detached mount, attached with move_mount.
-func bindFD(fd int, b Bind) error {
+// A detached source (received, or a kept home's overlay) is attached with
+// move_mount.
+func bindFD(fd int, detached bool, b Bind) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return fmt.Errorf("bind at %s: %w", b.Target, err)
@@ -182,7 +195,7 @@ func bindFD(fd int, b Bind) error {
 	if err := makeTarget(b.Target, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
 		return fmt.Errorf("bind at %s: %w", b.Target, err)
 	}
-	if b.Received {
+	if detached {
 		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, b.Target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 			return fmt.Errorf("bind at %s: attach the owner's mount: %w", b.Target, err)
 		}

@@ -111,6 +111,9 @@ func probeLocal() error {
 // Run builds the bottle described by cfg, runs its command and returns the
 // command's exit code (128+N when a signal N ended it).
 func Run(cfg *Config) (int, error) {
+	if err := waitGate(cfg.Gate); err != nil {
+		return ExitSetup, err
+	}
 	if cfg.Mounts != nil {
 		if cfg.Hostname != "" {
 			if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
@@ -118,6 +121,9 @@ func Run(cfg *Config) (int, error) {
 			}
 		}
 		if err := setupMounts(cfg.Mounts); err != nil {
+			return ExitSetup, err
+		}
+		if err := mountOwnCgroups(cfg.Cgroups); err != nil {
 			return ExitSetup, err
 		}
 	}
@@ -143,6 +149,9 @@ func Run(cfg *Config) (int, error) {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwardedSignals...)
 	signal.Notify(sigs, unix.SIGCHLD)
+	if err := limitTasks(cfg.NProc); err != nil {
+		return ExitSetup, err
+	}
 	pid, err := startCommand(cfg)
 	if err != nil {
 		var code int

@@ -2,13 +2,14 @@ package docker_test
 
 import (
 	"bytes"
-
-	"github.com/bot-bottle/bot-bottle/launcher/internal/testbin"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/bot-bottle/bot-bottle/launcher/internal/testbin"
+	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
 func sections(out string) map[string]string {
@@ -23,11 +24,13 @@ func sections(out string) map[string]string {
 // TestBoundaryContainer attacks the host from inside a docker bottle: a
 // setuid file left in the workdir, a gain of privileges by exec, a global
 // kernel knob. Writes write back what they read.
-func TestBoundaryContainer(t *testing.T) {
-	f := newFixture(t)
+func TestBoundaryContainer(t *testing.T) { forRuntimes(t, testBoundaryContainer) }
+
+func testBoundaryContainer(t *testing.T, f *fixture) {
 	script := `
 echo "== id"; id -u; id -g
-echo "== status"; grep -E '^(NoNewPrivs|CapEff|CapPrm|CapBnd):' /proc/self/status
+echo "== status"; grep -E '^(CapEff|CapPrm|CapBnd):' /proc/self/status
+echo "== nnp"; setpriv -d 2>&1 | grep no_new_privs
 echo "== write"; echo data > written && echo ok
 echo "== setuid"; cp /bin/busybox suid 2>&1; chmod 4755 suid 2>&1; echo chmod-exit=$?
 echo "== setgid"; chmod 2755 suid 2>&1; echo chmod-exit=$?
@@ -43,9 +46,12 @@ echo "== end"`
 	if ids := strings.Fields(s["id"]); len(ids) != 2 || ids[0] == "0" || ids[1] == "0" {
 		t.Errorf("the container runs as root (uid, gid %v)", ids)
 	}
+	// gVisor's /proc/self/status has no NoNewPrivs line: ask prctl, as
+	// setpriv does, under both runtimes.
 	st := s["status"]
-	if !strings.Contains(st, "NoNewPrivs:\t1") || !strings.Contains(st, "CapEff:\t0000000000000000") || !strings.Contains(st, "CapBnd:\t0000000000000000") {
-		t.Errorf("the container can gain privileges: %q", st)
+	if !strings.Contains(st, "CapEff:\t0000000000000000") || !strings.Contains(st, "CapBnd:\t0000000000000000") ||
+		strings.TrimSpace(s["nnp"]) != "no_new_privs: 1" {
+		t.Errorf("the container can gain privileges: %q %q", st, s["nnp"])
 	}
 	if !strings.Contains(s["write"], "ok") {
 		t.Fatalf("the bottle cannot write its workdir: %q", s["write"])
@@ -73,7 +79,10 @@ echo "== end"`
 			workdirOpts = fs[5]
 		}
 	}
-	if os.Getuid() == 0 && (!strings.Contains(workdirOpts, "nosuid") || !strings.Contains(workdirOpts, "nodev")) {
+	// gVisor shows its own mount table, built from the OCI spec, where
+	// Docker cannot say nosuid for a bind; the host mount its gofer reads
+	// through is checked in TestRunscGoferWorkdir.
+	if os.Getuid() == 0 && f.runtime == schemas.RuntimeRunc && (!strings.Contains(workdirOpts, "nosuid") || !strings.Contains(workdirOpts, "nodev")) {
 		t.Errorf("the workdir is not mounted nosuid,nodev in the container: %q", workdirOpts)
 	}
 	bin, _ := testbin.Path()
@@ -112,7 +121,10 @@ func TestBoundaryUserWorkdir(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to give the workdir to another user")
 	}
-	f := newFixture(t)
+	forRuntimes(t, testBoundaryUserWorkdir)
+}
+
+func testBoundaryUserWorkdir(t *testing.T, f *fixture) {
 	const uid, gid = 4242, 4243
 	if err := os.Chown(f.workdir, uid, gid); err != nil {
 		t.Fatal(err)
@@ -128,7 +140,7 @@ func TestBoundaryUserWorkdir(t *testing.T) {
 	if err := syscall.Stat(filepath.Join(f.workdir, "written"), &fi); err != nil || fi.Uid != uid || fi.Gid != gid {
 		t.Errorf("the bottle's file: owner %d:%d (%v), want %d:%d", fi.Uid, fi.Gid, err, uid, gid)
 	}
-	if !strings.Contains(out.String(), "nosuid") || !strings.Contains(out.String(), "nodev") {
+	if f.runtime == schemas.RuntimeRunc && (!strings.Contains(out.String(), "nosuid") || !strings.Contains(out.String(), "nodev")) {
 		t.Errorf("the workdir is not mounted nosuid,nodev")
 	}
 }

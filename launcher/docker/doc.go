@@ -36,4 +36,38 @@
 // root cannot mount: its bottle's workdir is a plain bind, and the user,
 // no-new-privileges, no capabilities and the filter are what keep a setuid
 // file from being made (a file the agent owns is the owner's anyway).
+//
+// # gVisor (runsc)
+//
+// Where Docker has gVisor's runsc registered, bottles run under it by
+// default (the manifest's runtime: auto; runc and runsc pin one, and runsc
+// where Docker has none, or has it registered so that no bottle could work
+// under it, is refused at plan and at launch, never run under runc
+// instead). The bottle's system calls then go to gVisor's kernel, a Go
+// program in user space, not to the host's: a kernel bug reachable from a
+// container is not reachable from the bottle. The same boundary as under
+// runc holds (the user, no capabilities, no-new-privileges, the init's
+// filter, which gVisor enforces itself), and what differs is this:
+//   - runsc must be registered with --host-uds=open: the bottle's way out is
+//     a connect to a host unix socket (its proxy's), which runsc refuses by
+//     default. With --network=none the sandbox has its own loopback and no
+//     other interface (runsc 2022's network setup also fails on kernels
+//     whose network namespaces have net.core.rmem_default, Linux 6.x).
+//     scripts/setup.sh registers it so, with the platform that runs here.
+//   - Files are read and written on the host by gVisor's gofer, a process
+//     running as root, through its own bind of the workdir: the owner's
+//     nosuid,nodev mount, which the gofer's mountinfo shows. Inside, the
+//     sandbox's mount table is gVisor's, built from the OCI spec, where
+//     Docker cannot say nosuid for a bind; set-id bits cannot work there
+//     anyway (no-new-privileges, and the filter refuses them). In a
+//     root-owned workdir the gofer creates each file as root, then chowns
+//     it to the sandbox user: its idmap namespace also maps that user back
+//     to root (see idmapNamespace), so the files stay root's on disk.
+//   - The terminal is the host's tty passed through: gVisor cannot make it
+//     a new session's controlling terminal, so the init's command stays in
+//     the init's session, leading its foreground group (^C and resizes
+//     reach it), and /dev/tty answers EIO (gVisor 2022 has no /dev/tty).
+//   - /proc is gVisor's: /proc/version and dmesg name gVisor, there is no
+//     /proc/sys/kernel, and /proc/self/status has no NoNewPrivs line
+//     (prctl answers). Host kernel files are absent, not masked.
 package docker

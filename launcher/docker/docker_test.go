@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
 	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/launcher/internal/testbin"
+	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/moby/moby/client"
 )
 
@@ -28,11 +30,42 @@ func TestMain(m *testing.M) {
 type fixture struct {
 	t       *testing.T
 	backend *docker.Backend
+	runtime string // runc or runsc
 	bbHome  string
 	workdir string
 	rd      launcher.RunDir
 	id      string
 	owner   launcher.Owner
+}
+
+// runtimes are the container runtimes every test of a bottle from inside
+// runs under: a bottle must behave the same under both.
+var runtimes = []string{schemas.RuntimeRunc, schemas.RuntimeRunsc}
+
+// forRuntimes runs test once per runtime, as subtests named for it.
+func forRuntimes(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for _, rt := range runtimes {
+		t.Run(rt, func(t *testing.T) { test(t, newFixture(t, rt)) })
+	}
+}
+
+// requireRuntime skips when Docker lacks runtime (runsc), unless CI asked
+// for everything, which then fails: scripts/setup.sh registers runsc.
+func requireRuntime(t *testing.T, b *docker.Backend, runtime string) {
+	t.Helper()
+	if runtime == schemas.RuntimeRunc {
+		return
+	}
+	have, err := b.Runtimes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(have, runtime) {
+		if os.Getenv("BOT_BOTTLE_REQUIRE_DOCKER") != "" {
+			t.Fatalf("Docker has no %s runtime (it has %v) and BOT_BOTTLE_REQUIRE_DOCKER is set: run scripts/setup.sh, which registers it", runtime, have)
+		}
+		t.Skipf("Docker has no %s runtime (it has %v)", runtime, have)
+	}
 }
 
 // newBackend returns a docker backend on the real daemon, or skips when
@@ -53,11 +86,12 @@ func newBackend(t *testing.T) *docker.Backend {
 	return b
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, runtime string) *fixture {
 	t.Helper()
 	b := newBackend(t)
+	requireRuntime(t, b, runtime)
 	base := t.TempDir()
-	f := &fixture{t: t, backend: b, bbHome: filepath.Join(base, "bb"), workdir: filepath.Join(base, "work"),
+	f := &fixture{t: t, backend: b, runtime: runtime, bbHome: filepath.Join(base, "bb"), workdir: filepath.Join(base, "work"),
 		id: fmt.Sprintf("dtest-%d", time.Now().UnixNano()%1e9), owner: launcher.Self()}
 	for _, d := range []string{f.bbHome, f.workdir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -99,7 +133,8 @@ func (f *fixture) start(out *bytes.Buffer, command ...string) launcher.Process {
 				{Port: 3129, Socket: launcher.InBottle(launcher.MCPSocket)},
 			},
 		},
-		Stdio: launcher.Stdio{Out: out, Err: out},
+		Stdio:   launcher.Stdio{Out: out, Err: out},
+		Runtime: f.runtime,
 	}
 	p, err := f.backend.Start(context.Background(), spec)
 	if err != nil {
@@ -113,8 +148,9 @@ func (f *fixture) start(out *bytes.Buffer, command ...string) launcher.Process {
 	return p
 }
 
-func TestContainerRunsIsolated(t *testing.T) {
-	f := newFixture(t)
+func TestContainerRunsIsolated(t *testing.T) { forRuntimes(t, testContainerRunsIsolated) }
+
+func testContainerRunsIsolated(t *testing.T, f *fixture) {
 	f.serveSocket(launcher.ProxySocket, "via-proxy")
 	script := `echo "id=$BOT_BOTTLE_ID home=$HOME pwd=$(pwd)"
 echo "== links"; ip -o link
@@ -150,7 +186,7 @@ echo; echo "== end"; exit 5`
 }
 
 func TestLeftoversOfDeadOwner(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, schemas.RuntimeRunc) // finding and removing is the Engine's, whatever the runtime
 	// Pretend the bottle belongs to an owner that has died: a pid that
 	// exists with another start time reads as dead.
 	f.owner = launcher.Owner{PID: os.Getpid(), Start: 1}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/launcher/internal/testbin"
+	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/moby/moby/client"
 )
 
@@ -43,7 +44,7 @@ func TestDefaultImageIsBuiltOnceAndSaysSo(t *testing.T) {
 		told = append(told, msg)
 	}})
 	for i := 0; i < 2; i++ {
-		f := newFixture(t)
+		f := newFixture(t, schemas.RuntimeRunc) // the image is the Engine's, whatever runs it
 		f.backend = b
 		var out bytes.Buffer
 		p := f.start(&out, "true")

@@ -28,6 +28,8 @@ type process struct {
 	conn client.HijackedResponse
 	// done is closed when the output has been copied out.
 	done chan struct{}
+	// limits counts how the container met its resource limits.
+	limits *limitWatch
 
 	waitOnce sync.Once
 	code     int
@@ -102,6 +104,10 @@ func (p *process) Wait() (int, error) {
 		case <-time.After(outputDrainDelay):
 		}
 		p.conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		p.noteExit(ctx)
+		cancel()
+		p.limits.stop()
 	})
 	return p.code, p.err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
+	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/creack/pty"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
@@ -33,6 +34,16 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	cli, err := b.Client()
 	if err != nil {
 		return nil, err
+	}
+	runtime := spec.Runtime
+	if runtime == "" {
+		if runtime, err = b.ChooseRuntime(ctx, schemas.RuntimeAuto); err != nil {
+			return nil, err
+		}
+	}
+	res, resWarnings, err := runtimeResources(spec.Resources, runtime)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: %w", err)
 	}
 	image := spec.Image
 	if image == "" {
@@ -83,7 +94,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	workdirSource := spec.Workdir
 	var hostMount string
 	if os.Getuid() == 0 {
-		if hostMount, err = hostWorkdir(spec.RunDir.Root, spec.Workdir, exe, runAs); err != nil {
+		if hostMount, err = hostWorkdir(spec.RunDir.Root, spec.Workdir, exe, runAs, runtime == schemas.RuntimeRunsc); err != nil {
 			return nil, fmt.Errorf("docker backend: %w", err)
 		}
 		// Once the container runs it has its own copy; until then a
@@ -111,7 +122,10 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	hcfg := &container.HostConfig{
 		// No network at all: the container has lo and nothing else, so the
 		// forwarder to the proxy socket is its only way out.
-		NetworkMode:    "none",
+		NetworkMode: "none",
+		// runc, or gVisor's runsc: a kernel in user space between the
+		// agent and the host's (see runtime.go).
+		Runtime:        runtime,
 		Mounts:         mounts(spec, sharedSource, initSource, workdirSource),
 		Tmpfs:          tmpfs(spec, homeOpts),
 		ReadonlyRootfs: spec.ReadonlyRoot,
@@ -121,6 +135,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		Privileged:  false,
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
+		Resources:   resources(res),
 	}
 	hcfg.Mounts = append(hcfg.Mounts, protectMounts(spec.Protect, workdirSource)...)
 	if tty {
@@ -134,10 +149,18 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: create container: %w", err)
 	}
-	p := &process{cli: cli, id: created.ID, tty: tty, done: make(chan struct{})}
+	warnings, err := checkCreateWarnings(created.Warnings)
+	if err != nil {
+		_ = removeContainer(context.WithoutCancel(ctx), cli, created.ID)
+		return nil, fmt.Errorf("docker backend: %w", err)
+	}
+	p := &process{cli: cli, id: created.ID, tty: tty, done: make(chan struct{}),
+		limits: &limitWatch{res: res, warnings: append(resWarnings, warnings...)}}
+	p.limits.watchOOM(cli, created.ID)
 	if err := p.start(ctx, spec.Stdio); err != nil {
+		p.limits.stop()
 		_ = p.Release(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("docker backend: start container %.12s: %w", created.ID, err)
+		return nil, fmt.Errorf("docker backend: start container %.12s (runtime %s): %w", created.ID, runtime, runtimeStartHint(runtime, err))
 	}
 	if tty {
 		p.followResize(spec.Stdio.Terminal)

@@ -23,8 +23,10 @@ import (
 const workdirMountName = "workdir"
 
 // hostWorkdir mounts workdir at root/workdir with those flags and returns
-// the path. The init binary exe holds the user namespace of an idmap.
-func hostWorkdir(root, workdir, exe string, user runAs) (string, error) {
+// the path. The init binary exe holds the user namespace of an idmap; gofer
+// says the container's files are written by runsc's gofer, as root (see
+// idmapNamespace).
+func hostWorkdir(root, workdir, exe string, user runAs, gofer bool) (string, error) {
 	target := filepath.Join(root, workdirMountName)
 	if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", fmt.Errorf("workdir mount: %w", err)
@@ -36,7 +38,7 @@ func hostWorkdir(root, workdir, exe string, user runAs) (string, error) {
 	defer unix.Close(tree)
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
 	if user.idmap {
-		ns, err := idmapNamespace(exe, user)
+		ns, err := idmapNamespace(exe, user, gofer)
 		if err != nil {
 			return "", err
 		}
@@ -74,8 +76,20 @@ var usernsRoot = "/run/bot-bottle/userns"
 // idmapNamespace returns a user namespace that maps 0 to the container's
 // user: an idmapped mount with it shows root's files as that user's, and
 // makes that user's new files root's on disk.
-func idmapNamespace(exe string, user runAs) (int, error) {
+//
+// Under runsc (gofer) the files are not written by the container's
+// processes but by gVisor's gofer, a host process running as root that
+// creates each file and then gives it to the sandbox user who asked. Root
+// has no id on a mount that maps only the user (creating fails with
+// EOVERFLOW), so that namespace also maps the user to 0: the gofer's new
+// file is briefly the user's on disk, and the chown to the sandbox user
+// makes it root's, as under runc. The only other effect, a host file of
+// that user showing as root's inside, gives the bottle nothing.
+func idmapNamespace(exe string, user runAs, gofer bool) (int, error) {
 	keep := filepath.Join(usernsRoot, user.String())
+	if gofer {
+		keep += "+gofer"
+	}
 	if fd, err := unix.Open(keep, unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
 		var sfs unix.Statfs_t
 		if unix.Fstatfs(fd, &sfs) == nil && sfs.Type == unix.NSFS_MAGIC {
@@ -83,7 +97,7 @@ func idmapNamespace(exe string, user runAs) (int, error) {
 		}
 		unix.Close(fd)
 	}
-	fd, err := newIdmapNamespace(exe, user)
+	fd, err := newIdmapNamespace(exe, user, gofer)
 	if err != nil {
 		return -1, err
 	}
@@ -100,7 +114,7 @@ func idmapNamespace(exe string, user runAs) (int, error) {
 
 // newIdmapNamespace makes that user namespace. It needs a process: the
 // init binary holds it until its input closes.
-func newIdmapNamespace(exe string, user runAs) (int, error) {
+func newIdmapNamespace(exe string, user runAs, gofer bool) (int, error) {
 	bin, err := os.Open(exe)
 	if err != nil {
 		return -1, fmt.Errorf("idmap: %w", err)
@@ -115,10 +129,16 @@ func newIdmapNamespace(exe string, user runAs) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("idmap: %w", err)
 	}
+	uids := []syscall.SysProcIDMap{{ContainerID: 0, HostID: user.uid, Size: 1}}
+	gids := []syscall.SysProcIDMap{{ContainerID: 0, HostID: user.gid, Size: 1}}
+	if gofer {
+		uids = append(uids, syscall.SysProcIDMap{ContainerID: user.uid, HostID: 0, Size: 1})
+		gids = append(gids, syscall.SysProcIDMap{ContainerID: user.gid, HostID: 0, Size: 1})
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:                 syscall.CLONE_NEWUSER,
-		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: user.uid, Size: 1}},
-		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: user.gid, Size: 1}},
+		UidMappings:                uids,
+		GidMappings:                gids,
 		GidMappingsEnableSetgroups: true,
 		Pdeathsig:                  syscall.SIGKILL,
 	}

@@ -115,14 +115,18 @@ func sysProcAttr(id identity) *syscall.SysProcAttr {
 	return a
 }
 
-// Leftovers has nothing to report: a local bottle's processes die with
-// their owner (parent-death signal and the pid namespace), and its run
-// folder is the launcher's.
-func (b *Backend) Leftovers(context.Context, string, func(launcher.Owner) bool) ([]launcher.Leftover, error) {
-	return nil, nil
+// Leftovers lists the cgroups of bottles whose owner died: a local
+// bottle's processes die with their owner (parent-death signal and the pid
+// namespace), but its cgroups stay until removed. The run folder is the
+// launcher's.
+func (b *Backend) Leftovers(_ context.Context, home string, alive func(launcher.Owner) bool) ([]launcher.Leftover, error) {
+	return cgroupLeftovers(home, alive)
 }
 
-// RemoveLeftover is never called: Leftovers reports none.
+// RemoveLeftover removes a dead owner's bottle cgroup.
 func (b *Backend) RemoveLeftover(_ context.Context, l launcher.Leftover) error {
-	return fmt.Errorf("local backend: no leftover of kind %s", l.Kind)
+	if l.Kind != leftoverCgroup {
+		return fmt.Errorf("local backend: no leftover of kind %s", l.Kind)
+	}
+	return removeLeftoverCgroup(l)
 }

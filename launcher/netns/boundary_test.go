@@ -217,6 +217,51 @@ echo "== end"
 	}
 }
 
+// TestBoundaryKeptHomeHostPath: the kept agent home is the bottle's HOME,
+// read-write, yet nothing the bottle can read names where it is kept on the
+// host (a bind's mountinfo root is its source's path in the host's
+// filesystem).
+func TestBoundaryKeptHomeHostPath(t *testing.T) {
+	f := newFixture(t)
+	f.agentHome = filepath.Join(f.bbHome, launcher.AgentHomesDir, "test-0123456789ab")
+	if err := os.MkdirAll(f.agentHome, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.agentHome, "kept"), []byte("from-last-time\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+echo "== home"; cat "$HOME/kept"; echo new > "$HOME/written" && echo written
+echo "== mountinfo"; cat /proc/self/mountinfo
+echo "== mounts"; cat /proc/self/mounts
+echo "== end"
+`
+	code, out := f.run(false, "sh", "-c", script)
+	t.Logf("exit %d\n%s", code, out)
+	s := sections(out)
+	if !strings.Contains(s["home"], "from-last-time") || !strings.Contains(s["home"], "written") {
+		t.Errorf("the bottle does not read and write its kept home at $HOME: %q", s["home"])
+	}
+	if b, err := os.ReadFile(filepath.Join(f.agentHome, "written")); err != nil || string(b) != "new\n" {
+		t.Errorf("the bottle's write did not reach the kept home: %q, %v", b, err)
+	}
+	var st, home syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(f.agentHome, "written"), &st); err == nil && syscall.Stat(f.agentHome, &home) == nil && st.Uid != home.Uid {
+		t.Errorf("the bottle's file in its kept home is owned by %d on the host, want the home's owner %d", st.Uid, home.Uid)
+	}
+	// The kept home's own name (the bottle's name and a hash of the
+	// workdir, both of which the bottle knows) may show; where it is kept
+	// may not.
+	for _, where := range []string{"mountinfo", "mounts"} {
+		for what, p := range map[string]string{"the bot-bottle home": f.bbHome, "the kept homes' folder": launcher.AgentHomesDir,
+			"the kept home's host path": f.agentHome} {
+			if strings.Contains(s[where], p) {
+				t.Errorf("%s shows %s (%s)", where, what, p)
+			}
+		}
+	}
+}
+
 // TestBoundaryUserWorkdir: root launching in a folder a user owns runs the
 // bottle as that user, so the files it writes are theirs.
 func TestBoundaryUserWorkdir(t *testing.T) {

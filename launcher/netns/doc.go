@@ -60,5 +60,52 @@
 // bottle can read of the init, and its mountinfo name no host path of the
 // bot-bottle home, the run folder or the binary; the agent's home keeps
 // the host home's path (tools that remember absolute paths find it), as an
-// empty tmpfs.
+// empty tmpfs, or, with a kept agent home, as that home. A bind's
+// mountinfo root is its source's path on the host, so the kept home is no
+// bind but the upper layer of an overlay over an empty tmpfs
+// (bottleinit.KeptHomeMount; made by a root owner, idmapped, and sent, or
+// else by the init in its user namespace), with layers passed as
+// descriptors of detached mounts: its options name the home by its own
+// name only ("upperdir=/<bottle>-<hash>", which the bottle can work out
+// itself), and its work folder is kept beside it (.<bottle>-<hash>.work).
+// On a kernel before 6.13 the home is bound instead and the launch warns
+// that its host path shows. One bottle at a time keeps a home (the
+// launcher's lock beside it); another launch of it in the same workdir
+// gets a home of its own in its run folder, mounted the same way.
+//
+// # Resources
+//
+// A bottle's resources (pids, memory, cpus) are bounded by a cgroup of its
+// own, which its init is in before it runs anything: on cgroup v2 the init
+// is cloned into it (CLONE_INTO_CGROUP); on v1 it waits at a start gate (a
+// pipe) until the owner has written its pid into each controller's
+// cgroup.procs. Where the cgroup goes:
+//   - v2, an owner alone in a cgroup delegated to it (systemd-run --user
+//     --scope -p Delegate=yes): the owner moves itself into a leaf
+//     (bot-bottle-owner), enables the controllers and makes
+//     bot-bottle-<id> beside it, so the bottle is accounted inside the
+//     owner's own limits;
+//   - v2, root otherwise: /sys/fs/cgroup/bot-bottle/bot-bottle-<id>;
+//   - v1 (no safe delegation), root only: bot-bottle-<id> under root's own
+//     cgroup in the pids, memory and cpu hierarchies.
+//
+// The limits are set on bot-bottle-<id> and repeated on its child
+// bot-bottle-<id>/bottle, which holds the processes: programs find their
+// limits in their own cgroup, and the outer copy stays out of the reach of
+// any cgroup namespace the bottle makes. Every cgroup hierarchy is
+// read-only in the bottle (locked there by the nested user namespace), so
+// it can neither lift a limit nor move itself out.
+//
+// Swap is held to the memory limit, and on v2 memory.oom.group makes an
+// OOM kill take the whole bottle; on v1 the kernel kills one process and
+// the launcher, polling the counters, ends the rest. The cgroup folders are
+// recorded in the run folder before they are made, removed when the
+// bottle is released, and by cleanup (Leftovers) after a crashed owner.
+//
+// Without a cgroup (a non-root owner on v1, an undelegated v2 cgroup),
+// pids falls back to RLIMIT_NPROC, set by the init just before the command
+// starts: since Linux 5.14 the kernel counts it per user namespace, so it
+// bounds the bottle's own tasks, but it never binds a task of host root and
+// has no counter of refused forks. The launch says so in a warning; a
+// memory or cpus limit, which nothing else can bound, refuses the launch.
 package netns

@@ -61,12 +61,18 @@ type hostBind struct {
 	source   string
 	readOnly bool
 	idmap    bool
+	// kept marks the kept agent home, mounted as an overlay rather than
+	// a bind (bottleinit.KeptHomeMount).
+	kept bool
 }
 
 // sendMounts clones each source as a detached mount (recursive, nosuid,
 // nodev, read-only where asked, idmapped to the bottle's user namespace
-// where asked) and sends it to the init, in order.
-func sendMounts(pid int, binds []hostBind, sock *os.File) error {
+// where asked), or mounts the kept home as an overlay, and sends it to the
+// init, in order. uid:gid is the bottle's root on the host. It returns
+// what the person should know: the kept home bound instead, on a kernel
+// that cannot make its overlay.
+func sendMounts(pid, uid, gid int, binds []hostBind, sock *os.File) (warnings []string, err error) {
 	userns := -1
 	defer func() {
 		if userns >= 0 {
@@ -74,38 +80,58 @@ func sendMounts(pid int, binds []hostBind, sock *os.File) error {
 		}
 	}()
 	for _, b := range binds {
+		if b.idmap && userns < 0 {
+			var err error
+			if userns, err = unix.Open(fmt.Sprintf("/proc/%d/ns/user", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+				return nil, fmt.Errorf("bind %s: the bottle's user namespace: %w", b.source, err)
+			}
+		}
+		if b.kept {
+			ns := -1
+			if b.idmap {
+				ns = userns
+			}
+			m, err := bottleinit.KeptHomeMount(b.source, ns, uid, gid)
+			if err == nil {
+				err = bottleinit.SendFD(int(sock.Fd()), m)
+				unix.Close(m)
+				if err != nil {
+					return nil, fmt.Errorf("kept home %s: send the mount to the init: %w", b.source, err)
+				}
+				continue
+			}
+			if !bottleinit.KeptHomeFallback(err) {
+				return nil, err
+			}
+			// An older kernel: bound, as before, and said.
+			warnings = append(warnings, bottleinit.KeptHomeBoundWarning)
+		}
 		tree, err := unix.OpenTree(unix.AT_FDCWD, b.source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 		if err != nil {
-			return fmt.Errorf("bind %s: clone the mount: %w", b.source, err)
+			return nil, fmt.Errorf("bind %s: clone the mount: %w", b.source, err)
 		}
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
 		if b.readOnly {
 			attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
 		}
 		if b.idmap {
-			if userns < 0 {
-				if userns, err = unix.Open(fmt.Sprintf("/proc/%d/ns/user", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
-					unix.Close(tree)
-					return fmt.Errorf("bind %s: the bottle's user namespace: %w", b.source, err)
-				}
-			}
 			attr.Attr_set |= unix.MOUNT_ATTR_IDMAP
 			attr.Userns_fd = uint64(userns)
 		}
 		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
 			unix.Close(tree)
 			if b.idmap {
-				return idmapError(b.source, err)
+				return nil, idmapError(b.source, err)
 			}
-			return fmt.Errorf("bind %s: set nosuid, nodev: %w", b.source, err)
+			return nil, fmt.Errorf("bind %s: set nosuid, nodev: %w", b.source, err)
 		}
 		err = bottleinit.SendFD(int(sock.Fd()), tree)
 		unix.Close(tree)
 		if err != nil {
-			return fmt.Errorf("bind %s: send the mount to the init: %w", b.source, err)
+			return nil, fmt.Errorf("bind %s: send the mount to the init: %w", b.source, err)
 		}
 	}
-	return nil
+	return warnings, nil
 }
 
 // idmapError says why a root-owned workdir could not be idmapped, and what

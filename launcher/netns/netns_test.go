@@ -35,6 +35,9 @@ type fixture struct {
 	workdir  string
 	rd       launcher.RunDir
 	id       string
+	// agentHome, when set, is the kept agent home the bottle mounts as
+	// its HOME.
+	agentHome string
 }
 
 const proxyPort, mcpPort = 3128, 3129
@@ -105,7 +108,7 @@ func (f *fixture) start(readonly bool, out io.Writer, command ...string) launche
 	f.t.Helper()
 	spec := &launcher.Spec{
 		BottleID: f.id, Home: f.bbHome, Owner: launcher.Self(), RunDir: f.rd, Workdir: f.workdir,
-		ReadonlyRoot: readonly, HostHome: f.hostHome, HostPath: os.Getenv("PATH"),
+		ReadonlyRoot: readonly, HostHome: f.hostHome, HostPath: os.Getenv("PATH"), AgentHome: f.agentHome,
 		Init: bottleinit.Config{
 			Command: command,
 			Env:     []string{"HTTP_PROXY=http://127.0.0.1:3128", "http_proxy=http://127.0.0.1:3128", "BOT_BOTTLE_ID=" + f.id},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/creack/pty"
 )
 
@@ -29,6 +30,11 @@ type process struct {
 	ptmx *os.File
 	// id is who the bottle runs as; its lease is held until Wait.
 	id identity
+	// lim bounds the bottle's resources; its cgroups go in Release.
+	lim *limits
+	// mountWarnings say what its mounts show that they should not (the
+	// kept home bound on an older kernel).
+	mountWarnings []string
 	// done is closed when the pty output has been copied out.
 	done chan struct{}
 
@@ -156,5 +162,13 @@ func (p *process) Stop(grace time.Duration) {
 	p.killer = time.AfterFunc(grace, func() { _ = p.cmd.Process.Kill() })
 }
 
-// Release has nothing to remove: the namespaces went with the init.
-func (p *process) Release(context.Context) error { return nil }
+// Release removes the bottle's cgroups; the namespaces went with the init.
+func (p *process) Release(context.Context) error { return p.lim.release() }
+
+// LimitHits reads the bottle's limit counters from its cgroups.
+func (p *process) LimitHits() (schemas.LimitHits, bool) { return p.lim.hits() }
+
+// Warnings says what the backend could not enforce as planned.
+func (p *process) Warnings() []string {
+	return append(append([]string(nil), p.lim.warnings...), p.mountWarnings...)
+}

@@ -120,11 +120,23 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		for i, bd := range cfg.Mounts.Binds {
 			// The workdir and the kept agent home hold the owner's files,
 			// which the bottle's root sees as its own.
-			owned := bd.Target == spec.Workdir || (spec.AgentHome != "" && bd.Source == spec.AgentHome)
-			sends = append(sends, hostBind{source: bd.Source, readOnly: bd.ReadOnly, idmap: id.idmap && owned})
+			kept := bd.Kept
+			owned := bd.Target == spec.Workdir || kept
+			sends = append(sends, hostBind{source: bd.Source, readOnly: bd.ReadOnly, idmap: id.idmap && owned, kept: kept})
 			cfg.Mounts.Binds[i] = bottleinit.Bind{Received: true, Target: bd.Target, ReadOnly: bd.ReadOnly}
 		}
 	}
+	lim, err := newLimits(spec, id.uid)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = lim.release()
+		}
+	}()
+	lim.configureInit(&cfg, ex)
 	data, err := cfg.Encode()
 	if err != nil {
 		return nil, err
@@ -141,17 +153,29 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 	cmd.Dir = "/"
 	cmd.ExtraFiles = ex.files
 	cmd.SysProcAttr = sysProcAttr(id)
-	p := &process{cmd: cmd, done: make(chan struct{}), id: id}
+	lim.configureCmd(cmd)
+	p := &process{cmd: cmd, done: make(chan struct{}), id: id, lim: lim}
 	if err := p.start(spec.Stdio); err != nil {
 		return nil, fmt.Errorf("local backend: start the bottle init: %w", err)
 	}
+	// In its cgroups (cgroup v1: the init waits at its gate until then)
+	// before it receives its mounts and starts anything.
+	if err := lim.started(cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		_, _ = p.Wait()
+		return nil, err
+	}
 	if len(sends) > 0 {
-		if err := sendMounts(cmd.Process.Pid, sends, ownerEnd); err != nil {
+		if p.mountWarnings, err = sendMounts(cmd.Process.Pid, id.uid, id.gid, sends, ownerEnd); err != nil {
 			_ = cmd.Process.Kill()
 			_, _ = p.Wait()
 			return nil, fmt.Errorf("local backend: %w", err)
 		}
+	} else if spec.AgentHome != "" && !bottleinit.KeptOverlayExpected() {
+		// The init makes the overlay, or binds the home where it cannot.
+		p.mountWarnings = []string{bottleinit.KeptHomeBoundWarning}
 	}
+	started = true
 	return p, nil
 }
 
@@ -160,7 +184,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 func binds(spec *launcher.Spec, home string) []bottleinit.Bind {
 	var out []bottleinit.Bind
 	if spec.AgentHome != "" {
-		out = append(out, bottleinit.Bind{Source: spec.AgentHome, Target: home})
+		out = append(out, bottleinit.Bind{Source: spec.AgentHome, Target: home, Kept: true})
 	}
 	return append(out, bottleinit.Bind{Source: spec.Workdir, Target: spec.Workdir})
 }

@@ -20,7 +20,7 @@ import (
 const unprivilegedUser = "bot-bottle-test"
 
 // isolationTests are the tests that run again as unprivilegedUser.
-const isolationTests = "^(TestBoundaryKernelSurface|TestBoundaryIdentity|TestBoundaryHostFacts|TestExitCodeAndEnv|TestNetworkIsLoopbackOnly|TestHostSecretsHidden|TestReadonlyRoot|TestStopForwardsSIGTERM)$"
+const isolationTests = "^(TestBoundaryKernelSurface|TestBoundaryIdentity|TestBoundaryHostFacts|TestBoundaryKeptHomeHostPath|TestExitCodeAndEnv|TestNetworkIsLoopbackOnly|TestHostSecretsHidden|TestReadonlyRoot|TestStopForwardsSIGTERM)$"
 
 // TestIsolationAsUnprivilegedUser runs the local backend's isolation tests
 // as an unprivileged user, from this package's test binary built static:

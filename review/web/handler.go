@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -76,34 +75,21 @@ func secure(h http.HandlerFunc) http.HandlerFunc {
 
 type page struct{ cfg Config }
 
-// recentDenials returns up to n of the newest denials, newest first.
+// recentDenials returns up to n of the newest denials, newest first,
+// through the store's indexed Query.
 func (p *page) recentDenials(ctx context.Context, n int) ([]schemas.Denial, error) {
-	head, err := p.cfg.Store.Head(ctx, "")
+	m, err := p.cfg.Store.Query(ctx, events.Filter{Kinds: []schemas.Kind{schemas.KindDenial}, Limit: n})
 	if err != nil {
 		return nil, err
 	}
-	// Global positions are dense but for retention, so the last few
-	// thousand events hold the recent denials.
-	from := events.AfterPos(head.After - min(head.After, 5000))
-	var out []schemas.Denial
-	for {
-		pg, err := p.cfg.Store.Read(ctx, from, 1000)
-		if err != nil {
-			return nil, err
+	out := make([]schemas.Denial, 0, len(m.Events))
+	for _, ev := range m.Events {
+		var d schemas.Denial
+		if ev.Decode(&d) == nil {
+			out = append(out, d)
 		}
-		for _, ev := range pg.Events {
-			var d schemas.Denial
-			if ev.Kind == schemas.KindDenial && ev.Decode(&d) == nil {
-				out = append(out, d)
-			}
-		}
-		if pg.Empty() {
-			break
-		}
-		from = pg.Next
 	}
-	slices.Reverse(out)
-	return out[:min(n, len(out))], nil
+	return out, nil
 }
 
 // decide applies one click.

@@ -35,7 +35,7 @@ func TestHeldRequestOnThePage(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{"release a held POST api.example.com/gists (dlp: github-pat", "text, secrets replaced:</span>",
+	for _, want := range []string{"release a held POST api.example.com/gists (dlp: github-pat", "secrets replaced (written by the agent: data, not instructions)</figcaption>",
 		"&lt;script&gt;", ">Release</button>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)

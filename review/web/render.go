@@ -5,20 +5,51 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
+// The page shows what an agent wrote only through the agent* functions:
+// cleaned by schemas.AgentText (no control, bidi or invisible character,
+// bounded), escaped by html/template, and placed in elements the page
+// labels as the agent's.
 var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"ago": func(t time.Time) string { return time.Since(t).Round(time.Second).String() + " ago" },
+	"ago":        func(t time.Time) string { return time.Since(t).Round(time.Second).String() + " ago" },
+	"utc":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"agent":      func(s string) string { return schemas.AgentText(s).Lines(0) },
+	"agentLine":  func(s string) string { return schemas.AgentText(s).Line(0) },
+	"agentBlock": func(s string) string { return schemas.AgentText(s).Block(0) },
+	"route":      review.RouteLine,
+	// changesRoutes is false for a held request or a refused push: no
+	// denials, live routes or persist apply to it.
+	"changesRoutes": review.ChangesRoutes,
+	"shortCommit": func(c string) string {
+		if len(c) > 12 {
+			return c[:12]
+		}
+		return c
+	},
+	"hostPort": func(host string, port int) string {
+		if port != 0 && port != 443 && port != 80 {
+			return host + ":" + strconv.Itoa(port)
+		}
+		return host
+	},
 }).ParseFS(assets, "assets/*.tmpl"))
+
+// pending is a pending proposal with the evidence to decide it by.
+type pending struct {
+	review.View
+	Evidence review.Evidence
+}
 
 // view is what the templates render.
 type view struct {
 	Base    string
-	Pending []review.View
+	Pending []pending
 	Decided []review.View
 	Denials []schemas.Denial
 	Now     time.Time
@@ -34,7 +65,7 @@ func (p *page) load(ctx context.Context) view {
 	}
 	for _, pr := range all {
 		if pr.Status == schemas.ProposalPending && pr.Decision == nil {
-			v.Pending = append(v.Pending, pr)
+			v.Pending = append(v.Pending, pending{View: pr, Evidence: p.cfg.Desk.Evidence(ctx, pr)})
 		} else if len(v.Decided) < 20 {
 			v.Decided = append(v.Decided, pr)
 		}

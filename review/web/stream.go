@@ -6,13 +6,15 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
-// stream sends a server-sent event for every new proposal, outcome
-// (applied or expired) and denial on the channel (any bottle, any process); the page re-fetches its
-// live part on each. A comment every 15s keeps proxies from closing it.
+// stream sends a server-sent event for every new proposal, decision,
+// outcome (applied or expired) and denial on the channel (any bottle, any
+// process), as the desk's one follower (review.Desk.Watch) sees them; the
+// page re-fetches its live part on each. A comment every 15s keeps proxies
+// from closing it.
 func (p *page) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -20,7 +22,7 @@ func (p *page) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	head, err := p.cfg.Store.Head(ctx, "")
+	head, err := p.cfg.Desk.Head(ctx)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -31,19 +33,14 @@ func (p *page) stream(w http.ResponseWriter, r *http.Request) {
 	fl.Flush()
 	updates := make(chan schemas.Event, 64)
 	go func() {
-		_ = p.cfg.Store.Follow(ctx, head, func(pg events.Page) error {
-			for _, ev := range pg.Events {
-				switch ev.Kind {
-				case schemas.KindProposal, schemas.KindApplied, schemas.KindDecision, schemas.KindDenial, schemas.KindExpired:
-					select {
-					case updates <- ev:
-					case <-ctx.Done():
-						return ctx.Err()
-					default: // the page re-fetches everything on the next one anyway
-					}
-				}
+		_ = p.cfg.Desk.Watch(ctx, head, func(u review.Update) {
+			if u.Proposal == nil && u.Applied == nil && u.Decision == nil && u.Denial == nil && u.Expired == nil {
+				return // reloads and lifecycle changes: nothing the page shows
 			}
-			return nil
+			select {
+			case updates <- u.Event:
+			default: // the page re-fetches everything on the next one anyway
+			}
 		})
 	}()
 	tick := time.NewTicker(15 * time.Second)

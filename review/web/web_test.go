@@ -121,12 +121,12 @@ func TestOneClickInChromium(t *testing.T) {
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	defer cancelT()
 
-	row := func(id string) string { return `tr[data-proposal="` + id + `"]` }
+	row := func(id string) string { return `#pending [data-proposal="` + id + `"]` }
 	approve := row(id1) + ` button[value="approve"][data-scope="once"]`
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(s.srv.URL+"/review/login?token="+token),
 		chromedp.WaitVisible(approve),
-		chromedp.Click(approve),
+		reviewtest.Click(approve),
 		chromedp.WaitVisible(`#status.approved`),
 	)
 	if err != nil {
@@ -152,7 +152,22 @@ func TestOneClickInChromium(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.WaitVisible(row(id2)+` button[value="deny"]`),
 		chromedp.SendKeys(row(id2)+` input[name="reason"]`, "use the mirror"),
-		chromedp.Click(row(id2)+` button[value="deny"]`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another proposal redraws the list while the person types: what they
+	// typed stays.
+	id3, _ := s.ask(t, "other.example.com", "need other")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(row(id3)+` button[value="deny"]`)); err != nil {
+		t.Fatal(err)
+	}
+	typed, err := chromedp.Run(ctx, chromedp.Value(row(id2)+` input[name="reason"]`))
+	if err != nil || typed != "use the mirror" {
+		t.Fatalf("the deny reason after a redraw: %q, %v", typed, err)
+	}
+	err = chromedp.Do(ctx,
+		reviewtest.Click(row(id2)+` button[value="deny"]`),
 		chromedp.WaitVisible(`#status.denied`),
 	)
 	if err != nil {

@@ -9,6 +9,12 @@
 //	bottleclient posts URL FILE N
 //	                            POST the file N times in turn, printing
 //	                            "post I status=S reason=R" for each
+//	bottleclient download URL N
+//	                            GET the URL N times over one keep-alive
+//	                            connection, printing "bytes=B seconds=S"
+//	bottleclient requests URL N C
+//	                            N GETs from C workers, keep-alive, printing
+//	                            "requests=N seconds=S"
 //	bottleclient remediate DIR HOST...
 //	                            the remediation loop seen from inside: for
 //	                            each HOST, be denied, wait for DIR/approved-HOST,
@@ -34,6 +40,13 @@ import (
 func main() {
 	if len(os.Args) > 3 && os.Args[1] == "remediate" {
 		if err := remediate(os.Args[2], os.Args[3:]); err != nil {
+			fmt.Printf("error: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) >= 4 && (os.Args[1] == "download" || os.Args[1] == "requests") {
+		if err := throughput(os.Args[1], os.Args[2:]); err != nil {
 			fmt.Printf("error: %v\n", err)
 			os.Exit(1)
 		}
@@ -210,6 +223,82 @@ func posts(u, file, n string) error {
 		resp.Body.Close()
 		_ = json.Unmarshal(b, &den)
 		fmt.Printf("post %d status=%d reason=%s\n", i, resp.StatusCode, den.Reason)
+	}
+	return nil
+}
+
+// throughput measures the proxy from inside: download fetches a large body
+// n times (bytes per second), requests makes n small requests from c
+// workers (requests per second). Every request goes through HTTPS_PROXY,
+// keep-alive, as an agent's HTTP client would.
+func throughput(mode string, args []string) error {
+	var n, c int
+	if _, err := fmt.Sscan(args[1], &n); err != nil {
+		return err
+	}
+	c = 1
+	if mode == "requests" && len(args) > 2 {
+		if _, err := fmt.Sscan(args[2], &c); err != nil {
+			return err
+		}
+	}
+	client := &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: c}}
+	fetch := func() (int64, error) {
+		resp, err := client.Get(args[0])
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return io.Copy(io.Discard, resp.Body)
+	}
+	if _, err := fetch(); err != nil { // the tunnel and TLS, outside the timing
+		return err
+	}
+	start := time.Now()
+	jobs := make(chan struct{})
+	errs := make(chan error, c)
+	total := make(chan int64, c)
+	for w := 0; w < c; w++ {
+		go func() {
+			var sum int64
+			for range jobs {
+				got, err := fetch()
+				if err != nil {
+					errs <- err
+					for range jobs {
+					}
+					total <- sum
+					return
+				}
+				sum += got
+			}
+			errs <- nil
+			total <- sum
+		}()
+	}
+	for i := 0; i < n; i++ {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	var bytes int64
+	var firstErr error
+	for w := 0; w < c; w++ {
+		if err := <-errs; err != nil && firstErr == nil {
+			firstErr = err
+		}
+		bytes += <-total
+	}
+	took := time.Since(start).Seconds()
+	if firstErr != nil {
+		return firstErr
+	}
+	if mode == "download" {
+		fmt.Printf("bytes=%d seconds=%f\n", bytes, took)
+	} else {
+		fmt.Printf("requests=%d seconds=%f\n", n, took)
 	}
 	return nil
 }
