@@ -159,6 +159,9 @@ func TestAgentGolden(t *testing.T) {
 				fmt.Fprintf(&files, "%04o %6d %s\n", f.Mode, size, f.Path)
 			}
 			fmt.Fprintf(&files, "clean: %v\n--- appended to ~/%s:\n%s", AgentCleanDirs(plan), plan.Agent.Prompt.Into, plan.Agent.Instructions)
+			if g := plan.GitGate; g != nil {
+				fmt.Fprintf(&files, "--- ~/%s:\n%s", GitConfigFile, g.Config)
+			}
 			c.check(t, "want.files", files.String())
 			for _, out := range []string{string(full), text.String(), files.String()} {
 				if strings.Contains(out, "HOST-SECRET") || strings.Contains(out, "SECRET-value") {

@@ -28,7 +28,11 @@ func formatAgent(b *strings.Builder, plan *schemas.Plan) {
 		fmt.Fprintf(b, "           begins (%s, flattened): %q\n", wordsOf(a.Origin), p.Excerpt)
 	}
 	if a.GitUser != nil {
-		fmt.Fprintf(b, "  git user: %s (over the bottle's)\n", gitUserText(a.GitUser))
+		over := "over the bottle's git-gate"
+		if plan.GitGate == nil {
+			over = "ignored: the bottle has no git-gate"
+		}
+		fmt.Fprintf(b, "  git user: %s (%s)\n", gitUserText(a.GitUser), over)
 	}
 	if len(a.Skills) == 0 {
 		b.WriteString("  skills:  none\n\n")

@@ -115,7 +115,10 @@ func (p *Planner) PlanAgent(name, workdir string) (*schemas.Plan, error) {
 	}
 	ap.Prompt = promptPlan(a, found.path, instructions)
 	ap.Instructions = agentBlock(ap, strings.Trim(a.Prompt, "\r\n"))
-	ap.GitUser = gitIdentity(a, filepath.Base(found.path))
+	ap.GitUser = gitIdentity(a, found.path)
+	if w := overlayGitUser(plan, ap.GitUser, found.path); w != "" {
+		warnings = append(warnings, w)
+	}
 	if src.repo != "" {
 		if fi, err := os.Lstat(filepath.Join(src.repoDir(), "bottles")); err == nil && fi.IsDir() {
 			warnings = append(warnings, fmt.Sprintf("ignoring %s: bottles load only from %s (a repository cannot declare a bottle)",
@@ -155,7 +158,7 @@ func promptPlan(a *schemas.Agent, file, into string) schemas.PromptPlan {
 	return pp
 }
 
-func gitIdentity(a *schemas.Agent, short string) *schemas.GitUserPlan {
+func gitIdentity(a *schemas.Agent, file string) *schemas.GitUserPlan {
 	if a.GitGate == nil || a.GitGate.User == nil {
 		return nil
 	}
@@ -163,7 +166,7 @@ func gitIdentity(a *schemas.Agent, short string) *schemas.GitUserPlan {
 	g := &schemas.GitUserPlan{Name: u.Name, Email: u.Email}
 	origin := func(key string) string {
 		if l, ok := u.KeyAt[key]; ok {
-			l.File = short
+			l.File = file
 			return l.String()
 		}
 		return ""
