@@ -85,3 +85,31 @@ func plural(n int, unit string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
 }
+
+// AgentNotice is the line a launch prints about the agent of its plan:
+// which agent, from where, and whose text its prompt and skills are; ""
+// for a plan without an agent.
+func AgentNotice(plan *schemas.Plan) string {
+	a := plan.Agent
+	if a == nil {
+		return ""
+	}
+	fromRepo := 0
+	for _, s := range a.Skills {
+		if s.Origin == schemas.FromRepository {
+			fromRepo++
+		}
+	}
+	msg := fmt.Sprintf("agent %s (%s) in bottle %s", a.Name, a.File, plan.Bottle)
+	if a.Origin == schemas.FromRepository {
+		msg = fmt.Sprintf("agent %s from the repository %s (%s) in bottle %s: its prompt is the repository's text", a.Name, a.Repository, a.File, plan.Bottle)
+	}
+	msg += fmt.Sprintf("; %s", plural(len(a.Skills), "skill"))
+	if fromRepo > 0 {
+		msg += fmt.Sprintf(" (%d from the repository)", fromRepo)
+	}
+	if a.SkillsDir != "" && len(a.Skills) > 0 {
+		msg += " in ~/" + a.SkillsDir
+	}
+	return msg
+}
