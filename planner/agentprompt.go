@@ -7,6 +7,19 @@ import (
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
+// PromptBegins and PromptEnds are the lines around an agent's system prompt
+// in the CLI's instructions, id the prompt's SHA-256. They are plain text,
+// not HTML comments: Claude Code strips comments from CLAUDE.md before the
+// model reads it, which would leave the prompt undelimited.
+func PromptBegins(id string) string {
+	return "[bot-bottle: the agent's system prompt begins, sha256 " + id + "]"
+}
+
+// PromptEnds closes what PromptBegins opened.
+func PromptEnds(id string) string {
+	return "[bot-bottle: the agent's system prompt ends, sha256 " + id + "]"
+}
+
 // agentBlock is what the launch appends to the template's instructions
 // file, after bot-bottle's own: a heading that says whose words follow,
 // then the agent's prompt between two markers carrying a digest of the
@@ -36,7 +49,7 @@ func agentBlock(ap *schemas.AgentPlan, prompt string) string {
 	}
 	if prompt != "" {
 		id := ap.Prompt.SHA256
-		fmt.Fprintf(&b, "\n<!-- bot-bottle: the agent's system prompt begins (%s) -->\n%s\n<!-- bot-bottle: the agent's system prompt ends (%s) -->\n", id, prompt, id)
+		fmt.Fprintf(&b, "\n%s\n%s\n%s\n", PromptBegins(id), prompt, PromptEnds(id))
 	}
 	return b.String()
 }
