@@ -29,7 +29,10 @@ func FuzzParseAgent(f *testing.F) {
 			if !ok || len(errs) == 0 {
 				t.Fatalf("refusal is not a positioned error: %T %v", err, err)
 			}
-			lines := strings.Count(string(src), "\n") + 2
+			// YAML breaks lines at \n, \r\n and a lone \r alike, and so
+			// do the positions it reports.
+			lines := strings.Count(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n") +
+				strings.Count(strings.ReplaceAll(string(src), "\r\n", "\n"), "\r") + 2
 			for _, e := range errs {
 				if e.At.File != "a.md" || e.At.Line > lines || e.Msg == "" {
 					t.Fatalf("error outside the file: %v", e)
