@@ -17,13 +17,13 @@ func formatAgent(b *strings.Builder, plan *schemas.Plan) {
 	if a == nil {
 		return
 	}
-	fmt.Fprintf(b, "Agent %s, from %s\n  file:    %s\n", a.Name, originText(a.Origin, a.Repository), a.File)
+	fmt.Fprintf(b, "Agent %s, from %s\n  file:    %s\n", a.Name, originText(a.Origin, a.Repository), schemas.ShowPath(a.File))
 	fmt.Fprintf(b, "  bottle:  %s, from the home\n", plan.Bottle)
 	p := a.Prompt
 	if p.Bytes == 0 {
-		fmt.Fprintf(b, "  prompt:  none (%s has no text after its frontmatter)\n", a.File)
+		fmt.Fprintf(b, "  prompt:  none (%s has no text after its frontmatter)\n", schemas.ShowPath(a.File))
 	} else {
-		fmt.Fprintf(b, "  prompt:  %s in %s, from %s, sha256 %s\n", plural(p.Bytes, "byte"), plural(p.Lines, "line"), p.Source, p.SHA256[:16])
+		fmt.Fprintf(b, "  prompt:  %s in %s, from %s, sha256 %s\n", plural(p.Bytes, "byte"), plural(p.Lines, "line"), schemas.ShowPath(p.Source), p.SHA256[:16])
 		fmt.Fprintf(b, "           appended to ~/%s after bot-bottle's instructions, between markers\n", p.Into)
 		fmt.Fprintf(b, "           begins (%s, flattened): %q\n", wordsOf(a.Origin), p.Excerpt)
 	}
@@ -45,7 +45,7 @@ func formatAgent(b *strings.Builder, plan *schemas.Plan) {
 	b.WriteString(":\n")
 	tw := tabwriter.NewWriter(b, 2, 8, 2, ' ', 0)
 	for _, s := range a.Skills {
-		fmt.Fprintf(tw, "    %s\t%s\t%s, %s\t%s\n", s.Name, s.Origin, plural(s.Files, "file"), plural(int(s.Bytes), "byte"), s.Source)
+		fmt.Fprintf(tw, "    %s\t%s\t%s, %s\t%s\n", s.Name, s.Origin, plural(s.Files, "file"), plural(int(s.Bytes), "byte"), schemas.ShowPath(s.Source))
 	}
 	tw.Flush()
 	for _, s := range a.Skills {
@@ -56,7 +56,7 @@ func formatAgent(b *strings.Builder, plan *schemas.Plan) {
 
 func originText(origin, repo string) string {
 	if origin == schemas.FromRepository {
-		return "the repository " + repo
+		return "the repository " + schemas.ShowPath(repo)
 	}
 	return "the home"
 }
@@ -100,9 +100,9 @@ func AgentNotice(plan *schemas.Plan) string {
 			fromRepo++
 		}
 	}
-	msg := fmt.Sprintf("agent %s (%s) in bottle %s", a.Name, a.File, plan.Bottle)
+	msg := fmt.Sprintf("agent %s (%s) in bottle %s", a.Name, schemas.ShowPath(a.File), plan.Bottle)
 	if a.Origin == schemas.FromRepository {
-		msg = fmt.Sprintf("agent %s from the repository %s (%s) in bottle %s: its prompt is the repository's text", a.Name, a.Repository, a.File, plan.Bottle)
+		msg = fmt.Sprintf("agent %s from the repository %s (%s) in bottle %s: its prompt is the repository's text", a.Name, schemas.ShowPath(a.Repository), schemas.ShowPath(a.File), plan.Bottle)
 	}
 	msg += fmt.Sprintf("; %s", plural(len(a.Skills), "skill"))
 	if fromRepo > 0 {

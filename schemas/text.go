@@ -1,8 +1,10 @@
 package schemas
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Flatten makes text that someone else wrote (an agent, a repository)
@@ -23,4 +25,19 @@ func Flatten(s string, limit int) string {
 		s = strings.TrimRight(string(r[:limit]), " ") + "…"
 	}
 	return s
+}
+
+// ShowPath returns a path as it is when it holds no control, format (bidi,
+// invisible) or invalid character, and quoted with escapes otherwise: a
+// folder name cannot forge a line of the text it is shown in.
+func ShowPath(p string) string {
+	if !utf8.ValidString(p) {
+		return strconv.Quote(p)
+	}
+	for _, r := range p {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
+			return strconv.Quote(p)
+		}
+	}
+	return p
 }
