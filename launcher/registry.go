@@ -61,6 +61,10 @@ type Info struct {
 	Warnings []string           `json:"warnings,omitempty"`
 	// Machine is the machine its owner runs on.
 	Machine string `json:"machine,omitempty"`
+	// WorkdirNotices are what the operator must know about the workdir
+	// once the bottle ended (Bottle.WorkdirNotices): set on its final
+	// state, so that a person who did not launch it learns it too.
+	WorkdirNotices []string `json:"workdir_notices,omitempty"`
 	// Orphaned reports a bottle whose state is not terminal but whose owner
 	// is dead: cleanup will remove what it left.
 	Orphaned bool `json:"orphaned,omitempty"`
@@ -109,7 +113,7 @@ func infoFromEvent(ev schemas.Event, live func(string, Owner) (alive, lost bool)
 		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, Runtime: lc.Runtime, State: lc.State, Since: ev.Time,
 		Owner: Owner{PID: lc.Owner, Start: lc.OwnerStart, Machine: lc.Machine}, Machine: lc.Machine,
 		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, AgentHome: lc.AgentHome, ExitCode: lc.ExitCode, Error: lc.Error,
-		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings,
+		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings, WorkdirNotices: lc.WorkdirNotices,
 	}
 	if !Terminal(in.State) {
 		alive, lost := live(ev.Bottle, in.Owner)
@@ -123,7 +127,7 @@ func (in Info) lifecycle() schemas.Lifecycle {
 	return schemas.Lifecycle{
 		State: in.State, Name: in.Name, Backend: in.Backend, Runtime: in.Runtime, ExitCode: in.ExitCode, Error: in.Error,
 		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, Machine: in.Owner.Machine, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
-		AgentHome: in.AgentHome, Reason: in.Reason, Limits: in.Limits, Warnings: in.Warnings,
+		AgentHome: in.AgentHome, Reason: in.Reason, Limits: in.Limits, Warnings: in.Warnings, WorkdirNotices: in.WorkdirNotices,
 	}
 }
 
