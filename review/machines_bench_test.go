@@ -86,4 +86,3 @@ func BenchmarkApprovalToAdmit(b *testing.B) {
 		})
 	}
 }
-
