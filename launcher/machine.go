@@ -52,15 +52,18 @@ type Leases interface {
 func (o Owner) remote() bool { return o.Machine != "" && o.Machine != ThisMachine() }
 
 // liveness returns how to tell whether the owner of a bottle lives: by
-// its pid on this machine; by its lease on another, when reg keeps leases
-// (without them, another machine's owner cannot be confirmed: lost).
+// its pid on this machine; by its lease on another, when reg keeps leases.
+// A registry without leases (SQLite in the home) is one machine's: every
+// owner is checked by its pid, whatever name its machine had (a host
+// renamed while its bottles ran keeps them).
 func liveness(ctx context.Context, reg Registry) (func(id string, o Owner) (alive, lost bool), error) {
-	var held map[string]bool
-	if ls, ok := reg.(Leases); ok {
-		var err error
-		if held, err = ls.Leased(ctx); err != nil {
-			return nil, err
-		}
+	ls, ok := reg.(Leases)
+	if !ok {
+		return func(_ string, o Owner) (bool, bool) { return o.Alive(), false }, nil
+	}
+	held, err := ls.Leased(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return func(id string, o Owner) (bool, bool) {
 		if !o.remote() {
@@ -72,15 +75,19 @@ func liveness(ctx context.Context, reg Registry) (func(id string, o Owner) (aliv
 
 // ownerLives reports whether the owner of in still lives (see liveness).
 func (l *Launcher) ownerLives(ctx context.Context, in Info) bool {
-	if !in.Owner.remote() {
+	if !l.elsewhere(in) {
 		return in.Owner.Alive()
 	}
-	ls, ok := l.cfg.Registry.(Leases)
-	if !ok {
-		return false
-	}
+	ls := l.cfg.Registry.(Leases)
 	held, err := ls.Leased(ctx)
 	return err == nil && held[in.ID]
+}
+
+// elsewhere reports whether in's owner runs on another machine, known by
+// its lease: only a registry with leases spans machines.
+func (l *Launcher) elsewhere(in Info) bool {
+	_, ok := l.cfg.Registry.(Leases)
+	return ok && in.Owner.remote()
 }
 
 // lease takes or refreshes the lease on a bottle this process owns; a

@@ -133,7 +133,7 @@ func (l *Launcher) awaitEnd(ctx context.Context, in Info, from events.Cursor) er
 		case <-tick.C:
 			if !l.ownerLives(ctx, in) {
 				cancel()
-				if in.Owner.remote() {
+				if l.elsewhere(in) {
 					return fmt.Errorf("stop %s: its owner on machine %s stopped refreshing its lease before the bottle ended; stop it there", in.ID, in.Machine)
 				}
 				return l.cleanupOrphan(ctx, in)
