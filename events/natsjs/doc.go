@@ -12,7 +12,7 @@
 //	                           file storage, Options.Replicas replicas,
 //	                           max messages per subject Options.Retain
 //	                           (100,000), discard old, duplicate window
-//	                           Options.Dedup (24h), direct get allowed,
+//	                           Options.Dedup (1h), direct get allowed,
 //	                           republish botbottle.ev.> -> botbottle.bell.>
 //	                           (headers only: the followers' doorbell)
 //	bucket  BOTBOTTLE_OWNERS   key-value, one key per running bottle, TTL

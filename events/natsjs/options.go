@@ -31,7 +31,7 @@ func IsURL(s string) bool {
 const (
 	DefaultPrefix   = "botbottle"
 	DefaultRetain   = 100_000
-	DefaultDedup    = 24 * time.Hour
+	DefaultDedup    = time.Hour
 	DefaultLeaseTTL = 30 * time.Second
 )
 
@@ -65,6 +65,9 @@ type Options struct {
 	Retain int
 	// Dedup is how long the server remembers an event id (default
 	// DefaultDedup): a copy delivered again within it is stored once.
+	// Copies come from a lost acknowledgement, and are sent again within
+	// seconds (a bus, a forwarder); the server keeps every id of the
+	// window in memory, so an hour bounds that cost.
 	Dedup time.Duration
 	// Replicas is the stream's and bucket's replica count (default 1; 3 on
 	// a three-node cluster). Only the store that creates them sets it.
