@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/events/natsjs"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/spf13/pflag"
@@ -110,5 +109,3 @@ func channelHint(err error) error {
 	}
 	return err
 }
-
-var _ events.Store = (*natsjs.Store)(nil)
