@@ -57,17 +57,17 @@ type Store struct {
 	r *sql.DB // several connections: reads
 	q *writeQueue
 
-	local   bell.Bell // rung after this process commits or the doorbell rings
-	door    *doorbell
-	tail    tail // wakes followers of one bottle
+	local bell.Bell // rung after this process commits or the doorbell rings
+	door  *doorbell
+	tail  tail // wakes followers of one bottle
 	// followReads counts the reads of every follower: a test sees from it
 	// which followers a commit woke.
 	followReads atomic.Uint64
-	poll    time.Duration
-	prune   chan struct{} // a bottle went past Retain
-	closing chan struct{}
-	wg      sync.WaitGroup
-	once    sync.Once
+	poll        time.Duration
+	prune       chan struct{} // a bottle went past Retain
+	closing     chan struct{}
+	wg          sync.WaitGroup
+	once        sync.Once
 }
 
 var _ events.Store = (*Store)(nil)
