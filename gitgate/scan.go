@@ -23,7 +23,10 @@ import (
 // shown as text (-a) so a NUL byte hides nothing; a merge shows what it
 // adds over an automatic remerge of its parents (an "evil" merge's own
 // lines). Every line the parser does not know as removed content or diff
-// structure is scanned: a line it misreads is scanned rather than skipped.
+// structure is scanned: a line it misreads is scanned rather than
+// skipped. And every
+// new commit object is scanned as stored (scanobjects.go): its author,
+// committer and other headers, and its message before git re-encodes it.
 
 // errTooLarge refuses a push whose history is more than MaxScan bytes.
 var errTooLarge = errors.New("the new history is larger than the gate scans")
@@ -52,6 +55,9 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 	if err != nil {
 		return nil, err
 	}
+	if err := p.objects(ctx, g.cfg.Git, g.cfg.Dir, env, res.commits); err != nil {
+		return nil, err
+	}
 	res.findings, res.bytes = p.findings, p.total
 	return res, nil
 }
@@ -59,7 +65,17 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 // logScan runs `git log -p` over rangeArgs in dir and scans what it
 // prints as it reads, up to max bytes.
 func logScan(ctx context.Context, git, dir string, env, rangeArgs []string, det *dlp.Detector, max int64) (*patchScanner, error) {
-	args := append([]string{"log", "-p", "-a", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--diff-merges=remerge",
+	p := &patchScanner{det: det, max: max}
+	if err := p.log(ctx, git, dir, env, "remerge", rangeArgs); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// log runs `git log -p` over rangeArgs, each merge shown as diffMerges
+// says, and scans what it prints as it reads.
+func (p *patchScanner) log(ctx context.Context, git, dir string, env []string, diffMerges string, rangeArgs []string) error {
+	args := append([]string{"log", "-p", "-a", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--diff-merges=" + diffMerges,
 		"--no-abbrev", "--format=%x01%H%n%w(0,4,4)%B"}, rangeArgs...)
 	cmd := exec.CommandContext(ctx, git, args...)
 	cmd.Env, cmd.Dir = env, dir
@@ -67,12 +83,12 @@ func logScan(ctx context.Context, git, dir string, env, rangeArgs []string, det 
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("scan the new commits: %w", err)
+		return fmt.Errorf("scan the new commits: %w", err)
 	}
-	p := &patchScanner{det: det, max: max}
+	p.commit = ""
 	perr := p.read(stdout)
 	if perr != nil {
 		_ = cmd.Process.Kill()
@@ -80,11 +96,11 @@ func logScan(ctx context.Context, git, dir string, env, rangeArgs []string, det 
 	werr := cmd.Wait()
 	switch {
 	case perr != nil:
-		return nil, perr
+		return perr
 	case werr != nil:
-		return nil, fmt.Errorf("scan the new commits: git log: %v: %s", werr, tail(stderr.String(), 3))
+		return fmt.Errorf("scan the new commits: git log: %v: %s", werr, tail(stderr.String(), 3))
 	}
-	return p, nil
+	return nil
 }
 
 func splitLines(b []byte) []string {

@@ -1,0 +1,87 @@
+package gitgate
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bot-bottle/bot-bottle/dlp/dlptest"
+	"github.com/bot-bottle/bot-bottle/internal/gitupstream"
+)
+
+// The agent controls every byte it pushes: these tests push what a
+// hostile agent would craft (with the real git, object by object), and
+// check that nothing the scan cannot see reaches the upstream.
+
+// writeObject stores a hand-written object in the agent's clone and
+// returns its id.
+func writeObject(t *testing.T, dir, typ, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "object")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(gitupstream.Git(t, dir, "hash-object", "-t", typ, "-w", p))
+}
+
+// pushRefused pushes branch and checks that the gate refused it for rule,
+// and that the upstream did not get it.
+func (f *gateFixture) pushRefused(t *testing.T, dir, branch, rule string) string {
+	t.Helper()
+	out, err := f.agent(dir, "push", "origin", branch)
+	if err == nil {
+		t.Fatalf("the push of %s went through:\n%s", branch, out)
+	}
+	if rule != "" && !strings.Contains(err.Error(), rule) {
+		t.Errorf("the refusal of %s does not name %s:\n%v", branch, rule, err)
+	}
+	if got := gitupstream.Ref(t, f.bare, "refs/heads/"+branch); got != "" {
+		t.Fatalf("the upstream got %s = %s", branch, got)
+	}
+	return err.Error()
+}
+
+// TestGateAttackSecretInCommitObject: a secret that lives in the commit
+// object itself, outside the message and the files: the author or
+// committer, a header git keeps but does not show, or a message hidden
+// behind an encoding header that makes git re-encode it (UTF-16 turns
+// ASCII into CJK characters; the upstream stores the raw bytes).
+func TestGateAttackSecretInCommitObject(t *testing.T) {
+	f := newGateFixture(t, dlptest.Random(32), nil)
+	dir := f.clone(t)
+	tree := strings.TrimSpace(gitupstream.Git(t, dir, "rev-parse", "HEAD^{tree}"))
+	parent := strings.TrimSpace(gitupstream.Git(t, dir, "rev-parse", "HEAD"))
+	head := "tree " + tree + "\nparent " + parent + "\n"
+	who := "A U Thor <a@example.invalid> 1700000000 +0000\n"
+	for name, object := range map[string]func(key string) string{
+		"author": func(key string) string {
+			return head + "author " + key + " <a@example.invalid> 1700000000 +0000\ncommitter " + who + "\nplain\n"
+		},
+		"committer-email": func(key string) string {
+			return head + "author " + who + "committer A <" + key + "@example.invalid> 1700000000 +0000\n\nplain\n"
+		},
+		"extra-header": func(key string) string {
+			return head + "author " + who + "committer " + who + "x-note " + key + "\n\nplain\n"
+		},
+		"gpgsig": func(key string) string {
+			return head + "author " + who + "committer " + who +
+				"gpgsig -----BEGIN PGP SIGNATURE-----\n \n " + key + "\n -----END PGP SIGNATURE-----\n\nplain\n"
+		},
+		// Both lengths: iconv refuses half a UTF-16 unit, and git then
+		// shows the message as it is.
+		"encoding-odd": func(key string) string {
+			return head + "author " + who + "committer " + who + "encoding UTF-16LE\n\nsettings: aws_access_key_id = " + key + "\n"
+		},
+		"encoding-even": func(key string) string {
+			return head + "author " + who + "committer " + who + "encoding UTF-16LE\n\nsettings: aws_access_key_id = " + key + "!\n"
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			id := writeObject(t, dir, "commit", object(dlptest.AWSKeyID()))
+			branch := "agent/" + name
+			gitupstream.Git(t, dir, "update-ref", "refs/heads/"+branch, id)
+			f.pushRefused(t, dir, branch, "aws-access-token")
+		})
+	}
+}
