@@ -85,3 +85,37 @@ func TestGateAttackSecretInCommitObject(t *testing.T) {
 		})
 	}
 }
+
+// TestGateAttackOctopusMerge: git's remerge diff skips a merge of more
+// than two parents ("Skipping remerge-diff for octopus merges"), so the
+// files such a merge adds of its own were never shown to the scan.
+func TestGateAttackOctopusMerge(t *testing.T) {
+	f := newGateFixture(t, dlptest.Random(32), nil)
+	dir := f.clone(t)
+	var parents []string
+	for _, name := range []string{"a.txt", "b.txt", "c.txt"} {
+		gitupstream.Git(t, dir, "checkout", "--quiet", "--detach", "main")
+		parents = append(parents, commitFile(t, dir, name, "part "+name+"\n"))
+	}
+	gitupstream.Git(t, dir, "checkout", "--quiet", "-b", "agent/octopus", parents[0])
+	for _, name := range []string{"b.txt", "c.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("part "+name+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "deploy.env"), []byte("AWS_ACCESS_KEY_ID="+dlptest.AWSKeyID()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitupstream.Git(t, dir, "add", "-A")
+	tree := strings.TrimSpace(gitupstream.Git(t, dir, "write-tree"))
+	args := []string{"commit-tree", tree, "-m", "merge three"}
+	for _, p := range parents {
+		args = append(args, "-p", p)
+	}
+	octopus := strings.TrimSpace(gitupstream.Git(t, dir, args...))
+	gitupstream.Git(t, dir, "update-ref", "refs/heads/agent/octopus", octopus)
+	msg := f.pushRefused(t, dir, "agent/octopus", "aws-access-token")
+	if !strings.Contains(msg, `"deploy.env"`) {
+		t.Errorf("the refusal does not name the file:\n%s", msg)
+	}
+}

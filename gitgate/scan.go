@@ -22,9 +22,11 @@ import (
 // upstream's, so an old secret never blocks a new branch. Binary files are
 // shown as text (-a) so a NUL byte hides nothing; a merge shows what it
 // adds over an automatic remerge of its parents (an "evil" merge's own
-// lines). Every line the parser does not know as removed content or diff
-// structure is scanned: a line it misreads is scanned rather than
-// skipped. And every
+// lines). git has no remerge for a merge of more than two parents (it
+// shows nothing for one), so such an octopus is shown against its first
+// parent instead: everything the others brought counts as new. Every line
+// the parser does not know as removed content or diff structure is
+// scanned: a line it misreads is scanned rather than skipped. And every
 // new commit object is scanned as stored (scanobjects.go): its author,
 // committer and other headers, and its message before git re-encodes it.
 
@@ -54,6 +56,15 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 	p, err := logScan(ctx, g.cfg.Git, g.cfg.Dir, env, rangeArgs, g.cfg.Detector, g.cfg.MaxScan)
 	if err != nil {
 		return nil, err
+	}
+	octopus, err := g.run(ctx, env, append([]string{"rev-list", "--min-parents=3"}, rangeArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list the new octopus merges: %w", err)
+	}
+	if merges := splitLines(octopus); len(merges) > 0 {
+		if err := p.log(ctx, g.cfg.Git, g.cfg.Dir, env, "first-parent", append([]string{"--no-walk"}, merges...)); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.objects(ctx, g.cfg.Git, g.cfg.Dir, env, res.commits); err != nil {
 		return nil, err
