@@ -1,6 +1,7 @@
 package gitgate
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/dlp/dlptest"
 	"github.com/bot-bottle/bot-bottle/internal/gitupstream"
+	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
 // The agent controls every byte it pushes: these tests push what a
@@ -118,4 +120,30 @@ func TestGateAttackOctopusMerge(t *testing.T) {
 	if !strings.Contains(msg, `"deploy.env"`) {
 		t.Errorf("the refusal does not name the file:\n%s", msg)
 	}
+}
+
+// TestGateAttackFindingsBeyondTheBound: the scan keeps at most
+// maxFindings findings, and the operator releases commits. A newer commit
+// full of decoys fills the bound; an older commit's real secret was never
+// a finding, so releasing the decoys' commit must not let it through.
+func TestGateAttackFindingsBeyondTheBound(t *testing.T) {
+	f := newGateFixture(t, dlptest.Random(32), nil)
+	dir := f.clone(t)
+	gitupstream.Git(t, dir, "checkout", "--quiet", "-b", "agent/decoys")
+	commitFile(t, dir, "real.env", "AWS_ACCESS_KEY_ID="+dlptest.AWSKeyID()+"\n")
+	var decoys strings.Builder
+	for range maxFindings + 5 {
+		fmt.Fprintf(&decoys, "fixture_key = %q\n", dlptest.AWSKeyID())
+	}
+	commitFile(t, dir, "fixtures.txt", decoys.String())
+	f.pushRefused(t, dir, "agent/decoys", "")
+	for i, p := range f.op.asked {
+		f.op.decide(fmt.Sprintf("p-%d", i+1), schemas.ProposalApproved)
+		for _, fd := range p.Findings {
+			if fd.File == "real.env" {
+				return // the operator saw it: releasing it is their call
+			}
+		}
+	}
+	f.pushRefused(t, dir, "agent/decoys", "")
 }

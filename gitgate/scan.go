@@ -37,7 +37,10 @@ var errTooLarge = errors.New("the new history is larger than the gate scans")
 type scanResult struct {
 	commits  []string // the new commits, newest first
 	findings []schemas.GitFinding
-	bytes    int64 // of history scanned
+	// dropped counts the findings beyond maxFindings: a push with more
+	// is refused outright, since the operator could not see them all.
+	dropped int
+	bytes   int64 // of history scanned
 }
 
 // scan lists and scans the commits reachable from tips and not from the
@@ -69,7 +72,7 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 	if err := p.objects(ctx, g.cfg.Git, g.cfg.Dir, env, res.commits); err != nil {
 		return nil, err
 	}
-	res.findings, res.bytes = p.findings, p.total
+	res.findings, res.dropped, res.bytes = p.findings, p.dropped, p.total
 	return res, nil
 }
 
@@ -138,6 +141,7 @@ type patchScanner struct {
 	total    int64
 	scratch  dlp.Scratch
 	findings []schemas.GitFinding
+	dropped  int // findings beyond maxFindings
 
 	commit string
 	file   string // the file whose hunks follow ("" before its +++ line)
@@ -293,9 +297,12 @@ func (p *patchScanner) add(f schemas.GitFinding) {
 	}
 	if len(p.findings) < maxFindings {
 		p.findings = append(p.findings, f)
+		return
 	}
+	p.dropped++
 }
 
-// maxFindings bounds the findings one push reports (the push is refused
-// all the same).
+// maxFindings bounds the findings one push reports; a push with more is
+// refused without asking the operator, who would release findings nobody
+// showed them (a release covers whole commits).
 const maxFindings = 100

@@ -36,6 +36,14 @@ func (g *Gate) SetSupervisor(s Supervisor) {
 // operator is asked (or the pending question named), and the agent is
 // told why. rs.mu is held.
 func (g *Gate) review(ctx context.Context, rs *repoState, sr *scanResult, cmds []command, out *pushOutcome, rep *reporter) bool {
+	if sr.dropped > 0 {
+		// A release covers whole commits: asking the operator about the
+		// findings shown would release the ones left out too.
+		out.pending = sr.findings
+		out.reason = fmt.Sprintf("secrets found (more than %d: %s); too many for the operator to review", maxFindings, summary(sr.findings))
+		g.explain(rep, rs, sr.findings, "Too many secrets to ask the operator about; remove them from the commits (rewrite them) and push again.")
+		return false
+	}
 	var pending []schemas.GitFinding
 	for _, f := range sr.findings {
 		if rs.released[f.Commit] {
