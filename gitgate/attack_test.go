@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -146,4 +147,27 @@ func TestGateAttackFindingsBeyondTheBound(t *testing.T) {
 		}
 	}
 	f.pushRefused(t, dir, "agent/decoys", "")
+}
+
+// TestGateAttackExpansionBomb: a blob of one repeated byte packs about a
+// thousand times smaller than it is, so the pack's bound says nothing of
+// what the scan inflates. The gate must refuse a blob over its bound
+// before git diffs it, and never hold a line of the log beyond its bound
+// (one 48 MiB line here; gigabytes from a push of a few megabytes).
+func TestGateAttackExpansionBomb(t *testing.T) {
+	const bound = 1 << 20
+	f := newTunedGateFixture(t, dlptest.Random(32), nil, func(c *Config) { c.MaxScan = bound })
+	dir := f.clone(t)
+	gitupstream.Git(t, dir, "checkout", "--quiet", "-b", "agent/bomb")
+	commitFile(t, dir, "bomb.txt", strings.Repeat("a", 48<<20))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	msg := f.pushRefused(t, dir, "agent/bomb", "larger than the gate scans")
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Errorf("refusing a push of a 48 MiB blob (bound %d) allocated %d MiB in the gate", bound, grew>>20)
+	}
+	if !strings.Contains(msg, "blob") {
+		t.Errorf("the refusal does not say a blob is over the bound:\n%s", msg)
+	}
 }

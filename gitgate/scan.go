@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/bot-bottle/bot-bottle/dlp"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -56,6 +57,9 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 	if len(res.commits) == 0 {
 		return res, nil
 	}
+	if err := g.checkBlobs(ctx, env, rangeArgs); err != nil {
+		return nil, err
+	}
 	p, err := logScan(ctx, g.cfg.Git, g.cfg.Dir, env, rangeArgs, g.cfg.Detector, g.cfg.MaxScan)
 	if err != nil {
 		return nil, err
@@ -74,6 +78,24 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 	}
 	res.findings, res.dropped, res.bytes = p.findings, p.dropped, p.total
 	return res, nil
+}
+
+// checkBlobs refuses a push with a new blob larger than MaxScan before
+// git diffs it: a pack's size says little of what it inflates to (a blob
+// of one repeated byte packs a thousand times smaller), and the gate's
+// git would hold the whole blob to show it.
+func (g *Gate) checkBlobs(ctx context.Context, env, rangeArgs []string) error {
+	filter := "--filter=blob:limit=" + strconv.FormatInt(g.cfg.MaxScan+1, 10)
+	out, err := g.run(ctx, env, append([]string{"rev-list", "--objects", "--no-object-names", filter, "--filter-print-omitted"}, rangeArgs...)...)
+	if err != nil {
+		return fmt.Errorf("list the new objects: %w", err)
+	}
+	for _, l := range splitLines(out) {
+		if id, ok := strings.CutPrefix(l, "~"); ok {
+			return fmt.Errorf("%w (%d bytes): blob %s alone is larger", errTooLarge, g.cfg.MaxScan, short(id))
+		}
+	}
+	return nil
 }
 
 // logScan runs `git log -p` over rangeArgs in dir and scans what it
@@ -175,19 +197,28 @@ func (u *unit) lineAt(off int) int {
 	return u.lines[i]
 }
 
-// read consumes the whole log.
+// read consumes the whole log. Bytes count toward the bound as they
+// arrive, so a line longer than the bound is refused before it is held.
 func (p *patchScanner) read(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 1<<20)
+	var line []byte
 	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			p.total += int64(len(line))
+		chunk, err := br.ReadSlice('\n')
+		if len(chunk) > 0 {
+			p.total += int64(len(chunk))
 			if p.total > p.max {
 				return fmt.Errorf("%w (%d bytes)", errTooLarge, p.max)
 			}
+			line = append(line, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if len(line) > 0 {
 			if perr := p.line(bytes.TrimSuffix(line, []byte("\n"))); perr != nil {
 				return perr
 			}
+			line = line[:0]
 		}
 		if err == io.EOF {
 			p.endCommit()
