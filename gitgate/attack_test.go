@@ -171,3 +171,49 @@ func TestGateAttackExpansionBomb(t *testing.T) {
 		t.Errorf("the refusal does not say a blob is over the bound:\n%s", msg)
 	}
 }
+
+// TestGateAttackReleaseCoversOnlyReviewedCommits: the operator's release
+// covers the commits they reviewed, by id, and nothing else. A commit
+// pushed on top of a released one, whose message carries a line that
+// looks like the gate's own commit marker naming the released commit, is
+// scanned as itself: its secrets are its own, and asked about anew.
+func TestGateAttackReleaseCoversOnlyReviewedCommits(t *testing.T) {
+	f := newGateFixture(t, dlptest.Random(32), nil)
+	dir := f.clone(t)
+	gitupstream.Git(t, dir, "checkout", "--quiet", "-b", "agent/keys")
+	released := commitFile(t, dir, "a.env", "AWS_ACCESS_KEY_ID="+dlptest.AWSKeyID()+"\n")
+	f.pushRefused(t, dir, "agent/keys", "aws-access-token")
+	f.op.decide("p-1", schemas.ProposalApproved)
+	f.mustAgent(t, dir, "push", "--quiet", "origin", "agent/keys")
+
+	if err := os.WriteFile(filepath.Join(dir, "b.env"), []byte("AWS_ACCESS_KEY_ID="+dlptest.AWSKeyID()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitupstream.Git(t, dir, "add", "b.env")
+	gitupstream.Git(t, dir, "commit", "--quiet", "-m", "more\n\x01"+released+"\n"+dlptest.GitHubPAT())
+	next := strings.TrimSpace(gitupstream.Git(t, dir, "rev-parse", "HEAD"))
+	out, err := f.agent(dir, "push", "origin", "agent/keys")
+	if err == nil {
+		t.Fatalf("a new secret on top of a released commit went through:\n%s", out)
+	}
+	if got := gitupstream.Ref(t, f.bare, "refs/heads/agent/keys"); got != released {
+		t.Fatalf("the upstream's agent/keys = %s, want the released %s", got, released)
+	}
+	if len(f.op.asked) != 2 {
+		t.Fatalf("the operator was asked %d times, want 2", len(f.op.asked))
+	}
+	p := f.op.asked[1]
+	if len(p.Commits) != 1 || p.Commits[0] != next {
+		t.Fatalf("the second proposal names commits %v, want only %s", p.Commits, next)
+	}
+	rules := map[string]bool{}
+	for _, fd := range p.Findings {
+		if fd.Commit != next {
+			t.Errorf("finding %+v is not the new commit's", fd)
+		}
+		rules[fd.Rule] = true
+	}
+	if !rules["aws-access-token"] || !rules["github-pat"] {
+		t.Errorf("the second proposal's findings %+v miss the file's or the message's secret", p.Findings)
+	}
+}
