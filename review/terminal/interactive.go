@@ -149,20 +149,5 @@ func AskRoute(v review.View, ask func(string) (string, bool)) (*schemas.Route, b
 	if !ok {
 		return nil, false
 	}
-	r := &schemas.Route{Host: v.Host, Port: v.Port, PathAllowlist: v.PathPrefixes, Methods: v.Methods}
-	switch paths {
-	case "":
-	case "*":
-		r.PathAllowlist = nil
-	default:
-		r.PathAllowlist = strings.Fields(paths)
-	}
-	switch methods {
-	case "":
-	case "*":
-		r.Methods = nil
-	default:
-		r.Methods = strings.Fields(strings.ToUpper(methods))
-	}
-	return r, true
+	return review.EditRoute(v, paths, methods), true
 }
