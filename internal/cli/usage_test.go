@@ -14,6 +14,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 	t.Setenv("BOT_BOTTLE_HOME", t.TempDir())
 	for _, args := range [][]string{
 		{"launch"},
+		{"launch", "--agent", "rev", "a", "b"},
+		{"launch", "a", "b"},
+		{"plan", "--agent", "rev", "a", "b"},
 		{"logs"},
 		{"logs", "--tial", "3", "b-000001"},
 		{"logs", "--tail", "-3", "b-000001"},
@@ -61,4 +64,22 @@ func TestEveryCommandHasExamples(t *testing.T) {
 		}
 	}
 	walk(root)
+}
+
+// plan --agent names the agent that is not there, with the folders looked
+// in and a hint, and exits 1. (launch --agent checks its backend first:
+// this test binary cannot start one.)
+func TestAgentNotFound(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("BOT_BOTTLE_HOME", home)
+	for _, args := range [][]string{
+		{"plan", "--agent", "nobody", "--workdir", t.TempDir()},
+	} {
+		var out, errOut bytes.Buffer
+		code := Run(args, strings.NewReader(""), &out, &errOut)
+		if code != 1 || !strings.Contains(errOut.String(), `agent "nobody": not found in `+home+"/agents") ||
+			!strings.Contains(errOut.String(), "bot-bottle init writes an example") {
+			t.Errorf("bot-bottle %s: exit %d, stderr:\n%s", strings.Join(args, " "), code, errOut.String())
+		}
+	}
 }
