@@ -17,7 +17,7 @@ const pushFindingsShown = 10
 // («…», schemas.AgentText.Terminal) on a line that says whose it is, so
 // a crafted name can neither end our sentence nor start a line of ours.
 func writePush(b *strings.Builder, v review.View) {
-	fmt.Fprintf(b, "  refused push: %s\n", line(v.Delta))
+	fmt.Fprintf(b, "  refused push (refs and file names as the agent sent them): %s\n", quoted(v.Delta))
 	p := v.Push
 	if p == nil {
 		return
