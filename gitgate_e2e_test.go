@@ -45,21 +45,63 @@ echo keys-pushed
 echo done
 `
 
-func TestGitGateInBottleLocal(t *testing.T) { testGitGateInBottle(t, "local") }
+func TestGitGateInBottleLocal(t *testing.T) { testGitGateInBottle(t, "local", httpsUpstream) }
 
 // TestGitGateInBottleDocker runs the same agent in a container whose image
 // holds the host's git (gitAgentImage): the gate reaches it the same way.
-func TestGitGateInBottleDocker(t *testing.T) { testGitGateInBottle(t, "docker") }
+func TestGitGateInBottleDocker(t *testing.T) { testGitGateInBottle(t, "docker", httpsUpstream) }
 
 // TestGitGateInBottleDockerRunsc: the same under gVisor, whose netstack
 // carries the bottle's loopback relay to the gate.
-func TestGitGateInBottleDockerRunsc(t *testing.T) { testGitGateInBottle(t, "docker-runsc") }
+func TestGitGateInBottleDockerRunsc(t *testing.T) {
+	testGitGateInBottle(t, "docker-runsc", httpsUpstream)
+}
 
-func testGitGateInBottle(t *testing.T, backend string) {
-	e := newE2E(t, backend)
+// TestGitGateInBottleSSHLocal and TestGitGateInBottleSSHDocker: the same
+// agent, its repo on an ssh upstream (sshd on loopback) that the gate
+// reaches with the host's key and known_hosts; the bottle still speaks
+// smart HTTP to the gate and never sees the key.
+func TestGitGateInBottleSSHLocal(t *testing.T)  { testGitGateInBottle(t, "local", sshUpstream) }
+func TestGitGateInBottleSSHDocker(t *testing.T) { testGitGateInBottle(t, "docker", sshUpstream) }
+
+// gateUpstream is a git upstream as a launch sees it: its repos' folder,
+// the auth the manifest gives, the host variables and flags that launch
+// needs, and the credential that must never reach the bottle.
+type gateUpstream struct {
+	root, url, auth string
+	env, args       []string
+	secret          string
+}
+
+func httpsUpstream(t *testing.T) gateUpstream {
 	token := "gg-" + dlptest.Random(40)
 	up := gitupstream.NewHTTPS(t, "git.test", token)
-	bare := gitupstream.NewRepo(t, up.Root, "app")
+	return gateUpstream{root: up.Root, url: up.URL("app"), auth: "{token_ref: GIT_GATE_TOKEN}",
+		env:    []string{"GIT_GATE_TOKEN=" + token},
+		args:   []string{"--upstream-ca", up.CAFile, "--resolve", fmt.Sprintf("git.test:%d=%s", up.Port, up.Addr())},
+		secret: token}
+}
+
+func sshUpstream(t *testing.T) gateUpstream {
+	up := gitupstream.NewSSH(t, "git.test")
+	key, err := os.ReadFile(up.KeyFile)
+	must(t, err)
+	// The private key's first line of base64 stands for all of it.
+	lines := strings.Split(string(key), "\n")
+	if len(lines) < 3 || len(lines[1]) < 40 {
+		t.Fatalf("an unexpected private key file (%d lines)", len(lines))
+	}
+	return gateUpstream{root: up.Root, url: up.URL("app"), auth: "{ssh_key_ref: GIT_SSH_KEY_FILE, known_hosts_ref: GIT_KNOWN_HOSTS}",
+		env:    []string{"GIT_SSH_KEY_FILE=" + up.KeyFile, "GIT_KNOWN_HOSTS=" + up.KnownHostsFile},
+		args:   []string{"--resolve", fmt.Sprintf("git.test:%d=%s", up.Port, up.Addr())},
+		secret: lines[1]}
+}
+
+func testGitGateInBottle(t *testing.T, backend string, upstream func(*testing.T) gateUpstream) {
+	e := newE2E(t, backend)
+	up := upstream(t)
+	token := up.secret
+	bare := gitupstream.NewRepo(t, up.root, "app")
 	mainBefore := gitupstream.Ref(t, bare, "refs/heads/main")
 	head := runtimeLine(e.runtime)
 	if e.backend == docker.Name {
@@ -71,15 +113,15 @@ git-gate:
   repos:
     app:
       url: %s
-      auth: {token_ref: GIT_GATE_TOKEN}
-`, up.URL("app"), up.URL("app"))), 0o644))
+      auth: %s
+`, up.url, up.url, up.auth)), 0o644))
 	aws := dlptest.AWSKeyID()
 	must(t, os.WriteFile(filepath.Join(e.workdir, "key.txt"), []byte("region = 'eu'\naws_access_key_id = '"+aws+"'\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(e.workdir, "agent.sh"), []byte(gitGateScript), 0o755))
 
-	cmd := e.command("launch", "--backend", e.backend, "--workdir", e.workdir, "--upstream-ca", up.CAFile,
-		"--resolve", fmt.Sprintf("git.test:%d=%s", up.Port, up.Addr()), "gate", "--", "/bin/sh", filepath.Join(e.workdir, "agent.sh"))
-	cmd.Env = append(cmd.Env, "GIT_GATE_TOKEN="+token)
+	args := append([]string{"launch", "--backend", e.backend, "--workdir", e.workdir}, up.args...)
+	cmd := e.command(append(args, "gate", "--", "/bin/sh", filepath.Join(e.workdir, "agent.sh"))...)
+	cmd.Env = append(cmd.Env, up.env...)
 	stdout, err := cmd.StdoutPipe()
 	must(t, err)
 	var stderr bytes.Buffer

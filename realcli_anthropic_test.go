@@ -80,6 +80,7 @@ func (m *scriptedModel) serveAnthropic(w http.ResponseWriter, r *http.Request) {
 	}
 	var req anthropicRequest
 	if err == nil {
+		m.recordBody(body)
 		err = json.Unmarshal(body, &req)
 	}
 	if err != nil {

@@ -53,6 +53,7 @@ type scriptedModel struct {
 	toolCalls   []string // the tool names the model called
 	resultAt    []time.Time
 	prompts     [][]string // per turn that offered tools: the user's prompts it carried
+	bodies      [][]byte   // every model request, decoded: what the CLI sent the model
 }
 
 func newScriptedModel(t testing.TB, tokens ...string) *scriptedModel {
@@ -159,6 +160,34 @@ func (m *scriptedModel) LastPrompts() []string {
 		return nil
 	}
 	return m.prompts[len(m.prompts)-1]
+}
+
+// recordBody keeps a model request as the CLI sent it (decoded).
+func (m *scriptedModel) recordBody(b []byte) {
+	m.mu.Lock()
+	m.bodies = append(m.bodies, append([]byte(nil), b...))
+	m.mu.Unlock()
+}
+
+// RequestsContaining counts the model requests, from the from-th on, whose
+// body holds s (as the JSON carries it).
+func (m *scriptedModel) RequestsContaining(from int, s string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, b := range m.bodies[min(from, len(m.bodies)):] {
+		if strings.Contains(string(b), s) {
+			n++
+		}
+	}
+	return n
+}
+
+// Requests returns how many model requests were recorded.
+func (m *scriptedModel) Requests() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.bodies)
 }
 
 func (m *scriptedModel) recordCall(name string) {

@@ -180,6 +180,7 @@ func (m *scriptedModel) serveResponses(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
 	var req responsesRequest
 	if err == nil {
+		m.recordBody(body)
 		err = json.Unmarshal(body, &req)
 	}
 	if err != nil {
@@ -217,6 +218,7 @@ func (m *scriptedModel) serveResponsesWS(w http.ResponseWriter, r *http.Request)
 		if d := os.Getenv("BB_DUMP"); d != "" {
 			_ = os.WriteFile(filepath.Join(d, fmt.Sprintf("ws-%d.json", time.Now().UnixNano())), data, 0o644)
 		}
+		m.recordBody(data)
 		var req responsesRequest
 		if err := json.Unmarshal(data, &req); err != nil || req.Type != "response.create" {
 			continue

@@ -55,9 +55,16 @@ type gateFixture struct {
 	pub      *events.Memory
 	agentEnv []string
 	url      string // the upstream URL as the agent names it
+	tune     func(*Config)
 }
 
 func newGateFixture(t testing.TB, token string, repo func(*Repo), commits ...map[string]string) *gateFixture {
+	t.Helper()
+	return newTunedGateFixture(t, token, repo, nil, commits...)
+}
+
+// newTunedGateFixture is newGateFixture with the gate's Config tuned.
+func newTunedGateFixture(t testing.TB, token string, repo func(*Repo), tune func(*Config), commits ...map[string]string) *gateFixture {
 	t.Helper()
 	up := gitupstream.NewHTTPS(t, "git.test", token)
 	f := &gateFixture{up: up, bare: gitupstream.NewRepo(t, up.Root, "app", commits...), op: &fakeOperator{status: map[string]string{}},
@@ -72,12 +79,41 @@ func newGateFixture(t testing.TB, token string, repo func(*Repo), commits ...map
 	if repo != nil {
 		repo(&r)
 	}
+	f.tune = tune
+	f.start(t, r, up.CAFile, map[string]string{fmt.Sprintf("git.test:%d", up.Port): up.Addr()})
+	return f
+}
+
+// newSSHGateFixture is newGateFixture with an ssh upstream: sshd on
+// loopback that admits the gate's key alone.
+func newSSHGateFixture(t testing.TB) (*gateFixture, *gitupstream.SSH) {
+	t.Helper()
+	up := gitupstream.NewSSH(t, "git.test")
+	f := &gateFixture{bare: gitupstream.NewRepo(t, up.Root, "app"), op: &fakeOperator{status: map[string]string{}}, pub: &events.Memory{}}
+	f.url = up.URL("app")
+	u, why, _ := schemas.ParseGitURL(f.url)
+	if why != "" {
+		t.Fatal(why)
+	}
+	r := Repo{Name: "app", URL: u, Push: []string{"agent/*"},
+		Cred: Credential{Kind: schemas.GitAuthSSH, KeyFile: up.KeyFile, KnownHostsFile: up.KnownHostsFile}}
+	f.start(t, r, "", map[string]string{fmt.Sprintf("git.test:%d", up.Port): up.Addr()})
+	return f, up
+}
+
+// start serves a gate for r and points the agent's git at it.
+func (f *gateFixture) start(t testing.TB, r Repo, caFile string, resolve map[string]string) {
+	t.Helper()
 	det, err := dlp.NewDetector(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(Config{Bottle: "b-test", Repos: []Repo{r}, Dir: t.TempDir(), PATH: os.Getenv("PATH"), Detector: det,
-		Publisher: f.pub, UpstreamCAFile: up.CAFile, Resolve: map[string]string{fmt.Sprintf("git.test:%d", up.Port): up.Addr()}})
+	gcfg := Config{Bottle: "b-test", Repos: []Repo{r}, Dir: t.TempDir(), PATH: os.Getenv("PATH"), Detector: det,
+		Publisher: f.pub, UpstreamCAFile: caFile, Resolve: resolve}
+	if f.tune != nil {
+		f.tune(&gcfg)
+	}
+	g, err := New(gcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +127,6 @@ func newGateFixture(t testing.TB, token string, repo func(*Repo), commits ...map
 		t.Fatal(err)
 	}
 	f.agentEnv = []string{"GIT_CONFIG_GLOBAL=" + cfg}
-	return f
 }
 
 // agent runs the agent's git in dir.

@@ -33,7 +33,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 		return nil, err
 	}
 	l.reapOrphans(be)
-	plan, err := l.cfg.Planner.Plan(o.Name)
+	plan, err := l.plan(&o)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +68,9 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
 	}
+	if o.Agent != "" && workdir != o.Workdir {
+		return nil, fmt.Errorf("launch %s: planner bug: the agent was planned for %s, not the workdir %s", o.Name, o.Workdir, workdir)
+	}
 	rt, err := chooseRuntime(ctx, be, plan.Runtime)
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", o.Name, err)
@@ -76,7 +79,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err != nil {
 		return nil, err
 	}
-	agentHome := AgentHomePath(l.cfg.Home, plan.Bottle, workdir)
+	agentHome := AgentHomePath(l.cfg.Home, keptHomeName(plan), workdir)
 	// Taken before --fresh empties the home: another running bottle's
 	// home is left alone.
 	lock, holder, err := lockAgentHome(agentHome, id)
@@ -247,6 +250,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 			Env:          env,
 			Dir:          b.info.Workdir,
 			Files:        planner.AgentFiles(b.plan, values),
+			Clean:        planner.AgentCleanDirs(b.plan),
 			Forward:      forward,
 			TTY:          stdio.Terminal != nil,
 			Rows:         rows,
@@ -320,4 +324,27 @@ func (l *Launcher) checkWorkdir(dir string) (string, error) {
 func within(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// plan plans the bottle of o: o.Name, or the agent o.Agent's, whose
+// repository agents and skills are those of the workdir. For an agent, the
+// workdir is resolved first (and o.Workdir set to it) so the plan reads
+// the repository the bottle will see; o.Name becomes the bottle's name.
+func (l *Launcher) plan(o *Options) (*schemas.Plan, error) {
+	if o.Agent == "" {
+		return l.cfg.Planner.Plan(o.Name)
+	}
+	workdir, err := l.checkWorkdir(o.Workdir)
+	if err != nil {
+		return nil, fmt.Errorf("launch --agent %s: %w", o.Agent, err)
+	}
+	plan, err := l.cfg.Planner.PlanAgent(o.Agent, workdir)
+	if err != nil {
+		return nil, fmt.Errorf("launch --agent %s: %w", o.Agent, err)
+	}
+	if o.Name != "" && o.Name != plan.Bottle {
+		return nil, fmt.Errorf("launch --agent %s: the agent runs in the bottle %s, not %s: give the agent alone", o.Agent, plan.Bottle, o.Name)
+	}
+	o.Name, o.Workdir = plan.Bottle, workdir
+	return plan, nil
 }

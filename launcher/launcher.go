@@ -116,8 +116,13 @@ func New(cfg Config) (*Launcher, error) {
 
 // Options describe one launch.
 type Options struct {
-	// Name is the bottle (manifest) name in the home.
+	// Name is the bottle (manifest) name in the home; with Agent it may be
+	// empty (the agent names its bottle) and must otherwise be that bottle.
 	Name string
+	// Agent, when set, launches the agent of that name (planner.PlanAgent):
+	// the home's, else the one the workdir's repository ships; its bottle
+	// comes from the home.
+	Agent string
 	// Command overrides the provider's command (agent_provider.command, or
 	// the template's default).
 	Command []string

@@ -9,12 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/sqlite"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/launcher/docker"
 	"github.com/bot-bottle/bot-bottle/launcher/internal/testbin"
@@ -115,8 +118,17 @@ func newProtectWorld(t *testing.T, backend, manifest string) *protectWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
+	store, err := sqlite.Open(filepath.Join(w.home, sqlite.FileName), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := events.NewBus(store, events.BusOptions{})
+	t.Cleanup(func() {
+		bus.Close(context.Background())
+		store.Close()
+	})
 	w.l, err = launcher.New(launcher.Config{Home: w.home, Planner: p, HostEnv: w.hostEnv, Backends: []launcher.Backend{be},
-		StopGrace: 5 * time.Second})
+		Registry: store, Publisher: bus, StopGrace: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,6 +335,17 @@ func testProtectedWorkdir(t *testing.T, backend, runtime string) {
 		if !strings.Contains(notices, filepath.Join(w.workdir, q)) || !strings.Contains(notices, "renamed it") {
 			t.Errorf("no quarantine notice for %s:\n%s", q, notices)
 		}
+	}
+	// Whoever did not launch the bottle (ps, an MCP host) reads the same
+	// notices from its final lifecycle event.
+	infos, err := w.l.List(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(infos, func(in launcher.Info) bool { return in.ID == b.ID() }); i < 0 {
+		t.Errorf("the registry does not list bottle %s", b.ID())
+	} else if got := strings.Join(infos[i].WorkdirNotices, "\n"); got != notices {
+		t.Errorf("the registry's notices for %s:\n%q\nwant the bottle's:\n%q", b.ID(), got, notices)
 	}
 	if _, err := os.Lstat(filepath.Join(w.workdir, ".bb-wt", ".git")); err != nil || strings.Contains(notices, filepath.Join(w.workdir, ".bb-wt", ".git")+" (") {
 		t.Errorf("a plain worktree was treated as planted (%v):\n%s", err, notices)

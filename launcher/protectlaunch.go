@@ -63,6 +63,7 @@ func (b *Bottle) releaseWorkdir() error {
 	}
 	b.mu.Lock()
 	b.notices = append(b.notices, notices...)
+	b.info.WorkdirNotices = slices.Clone(b.notices)
 	b.mu.Unlock()
 	return errors.Join(errs...)
 }

@@ -59,6 +59,10 @@ type Info struct {
 	Reason   string             `json:"reason,omitempty"`
 	Limits   *schemas.LimitHits `json:"limits,omitempty"`
 	Warnings []string           `json:"warnings,omitempty"`
+	// WorkdirNotices are what the operator must know about the workdir
+	// once the bottle ended (Bottle.WorkdirNotices): set on its final
+	// state, so that a person who did not launch it learns it too.
+	WorkdirNotices []string `json:"workdir_notices,omitempty"`
 	// Orphaned reports a bottle whose state is not terminal but whose owner
 	// is dead: cleanup will remove what it left.
 	Orphaned bool `json:"orphaned,omitempty"`
@@ -101,7 +105,7 @@ func infoFromEvent(ev schemas.Event) (Info, error) {
 		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, Runtime: lc.Runtime, State: lc.State, Since: ev.Time,
 		Owner:       Owner{PID: lc.Owner, Start: lc.OwnerStart},
 		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, AgentHome: lc.AgentHome, ExitCode: lc.ExitCode, Error: lc.Error,
-		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings,
+		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings, WorkdirNotices: lc.WorkdirNotices,
 	}
 	in.Orphaned = !Terminal(in.State) && !in.Owner.Alive()
 	return in, nil
@@ -112,7 +116,7 @@ func (in Info) lifecycle() schemas.Lifecycle {
 	return schemas.Lifecycle{
 		State: in.State, Name: in.Name, Backend: in.Backend, Runtime: in.Runtime, ExitCode: in.ExitCode, Error: in.Error,
 		Owner: in.Owner.PID, OwnerStart: in.Owner.Start, ContainerID: in.ContainerID, RunDir: in.RunDir, Workdir: in.Workdir,
-		AgentHome: in.AgentHome, Reason: in.Reason, Limits: in.Limits, Warnings: in.Warnings,
+		AgentHome: in.AgentHome, Reason: in.Reason, Limits: in.Limits, Warnings: in.Warnings, WorkdirNotices: in.WorkdirNotices,
 	}
 }
 

@@ -30,10 +30,13 @@ const (
 type planArgs struct {
 	Name     string `json:"name"`
 	Manifest string `json:"manifest"`
+	Agent    string `json:"agent"`
+	Workdir  string `json:"workdir"`
 }
 
 type launchArgs struct {
 	Name         string   `json:"name"`
+	Agent        string   `json:"agent"`
 	Command      []string `json:"command"`
 	Backend      string   `json:"backend"`
 	Workdir      string   `json:"workdir"`
@@ -82,6 +85,9 @@ func (o *Operator) addBottleTools() {
 			"with both, the manifest is planned as that name. A broken manifest comes back as one error per line, file:line:col: key: message."),
 		mcpgo.WithString("name", mcpgo.Description("bottle name in the home's bottles folder (or the name to plan an inline manifest as)"), mcpgo.MaxLength(100)),
 		mcpgo.WithString("manifest", mcpgo.Description("an inline manifest: the YAML of a bottle file without its --- frontmatter fences"), mcpgo.MaxLength(maxManifestChars)),
+		mcpgo.WithString("agent", mcpgo.Description("plan this agent instead: agents/NAME.md of the home, else .bot-bottle/agents/NAME.md of the workdir's repository, in the home bottle it names; "+
+			"the plan's agent says where it, its prompt and each skill came from"), mcpgo.MaxLength(100)),
+		mcpgo.WithString("workdir", mcpgo.Description("with agent: the folder whose repository's agents and skills are seen; omit it for the server's working directory")),
 		mcpgo.WithOutputSchema[schemas.Plan](),
 		readOnly(),
 	), o.bottlePlan, operatorHint)
@@ -91,7 +97,9 @@ func (o *Operator) addBottleTools() {
 		mcpgo.WithDescription("Launch a bottle from the home: its proxy with a fresh CA, then the command isolated (backend local: namespaces; docker: a container with no network). "+
 			"The bottle is owned by this server and ends when its command exits, when bottle_stop stops it, or when the server exits. Returns the bottle id; "+
 			"with prompt, waits for the agent's answer."),
-		mcpgo.WithString("name", mcpgo.Required(), mcpgo.Description("bottle name in the home's bottles folder"), mcpgo.MaxLength(100)),
+		mcpgo.WithString("name", mcpgo.Description("bottle name in the home's bottles folder; give name or agent"), mcpgo.MaxLength(100)),
+		mcpgo.WithString("agent", mcpgo.Description("launch this agent: agents/NAME.md of the home, else .bot-bottle/agents/NAME.md of the workdir's repository (a repository may ship agents, never bottles), "+
+			"in the home bottle it names; its system prompt goes into the CLI's instructions and its skills into the CLI's skills folder"), mcpgo.MaxLength(100)),
 		mcpgo.WithArray("command", mcpgo.Description("the command and its arguments; omit it to run the bottle's agent provider command"), mcpgo.WithStringItems(), mcpgo.MaxItems(256)),
 		mcpgo.WithString("backend", mcpgo.Description("where the bottle runs"), backendDefault(o.ctl.cfg.Launcher.Backends()), mcpgo.Enum(o.ctl.cfg.Launcher.Backends()...)),
 		mcpgo.WithString("workdir", mcpgo.Description("host folder mounted read-write as the command's working directory; omit it for the server's working directory")),
@@ -142,6 +150,16 @@ func (o *Operator) bottlePlan(_ context.Context, a planArgs) (*schemas.Plan, str
 		err  error
 	)
 	switch {
+	case a.Agent != "" && a.Manifest != "":
+		return nil, "", errors.New("give agent or manifest, not both: an agent's bottle comes from the home")
+	case a.Agent != "":
+		workdir := a.Workdir
+		if workdir == "" {
+			workdir = o.ctl.cfg.WorkDir
+		}
+		if plan, err = p.PlanAgent(a.Agent, workdir); err == nil && a.Name != "" && a.Name != plan.Bottle {
+			err = fmt.Errorf("agent %s runs in the bottle %s, not %s", a.Agent, plan.Bottle, a.Name)
+		}
 	case a.Manifest != "":
 		name := a.Name
 		if name == "" {
@@ -168,7 +186,10 @@ func (o *Operator) bottleLaunch(ctx context.Context, a launchArgs) (Launched, st
 	if workdir == "" {
 		workdir = o.ctl.cfg.WorkDir
 	}
-	opts := launcher.Options{Name: a.Name, Command: a.Command, Backend: a.Backend, Workdir: workdir, ReadonlyRoot: a.ReadonlyRoot, Prompt: a.Prompt}
+	if a.Name == "" && a.Agent == "" {
+		return Launched{}, "", errors.New("give name (a bottle in the home) or agent (an agent of the home or the workdir's repository)")
+	}
+	opts := launcher.Options{Name: a.Name, Agent: a.Agent, Command: a.Command, Backend: a.Backend, Workdir: workdir, ReadonlyRoot: a.ReadonlyRoot, Prompt: a.Prompt}
 	var out, errOut *tailBuffer
 	if a.Prompt != "" {
 		out, errOut = newTailBuffer(maxPromptOutput), newTailBuffer(maxPromptStderr)
@@ -182,7 +203,11 @@ func (o *Operator) bottleLaunch(ctx context.Context, a launchArgs) (Launched, st
 		return awaitPrompt(ctx, b, out, errOut)
 	}
 	in := b.Info()
-	return Launched{Info: in}, fmt.Sprintf("bottle %s is %s (backend %s, workdir %s); bottle_logs and bottle_stop take its id", in.ID, in.State, in.Where(), in.Workdir), nil
+	text := fmt.Sprintf("bottle %s is %s (backend %s, workdir %s); bottle_logs and bottle_stop take its id", in.ID, in.State, in.Where(), in.Workdir)
+	if n := planner.AgentNotice(b.Plan()); n != "" {
+		text += "\n" + n
+	}
+	return Launched{Info: in, Agent: b.Plan().Agent}, text, nil
 }
 
 func (o *Operator) bottleList(ctx context.Context, a listArgs) (BottleList, string, error) {

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/planner"
+	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
 // Bounds of what bottle_launch keeps of a headless run's output: the end
@@ -21,9 +23,12 @@ const (
 // (in the bottle's exit_code once it has ended).
 type Launched struct {
 	launcher.Info
-	Output    string `json:"output,omitempty"`
-	Stderr    string `json:"stderr,omitempty"`
-	Truncated bool   `json:"truncated,omitempty"`
+	// Agent is the agent the bottle runs (launch with agent): where it,
+	// its prompt and its skills came from.
+	Agent     *schemas.AgentPlan `json:"agent,omitempty"`
+	Output    string             `json:"output,omitempty"`
+	Stderr    string             `json:"stderr,omitempty"`
+	Truncated bool               `json:"truncated,omitempty"`
 }
 
 // awaitPrompt waits for a headless run to end and returns its output. If
@@ -31,7 +36,7 @@ type Launched struct {
 // in the result, for bottle_logs and bottle_stop.
 func awaitPrompt(ctx context.Context, b *launcher.Bottle, out, errOut *tailBuffer) (Launched, string, error) {
 	code, err := b.Wait(ctx)
-	res := Launched{Info: b.Info(), Output: out.String(), Stderr: errOut.String(), Truncated: out.Truncated() || errOut.Truncated()}
+	res := Launched{Info: b.Info(), Agent: b.Plan().Agent, Output: out.String(), Stderr: errOut.String(), Truncated: out.Truncated() || errOut.Truncated()}
 	if err != nil {
 		return res, fmt.Sprintf("bottle %s still runs the prompt (%v); bottle_logs and bottle_stop take its id", res.ID, err), nil
 	}
@@ -39,6 +44,9 @@ func awaitPrompt(ctx context.Context, b *launcher.Bottle, out, errOut *tailBuffe
 		res.ExitCode = &code
 	}
 	text := fmt.Sprintf("bottle %s ran the prompt and exited %d; its output:\n%s", res.ID, code, res.Output)
+	if n := planner.AgentNotice(b.Plan()); n != "" {
+		text = n + "\n" + text
+	}
 	if res.Truncated {
 		text += "\n(output truncated: only its end is kept)"
 	}

@@ -15,6 +15,7 @@ import (
 // replaced, the agent's environment and the warnings.
 func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 	var b strings.Builder
+	formatAgent(&b, plan)
 	fmt.Fprintf(&b, "Bottle %s\n  file:  %s\n  chain: %s\n", plan.Bottle, plan.Source, strings.Join(plan.Chain, " -> "))
 	if p := plan.Provider; p != nil {
 		fmt.Fprintf(&b, "  agent: %s", p.Template)
@@ -68,7 +69,11 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 	}
 	tw.Flush()
 	for _, f := range plan.Files {
-		fmt.Fprintf(&b, "  file ~/%s (mode %04o, %s)\n", f.Path, f.Mode, FileNote(f.Path))
+		note := FileNote(f.Path)
+		if a := plan.Agent; a != nil && f.Path == a.Prompt.Into && a.Instructions != "" {
+			note += "; then the agent's role and prompt"
+		}
+		fmt.Fprintf(&b, "  file ~/%s (mode %04o, %s)\n", f.Path, f.Mode, note)
 	}
 
 	formatGitGate(&b, plan.GitGate)

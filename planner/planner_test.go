@@ -191,7 +191,8 @@ func TestInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Wrote) != 3 || len(res.Unchanged)+len(res.Rewrote) != 0 {
+	all := len(ExampleFiles())
+	if all != 5 || len(res.Wrote) != all || len(res.Unchanged)+len(res.Rewrote) != 0 {
 		t.Fatalf("first init: %+v", res)
 	}
 	fi, _ := os.Stat(BottlesDir(home))
@@ -204,6 +205,10 @@ func TestInit(t *testing.T) {
 			t.Fatalf("plan %s: %v", name, err)
 		}
 	}
+	// The example agent plans in its example bottle, with its skill.
+	if plan, err := p.PlanAgent("reviewer", ""); err != nil || len(plan.Agent.Skills) != 1 || plan.Agent.Prompt.Bytes == 0 {
+		t.Fatalf("plan the example agent: %v", err)
+	}
 	// Edit one file and remove another, then init again: the missing one
 	// comes back, the edited one stays as the person left it.
 	edited := filepath.Join(BottlesDir(home), "example.md")
@@ -213,7 +218,7 @@ func TestInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Wrote) != 1 || filepath.Base(res.Wrote[0]) != "codex-base.md" || len(res.Unchanged) != 2 || len(res.Rewrote) != 0 {
+	if len(res.Wrote) != 1 || filepath.Base(res.Wrote[0]) != "codex-base.md" || len(res.Unchanged) != all-1 || len(res.Rewrote) != 0 {
 		t.Fatalf("second init: %+v", res)
 	}
 	if b, _ := os.ReadFile(edited); string(b) != "---\n---\nmine\n" {
@@ -224,7 +229,7 @@ func TestInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rewrote) != 3 || len(res.Wrote)+len(res.Unchanged) != 0 {
+	if len(res.Rewrote) != all || len(res.Wrote)+len(res.Unchanged) != 0 {
 		t.Fatalf("forced init: %+v", res)
 	}
 	if b, _ := os.ReadFile(edited); string(b) != string(ExampleBottles()["example.md"]) {

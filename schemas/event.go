@@ -140,6 +140,11 @@ type Lifecycle struct {
 	// Warnings are what the backend could not enforce as planned (a pids
 	// limit by RLIMIT_NPROC instead of a cgroup, for one).
 	Warnings []string `json:"warnings,omitempty"`
+	// WorkdirNotices, on the final state, say what the bottle left in its
+	// workdir that the operator must look at before running git there (a
+	// planted repository renamed aside, for one). The paths in them are
+	// the agent's, escaped.
+	WorkdirNotices []string `json:"workdir_notices,omitempty"`
 	// Spooled is set on the last lifecycle event of a bottle whose owner
 	// could not store its final events before it exited: how many of the
 	// bottle's events (this one included) it spooled, for the next

@@ -12,25 +12,33 @@ import (
 // order mark and CRLF line ends are accepted. The text after the closing line
 // is documentation and is ignored.
 func SplitFrontmatter(src []byte) (frontmatter []byte, first int, err error) {
+	fm, first, _, _, err := splitFrontmatter(src, "bottle")
+	return fm, first, err
+}
+
+// splitFrontmatter is SplitFrontmatter that also returns the text after
+// the closing line (body) and the line it starts on; what names the kind of
+// file in errors ("bottle", "agent", "skill").
+func splitFrontmatter(src []byte, what string) (frontmatter []byte, first int, body []byte, bodyLine int, err error) {
 	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
 	line, rest, found := cutLine(src)
 	if !isFence(line, "---") {
 		if len(bytes.TrimSpace(src)) == 0 {
-			return nil, 0, fmt.Errorf("the file is empty; a Markdown bottle starts with a line `---`, its YAML, and a closing `---`")
+			return nil, 0, nil, 0, fmt.Errorf("the file is empty; a Markdown %s starts with a line `---`, its YAML, and a closing `---`", what)
 		}
-		return nil, 0, fmt.Errorf("no frontmatter: a Markdown bottle must start with a line `---`")
+		return nil, 0, nil, 0, fmt.Errorf("no frontmatter: a Markdown %s must start with a line `---`", what)
 	}
 	if !found {
-		return nil, 0, fmt.Errorf("frontmatter opened on line 1 is never closed (add a line `---` after the YAML)")
+		return nil, 0, nil, 0, fmt.Errorf("frontmatter opened on line 1 is never closed (add a line `---` after the YAML)")
 	}
-	body := rest
-	for {
+	fm := rest
+	for n := 2; ; n++ {
 		line, next, found := cutLine(rest)
 		if isFence(line, "---") || isFence(line, "...") {
-			return body[:len(body)-len(rest)], 2, nil
+			return fm[:len(fm)-len(rest)], 2, next, n + 1, nil
 		}
 		if !found {
-			return nil, 0, fmt.Errorf("frontmatter opened on line 1 is never closed (add a line `---` after the YAML)")
+			return nil, 0, nil, 0, fmt.Errorf("frontmatter opened on line 1 is never closed (add a line `---` after the YAML)")
 		}
 		rest = next
 	}

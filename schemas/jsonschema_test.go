@@ -183,6 +183,10 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"plan", []string{"git_gate", "repos", "items", "auth"}, GitAuthPlan{}, "json"},
 		{"plan", []string{"workdir", "protected", "items"}, ProtectedPlan{}, "json"},
 		{"plan", []string{"workdir", "writable", "items"}, WritablePlan{}, "json"},
+		{"plan", []string{"agent"}, AgentPlan{}, "json"},
+		{"plan", []string{"agent", "prompt"}, PromptPlan{}, "json"},
+		{"plan", []string{"agent", "skills", "items"}, SkillPlan{}, "json"},
+		{"plan", []string{"agent", "git_user"}, GitUserPlan{}, "json"},
 		{"plan", []string{"resources"}, PlannedResources{}, "json"},
 	}
 	for _, c := range cases {

@@ -43,7 +43,7 @@ func ParseManifest(file string, src []byte) (*Manifest, error) {
 	default:
 		return nil, Errors{{At: Location{File: file}, Msg: "a bottle file must end in .md, .yaml or .yml"}}
 	}
-	root, err := parseYAML(file, doc, offset)
+	root, err := parseYAML(file, doc, offset, "a bottle")
 	if err != nil {
 		return nil, err
 	}
@@ -87,8 +87,9 @@ func mergeErrors(decoding, validation Errors) Errors {
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseYAML parses exactly one YAML document into its root node (nil when
-// the document is empty) and turns syntax errors into positioned Errors.
-func parseYAML(file string, doc []byte, offset int) (*yaml.Node, error) {
+// the document is empty) and turns syntax errors into positioned Errors;
+// what names the kind of file in errors ("a bottle").
+func parseYAML(file string, doc []byte, offset int, what string) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(doc))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
@@ -103,14 +104,14 @@ func parseYAML(file string, doc []byte, offset int) (*yaml.Node, error) {
 		if err != nil {
 			return nil, Errors{syntaxError(file, doc, offset, err)}
 		}
-		return nil, Errors{{At: at, Msg: "a bottle holds one YAML document; found a second one", Hint: "remove the extra `---`"}}
+		return nil, Errors{{At: at, Msg: what + " holds one YAML document; found a second one", Hint: "remove the extra `---`"}}
 	}
 	if len(root.Content) == 0 {
 		return nil, nil
 	}
 	n := root.Content[0]
 	if n.Kind != yaml.MappingNode && !isNull(n) {
-		return nil, Errors{{At: Location{File: file, Line: n.Line + offset, Col: n.Column}, Msg: "a bottle must be a YAML mapping (key: value lines), got " + describe(n)}}
+		return nil, Errors{{At: Location{File: file, Line: n.Line + offset, Col: n.Column}, Msg: what + " must be a YAML mapping (key: value lines), got " + describe(n)}}
 	}
 	if isNull(n) {
 		return nil, nil

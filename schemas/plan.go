@@ -24,7 +24,9 @@ type Plan struct {
 	Runtime       string       `json:"runtime"`
 	DockerRuntime string       `json:"docker_runtime,omitempty"`
 	GitGate       *GitGatePlan `json:"git_gate,omitempty"`
-	Warnings      []string     `json:"warnings"`
+	// Agent is the agent the bottle runs, when planned for one.
+	Agent    *AgentPlan `json:"agent,omitempty"`
+	Warnings []string   `json:"warnings"`
 }
 
 // WorkdirPlan says which workdir paths the bottle cannot write (Protected,
@@ -119,11 +121,14 @@ type EnvVar struct {
 }
 
 // AgentFile is a file the launcher writes into the bottle, relative to the
-// agent's home directory, such as Codex's placeholder auth.json.
+// agent's home directory, such as Codex's placeholder auth.json. Data, when
+// set, is the content instead of Content: bytes that need not be text (a
+// skill's files), carried as base64 in JSON.
 type AgentFile struct {
 	Path    string `json:"path"`
 	Mode    uint32 `json:"mode"`
 	Content string `json:"content"`
+	Data    []byte `json:"data,omitempty"`
 }
 
 // RoutesFile derives the file the egress proxy enforces: the routes with

@@ -82,7 +82,7 @@ func ParseRoutesBody(file string, src []byte) (*RoutesFile, error) {
 	if len(src) > MaxManifestSize*8 {
 		return nil, Errors{{At: Location{File: file}, Msg: "routes file is too large"}}
 	}
-	root, err := parseYAML(file, src, 0)
+	root, err := parseYAML(file, src, 0, "a routes file")
 	if err != nil {
 		return nil, err
 	}

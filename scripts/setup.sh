@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-packages=(docker.io busybox-static curl git iproute2 ca-certificates chromium tmux runsc jq)
+packages=(docker.io busybox-static curl git openssh-client openssh-server iproute2 ca-certificates chromium tmux runsc jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

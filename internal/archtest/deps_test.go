@@ -51,7 +51,7 @@ func merge(ms ...map[string]string) map[string]string {
 var rules = map[string]rule{
 	"schemas": {only: []string{"schemas"},
 		forbidden: merge(cli, mcpgo, goprox, store, docker)},
-	"planner": {only: []string{"planner", "schemas", "internal/atomicfile"},
+	"planner": {only: []string{"planner", "schemas", "internal/atomicfile", "internal/beneath"},
 		forbidden: merge(cli, mcpgo, goprox, store, docker)},
 	// The detectors are shared by the proxy and the git gate: they sit in
 	// the core and import nothing of the project.
@@ -80,10 +80,12 @@ var rules = map[string]rule{
 			cli, mcpgo, goprox, store, docker)},
 	// The terminal desk renders what review decides; it reaches bottles
 	// only through the desk.
-	"review/terminal": {only: []string{"review/terminal", "review", "schemas", "events", "events/internal/bell", "planner", "internal/atomicfile"},
+	"review/terminal": {only: []string{"review/terminal", "review", "schemas", "events", "events/internal/bell", "planner", "internal/atomicfile", "internal/beneath"},
 		forbidden: merge(edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, goprox, docker)},
 	"mcp":        {tree: true, forbidden: cli},
 	"hostconfig": {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
+	// Reading an untrusted folder is one small package's worth of code.
+	"internal/beneath": {only: []string{"internal/beneath"}, forbidden: merge(cli, mcpgo, goprox, store, docker)},
 }
 
 // events/sqlite may use SQLite; the events package itself may not.

@@ -26,6 +26,16 @@ func exactArgs(name, what string) cobra.PositionalArgs {
 	}
 }
 
+// optionalArg wants at most one argument, described by what.
+func optionalArg(name, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > 1 {
+			return &usageError{msg: fmt.Sprintf("%s: takes at most one %s, got %d: %s", name, what, len(args), quoteArgs(args))}
+		}
+		return nil
+	}
+}
+
 // minArgs wants at least one argument, described by what.
 func minArgs(name, what string) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {

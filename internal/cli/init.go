@@ -11,11 +11,13 @@ func newInitCmd(c *cli) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "init",
-		Short: "Write an example bottle and claude and codex base bottles into the bot-bottle home",
+		Short: "Write an example bottle, claude and codex base bottles, an example agent and skill into the bot-bottle home",
 		Long: `init writes example.md, claude-base.md and codex-base.md into
-$BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles): the ones that are
-missing. Bottles already there are left as they are, edited or not; --force
-rewrites them with this version's examples.`,
+$BOT_BOTTLE_HOME/bottles (default ~/.bot-bottle/bottles), an example agent
+(agents/reviewer.md, in the claude-base bottle) and the skill it uses
+(skills/review-checklist/SKILL.md): the ones that are missing. Files already
+there are left as they are, edited or not; --force rewrites them with this
+version's examples.`,
 		Example: `  bot-bottle init
   BOT_BOTTLE_HOME=/tmp/demo bot-bottle init && bot-bottle plan example`,
 		Args: noArgs("init"),
@@ -41,6 +43,6 @@ rewrites them with this version's examples.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "rewrite the example bottles that exist too")
+	cmd.Flags().BoolVar(&force, "force", false, "rewrite the example files that exist too")
 	return cmd
 }

@@ -44,22 +44,46 @@ The agent's home is kept per bottle and workdir in
 $BOT_BOTTLE_HOME/agent-homes (it holds the CLI's sessions and no secret:
 the credentials stay in the proxy), so the next launch of the same bottle
 in the same workdir can resume (claude --resume, codex resume); --fresh
-empties it first.`,
+empties it first.
+
+--agent NAME launches an agent instead of a bare bottle: NAME.md from
+$BOT_BOTTLE_HOME/agents, else from the workdir's repository's
+.bot-bottle/agents (a repository may ship agents, never bottles). Its bottle
+comes from the home; its system prompt is appended to the CLI's instructions
+(~/.claude/CLAUDE.md, ~/.codex/AGENTS.md) after bot-bottle's, between
+markers, and its skills are copied into the CLI's skills folder. Nothing
+from the repository runs on the host. bot-bottle plan --agent NAME shows it
+all first.`,
 		Example: `  bot-bottle launch claude-base
   bot-bottle launch example -- sh -c 'curl -sS https://api.github.com/repos/myorg/app'
   bot-bottle launch --backend docker --workdir ~/src/app codex-base
   bot-bottle launch claude-base --prompt 'fix the failing test in ./pkg/x'
-  bot-bottle launch --fresh claude-base`,
-		Args:              minArgs("launch", "bottle NAME"),
+  bot-bottle launch --fresh claude-base
+  bot-bottle launch --agent reviewer --workdir ~/src/app --prompt 'review the last commit'`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.Agent != "" {
+				return nil // the agent names its bottle; a NAME given too is checked against it
+			}
+			return minArgs("launch", "bottle NAME (or --agent NAME)")(cmd, args)
+		},
 		ValidArgsFunction: c.completeBottleNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
-			if dash == 0 || (dash < 0 && len(args) > 1) || dash > 1 {
+			names := len(args)
+			if dash >= 0 {
+				names = dash
+			}
+			switch {
+			case o.Agent != "" && names > 1:
+				return &usageError{msg: "launch --agent takes at most the agent's bottle NAME, then -- and the command: bot-bottle launch --agent AGENT -- COMMAND..."}
+			case o.Agent == "" && names != 1:
 				return &usageError{msg: "launch takes one bottle NAME, then -- and the command: bot-bottle launch NAME -- COMMAND..."}
 			}
-			o.Name = args[0]
-			if dash == 1 {
-				o.Command = args[1:]
+			if names == 1 {
+				o.Name = args[0]
+			}
+			if dash >= 0 {
+				o.Command = args[dash:]
 			}
 			if cmd.Flags().Changed("prompt") && strings.TrimSpace(o.Prompt) == "" {
 				return &usageError{msg: "launch: --prompt is empty"}
@@ -74,6 +98,7 @@ empties it first.`,
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.Agent, "agent", "", "launch the agent `NAME` ($BOT_BOTTLE_HOME/agents/NAME.md, else the workdir's repository's .bot-bottle/agents/NAME.md) in the bottle it names")
 	f.StringVar(&o.Prompt, "prompt", "", "run the bottle's agent headless on TEXT (claude -p, codex exec: unattended, no approvals) and exit with its exit code")
 	f.StringVar(&o.Backend, "backend", "", "where the bottle runs: local (namespaces; default on Linux) or docker")
 	f.StringVar(&o.Workdir, "workdir", "", "the folder mounted read-write as the command's working directory (default: the current folder)")
@@ -119,6 +144,9 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 		if errors.Is(err, planner.ErrBottleNotFound) {
 			return withHint(err, "bot-bottle init, or bot-bottle plan NAME to see what is wrong")
 		}
+		if errors.Is(err, planner.ErrAgentNotFound) {
+			return withHint(err, "bot-bottle init writes an example agent; bot-bottle plan --agent NAME shows what is wrong")
+		}
 		return storeHint(err, rt.store.Path())
 	}
 	// Catch signals before saying the bottle runs: whoever reads that line
@@ -132,6 +160,9 @@ func (c *cli) launch(ctx context.Context, o launcher.Options, pf proxyFlags) err
 	}
 	for _, w := range b.Info().Warnings {
 		fmt.Fprintf(c.stderr, "bot-bottle: warning: %s%s", w, eol)
+	}
+	if n := planner.AgentNotice(b.Plan()); n != "" {
+		fmt.Fprintf(c.stderr, "bot-bottle: %s%s", n, eol)
 	}
 	if n := b.HomeNotice(); n != "" {
 		fmt.Fprintf(c.stderr, "bot-bottle: %s%s", n, eol)

@@ -15,22 +15,34 @@ import (
 
 func newPlanCmd(c *cli) *cobra.Command {
 	var asJSON bool
-	var routesOut string
+	var routesOut, agent, workdir string
 	cmd := &cobra.Command{
-		Use:   "plan NAME [--routes FILE]",
+		Use:   "plan NAME [--routes FILE] | plan --agent NAME [--workdir DIR]",
 		Short: "Show what a bottle will be: routes, credentials by name, agent env, warnings",
 		Long: `plan loads the bottle NAME from $BOT_BOTTLE_HOME/bottles, folds its extends
 chain, adds the agent provider's routes and prints the result. It never
 prints a secret value: credentials appear as the host variable that holds
 them and the token slot the proxy reads.
 
+--agent NAME plans an agent instead: $BOT_BOTTLE_HOME/agents/NAME.md, else
+the one the workdir's repository ships in .bot-bottle/agents/NAME.md, in the
+bottle of the home it names. The plan adds where the agent came from, its
+system prompt by source, size and digest (and where it is written), and its
+skills, each with where it came from.
+
 --routes FILE also writes the bottle's routes file (mode 0600, sealed): what a
 standalone proxy enforces (bot-bottle egress --routes FILE), with each
 credential named by its token slot.`,
 		Example: `  bot-bottle plan example
   bot-bottle plan --json claude-base | jq .routes
-  bot-bottle plan example --routes /srv/sc1/routes.yaml`,
-		Args:              exactArgs("plan", "bottle NAME"),
+  bot-bottle plan example --routes /srv/sc1/routes.yaml
+  bot-bottle plan --agent reviewer --workdir ~/src/app`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if agent != "" {
+				return optionalArg("plan", "bottle NAME")(cmd, args)
+			}
+			return exactArgs("plan", "bottle NAME")(cmd, args)
+		},
 		ValidArgsFunction: c.completeBottleNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.planner()
@@ -38,6 +50,9 @@ credential named by its token slot.`,
 				return err
 			}
 			p.DockerRuntime = c.dockerRuntime()
+			if agent != "" {
+				return c.planAgent(p, agent, args, workdir, asJSON, routesOut)
+			}
 			plan, err := p.Plan(args[0])
 			if err != nil {
 				if errors.Is(err, planner.ErrBottleNotFound) {
@@ -45,20 +60,11 @@ credential named by its token slot.`,
 				}
 				return err
 			}
-			if routesOut != "" {
-				if err := planner.WriteRoutesFile(routesOut, plan); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.stderr, "wrote %s (sealed; the proxy reads %s from its environment)\n", routesOut, slotList(plan))
-			}
-			if asJSON {
-				enc := json.NewEncoder(c.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(plan)
-			}
-			return planner.FormatPlan(c.stdout, plan)
+			return c.printPlan(plan, asJSON, routesOut)
 		},
 	}
+	cmd.Flags().StringVar(&agent, "agent", "", "plan the agent `NAME` ($BOT_BOTTLE_HOME/agents/NAME.md, else the workdir's repository's .bot-bottle/agents/NAME.md) in its bottle")
+	cmd.Flags().StringVar(&workdir, "workdir", "", "the folder whose repository's agents and skills --agent sees (default: the current folder)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (its schema: bot-bottle schema plan)")
 	cmd.Flags().StringVar(&routesOut, "routes", "", "also write the bottle's routes file (sealed, mode 0600) to `FILE`, for bot-bottle egress")
 	return cmd
@@ -128,4 +134,46 @@ func validateFile(p *planner.Planner, path string) error {
 	name := strings.TrimSuffix(filepath.Base(abs), filepath.Ext(abs))
 	_, err = p.Plan(name)
 	return err
+}
+
+// printPlan writes plan as text or JSON, and its routes file when asked.
+func (c *cli) printPlan(plan *schemas.Plan, asJSON bool, routesOut string) error {
+	if routesOut != "" {
+		if err := planner.WriteRoutesFile(routesOut, plan); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "wrote %s (sealed; the proxy reads %s from its environment)\n", routesOut, slotList(plan))
+	}
+	if asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(plan)
+	}
+	return planner.FormatPlan(c.stdout, plan)
+}
+
+// planAgent plans the agent called name for the workdir's repository; a
+// bottle NAME given too must be the agent's.
+func (c *cli) planAgent(p *planner.Planner, name string, args []string, workdir string, asJSON bool, routesOut string) error {
+	if workdir == "" {
+		workdir = c.workDir
+	}
+	abs, err := filepath.Abs(workdir)
+	if err != nil {
+		return fmt.Errorf("plan --agent %s: workdir %s: %w", name, workdir, err)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	plan, err := p.PlanAgent(name, abs)
+	if err != nil {
+		if errors.Is(err, planner.ErrAgentNotFound) {
+			return withHint(err, "add "+filepath.Join(planner.AgentsDir(p.Home), name+".md")+" (bot-bottle init writes an example)")
+		}
+		return err
+	}
+	if len(args) == 1 && args[0] != plan.Bottle {
+		return fmt.Errorf("plan --agent %s: the agent runs in the bottle %s, not %s", name, plan.Bottle, args[0])
+	}
+	return c.printPlan(plan, asJSON, routesOut)
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/bot-bottle/bot-bottle/schemas"
 	"golang.org/x/sys/unix"
 )
 
@@ -177,31 +176,3 @@ func envValue(env []string, name string) string {
 	return val
 }
 
-// writeFiles writes the plan's agent files under home. Their content is
-// placeholders (a dummy auth.json), never a credential.
-func writeFiles(home string, files []schemas.AgentFile) error {
-	if home == "" {
-		return nil
-	}
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return fmt.Errorf("agent home %s: %w", home, err)
-	}
-	for _, f := range files {
-		rel := filepath.Clean(f.Path)
-		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
-			return fmt.Errorf("agent file %q: not inside the agent's home", f.Path)
-		}
-		p := filepath.Join(home, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return fmt.Errorf("agent file %s: %w", p, err)
-		}
-		mode := fs.FileMode(f.Mode) & fs.ModePerm
-		if mode == 0 {
-			mode = 0o600
-		}
-		if err := os.WriteFile(p, []byte(f.Content), mode); err != nil {
-			return fmt.Errorf("agent file %s: %w", p, err)
-		}
-	}
-	return nil
-}

@@ -29,7 +29,10 @@ type Config struct {
 	// Dir is the command's working directory.
 	Dir string `json:"dir"`
 	// Home is the agent's home folder; Files are written under it.
+	// Clean are folders of the home emptied before Files are written (an
+	// agent's skills folder: it holds this launch's skills only).
 	Home  string              `json:"home"`
+	Clean []string            `json:"clean,omitempty"`
 	Files []schemas.AgentFile `json:"files,omitempty"`
 	// Hostname, when set, names the bottle's UTS namespace.
 	Hostname string `json:"hostname,omitempty"`

@@ -137,7 +137,7 @@ func Run(cfg *Config) (int, error) {
 		}
 		go fw.serve()
 	}
-	if err := writeFiles(cfg.Home, cfg.Files); err != nil {
+	if err := writeFiles(cfg.Home, cfg.Clean, cfg.Files); err != nil {
 		return ExitSetup, err
 	}
 	if cfg.TTY {

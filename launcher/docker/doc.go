@@ -31,7 +31,11 @@
 // user, so the agent can write there and its files stay root's (the user
 // namespace of that idmap is made once per container user and kept at
 // /run/bot-bottle/userns/<uid:gid>, readable by root alone). The
-// host-side mount is detached as soon as the container runs, and removing
+// kept agent home gets the same treatment, as an overlay made from
+// descriptors (bottleinit.KeptHomeMount): its mountinfo root is the
+// overlay's own, so the bottle does not learn where the bot-bottle home
+// is (a kernel before 6.13 gets a nosuid,nodev bind and a warning). The
+// host-side mounts are detached as soon as the container runs, and removing
 // a run folder detaches any mount left inside first. An owner that is not
 // root cannot mount: its bottle's workdir is a plain bind, and the user,
 // no-new-privileges, no capabilities and the filter are what keep a setuid

@@ -122,6 +122,12 @@ func (f *fixture) serveSocket(name, body string) {
 
 func (f *fixture) start(out *bytes.Buffer, command ...string) launcher.Process {
 	f.t.Helper()
+	return f.startWith(out, nil, command...)
+}
+
+// startWith starts command with the fixture's spec, changed by edit.
+func (f *fixture) startWith(out *bytes.Buffer, edit func(*launcher.Spec), command ...string) launcher.Process {
+	f.t.Helper()
 	spec := &launcher.Spec{
 		BottleID: f.id, Home: f.bbHome, Owner: f.owner, RunDir: f.rd, Workdir: f.workdir,
 		Init: bottleinit.Config{
@@ -135,6 +141,9 @@ func (f *fixture) start(out *bytes.Buffer, command ...string) launcher.Process {
 		},
 		Stdio:   launcher.Stdio{Out: out, Err: out},
 		Runtime: f.runtime,
+	}
+	if edit != nil {
+		edit(spec)
 	}
 	p, err := f.backend.Start(context.Background(), spec)
 	if err != nil {

@@ -38,8 +38,10 @@ func resources(r schemas.PlannedResources) container.Resources {
 // file server beside the agent's processes, so a limit low enough to stop
 // a fork loop starves the sandbox instead (its workdir mounts fail with
 // I/O errors at pids 64). A pids limit the manifest asked for is refused
-// there; the default one is left out, with a warning. Memory and CPU
-// bound the whole sandbox, the agent's processes included.
+// there; the default one is left out, with a warning unless a memory
+// limit is set (it bounds a fork loop: a warning on every launch would
+// teach people to skip warnings). Memory and CPU bound the whole sandbox,
+// the agent's processes included.
 func runtimeResources(r schemas.PlannedResources, runtime string) (schemas.PlannedResources, []string, error) {
 	if runtime != schemas.RuntimeRunsc || r.Pids == 0 {
 		return r, nil, nil
@@ -50,6 +52,9 @@ func runtimeResources(r schemas.PlannedResources, runtime string) (schemas.Plann
 	}
 	out := r
 	out.Pids = 0
+	if r.MemoryBytes > 0 {
+		return out, nil, nil // the memory limit bounds a fork loop
+	}
 	return out, []string{fmt.Sprintf("docker/runsc: the default resources.pids (%d) is not applied under gVisor, whose own threads share the count; set resources.memory to bound a fork loop", r.Pids)}, nil
 }
 

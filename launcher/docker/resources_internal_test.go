@@ -29,3 +29,35 @@ func TestCreateWarnings(t *testing.T) {
 		t.Fatalf("a discarded limit: %v", err)
 	}
 }
+
+// Under runsc the default pids limit is left out; a manifest's is refused.
+// The warning that says so is for bottles with nothing else to stop a fork
+// loop: a memory limit does, and then there is nothing to warn about.
+func TestRunscResources(t *testing.T) {
+	def := map[string]string{"pids": schemas.OriginDefault}
+	cases := []struct {
+		name    string
+		in      schemas.PlannedResources
+		runtime string
+		pids    int64
+		warn    bool
+		err     string
+	}{
+		{"runc keeps pids", schemas.PlannedResources{Pids: 4096, Origin: def}, schemas.RuntimeRunc, 4096, false, ""},
+		{"runsc drops the default, warns without memory", schemas.PlannedResources{Pids: 4096, Origin: def}, schemas.RuntimeRunsc, 0, true, ""},
+		{"runsc drops the default, memory bounds forks", schemas.PlannedResources{Pids: 4096, MemoryBytes: 1 << 30, Origin: def}, schemas.RuntimeRunsc, 0, false, ""},
+		{"runsc refuses the manifest's", schemas.PlannedResources{Pids: 64, Origin: map[string]string{"pids": "b.yaml:3:9"}}, schemas.RuntimeRunsc, 0, false, "set at b.yaml:3:9"},
+	}
+	for _, c := range cases {
+		out, ws, err := runtimeResources(c.in, c.runtime)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err %v, want %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || out.Pids != c.pids || (len(ws) > 0) != c.warn {
+			t.Errorf("%s: pids %d warnings %q err %v; want pids %d, warning %v", c.name, out.Pids, ws, err, c.pids, c.warn)
+		}
+	}
+}

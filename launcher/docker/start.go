@@ -99,8 +99,18 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		}
 		// Once the container runs it has its own copy; until then a
 		// failure must not leave the workdir mounted in the run folder.
-		defer detachWorkdir(hostMount)
+		defer detachHostMount(hostMount)
 		workdirSource = hostMount
+	}
+	homeSource := spec.AgentHome
+	var homeWarnings []string
+	if os.Getuid() == 0 && spec.AgentHome != "" {
+		var homeMount string
+		if homeMount, homeWarnings, err = hostKeptHome(spec.RunDir.Root, spec.AgentHome); err != nil {
+			return nil, fmt.Errorf("docker backend: %w", err)
+		}
+		defer detachHostMount(homeMount)
+		homeSource = homeMount
 	}
 	tty := spec.Stdio.Terminal != nil
 	ccfg := &container.Config{
@@ -126,7 +136,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		// runc, or gVisor's runsc: a kernel in user space between the
 		// agent and the host's (see runtime.go).
 		Runtime:        runtime,
-		Mounts:         mounts(spec, sharedSource, initSource, workdirSource),
+		Mounts:         mounts(spec, sharedSource, initSource, workdirSource, homeSource),
 		Tmpfs:          tmpfs(spec, homeOpts),
 		ReadonlyRootfs: spec.ReadonlyRoot,
 		// The init needs no capability (lo is already up, its ports are
@@ -155,7 +165,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
 	p := &process{cli: cli, id: created.ID, tty: tty, done: make(chan struct{}),
-		limits: &limitWatch{res: res, warnings: append(resWarnings, warnings...)}}
+		limits: &limitWatch{res: res, warnings: append(append(resWarnings, warnings...), homeWarnings...)}}
 	p.limits.watchOOM(cli, created.ID)
 	if err := p.start(ctx, spec.Stdio); err != nil {
 		p.limits.stop()
@@ -217,15 +227,15 @@ func hostname(id string) string {
 }
 
 // mounts are the container's host folders: the shared run folder, the init,
-// the workdir and, when kept, the agent's home.
-func mounts(spec *launcher.Spec, shared, init, workdir string) []mount.Mount {
+// the workdir and, when kept, the agent's home (from home).
+func mounts(spec *launcher.Spec, shared, init, workdir, home string) []mount.Mount {
 	out := []mount.Mount{
 		{Type: mount.TypeBind, Source: shared, Target: launcher.InBottleDir, ReadOnly: true},
 		{Type: mount.TypeBind, Source: init, Target: initPath, ReadOnly: true},
 		{Type: mount.TypeBind, Source: workdir, Target: spec.Workdir},
 	}
 	if spec.AgentHome != "" {
-		out = append(out, mount.Mount{Type: mount.TypeBind, Source: spec.AgentHome, Target: agentHome})
+		out = append(out, mount.Mount{Type: mount.TypeBind, Source: home, Target: agentHome})
 	}
 	return out
 }

@@ -61,8 +61,9 @@ func hostWorkdir(root, workdir, exe string, user runAs, gofer bool) (string, err
 	return target, nil
 }
 
-// detachWorkdir unmounts the host-side workdir mount, if there is one.
-func detachWorkdir(path string) {
+// detachHostMount unmounts a host-side mount made for the container (the
+// workdir, the kept home), if there is one.
+func detachHostMount(path string) {
 	if path != "" {
 		_ = unix.Unmount(path, unix.MNT_DETACH)
 	}
