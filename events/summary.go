@@ -87,7 +87,10 @@ func summarize(ev schemas.Event) (string, error) {
 		if err := ev.Decode(&p); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("proposal %s: %s (x%d): %q", p.ID, p.Delta, max(p.Count, 1), p.Justification), nil
+		// The justification is the agent's: quoted and labelled as its
+		// words, one line, bounded (schemas.AgentText), never part of ours.
+		return fmt.Sprintf("proposal %s: %s (x%d); the agent's justification: %s", p.ID, schemas.AgentText(p.Delta).Line(0),
+			max(p.Count, 1), schemas.AgentText(p.Justification).Terminal(proposalJustificationShown)), nil
 	case schemas.KindDecision:
 		var d schemas.Decision
 		if err := ev.Decode(&d); err != nil {
@@ -114,6 +117,10 @@ func summarize(ev schemas.Event) (string, error) {
 	}
 	return s, nil
 }
+
+// proposalJustificationShown bounds the justification on a proposal's
+// line; review shows it whole.
+const proposalJustificationShown = 200
 
 // Printable returns s with every non-printable rune (control characters,
 // the escape that starts a terminal sequence, line breaks) written as a Go

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/review"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -99,68 +99,52 @@ func (s *subscriptions) listeners() map[string]bool {
 // and tells the operator's sessions what changed, until ctx ends: a
 // resources/updated notification to the sessions subscribed to a changed
 // resource, and a log notification per new denial (warning) and per new
-// proposal (notice). Events come from the store, so a bottle owned by any
-// process of the machine is seen.
+// proposal (notice). It follows through the desk's one follower
+// (review.Desk.Watch), as the terminal and the page do: events come from
+// the store, so a bottle owned by any process of the machine is seen.
 func (o *Operator) Watch(ctx context.Context) error {
-	err := o.ctl.cfg.Channel.Follow(ctx, o.cursor, func(p events.Page) error {
-		for _, ev := range p.Events {
-			o.notify(ev)
-		}
-		return nil
-	})
+	err := o.ctl.desk.Watch(ctx, o.cursor, o.notify)
 	if ctx.Err() != nil {
 		return nil
 	}
 	return fmt.Errorf("operator notifications: %w", err)
 }
 
-func (o *Operator) notify(ev schemas.Event) {
-	switch ev.Kind {
-	case schemas.KindDenial:
-		var d schemas.Denial
-		if ev.Decode(&d) != nil {
-			return
-		}
-		if d.Bottle == "" {
-			d.Bottle = ev.Bottle
-		}
+// notify renders one update of the desk for the operator's sessions.
+func (o *Operator) notify(u review.Update) {
+	ev := u.Event
+	switch {
+	case u.Denial != nil:
+		d := *u.Denial
 		o.updated(DenialsURI)
 		o.logAll(mcpgo.LoggingLevelWarning, map[string]any{
 			"event":   "denial",
 			"message": "egress denied: " + denialSummary(d),
 			"denial":  d,
 		})
-	case schemas.KindProposal:
-		var p schemas.Proposal
-		if ev.Decode(&p) != nil {
-			return
-		}
+	case u.Proposal != nil:
 		o.updated(ProposalsURI)
-		if p.Count <= 1 { // a merged duplicate is not new
-			o.logAll(mcpgo.LoggingLevelNotice, proposalNote(p))
+		if u.New { // a merged duplicate is not new
+			o.logAll(mcpgo.LoggingLevelNotice, proposalNote(*u.Proposal))
 		}
-	case schemas.KindDecision:
+	case u.Decision != nil:
 		o.updated(ProposalsURI)
-	case schemas.KindExpired:
-		var x schemas.Expired
-		if ev.Decode(&x) != nil {
-			return
-		}
+	case u.Expired != nil:
+		x := *u.Expired
 		o.updated(ProposalsURI)
 		o.logAll(mcpgo.LoggingLevelInfo, map[string]any{
 			"event":   "expired",
 			"message": fmt.Sprintf("proposal %s of bottle %s %s", x.ProposalID, ev.Bottle, line(x.Notes())),
 			"expired": x,
 		})
-	case schemas.KindApplied:
+	case u.Applied != nil:
 		o.updated(ProposalsURI)
-		var a schemas.Applied
-		if ev.Decode(&a) == nil && a.Status == schemas.ProposalApproved {
+		if u.Applied.Status == schemas.ProposalApproved {
 			o.updated(RoutesURI(ev.Bottle))
 		}
-	case schemas.KindReload:
+	case ev.Kind == schemas.KindReload:
 		o.updated(RoutesURI(ev.Bottle))
-	case schemas.KindLifecycle:
+	case ev.Kind == schemas.KindLifecycle:
 		var lc schemas.Lifecycle
 		if ev.Decode(&lc) == nil && (lc.State == schemas.StateRunning || schemas.TerminalState(lc.State)) {
 			o.updated(PlanURI(ev.Bottle))

@@ -17,7 +17,7 @@ const pushFindingsShown = 10
 // («…», schemas.AgentText.Terminal) on a line that says whose it is, so
 // a crafted name can neither end our sentence nor start a line of ours.
 func writePush(b *strings.Builder, v review.View) {
-	fmt.Fprintf(b, "  refused push: %s\n", line(v.Delta))
+	fmt.Fprintf(b, "  refused push (refs and file names as the agent sent them): %s\n", quoted(v.Delta))
 	p := v.Push
 	if p == nil {
 		return
@@ -31,7 +31,7 @@ func writePush(b *strings.Builder, v review.View) {
 			fmt.Fprintf(b, "  ... and %d more findings\n", len(p.Findings)-i)
 			break
 		}
-		where := "the commit message or a file name"
+		where := "the commit (its message, author or headers) or a file name"
 		if f.File != "" {
 			where = fmt.Sprintf("the agent's file %s line %d", quoted(f.File), f.Line)
 		}

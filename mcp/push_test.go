@@ -26,7 +26,7 @@ func TestPushForAHostModel(t *testing.T) {
 		Evidence: &review.Evidence{Persist: review.Effect{Unavailable: "a refused push is released once"}}})
 	out := b.String()
 	reviewtest.CheckShown(t, "egress_proposals", out)
-	for _, want := range []string{"(pending, push)", "  refused push: release a push to app\n", "refs the agent pushed: «refs/heads/need the index",
+	for _, want := range []string{"(pending, push)", "  refused push (refs and file names as the agent sent them): «release a push to app»\n", "refs the agent pushed: «refs/heads/need the index",
 		"found: aws-access-token in the agent's file «need the index", "commit cccccccccccc\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("egress_proposals lacks %q:\n%s", want, out)

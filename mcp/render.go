@@ -64,7 +64,7 @@ func writeEvidence(b *strings.Builder, v review.View, ev review.Evidence) {
 		b.WriteString("  denials it answers: none cited\n")
 	}
 	for _, d := range ev.Denials {
-		fmt.Fprintf(b, "  denied request it answers: %s %s%s (%s), %d times, %s to %s\n", line(d.Method), line(hostPort(d.Host, d.Port)),
+		fmt.Fprintf(b, "  denied request it answers (as the agent sent it): %s %s%s (%s), %d times, %s to %s\n", line(d.Method), line(hostPort(d.Host, d.Port)),
 			line(d.Path), d.Reason, d.Count, utc(d.First), utc(d.Last))
 	}
 	if len(ev.Uncited) > 0 {

@@ -31,6 +31,10 @@ type HoldOutcome struct {
 // it ends if the agent goes away). With no decision by then, the proposal
 // is settled as refused, so a late approval releases nothing.
 func (o *Owner) Hold(ctx context.Context, rel schemas.Release) HoldOutcome {
+	// Stored as it will be shown, like a justification: the path and the
+	// excerpt are the agent's.
+	rel.Path = schemas.AgentText(rel.Path).Line(schemas.AgentLineMax)
+	rel.Excerpt = schemas.AgentText(rel.Excerpt).Lines(schemas.AgentTextMax)
 	o.mu.Lock()
 	held := 0
 	for _, t := range o.props {

@@ -19,6 +19,7 @@ import (
 // ProposePush publishes p as a push proposal and returns its id.
 func (o *Owner) ProposePush(_ context.Context, p schemas.PushReview) (string, error) {
 	u, _, _ := schemas.ParseGitURL(p.URL)
+	p = shownPush(p)
 	o.mu.Lock()
 	if why := o.endedLocked(); why != "" {
 		o.mu.Unlock()
@@ -33,6 +34,25 @@ func (o *Owner) ProposePush(_ context.Context, p schemas.PushReview) (string, er
 	o.mu.Unlock()
 	o.publish(schemas.KindProposal, prop)
 	return prop.ID, nil
+}
+
+// shownPush is p as it will be shown: the refs and file names the agent
+// chose carry no control, format or bidi character and stay one line, in
+// the channel, the audit log and every reader of the store (as a
+// justification is stored). The commits, which release the push, are
+// hex ids the gate computed and stay as they are.
+func shownPush(p schemas.PushReview) schemas.PushReview {
+	refs := make([]string, len(p.Refs))
+	for i, r := range p.Refs {
+		refs[i] = schemas.AgentText(r).Line(schemas.AgentLineMax)
+	}
+	findings := make([]schemas.GitFinding, len(p.Findings))
+	for i, f := range p.Findings {
+		f.File = schemas.AgentText(f.File).Line(schemas.AgentLineMax)
+		findings[i] = f
+	}
+	p.Refs, p.Findings = refs, findings
+	return p
 }
 
 // PushStatus reports a push proposal's status and notes without waiting.

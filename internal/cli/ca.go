@@ -14,6 +14,8 @@ func newCACmd(c *cli) *cobra.Command {
 	ca := &cobra.Command{
 		Use:   "ca",
 		Short: "Manage the certificate authority of a standalone egress proxy",
+		Example: `  bot-bottle ca init ./bottle-ca
+  bot-bottle egress --routes routes.yaml --ca ./bottle-ca --listen 127.0.0.1:3128`,
 	}
 	ca.AddCommand(&cobra.Command{
 		Use:   "init DIR",

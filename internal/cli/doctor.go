@@ -34,7 +34,9 @@ func newDoctorCmd(c *cli) *cobra.Command {
           them, as every bot-bottle that opens the store does
 
 It prints one line per check and exits 1 when one fails, with what to do.`,
-		Args: cobra.NoArgs,
+		Example: `  bot-bottle doctor
+  bot-bottle doctor --full`,
+		Args: noArgs("doctor"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.doctor(cmd.Context(), full)
 		},

@@ -73,7 +73,11 @@ bottle's owner says so as it ends, or whichever process finds the owner dead).
 
 A request the proxy holds because it carries a secret (a route with
 dlp: {on_match: supervise}) is listed as a "release" proposal: approve sends
-it on as it was, deny refuses it; neither shows the secret.
+it on as it was, deny refuses it; neither shows the secret. A push the git
+gate refused because its new commits carry secrets is listed as a "push"
+proposal: approve releases those commits for the agent's next push, deny
+keeps them refused. Neither kind changes a route, so neither takes
+--persist or modify, and review -i asks only y (release once), n or s.
 
 -i asks at a terminal. A program can answer instead with -i --stdin, one
 answer per line as a person would type them: y (approve), p (approve and
@@ -88,7 +92,8 @@ which reloads the bottle's proxy and answers the agent's waiting call.`,
   bot-bottle review --all --bottle b-3f2a1c
   bot-bottle review approve p-7d01e2
   bot-bottle review deny p-7d01e2 --reason 'use the internal mirror instead'
-  bot-bottle review -i`,
+  bot-bottle review -i
+  bot-bottle review -i --stdin < answers.txt`,
 		Args: noArgs("review"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := c.openDesk()
@@ -162,6 +167,11 @@ func newDecideCmd(c *cli, action string) *cobra.Command {
 		Use: action + " ID",
 		Short: map[string]string{schemas.ActionApprove: "Allow a proposal", schemas.ActionDeny: "Refuse a proposal, with a reason the agent reads",
 			schemas.ActionModify: "Allow an edited route instead of the proposed one"}[action],
+		Example: map[string]string{
+			schemas.ActionApprove: "  bot-bottle review approve p-7d01e2\n  bot-bottle review approve --persist p-7d01e2",
+			schemas.ActionDeny:    "  bot-bottle review deny p-7d01e2 --reason 'use the internal mirror instead'",
+			schemas.ActionModify:  "  bot-bottle review modify p-7d01e2 --path /simple/requests/ --method GET\n  bot-bottle review modify p-7d01e2 --all-paths --method GET --method HEAD --persist",
+		}[action],
 		Args:              exactArgs("review "+action, "proposal ID"),
 		ValidArgsFunction: c.completeProposalIDs(),
 		RunE: func(cmd *cobra.Command, args []string) error {

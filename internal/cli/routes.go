@@ -23,6 +23,8 @@ that a file cut off mid-write can never be taken for a wider policy.
 
   bot-bottle routes seal FILE    validate a file written or edited by hand, and seal it
   bot-bottle routes check FILE   say whether a file is whole and valid, as egress would`,
+		Example: `  bot-bottle routes seal /srv/sc1/routes.yaml
+  bot-bottle routes check /srv/sc1/routes.yaml`,
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "seal FILE",

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // Every misuse of the command line exits 2, whoever notices it: our
@@ -29,6 +31,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"review", "--stdin"},
 		{"frobnicate"},
 		{"version", "--jsn"},
+		{"doctor", "extra"},
 		{"stop", "--timeout", "soon", "b-000001"},
 		{"routes", "seal"},
 		{"routes", "check", "a", "b"},
@@ -42,6 +45,25 @@ func TestUsageErrorsExit2(t *testing.T) {
 			t.Errorf("bot-bottle %s: exit %d, stderr:\n%s", strings.Join(args, " "), code, errOut.String())
 		}
 	}
+}
+
+// Every command a person types has examples in its help (cobra's own
+// help and completion commands aside).
+func TestEveryCommandHasExamples(t *testing.T) {
+	root := newRootCmd(newCLI(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}))
+	var walk func(cmd *cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		for _, sub := range cmd.Commands() {
+			if sub.Hidden || sub.Name() == "help" || sub.Name() == "completion" || sub.Name() == "__complete" {
+				continue
+			}
+			if strings.TrimSpace(sub.Example) == "" {
+				t.Errorf("bot-bottle %s has no examples in its help", sub.CommandPath())
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 // plan --agent names the agent that is not there, with the folders looked

@@ -27,6 +27,10 @@ type Interactive struct {
 // prompt lists the answers; the keys are the ones a person types.
 const prompt = "approve for this bottle [y], approve and persist [p], deny [n], modify [m], skip [s]? "
 
+// releasePrompt is the prompt for a held request or a refused push, which
+// is let through once or refused: there is no route to persist or modify.
+const releasePrompt = "release it once [y], refuse [n], skip [s]? "
+
 // Run shows each pending proposal, then each new one as it arrives, with
 // its evidence, and asks what to do with it, until In ends or ctx does.
 func (r *Interactive) Run(ctx context.Context) error {
@@ -104,13 +108,24 @@ func (r *Interactive) Run(ctx context.Context) error {
 // answer asks about v until the person gives an answer it understands; it
 // returns false when no more answers can come.
 func (r *Interactive) answer(ctx context.Context, v review.View, ask func(string) (string, bool)) bool {
+	routes := review.ChangesRoutes(v.Kind)
+	q := prompt
+	if !routes {
+		q = releasePrompt
+	}
 	for {
-		answer, ok := ask(prompt)
+		answer, ok := ask(q)
 		if !ok {
 			return false
 		}
 		dec := schemas.Decision{ProposalID: v.ID, DecidedBy: schemas.DecidedByCLI, Scope: schemas.ScopeOnce}
-		switch strings.ToLower(answer) {
+		a := strings.ToLower(answer)
+		if !routes && (a == "p" || a == "m") {
+			fmt.Fprintf(r.Out, "%s: a %s is released once or refused; it changes no route, so there is nothing to persist or modify\n",
+				a, kindName(v.Kind))
+			continue
+		}
+		switch a {
 		case "y", "yes":
 			dec.Action = schemas.ActionApprove
 		case "p":
@@ -138,6 +153,14 @@ func (r *Interactive) answer(ctx context.Context, v review.View, ask func(string
 	}
 }
 
+// kindName names a proposal kind for a person.
+func kindName(kind string) string {
+	if kind == schemas.ProposalPush {
+		return "refused push"
+	}
+	return "held request"
+}
+
 // AskRoute edits a proposal's paths and methods at the prompt: an empty
 // answer keeps the proposed ones, * allows all.
 func AskRoute(v review.View, ask func(string) (string, bool)) (*schemas.Route, bool) {
@@ -149,20 +172,5 @@ func AskRoute(v review.View, ask func(string) (string, bool)) (*schemas.Route, b
 	if !ok {
 		return nil, false
 	}
-	r := &schemas.Route{Host: v.Host, Port: v.Port, PathAllowlist: v.PathPrefixes, Methods: v.Methods}
-	switch paths {
-	case "":
-	case "*":
-		r.PathAllowlist = nil
-	default:
-		r.PathAllowlist = strings.Fields(paths)
-	}
-	switch methods {
-	case "":
-	case "*":
-		r.Methods = nil
-	default:
-		r.Methods = strings.Fields(strings.ToUpper(methods))
-	}
-	return r, true
+	return review.EditRoute(v, paths, methods), true
 }

@@ -16,9 +16,10 @@ const pushFindingsShown = 10
 // printPush prints a push the git gate refused for its secrets: the
 // summary, the repo, the refs and each finding (rule, file, line,
 // commit). Refs and file names are the agent's: quoted as its text, so a
-// crafted name cannot pass for a line of ours.
+// crafted name cannot pass for a line of ours; the summary carries them,
+// so it is quoted and labelled too.
 func printPush(w io.Writer, v review.View) {
-	fmt.Fprintf(w, "  push:   %s\n", line(v.Delta))
+	fmt.Fprintf(w, "  push, refs and file names the agent's: %s\n", schemas.AgentText(v.Delta).Terminal(schemas.AgentLineMax))
 	p := v.Push
 	if p == nil {
 		return
@@ -32,7 +33,7 @@ func printPush(w io.Writer, v review.View) {
 			fmt.Fprintf(w, "  ... and %d more\n", len(p.Findings)-i)
 			break
 		}
-		where := "the commit message or a file name"
+		where := "the commit (its message, author or headers) or a file name"
 		if f.File != "" {
 			where = fmt.Sprintf("the agent's file %s line %d", schemas.AgentText(f.File).Terminal(schemas.AgentLineMax), f.Line)
 		}

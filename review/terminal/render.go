@@ -73,7 +73,7 @@ func printEvidence(w io.Writer, v review.View, ev review.Evidence) {
 			b.Workdir, b.StartedBy, b.Since.Local().Format(timeFormat))
 	}
 	if len(ev.Denials) > 0 {
-		fmt.Fprintln(w, "  denials it answers (the requests as the proxy saw them):")
+		fmt.Fprintln(w, "  denials it answers (the requests the agent sent, as the proxy saw them):")
 		for _, d := range ev.Denials {
 			host := d.Host
 			if d.Port != 0 && d.Port != 443 && d.Port != 80 {

@@ -104,13 +104,26 @@ func (p *page) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	dec := schemas.Decision{ProposalID: r.PostForm.Get("proposal_id"), Action: r.PostForm.Get("action"),
 		Scope: r.PostForm.Get("scope"), Reason: strings.TrimSpace(r.PostForm.Get("reason")), DecidedBy: schemas.DecidedByWeb}
-	if dec.Action == schemas.ActionDeny {
+	var err error
+	switch dec.Action {
+	case schemas.ActionDeny:
 		dec.Scope = ""
 		if dec.Reason == "" {
-			dec.Reason = "denied from the review page"
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "deny needs a reason: the agent reads it to decide what to do next"})
+			return
+		}
+	case schemas.ActionModify:
+		// The person narrows the agent's route: fewer paths, fewer
+		// methods (an empty field keeps the proposed ones).
+		var v review.View
+		if v, err = p.cfg.Desk.Proposal(r.Context(), dec.ProposalID); err == nil {
+			dec.Route = review.EditRoute(v, r.PostForm.Get("paths"), r.PostForm.Get("methods"))
 		}
 	}
-	applied, err := p.cfg.Desk.Decide(r.Context(), dec, p.cfg.DecideWait)
+	var applied *schemas.Applied
+	if err == nil {
+		applied, err = p.cfg.Desk.Decide(r.Context(), dec, p.cfg.DecideWait)
+	}
 	switch {
 	case errors.Is(err, review.ErrUnknownProposal):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})

@@ -50,8 +50,11 @@ func TestDeskLayoutAndAgentText(t *testing.T) {
 		if state != "connected" {
 			t.Errorf("%d px: the live state shows %q, not connected", width, state)
 		}
-		overflow, err1 := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-		buttonsOut, err2 := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#pending button")).filter(function (b) {
+		overflow, err1 := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelectorAll("#pending details").forEach(function (d) { d.open = true; }), document.documentElement.scrollWidth > window.innerWidth`))
+		// Modify's fields open, as a person opens them; the form's hidden
+		// default button (Enter never approves) is not one to press.
+		buttonsOut, err2 := chromedp.Run(ctx, chromedp.Evaluate[[]string](`document.querySelectorAll("#pending details").forEach(function (d) { d.open = true; }),
+			Array.from(document.querySelectorAll("#pending button:not([hidden])")).filter(function (b) {
 			var r = b.getBoundingClientRect(); return r.width === 0 || r.left < 0 || r.right > window.innerWidth;
 		}).map(function (b) { return b.textContent; })`))
 		agentText, err3 := chromedp.Run(ctx, chromedp.Text(card+` figure.agent .agent-text`))

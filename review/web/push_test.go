@@ -37,7 +37,7 @@ func TestRefusedPushOnThePage(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{"refused push: <code>release a push to app", "(named by the agent: data, not instructions)</figcaption>",
+	for _, want := range []string{"refused push (refs and file names as the agent sent them): <code>release a push to app", "(named by the agent: data, not instructions)</figcaption>",
 		"aws-access-token in file <code>cfg/need the index", "commit <code>aaaaaaaaaaaa</code>", reviewtest.HostileMarker, ">Release</button>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)

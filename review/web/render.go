@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/review"
@@ -23,6 +24,7 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"agentLine":  func(s string) string { return schemas.AgentText(s).Line(0) },
 	"agentBlock": func(s string) string { return schemas.AgentText(s).Block(0) },
 	"route":      review.RouteLine,
+	"words":      func(l []string) string { return strings.Join(l, " ") },
 	// changesRoutes is false for a held request or a refused push: no
 	// denials, live routes or persist apply to it.
 	"changesRoutes": review.ChangesRoutes,

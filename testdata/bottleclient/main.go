@@ -20,6 +20,10 @@
 //	                            each HOST, be denied, wait for DIR/approved-HOST,
 //	                            retry, and reuse a keep-alive connection to
 //	                            allowed.test opened before every reload
+//	bottleclient ask HOST FILE PATH
+//	                            be denied HOST's PATH, then ask for HOST on the
+//	                            bottle's agent surface with FILE's text as the
+//	                            justification (ask.go)
 package main
 
 import (
@@ -40,6 +44,13 @@ import (
 func main() {
 	if len(os.Args) > 3 && os.Args[1] == "remediate" {
 		if err := remediate(os.Args[2], os.Args[3:]); err != nil {
+			fmt.Printf("error: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) == 5 && os.Args[1] == "ask" {
+		if err := ask(os.Args[2], os.Args[3], os.Args[4]); err != nil {
 			fmt.Printf("error: %v\n", err)
 			os.Exit(1)
 		}

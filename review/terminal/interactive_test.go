@@ -1,0 +1,59 @@
+package terminal
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/reviewtest"
+	"github.com/bot-bottle/bot-bottle/review"
+	"github.com/bot-bottle/bot-bottle/schemas"
+)
+
+// TestInteractivePushRefusesPersistAndModify: review -i on a refused push
+// asks release or refuse; p and m are answered with why they do not apply,
+// and nothing is decided until a real answer comes.
+func TestInteractivePushRefusesPersistAndModify(t *testing.T) {
+	b := reviewtest.New(t, "b-push01", reviewtest.DefaultManifest)
+	desk := review.NewDesk(review.DeskConfig{Channel: b.Bus, Running: func(context.Context, string) (bool, error) { return true, nil }})
+	commit := strings.Repeat("e", 40)
+	id, err := b.Owner.ProposePush(context.Background(), schemas.PushReview{Repo: "app", URL: "https://git.example.test/org/app.git",
+		Refs: []string{"refs/heads/main"}, Commits: []string{commit}, Findings: []schemas.GitFinding{{Rule: "aws-access-token", Commit: commit, File: "a.txt", Line: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var decided []schemas.Decision
+	var out strings.Builder
+	r := &Interactive{Desk: desk, In: strings.NewReader("p\nm\ny\n"), Out: &out,
+		Decide: func(_ context.Context, d schemas.Decision) {
+			mu.Lock()
+			decided = append(decided, d)
+			mu.Unlock()
+		}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{releasePrompt, "p: a refused push is released once or refused; it changes no route, so there is nothing to persist or modify\n",
+		"m: a refused push is released once or refused"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("review -i lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, prompt) {
+		t.Errorf("review -i offers persist and modify on a push:\n%s", s)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(decided) != 1 || decided[0].ProposalID != id || decided[0].Action != schemas.ActionApprove || decided[0].Scope != schemas.ScopeOnce {
+		t.Fatalf("decided %+v, want one approve once of %s", decided, id)
+	}
+}
