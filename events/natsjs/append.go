@@ -2,6 +2,7 @@ package natsjs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,11 +23,6 @@ const maxConflicts = 1000
 // answers a wrong expected last sequence with (nats.go names only 10071,
 // the single server's).
 const errCodeWrongLastSequenceClustered jetstream.ErrorCode = 10164
-
-// publishTimeout bounds the wait for one event's acknowledgement. A
-// publish in flight when the connection breaks is never answered; the
-// caller's retry (the same id) is stored once whichever copy arrived.
-const publishTimeout = 2 * time.Second
 
 // Append stores evs in order; see events.Store. Each event is published
 // with its id as Nats-Msg-Id (the stream drops a copy it has seen within
@@ -92,9 +88,7 @@ func (s *Store) appendOne(ctx context.Context, ev schemas.Event) (schemas.Event,
 		msg.Header.Set(hdrMsgID, ev.ID)
 		msg.Header.Set(hdrExpectSubjSeq, strconv.FormatUint(head.pos, 10))
 		msg.Header.Set(hdrExpectSubjName, filter)
-		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
-		ack, err := s.js.PublishMsg(pctx, msg)
-		cancel()
+		ack, err := s.publish(ctx, msg)
 		var apiErr *jetstream.APIError
 		switch {
 		case errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == errCodeWrongLastSequenceClustered):
@@ -105,7 +99,7 @@ func (s *Store) appendOne(ctx context.Context, ev schemas.Event) (schemas.Event,
 		case ack.Duplicate:
 			return ev, true, nil
 		}
-		ev.Pos = ack.Sequence
+		ev.Pos = ack.Seq
 		s.remember(ev.Bottle, mark{seq: ev.Seq, pos: ev.Pos})
 		s.hintAt(ev)
 		return ev, false, nil
@@ -155,4 +149,35 @@ func (s *Store) forget(bottle string, stale mark) {
 	if s.last[bottle] == stale {
 		delete(s.last, bottle)
 	}
+}
+
+// pubAck is JetStream's answer to a publish.
+type pubAck struct {
+	Stream    string `json:"stream"`
+	Seq       uint64 `json:"seq"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Error     *struct {
+		Code        int                 `json:"code"`
+		ErrCode     jetstream.ErrorCode `json:"err_code"`
+		Description string              `json:"description"`
+	} `json:"error,omitempty"`
+}
+
+// publish publishes msg to the stream and returns its acknowledgement; a
+// refusal is a *jetstream.APIError with the server's code.
+func (s *Store) publish(ctx context.Context, msg *nats.Msg) (pubAck, error) {
+	var ack pubAck
+	err := s.request(ctx, msg, func(reply *nats.Msg) (bool, error) {
+		if st := reply.Header.Get(hdrStatus); len(reply.Data) == 0 && st != "" {
+			return true, fmt.Errorf("publish to %s: status %s (is the stream there?)", msg.Subject, st)
+		}
+		if err := json.Unmarshal(reply.Data, &ack); err != nil {
+			return true, fmt.Errorf("publish to %s: an unreadable acknowledgement: %w", msg.Subject, err)
+		}
+		if e := ack.Error; e != nil {
+			return true, &jetstream.APIError{Code: e.Code, ErrorCode: e.ErrCode, Description: e.Description}
+		}
+		return true, nil
+	})
+	return ack, err
 }

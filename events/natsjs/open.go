@@ -22,6 +22,8 @@ type Store struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	owner jetstream.KeyValue
+	// refused are the subjects the server refused this user's publishes to.
+	refused *denials
 	// leaseTTL is the owners bucket's TTL: an owner refreshes by it.
 	leaseTTL time.Duration
 
@@ -54,7 +56,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	nopts, err := o.natsOptions()
+	refused := &denials{}
+	nopts, err := o.natsOptions(refused)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, classifyConnect(where, err)
 	}
-	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, last: map[string]mark{}, hints: map[seqOf]uint64{}, done: make(chan struct{})}
+	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, refused: refused, last: map[string]mark{}, hints: map[seqOf]uint64{}, done: make(chan struct{})}
 	if s.js, err = jetstream.New(nc); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("connect to %s: %w", where, err)
@@ -161,7 +164,7 @@ func (s *Store) Sync(ctx context.Context) error {
 	if s.isClosed() {
 		return events.ErrClosed
 	}
-	ctx, cancel := context.WithTimeout(ctx, getTimeout) // nats.go wants a deadline
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout) // nats.go wants a deadline
 	defer cancel()
 	if err := s.nc.FlushWithContext(ctx); err != nil {
 		return s.opErr(ctx, "sync", err)

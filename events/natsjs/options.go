@@ -159,7 +159,7 @@ func validPrefix(p string) bool {
 // natsOptions builds the connection options: credentials, TLS, and
 // reconnecting forever (an owner outlives a server restart; its bus
 // holds what it cannot store meanwhile).
-func (o Options) natsOptions() ([]nats.Option, error) {
+func (o Options) natsOptions(refused *denials) ([]nats.Option, error) {
 	log := o.Logger
 	opts := []nats.Option{
 		nats.Name(o.Name),
@@ -180,7 +180,10 @@ func (o Options) natsOptions() ([]nats.Option, error) {
 		}),
 		// The default handler prints to stderr; a slow consumer or a
 		// permission error goes to the log instead.
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("NATS event channel", "err", err) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			refused.note(err)
+			log.Warn("NATS event channel", "err", err)
+		}),
 	}
 	switch {
 	case o.CredsFile != "":

@@ -2,6 +2,7 @@ package natsjs_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/bot-bottle/bot-bottle/events"
@@ -54,8 +55,8 @@ func TestSidecarPermissions(t *testing.T) {
 		storetest.Event(t, "other", schemas.KindDenial, schemas.Denial{Host: "x.test"}),
 	}
 	for _, ev := range forged {
-		if _, err := side.Append(ctx, []schemas.Event{ev}); err == nil {
-			t.Errorf("the sidecar stored a %s of bottle %s", ev.Kind, ev.Bottle)
+		if _, err := side.Append(ctx, []schemas.Event{ev}); !errors.Is(err, natsjs.ErrPermission) {
+			t.Errorf("the sidecar's %s of bottle %s: %v, want ErrPermission", ev.Kind, ev.Bottle, err)
 		}
 	}
 	all, _ := storetest.ReadAll(t, owner, events.Cursor{}, 0)

@@ -58,10 +58,6 @@ type getRequest struct {
 	UpToSeq   uint64   `json:"up_to_seq,omitempty"`
 }
 
-// getTimeout bounds one direct get: a request in flight when the
-// connection breaks is never answered, and the caller tries again.
-const getTimeout = 5 * time.Second
-
 // errNotFound is a direct get that found nothing.
 var errNotFound = errors.New("no message")
 
@@ -73,47 +69,30 @@ func (s *Store) get(ctx context.Context, req getRequest) ([]schemas.Event, error
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, getTimeout)
-	defer cancel()
-	subject := "$JS.API.DIRECT.GET." + s.n.stream
-	if req.Batch == 0 && len(req.MultiLast) == 0 {
-		msg, err := s.nc.RequestWithContext(ctx, subject, body)
-		if err != nil {
-			return nil, err
-		}
-		ev, end, err := fromReply(msg)
+	msg := nats.NewMsg("$JS.API.DIRECT.GET." + s.n.stream)
+	msg.Data = body
+	single := req.Batch == 0 && len(req.MultiLast) == 0
+	var out []schemas.Event
+	found := true
+	err = s.request(ctx, msg, func(reply *nats.Msg) (bool, error) {
+		ev, end, err := fromReply(reply)
 		switch {
 		case err != nil:
-			return nil, err
+			return true, err
 		case end:
-			return nil, errNotFound
-		}
-		return []schemas.Event{ev}, nil
-	}
-	inbox := s.nc.NewRespInbox()
-	sub, err := s.nc.SubscribeSync(inbox)
-	if err != nil {
-		return nil, err
-	}
-	defer sub.Unsubscribe()
-	if err := s.nc.PublishRequest(subject, inbox, body); err != nil {
-		return nil, err
-	}
-	var out []schemas.Event
-	for {
-		msg, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return nil, err
-		}
-		ev, end, err := fromReply(msg)
-		if err != nil {
-			return nil, err
-		}
-		if end {
-			return out, nil
+			found = len(out) > 0 || !single
+			return true, nil
 		}
 		out = append(out, ev)
+		return single, nil // a single answer is one message, a batch ends with its status
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case !found:
+		return nil, errNotFound
 	}
+	return out, nil
 }
 
 // fromReply decodes one message of a direct get answer; end reports the
