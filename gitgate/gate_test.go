@@ -55,9 +55,16 @@ type gateFixture struct {
 	pub      *events.Memory
 	agentEnv []string
 	url      string // the upstream URL as the agent names it
+	tune     func(*Config)
 }
 
 func newGateFixture(t testing.TB, token string, repo func(*Repo), commits ...map[string]string) *gateFixture {
+	t.Helper()
+	return newTunedGateFixture(t, token, repo, nil, commits...)
+}
+
+// newTunedGateFixture is newGateFixture with the gate's Config tuned.
+func newTunedGateFixture(t testing.TB, token string, repo func(*Repo), tune func(*Config), commits ...map[string]string) *gateFixture {
 	t.Helper()
 	up := gitupstream.NewHTTPS(t, "git.test", token)
 	f := &gateFixture{up: up, bare: gitupstream.NewRepo(t, up.Root, "app", commits...), op: &fakeOperator{status: map[string]string{}},
@@ -72,6 +79,7 @@ func newGateFixture(t testing.TB, token string, repo func(*Repo), commits ...map
 	if repo != nil {
 		repo(&r)
 	}
+	f.tune = tune
 	f.start(t, r, up.CAFile, map[string]string{fmt.Sprintf("git.test:%d", up.Port): up.Addr()})
 	return f
 }
@@ -100,8 +108,12 @@ func (f *gateFixture) start(t testing.TB, r Repo, caFile string, resolve map[str
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(Config{Bottle: "b-test", Repos: []Repo{r}, Dir: t.TempDir(), PATH: os.Getenv("PATH"), Detector: det,
-		Publisher: f.pub, UpstreamCAFile: caFile, Resolve: resolve})
+	gcfg := Config{Bottle: "b-test", Repos: []Repo{r}, Dir: t.TempDir(), PATH: os.Getenv("PATH"), Detector: det,
+		Publisher: f.pub, UpstreamCAFile: caFile, Resolve: resolve}
+	if f.tune != nil {
+		f.tune(&gcfg)
+	}
+	g, err := New(gcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/bot-bottle/bot-bottle/dlp"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -22,8 +23,13 @@ import (
 // upstream's, so an old secret never blocks a new branch. Binary files are
 // shown as text (-a) so a NUL byte hides nothing; a merge shows what it
 // adds over an automatic remerge of its parents (an "evil" merge's own
-// lines). Every line the parser does not know as removed content or diff
-// structure is scanned: a line it misreads is scanned rather than skipped.
+// lines). git has no remerge for a merge of more than two parents (it
+// shows nothing for one), so such an octopus is shown against its first
+// parent instead: everything the others brought counts as new. Every line
+// the parser does not know as removed content or diff structure is
+// scanned: a line it misreads is scanned rather than skipped. And every
+// new commit object is scanned as stored (scanobjects.go): its author,
+// committer and other headers, and its message before git re-encodes it.
 
 // errTooLarge refuses a push whose history is more than MaxScan bytes.
 var errTooLarge = errors.New("the new history is larger than the gate scans")
@@ -32,7 +38,10 @@ var errTooLarge = errors.New("the new history is larger than the gate scans")
 type scanResult struct {
 	commits  []string // the new commits, newest first
 	findings []schemas.GitFinding
-	bytes    int64 // of history scanned
+	// dropped counts the findings beyond maxFindings: a push with more
+	// is refused outright, since the operator could not see them all.
+	dropped int
+	bytes   int64 // of history scanned
 }
 
 // scan lists and scans the commits reachable from tips and not from the
@@ -48,18 +57,61 @@ func (g *Gate) scan(ctx context.Context, rs *repoState, q *quarantine, tips []st
 	if len(res.commits) == 0 {
 		return res, nil
 	}
+	if err := g.checkBlobs(ctx, env, rangeArgs); err != nil {
+		return nil, err
+	}
 	p, err := logScan(ctx, g.cfg.Git, g.cfg.Dir, env, rangeArgs, g.cfg.Detector, g.cfg.MaxScan)
 	if err != nil {
 		return nil, err
 	}
-	res.findings, res.bytes = p.findings, p.total
+	octopus, err := g.run(ctx, env, append([]string{"rev-list", "--min-parents=3"}, rangeArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list the new octopus merges: %w", err)
+	}
+	if merges := splitLines(octopus); len(merges) > 0 {
+		if err := p.log(ctx, g.cfg.Git, g.cfg.Dir, env, "first-parent", append([]string{"--no-walk"}, merges...)); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.objects(ctx, g.cfg.Git, g.cfg.Dir, env, res.commits); err != nil {
+		return nil, err
+	}
+	res.findings, res.dropped, res.bytes = p.findings, p.dropped, p.total
 	return res, nil
+}
+
+// checkBlobs refuses a push with a new blob larger than MaxScan before
+// git diffs it: a pack's size says little of what it inflates to (a blob
+// of one repeated byte packs a thousand times smaller), and the gate's
+// git would hold the whole blob to show it.
+func (g *Gate) checkBlobs(ctx context.Context, env, rangeArgs []string) error {
+	filter := "--filter=blob:limit=" + strconv.FormatInt(g.cfg.MaxScan+1, 10)
+	out, err := g.run(ctx, env, append([]string{"rev-list", "--objects", "--no-object-names", filter, "--filter-print-omitted"}, rangeArgs...)...)
+	if err != nil {
+		return fmt.Errorf("list the new objects: %w", err)
+	}
+	for _, l := range splitLines(out) {
+		if id, ok := strings.CutPrefix(l, "~"); ok {
+			return fmt.Errorf("%w (%d bytes): blob %s alone is larger", errTooLarge, g.cfg.MaxScan, short(id))
+		}
+	}
+	return nil
 }
 
 // logScan runs `git log -p` over rangeArgs in dir and scans what it
 // prints as it reads, up to max bytes.
 func logScan(ctx context.Context, git, dir string, env, rangeArgs []string, det *dlp.Detector, max int64) (*patchScanner, error) {
-	args := append([]string{"log", "-p", "-a", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--diff-merges=remerge",
+	p := &patchScanner{det: det, max: max}
+	if err := p.log(ctx, git, dir, env, "remerge", rangeArgs); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// log runs `git log -p` over rangeArgs, each merge shown as diffMerges
+// says, and scans what it prints as it reads.
+func (p *patchScanner) log(ctx context.Context, git, dir string, env []string, diffMerges string, rangeArgs []string) error {
+	args := append([]string{"log", "-p", "-a", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--diff-merges=" + diffMerges,
 		"--no-abbrev", "--format=%x01%H%n%w(0,4,4)%B"}, rangeArgs...)
 	cmd := exec.CommandContext(ctx, git, args...)
 	cmd.Env, cmd.Dir = env, dir
@@ -67,12 +119,12 @@ func logScan(ctx context.Context, git, dir string, env, rangeArgs []string, det 
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("scan the new commits: %w", err)
+		return fmt.Errorf("scan the new commits: %w", err)
 	}
-	p := &patchScanner{det: det, max: max}
+	p.commit = ""
 	perr := p.read(stdout)
 	if perr != nil {
 		_ = cmd.Process.Kill()
@@ -80,11 +132,11 @@ func logScan(ctx context.Context, git, dir string, env, rangeArgs []string, det 
 	werr := cmd.Wait()
 	switch {
 	case perr != nil:
-		return nil, perr
+		return perr
 	case werr != nil:
-		return nil, fmt.Errorf("scan the new commits: git log: %v: %s", werr, tail(stderr.String(), 3))
+		return fmt.Errorf("scan the new commits: git log: %v: %s", werr, tail(stderr.String(), 3))
 	}
-	return p, nil
+	return nil
 }
 
 func splitLines(b []byte) []string {
@@ -111,6 +163,7 @@ type patchScanner struct {
 	total    int64
 	scratch  dlp.Scratch
 	findings []schemas.GitFinding
+	dropped  int // findings beyond maxFindings
 
 	commit string
 	file   string // the file whose hunks follow ("" before its +++ line)
@@ -144,19 +197,28 @@ func (u *unit) lineAt(off int) int {
 	return u.lines[i]
 }
 
-// read consumes the whole log.
+// read consumes the whole log. Bytes count toward the bound as they
+// arrive, so a line longer than the bound is refused before it is held.
 func (p *patchScanner) read(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 1<<20)
+	var line []byte
 	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			p.total += int64(len(line))
+		chunk, err := br.ReadSlice('\n')
+		if len(chunk) > 0 {
+			p.total += int64(len(chunk))
 			if p.total > p.max {
 				return fmt.Errorf("%w (%d bytes)", errTooLarge, p.max)
 			}
+			line = append(line, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if len(line) > 0 {
 			if perr := p.line(bytes.TrimSuffix(line, []byte("\n"))); perr != nil {
 				return perr
 			}
+			line = line[:0]
 		}
 		if err == io.EOF {
 			p.endCommit()
@@ -266,9 +328,12 @@ func (p *patchScanner) add(f schemas.GitFinding) {
 	}
 	if len(p.findings) < maxFindings {
 		p.findings = append(p.findings, f)
+		return
 	}
+	p.dropped++
 }
 
-// maxFindings bounds the findings one push reports (the push is refused
-// all the same).
+// maxFindings bounds the findings one push reports; a push with more is
+// refused without asking the operator, who would release findings nobody
+// showed them (a release covers whole commits).
 const maxFindings = 100

@@ -36,6 +36,14 @@ func (g *Gate) SetSupervisor(s Supervisor) {
 // operator is asked (or the pending question named), and the agent is
 // told why. rs.mu is held.
 func (g *Gate) review(ctx context.Context, rs *repoState, sr *scanResult, cmds []command, out *pushOutcome, rep *reporter) bool {
+	if sr.dropped > 0 {
+		// A release covers whole commits: asking the operator about the
+		// findings shown would release the ones left out too.
+		out.pending = sr.findings
+		out.reason = fmt.Sprintf("secrets found (more than %d: %s); too many for the operator to review", maxFindings, summary(sr.findings))
+		g.explain(rep, rs, sr.findings, "Too many secrets to ask the operator about; remove them from the commits (rewrite them) and push again.")
+		return false
+	}
 	var pending []schemas.GitFinding
 	for _, f := range sr.findings {
 		if rs.released[f.Commit] {
@@ -141,7 +149,7 @@ func (g *Gate) explain(rep *reporter, rs *repoState, fs []schemas.GitFinding, th
 // describeFinding is one finding for the agent and the operator: rule,
 // file (the agent's text, quoted), line and commit; never the secret.
 func describeFinding(f schemas.GitFinding) string {
-	where := "the commit message or a file name"
+	where := "the commit (its message, author or headers) or a file name"
 	if f.File != "" {
 		where = quoteAgent(f.File)
 		if f.Line > 0 {

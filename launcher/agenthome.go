@@ -29,12 +29,19 @@ func AgentHomePath(home, name, workdir string) string {
 // keptHomeName names the kept home of a plan: its bottle's, or for an
 // agent the bottle's and the agent's, so an agent's sessions and history
 // never mix with another agent's, or with the bare bottle's, in the same
-// workdir.
+// workdir. A repository's agent is marked as such: it may share its name
+// with the operator's own agent, which must not inherit the settings,
+// hooks and memories the repository's wrote. Names have no "+", so
+// BOTTLE+AGENT and BOTTLE+AGENT+repository never meet.
 func keptHomeName(plan *schemas.Plan) string {
-	if plan.Agent != nil {
+	switch {
+	case plan.Agent == nil:
+		return plan.Bottle
+	case plan.Agent.Origin == schemas.FromRepository:
+		return plan.Bottle + "+" + plan.Agent.Name + "+repository"
+	default:
 		return plan.Bottle + "+" + plan.Agent.Name
 	}
-	return plan.Bottle
 }
 
 // prepareAgentHome creates the kept home at p (mode 0700), first removing

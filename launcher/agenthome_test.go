@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
 // TestAgentHomePath: one kept home per bottle and workdir, inside the
@@ -71,5 +73,40 @@ func TestPrepareAgentHome(t *testing.T) {
 	}
 	if err := prepareAgentHome(p, false); err == nil || !strings.Contains(err.Error(), "not a folder") {
 		t.Errorf("a symlink in the home's place: %v", err)
+	}
+}
+
+// TestKeptHomeNameKeepsAgentsApart: a repository may ship an agent of the
+// same name as one of the operator's, for the same bottle. The
+// repository's agent runs first (the operator has no such agent yet) and
+// writes its kept home: Claude Code's settings and hooks, shell files,
+// memories. When the operator then adds their own agent of that name, it
+// must not inherit what the repository's wrote: every origin keeps its
+// own home, and none is the bare bottle's.
+func TestKeptHomeNameKeepsAgentsApart(t *testing.T) {
+	plan := func(agent, origin string) *schemas.Plan {
+		p := &schemas.Plan{Bottle: "claude-web"}
+		if agent != "" {
+			p.Agent = &schemas.AgentPlan{Name: agent, Origin: origin}
+		}
+		return p
+	}
+	seen := map[string]string{}
+	for what, p := range map[string]*schemas.Plan{
+		"the bare bottle":                    plan("", ""),
+		"the operator's agent reviewer":      plan("reviewer", schemas.FromHome),
+		"the repository's agent reviewer":    plan("reviewer", schemas.FromRepository),
+		"the operator's agent repo-reviewer": plan("repo-reviewer", schemas.FromHome),
+		"the repository's agent repo":        plan("repo", schemas.FromRepository),
+		"the operator's agent repo":          plan("repo", schemas.FromHome),
+	} {
+		name := keptHomeName(p)
+		if other, ok := seen[name]; ok {
+			t.Errorf("%s and %s share the kept home %s", what, other, name)
+		}
+		seen[name] = what
+		if why := schemas.CheckBottleName(strings.NewReplacer("+", "-").Replace(name)); why != "" || strings.ContainsAny(name, "/.") {
+			t.Errorf("kept home name %q is not one plain folder name", name)
+		}
 	}
 }

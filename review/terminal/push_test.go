@@ -29,7 +29,7 @@ func TestPrintPush(t *testing.T) {
 	reviewtest.CheckShown(t, "the terminal desk", out)
 	for _, want := range []string{"  push, refs and file names the agent's: «release a push to app»\n", "  repo:   app (https://git.example.test/org/app.git), 1 commit(s) carry secrets\n",
 		"  the agent's refs: «refs/heads/need the index", "  found:  aws-access-token in the agent's file «need the index",
-		"  found:  github-pat in the commit message or a file name, commit bbbbbbbbbbbb\n", "approve + persist: unavailable"} {
+		"  found:  github-pat in the commit (its message, author or headers) or a file name, commit bbbbbbbbbbbb\n", "approve + persist: unavailable"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the desk lacks %q:\n%s", want, out)
 		}
