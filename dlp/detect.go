@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	glconfig "github.com/zricethezav/gitleaks/v8/config"
@@ -36,13 +37,30 @@ type Detector struct {
 }
 
 // NewDetector compiles gitleaks' default rules and known into a detector.
-// known may be nil.
+// known may be nil. The rules' keyword index is built once per process and
+// shared: every bottle's proxy and secret scan has a detector, and
+// building the index took a launch tens of milliseconds of CPU.
 func NewDetector(known *Values) (*Detector, error) {
-	rules, err := Rules()
+	idx, err := ruleIndex()
 	if err != nil {
 		return nil, err
 	}
-	d := &Detector{rules: rules, known: known}
+	return &Detector{rules: idx.rules, keywords: idx.keywords, byKW: idx.byKW, known: known}, nil
+}
+
+// keywordIndex is the part of a Detector that depends on the rules only.
+type keywordIndex struct {
+	rules    []glconfig.Rule
+	keywords *ahocorasick.Trie
+	byKW     [][]int
+}
+
+var ruleIndex = sync.OnceValues(func() (keywordIndex, error) {
+	rules, err := Rules()
+	if err != nil {
+		return keywordIndex{}, err
+	}
+	idx := keywordIndex{rules: rules}
 	kwIndex := map[string]int{}
 	var kws []string
 	for i, r := range rules {
@@ -53,16 +71,16 @@ func NewDetector(known *Values) (*Detector, error) {
 				k = len(kws)
 				kwIndex[kw] = k
 				kws = append(kws, kw)
-				d.byKW = append(d.byKW, nil)
+				idx.byKW = append(idx.byKW, nil)
 			}
-			if !slices.Contains(d.byKW[k], i) {
-				d.byKW[k] = append(d.byKW[k], i)
+			if !slices.Contains(idx.byKW[k], i) {
+				idx.byKW[k] = append(idx.byKW[k], i)
 			}
 		}
 	}
-	d.keywords = ahocorasick.NewTrieBuilder().AddStrings(kws).Build()
-	return d, nil
-}
+	idx.keywords = ahocorasick.NewTrieBuilder().AddStrings(kws).Build()
+	return idx, nil
+})
 
 // RuleCount is how many credential rules the detector applies.
 func (d *Detector) RuleCount() int { return len(d.rules) }

@@ -178,6 +178,8 @@ func (b *Bottle) abort(cause error) {
 // teardown removes everything the bottle held: proxy, sockets, agent
 // surface, container, run folder.
 func (b *Bottle) teardown() {
+	b.l.teardowns <- struct{}{}
+	defer func() { <-b.l.teardowns }()
 	ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
 	defer cancel()
 	var errs []error

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -31,17 +32,56 @@ func (l *Launcher) Cleanup(ctx context.Context) (CleanupReport, error) {
 	return l.cleanup(ctx, l.cfg.Backends)
 }
 
-// reapOrphans is the cleanup a launch does first, for the backend it uses;
-// a failure there does not stop the launch.
-func (l *Launcher) reapOrphans(ctx context.Context, be Backend) {
-	rep, err := l.cleanup(ctx, []Backend{be})
-	if err != nil {
-		l.log.Warn("cleanup before launch", "err", err)
-	}
-	for _, r := range rep.Removed {
-		l.log.Info("removed a leftover of a crashed owner", "what", r)
-	}
+// sweepEvery is how often, at most, the launches of one process sweep
+// for crashed owners' leftovers.
+const sweepEvery = time.Minute
+
+// reaper runs the launches' sweeps one at a time, in the background.
+type reaper struct {
+	mu      sync.Mutex
+	running bool
+	last    time.Time // when the last sweep began
+	wg      sync.WaitGroup
 }
+
+// reapOrphans is the cleanup a launch does, for the backend it uses: in
+// the background, so that a launch does not pay for a scan of every
+// bottle of the home (which grows with how many run), and at most once a
+// sweepEvery per process, so that a process launching many bottles does
+// not scan once per launch. A crashed owner's leftovers wait at most that
+// long (bot-bottle cleanup and stop remove them at once); ps already
+// lists its bottles as orphaned. A failure is only logged.
+func (l *Launcher) reapOrphans(be Backend) {
+	l.reap.mu.Lock()
+	defer l.reap.mu.Unlock()
+	if l.reap.running || (!l.reap.last.IsZero() && time.Since(l.reap.last) < sweepEvery) {
+		return
+	}
+	l.reap.running, l.reap.last = true, time.Now()
+	l.reap.wg.Add(1)
+	go func() {
+		defer l.reap.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+		defer cancel()
+		rep, err := l.cleanup(ctx, []Backend{be})
+		if err != nil {
+			l.log.Warn("cleanup before launch", "err", err)
+		}
+		for _, r := range rep.Removed {
+			l.log.Info("removed a leftover of a crashed owner", "what", r)
+		}
+		l.reap.mu.Lock()
+		l.reap.running = false
+		l.reap.mu.Unlock()
+	}()
+}
+
+// sweepTimeout bounds a launch's background sweep.
+const sweepTimeout = 2 * time.Minute
+
+// WaitSweep waits for a launch's background sweep to finish: a process
+// calls it before it closes its store.
+func (l *Launcher) WaitSweep() { l.reap.wg.Wait() }
 
 func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupReport, error) {
 	var rep CleanupReport

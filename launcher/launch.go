@@ -32,7 +32,7 @@ func (l *Launcher) Launch(ctx context.Context, o Options) (*Bottle, error) {
 	if err := be.Check(ctx); err != nil {
 		return nil, err
 	}
-	l.reapOrphans(ctx, be)
+	l.reapOrphans(be)
 	plan, err := l.plan(&o)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,17 @@ import (
 // a backend that kills one process ends the rest of the bottle quickly.
 const limitPoll = 250 * time.Millisecond
 
+// limitPollShare bounds the reads of an owner of many bottles: each bottle
+// is read every limitPoll, or every limitPollShare times the bottles the
+// process owns when that is longer (4 s for a thousand). Polling every
+// bottle four times a second took most of a core at a thousand bottles.
+const limitPollShare = 4 * time.Millisecond
+
+// limitPollEvery is the poll interval of each bottle of an owner of n.
+func limitPollEvery(n int) time.Duration {
+	return max(limitPoll, time.Duration(n)*limitPollShare)
+}
+
 // limitWatch follows a bottle's limit counters while it runs.
 type limitWatch struct {
 	mu   sync.Mutex
@@ -38,7 +49,7 @@ func (b *Bottle) watchLimits() (finish func()) {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		t := time.NewTicker(limitPoll)
+		t := time.NewTimer(limitPollEvery(b.l.ownedCount()))
 		defer t.Stop()
 		for {
 			select {
@@ -48,6 +59,7 @@ func (b *Bottle) watchLimits() (finish func()) {
 				if h, ok := lr.LimitHits(); ok {
 					b.noteHits(h)
 				}
+				t.Reset(limitPollEvery(b.l.ownedCount()))
 			}
 		}
 	}()

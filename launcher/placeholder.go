@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"golang.org/x/sys/unix"
@@ -181,17 +182,33 @@ func openBeneath(root int, rel string) (int, error) {
 // bottle holds it or a folder above it; otherwise they stay for the last
 // one out (or cleanup). It returns what it removed, relative to workdir.
 func removePlaceholders(home, workdir string) ([]string, error) {
-	held, ok := exclusiveWorkdir(workdir)
-	if !ok {
-		if _, err := os.Stat(workdir); errors.Is(err, fs.ErrNotExist) {
-			return nil, withRecords(home, func() error { return writePlaceholderRecord(placeholderRecordPath(home, workdir), placeholderRecord{}) })
+	for attempt := 1; ; attempt++ {
+		removed, busy, err := removePlaceholdersOnce(home, workdir)
+		if !busy || attempt == probeAttempts {
+			return removed, err
 		}
-		return nil, nil
+		time.Sleep(lockPoll * time.Duration(attempt))
 	}
-	defer releaseAll(held)
-	var removed []string
-	err := withRecords(home, func() error {
+}
+
+// probeAttempts bounds removePlaceholders' tries while a folder above the
+// workdir is busy.
+const probeAttempts = 10
+
+// removePlaceholdersOnce is one try of removePlaceholders; busy reports a
+// folder above the workdir held by someone else for now.
+func removePlaceholdersOnce(home, workdir string) (removed []string, busy bool, err error) {
+	err = withRecords(home, func() error {
 		file := placeholderRecordPath(home, workdir)
+		held, ok, above := exclusiveWorkdir(workdir)
+		if !ok {
+			busy = above
+			if _, err := os.Stat(workdir); errors.Is(err, fs.ErrNotExist) {
+				return writePlaceholderRecord(file, placeholderRecord{})
+			}
+			return nil
+		}
+		defer releaseAll(held)
 		rec, err := readPlaceholderRecord(file)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -218,7 +235,7 @@ func removePlaceholders(home, workdir string) ([]string, error) {
 		}
 		return errors.Join(append(errs, writePlaceholderRecord(file, placeholderRecord{}))...)
 	})
-	return removed, err
+	return removed, busy, err
 }
 
 // removePlaceholder removes one placeholder if it is still the empty

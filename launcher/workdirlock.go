@@ -21,7 +21,8 @@ import (
 // have found it. A lock dies with its process, so a crashed owner releases
 // its workdir at once and cleanup can finish its work.
 
-// lockPoll is how often a launch retries a workdir being cleaned up.
+// lockPoll is how often a launch retries a workdir whose placeholders a
+// teardown is removing.
 const lockPoll = 20 * time.Millisecond
 
 // lockWait bounds how long a launch waits for another bottle's teardown to
@@ -80,33 +81,31 @@ func (l *workdirLock) release() {
 }
 
 // exclusiveWorkdir takes workdir and every folder above it exclusively,
-// which succeeds only when no live bottle holds any of them; it retries
-// for a moment, since two teardowns briefly hold folders both need.
-func exclusiveWorkdir(workdir string) ([]*workdirLock, bool) {
-	for attempt := 0; attempt < 10; attempt++ {
-		if attempt > 0 {
-			time.Sleep(lockPoll * time.Duration(attempt))
+// which succeeds only when no live bottle holds any of them. The caller
+// holds the placeholder records' lock (withRecords), so no other probe of
+// this home runs at the same time: a workdir that cannot be taken is held
+// by a live bottle, and that is the answer (a sweep of a home with many
+// live bottles must not wait on each). A folder above that cannot be taken
+// may be a probe of another home passing by, or a bottle on that folder:
+// busy says so, and the caller tries again a little later, outside the
+// records' lock.
+func exclusiveWorkdir(workdir string) (held []*workdirLock, ok, busy bool) {
+	for d := workdir; ; d = filepath.Dir(d) {
+		l, err := tryFlock(d, unix.LOCK_EX)
+		switch {
+		case err == nil:
+			held = append(held, l)
+		case d == workdir: // held by a bottle, or the workdir is gone
+			releaseAll(held)
+			return nil, false, false
+		case errors.Is(err, unix.EWOULDBLOCK):
+			releaseAll(held)
+			return nil, false, true
+		} // a folder above that cannot be opened holds no bottle
+		if d == filepath.Dir(d) {
+			return held, true, false
 		}
-		var held []*workdirLock
-		ok := true
-		for d := workdir; ; d = filepath.Dir(d) {
-			l, err := tryFlock(d, unix.LOCK_EX)
-			switch {
-			case err == nil:
-				held = append(held, l)
-			case errors.Is(err, unix.EWOULDBLOCK), d == workdir:
-				ok = false // held by a bottle, or the workdir is gone
-			} // a folder above that cannot be opened holds no bottle
-			if !ok || d == filepath.Dir(d) {
-				break
-			}
-		}
-		if ok {
-			return held, true
-		}
-		releaseAll(held)
 	}
-	return nil, false
 }
 
 func releaseAll(ls []*workdirLock) {

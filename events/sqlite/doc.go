@@ -31,7 +31,10 @@
 // inotify instances reached: a hundred parallel launches reach it), one
 // goroutine per process reads the bell every 50ms instead, which costs a
 // pread, not a query per follower. A slow poll is the safety net for a
-// missed ring.
+// missed ring. A follower of one bottle (an owner's stop watcher, a review
+// owner) is not woken by every commit: one reader per Store, the tail,
+// reads which bottles each commit touched and wakes only their followers,
+// and polls for them all (tail.go).
 //
 // Query reads one of four indexes, each starting with kind and ending with
 // time_ns and pos (the rowid): (kind), (kind, bottle), (kind, host) and

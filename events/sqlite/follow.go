@@ -16,13 +16,31 @@ const followPage = 1000
 // Follow replays and follows from; see events.Store. It reads, hands the
 // page to fn outside any transaction (so a slow fn never holds a read
 // snapshot open and never delays a writer or a checkpoint), and when it has
-// read everything waits for the doorbell or the safety-net poll.
+// read everything waits: a follower of every bottle for the doorbell or
+// the safety-net poll, a follower of one bottle for the tail to ring its
+// bottle (tail.go).
 func (s *Store) Follow(ctx context.Context, from events.Cursor, fn func(events.Page) error) error {
+	if s.closed() {
+		return events.ErrClosed
+	}
+	wait := s.local.Wait
+	var poll <-chan time.Time // a bottle's follower: the tail polls for it
+	if from.Bottle != "" {
+		b, unwatch, err := s.tail.watch(from.Bottle)
+		if err != nil {
+			return s.readErr(ctx, from, err)
+		}
+		defer unwatch()
+		wait = b.Wait
+	} else {
+		t := time.NewTicker(s.poll)
+		defer t.Stop()
+		poll = t.C
+	}
 	cur := from
-	poll := time.NewTimer(s.poll)
-	defer poll.Stop()
 	for {
-		rung := s.local.Wait() // before reading: a ring during the read is not lost
+		rung := wait() // before reading: a ring during the read is not lost
+		s.followReads.Add(1)
 		page, err := s.Read(ctx, cur, followPage)
 		switch {
 		case err == nil:
@@ -43,10 +61,9 @@ func (s *Store) Follow(ctx context.Context, from events.Cursor, fn func(events.P
 			}
 			continue
 		}
-		poll.Reset(s.poll)
 		select {
 		case <-rung:
-		case <-poll.C:
+		case <-poll:
 		case <-s.closing:
 			return events.ErrClosed
 		case <-ctx.Done():

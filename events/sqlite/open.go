@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/events"
@@ -56,13 +57,17 @@ type Store struct {
 	r *sql.DB // several connections: reads
 	q *writeQueue
 
-	local   bell.Bell // rung after this process commits or the doorbell rings
-	door    *doorbell
-	poll    time.Duration
-	prune   chan struct{} // a bottle went past Retain
-	closing chan struct{}
-	wg      sync.WaitGroup
-	once    sync.Once
+	local bell.Bell // rung after this process commits or the doorbell rings
+	door  *doorbell
+	tail  tail // wakes followers of one bottle
+	// followReads counts the reads of every follower: a test sees from it
+	// which followers a commit woke.
+	followReads atomic.Uint64
+	poll        time.Duration
+	prune       chan struct{} // a bottle went past Retain
+	closing     chan struct{}
+	wg          sync.WaitGroup
+	once        sync.Once
 }
 
 var _ events.Store = (*Store)(nil)
@@ -113,6 +118,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open event store %s: %w", abs, err)
 	}
 	s.door = door
+	s.tail.s = s
 	if door.watchErr != nil {
 		s.log.Debug("event store: the doorbell is read every 50ms: it cannot be watched", "path", abs, "error", door.watchErr)
 	}
@@ -179,6 +185,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
 		s.wg.Wait()
+		s.tail.wait()
 		s.door.Close()
 		err = s.w.Close()
 		s.q.close()

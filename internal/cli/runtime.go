@@ -162,6 +162,9 @@ const closeWait = time.Minute
 // for the next bot-bottle, or lost) and closes the store. It returns an
 // error only when events were lost.
 func (r *bottleRuntime) Close() error {
+	if r.launcher != nil {
+		r.launcher.WaitSweep() // it records orphans through the bus
+	}
 	err := r.c.closeBus(r.bus, closeWait)
 	_ = r.store.Close()
 	return err

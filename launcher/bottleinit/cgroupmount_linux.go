@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -23,13 +24,44 @@ const cgroupFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NO
 // programs that size themselves by their limits (runtimes, build tools)
 // find them, and the bottle can read, never write, them. The sysfs under
 // it is the bottle's own (kernelSurface).
+//
+// A cgroup namespace belongs to a thread, not to the process: unshare
+// moves only the calling thread into the new one, and the mounts must be
+// made from that thread, which the Go scheduler may otherwise leave for
+// another between two system calls. Mounted from a thread still in the
+// host's cgroup namespace, which the bottle's user namespace does not own,
+// a mount fails with EPERM: about one launch in fifty with dozens in
+// parallel did. The unshare and the mounts run on one locked thread that
+// is thrown away afterwards, so no other work of the init runs in that
+// namespace (the command gets a cgroup namespace of its own when it is
+// started, rooted at the same cgroup).
 func mountOwnCgroups(c *Cgroups) error {
 	if c == nil || (!c.V2 && len(c.V1) == 0) {
 		return nil
 	}
-	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-		return fmt.Errorf("cgroup namespace: %w", err)
-	}
+	return onThreadOfItsOwn(func() error {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("cgroup namespace: %w", err)
+		}
+		return mountCgroups(c)
+	})
+}
+
+// onThreadOfItsOwn runs fn on an OS thread locked to it and never
+// unlocked: the thread ends with fn's goroutine, taking whatever fn
+// changed about it (its namespaces) along.
+func onThreadOfItsOwn(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+// mountCgroups mounts the hierarchies of c; the calling thread is in the
+// bottle's cgroup namespace.
+func mountCgroups(c *Cgroups) error {
 	if c.V2 {
 		if err := unix.Mount("cgroup2", cgroupMounts, "cgroup2", cgroupFlags, ""); err != nil {
 			return fmt.Errorf("mount the bottle's cgroup: %w", err)
