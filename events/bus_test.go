@@ -332,7 +332,10 @@ func TestStuckSubscriberDoesNotSlowTheProducer(t *testing.T) {
 	}
 	ratio := stuck.best / free.best
 	t.Logf("requests/s: %.0f without a stuck subscriber, %.0f with one (ratio %.2f)", free.best, stuck.best, ratio)
-	if ratio < 0.5 {
+	// A producer that waited on the stuck subscriber would stall once its
+	// queue filled (a ratio near 0); a loaded shared machine moves the
+	// ratio of two honest runs down to about 0.5.
+	if ratio < 0.25 {
 		t.Errorf("a stuck subscriber cut the proxy's request rate to %.2f of its rate without one", ratio)
 	}
 

@@ -96,13 +96,23 @@ func summarize(ev schemas.Event) (string, error) {
 		if err := ev.Decode(&d); err != nil {
 			return "", err
 		}
-		return strings.TrimSpace(fmt.Sprintf("decision on %s: %s %s by %s %s", d.ProposalID, d.Action, d.Scope, d.DecidedBy, d.Reason)), nil
+		limit := ""
+		if d.For != "" {
+			limit = " for " + d.For
+		}
+		return strings.TrimSpace(fmt.Sprintf("decision on %s: %s %s%s by %s %s", d.ProposalID, d.Action, d.Scope, limit, d.DecidedBy, d.Reason)), nil
 	case schemas.KindApplied:
 		var a schemas.Applied
 		if err := ev.Decode(&a); err != nil {
 			return "", err
 		}
 		return strings.TrimSpace(fmt.Sprintf("applied %s: %s %s", a.ProposalID, a.Status, a.Notes)), nil
+	case schemas.KindRouteExpired:
+		var x schemas.RouteExpired
+		if err := ev.Decode(&x); err != nil {
+			return "", err
+		}
+		return "route expired: " + Printable(x.Notes), nil
 	case schemas.KindExpired:
 		var x schemas.Expired
 		if err := ev.Decode(&x); err != nil {

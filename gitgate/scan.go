@@ -115,6 +115,14 @@ func (p *patchScanner) log(ctx context.Context, git, dir string, env []string, d
 		"--no-abbrev", "--format=%x01%H%n%w(0,4,4)%B"}, rangeArgs...)
 	cmd := exec.CommandContext(ctx, git, args...)
 	cmd.Env, cmd.Dir = env, dir
+	p.commit = ""
+	return readCommand(cmd, "scan the new commits", "git log", p.read)
+}
+
+// readCommand runs cmd and hands its output to read as it comes; a read
+// that fails stops the command. Errors start with what (and name the
+// command as name, with the end of its stderr).
+func readCommand(cmd *exec.Cmd, what, name string, read func(io.Reader) error) error {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -122,10 +130,9 @@ func (p *patchScanner) log(ctx context.Context, git, dir string, env []string, d
 		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("scan the new commits: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	p.commit = ""
-	perr := p.read(stdout)
+	perr := read(stdout)
 	if perr != nil {
 		_ = cmd.Process.Kill()
 	}
@@ -134,7 +141,7 @@ func (p *patchScanner) log(ctx context.Context, git, dir string, env []string, d
 	case perr != nil:
 		return perr
 	case werr != nil:
-		return fmt.Errorf("scan the new commits: git log: %v: %s", werr, tail(stderr.String(), 3))
+		return fmt.Errorf("%s: %s: %v: %s", what, name, werr, tail(stderr.String(), 3))
 	}
 	return nil
 }

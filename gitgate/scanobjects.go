@@ -2,7 +2,6 @@ package gitgate
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,27 +27,9 @@ func (p *patchScanner) objects(ctx context.Context, git, dir string, env []strin
 	cmd := exec.CommandContext(ctx, git, "cat-file", "--batch")
 	cmd.Env, cmd.Dir = env, dir
 	cmd.Stdin = strings.NewReader(strings.Join(commits, "\n") + "\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("scan the new commits' objects: %w", err)
-	}
-	perr := p.readObjects(bufio.NewReader(stdout), commits)
-	if perr != nil {
-		_ = cmd.Process.Kill()
-	}
-	werr := cmd.Wait()
-	switch {
-	case perr != nil:
-		return perr
-	case werr != nil:
-		return fmt.Errorf("scan the new commits' objects: git cat-file: %v: %s", werr, tail(stderr.String(), 3))
-	}
-	return nil
+	return readCommand(cmd, "scan the new commits' objects", "git cat-file", func(r io.Reader) error {
+		return p.readObjects(bufio.NewReader(r), commits)
+	})
 }
 
 // readObjects reads cat-file's answers, "<id> <type> <size>\n<bytes>\n",

@@ -137,6 +137,15 @@ func (o *Operator) notify(u review.Update) {
 			"message": fmt.Sprintf("proposal %s of bottle %s %s", x.ProposalID, ev.Bottle, line(x.Notes())),
 			"expired": x,
 		})
+	case u.RouteExpired != nil:
+		x := *u.RouteExpired
+		o.updated(ProposalsURI)
+		o.updated(RoutesURI(ev.Bottle))
+		o.logAll(mcpgo.LoggingLevelInfo, map[string]any{
+			"event":         "route_expired",
+			"message":       fmt.Sprintf("bottle %s: %s", ev.Bottle, line(x.Notes)),
+			"route_expired": x,
+		})
 	case u.Applied != nil:
 		o.updated(ProposalsURI)
 		if u.Applied.Status == schemas.ProposalApproved {

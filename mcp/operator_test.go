@@ -55,7 +55,8 @@ func TestOperatorListsItsToolsWithStrictSchemas(t *testing.T) {
 		t.Fatalf("tools %v, want %v", names, operatorTools)
 	}
 	decide, _ := json.Marshal(list.Tools[slices.IndexFunc(list.Tools, func(tl mcpgo.Tool) bool { return tl.Name == "egress_decide" })])
-	for _, want := range []string{`"enum":["approve","modify","deny"]`, `"enum":["once","persist"]`, `"required":["proposal_id","action"]`} {
+	for _, want := range []string{`"enum":["approve","modify","deny"]`, `"enum":["once","persist"]`, `"required":["proposal_id","action"]`,
+		`"for":{"description":"approve or modify with scope once only: a time limit`, `Not with scope persist`} {
 		if !strings.Contains(string(decide), want) {
 			t.Errorf("egress_decide schema lacks %s: %s", want, decide)
 		}
@@ -227,6 +228,9 @@ func TestBottleToolsRefuseBadInput(t *testing.T) {
 		{"egress_proposals", map[string]any{"status": "open"}, "/status: value must be one of"},
 		{"egress_decide", map[string]any{"proposal_id": "p-nope", "action": "approve"}, "unknown proposal"},
 		{"egress_decide", map[string]any{"proposal_id": "p-nope", "action": "deny", "scope": "once"}, "deny takes no scope"},
+		{"egress_decide", map[string]any{"proposal_id": "p-nope", "action": "approve", "for": "-5m"}, `for "-5m" must be positive`},
+		{"egress_decide", map[string]any{"proposal_id": "p-nope", "action": "approve", "for": "a while"}, `for "a while" is not a duration`},
+		{"egress_decide", map[string]any{"proposal_id": "p-nope", "action": "approve", "for": "72h"}, `for "72h" is longer than 24h`},
 		{"egress_decide", map[string]any{"proposal_id": "p-nope", "action": "modify", "route": map[string]any{"host": "x.example.com", "auth": map[string]any{"scheme": "Bearer", "token_ref": "ghp_abc"}}}, "token_ref"},
 	} {
 		if m := toolErr(t, c, tc.tool, tc.args); !strings.Contains(m, tc.want) {

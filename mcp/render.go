@@ -51,7 +51,14 @@ func writeProposal(b *strings.Builder, p Proposal) {
 	case v.Applied != nil:
 		writeApplied(b, v.Applied, "  ")
 	case v.Decision != nil:
-		fmt.Fprintf(b, "  decided: %s by %s; waits for its bottle's owner to apply it\n", v.Decision.Action, v.Decision.DecidedBy)
+		limit := ""
+		if v.Decision.For != "" {
+			limit = " for " + v.Decision.For
+		}
+		fmt.Fprintf(b, "  decided: %s%s by %s; waits for its bottle's owner to apply it\n", v.Decision.Action, limit, v.Decision.DecidedBy)
+	}
+	if x := v.RouteExpired; x != nil {
+		fmt.Fprintf(b, "  route expired at %s: %s\n", utc(x.RemovedAt), line(x.Notes))
 	}
 }
 
@@ -105,6 +112,9 @@ func writeApplied(b *strings.Builder, a *schemas.Applied, ind string) {
 		by = "nobody"
 	}
 	fmt.Fprintf(b, "%soutcome: %s (%s, decided by %s)\n", ind, a.Status, action, by)
+	if a.For != "" {
+		fmt.Fprintf(b, "%stime limit: %s, then the route is removed\n", ind, review.ForNote(a.For, a.ExpiresAt))
+	}
 	if a.Reason != "" {
 		fmt.Fprintf(b, "%soperator's reason: %s\n", ind, line(a.Reason))
 	}

@@ -101,6 +101,8 @@ func (o *Owner) apply(d schemas.Decision) {
 		switch err := CheckDecision(d); {
 		case err != nil:
 			out.Status, out.Notes = schemas.ProposalRefused, fmt.Sprintf("invalid decision: %v", err)
+		case d.For != "":
+			out.Status, out.Notes = schemas.ProposalRefused, "invalid decision: for: a held request or a refused push adds no route to limit in time"
 		case prop.Kind == schemas.ProposalPush:
 			decidePush(&out, d)
 		default:
@@ -130,6 +132,7 @@ func (o *Owner) decide(out *schemas.Applied, d schemas.Decision, prop schemas.Pr
 		refuse("invalid decision: %v", err)
 		return
 	}
+	limit, _ := ParseFor("for", d.For) // CheckDecision validated it
 	if d.Action == schemas.ActionDeny {
 		out.Status = schemas.ProposalDenied
 		out.Notes = "denied by the operator"
@@ -179,6 +182,11 @@ func (o *Owner) decide(out *schemas.Applied, d schemas.Decision, prop schemas.Pr
 		if o.cfg.OnReload != nil {
 			o.cfg.OnReload(next)
 		}
+		if installed := ruleFor(o.cfg.Proxy.Routes(), rule.Host, rule.Port); installed != nil {
+			if out.ExpiresAt = o.track(prop.ID, live, *installed, limit, FormatFor(limit)); !out.ExpiresAt.IsZero() {
+				out.For = FormatFor(limit)
+			}
+		}
 	} else {
 		out.After = live
 	}
@@ -188,6 +196,8 @@ func (o *Owner) decide(out *schemas.Applied, d schemas.Decision, prop schemas.Pr
 		out.Notes = "approved and written to the manifest; the credential takes effect at the bottle's next launch"
 	case d.Scope == schemas.ScopePersist:
 		out.Notes = "approved for this bottle and written to its manifest; retry the request"
+	case !out.ExpiresAt.IsZero():
+		out.Notes = "approved " + ForNote(out.For, out.ExpiresAt) + ", then the route is removed; retry the request"
 	default:
 		out.Notes = "approved for this bottle's life; retry the request"
 	}

@@ -23,6 +23,9 @@ func CheckDecision(d schemas.Decision) error {
 	if len(d.Reason) > 2000 {
 		return errors.New("reason is longer than 2000 characters")
 	}
+	if err := checkDecisionFor(d); err != nil {
+		return err
+	}
 	switch d.Action {
 	case schemas.ActionDeny:
 		if d.Route != nil {

@@ -138,6 +138,9 @@ func (d *Desk) Decide(ctx context.Context, dec schemas.Decision, wait time.Durat
 	case v.Decision != nil:
 		return nil, fmt.Errorf("proposal %q was already decided (%s by %s) and waits for its bottle to apply it: %w", v.ID, v.Decision.Action, v.Decision.DecidedBy, ErrNotPending)
 	}
+	if lim, err := ParseFor("for", dec.For); err == nil {
+		dec.For = FormatFor(lim) // one spelling in the store: 30m, not 0h30m0s
+	}
 	if err := CheckDecision(dec); err != nil {
 		return nil, fmt.Errorf("decide %q: %w", v.ID, err)
 	}
@@ -146,6 +149,9 @@ func (d *Desk) Decide(ctx context.Context, dec schemas.Decision, wait time.Durat
 	}
 	if v.Kind == schemas.ProposalPush && dec.Action == schemas.ActionModify {
 		return nil, fmt.Errorf("decide %q: a refused push can be released (approve) or kept refused (deny), not modified", v.ID)
+	}
+	if !ChangesRoutes(v.Kind) && dec.For != "" {
+		return nil, fmt.Errorf("decide %q: for: a %s is released once; it adds no route, so there is nothing to limit in time", v.ID, map[bool]string{true: "refused push", false: "held request"}[v.Kind == schemas.ProposalPush])
 	}
 	store := d.cfg.Channel.Store()
 	from, err := store.Head(ctx, v.Bottle)
@@ -207,6 +213,9 @@ type View struct {
 	// Expired is set when the bottle ended while the proposal was pending
 	// (status expired); Notes says when and how.
 	Expired *schemas.Expired `json:"expired,omitempty"`
+	// RouteExpired is set when a time-limited approval's route was
+	// removed (or found superseded) when its time was up.
+	RouteExpired *schemas.RouteExpired `json:"route_expired,omitempty"`
 }
 
 // expiredError is the answer to deciding an expired proposal.
@@ -224,7 +233,8 @@ func project(ctx context.Context, store events.Store, bottle string) ([]View, er
 	// Query reads only these kinds (never the denials, which are most of
 	// the store), newest first; the fold needs them in stream order.
 	var evs []schemas.Event
-	f := events.Filter{Kinds: []schemas.Kind{schemas.KindProposal, schemas.KindDecision, schemas.KindApplied, schemas.KindExpired},
+	f := events.Filter{Kinds: []schemas.Kind{schemas.KindProposal, schemas.KindDecision, schemas.KindApplied, schemas.KindExpired,
+		schemas.KindRouteExpired},
 		Bottle: bottle, Limit: events.MaxQueryLimit}
 	for {
 		m, err := store.Query(ctx, f)
@@ -272,6 +282,13 @@ func project(ctx context.Context, store events.Store, bottle string) ([]View, er
 			if ev.Decode(&x) == nil {
 				if v, ok := byID[x.ProposalID]; ok && v.Applied == nil && v.Expired == nil && ev.Bottle == v.Bottle {
 					v.Expired, v.Status = &x, schemas.ProposalExpired
+				}
+			}
+		case schemas.KindRouteExpired:
+			var x schemas.RouteExpired
+			if ev.Decode(&x) == nil {
+				if v, ok := byID[x.ProposalID]; ok && v.RouteExpired == nil && ev.Bottle == v.Bottle {
+					v.RouteExpired = &x
 				}
 			}
 		}

@@ -33,6 +33,11 @@
 // expiry is idempotent across processes; deciding an expired proposal says
 // when the bottle ended.
 //
+// An approval with scope once may carry a time limit (lifetime.go,
+// temporary.go): the owner removes the route it added when the time is up,
+// restoring what the host had before, and publishes a RouteExpired; a
+// later decision on the same host and port takes the route over.
+//
 // Credentials stay the operator's: an approval never adds or changes auth;
 // a modify may name a host variable for auth only with scope persist, and
 // then takes effect through the manifest at the bottle's next launch.

@@ -148,7 +148,7 @@ func effects(v View) (once, persist Effect) {
 		return once, persist
 	}
 	route := v.Route
-	once = Effect{Route: &route, Summary: "for this bottle's life, the live route becomes: " + RouteLine(route) +
+	once = Effect{Route: &route, Summary: "for this bottle's life (or for a time limit, when one is given), the live route becomes: " + RouteLine(route) +
 		" (the manifest is not changed; a new launch does not have it)"}
 	switch p := v.Persist; {
 	case p == nil:

@@ -67,6 +67,7 @@ func (o *Owner) End(e Ending) int {
 		}
 	}
 	o.mu.Unlock()
+	o.stopGrants()
 	by := fmt.Sprintf("owner (pid %d)", os.Getpid())
 	for _, t := range pending {
 		x := e.expired(t.prop, by)

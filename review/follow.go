@@ -26,6 +26,8 @@ type Update struct {
 	Decision *schemas.Decision
 	Applied  *schemas.Applied
 	Expired  *schemas.Expired
+	// RouteExpired reports a time-limited approval's route removed.
+	RouteExpired *schemas.RouteExpired
 }
 
 // Head is the channel's position now, across bottles: Watch from it sees
@@ -81,6 +83,11 @@ func decodeUpdate(ev schemas.Event) Update {
 		var x schemas.Expired
 		if ev.Decode(&x) == nil {
 			u.Expired = &x
+		}
+	case schemas.KindRouteExpired:
+		var x schemas.RouteExpired
+		if ev.Decode(&x) == nil {
+			u.RouteExpired = &x
 		}
 	}
 	return u

@@ -83,7 +83,9 @@ type Owner struct {
 	cursor   events.Cursor       // where Run resumes following
 	started  bool                // Run has taken its first cursor
 	ended    *Ending             // set by End: the bottle ended, its proposals expired
-	applying sync.Mutex          // one decision at a time: reload + persist are a unit
+	grants   map[string]*grant   // time-limited routes by host:port (temporary.go)
+	after    func(time.Duration, func()) func() bool
+	applying sync.Mutex // one decision at a time: reload + persist are a unit
 }
 
 // tracked is a proposal and, once decided, its result.
@@ -103,7 +105,7 @@ func NewOwner(cfg OwnerConfig) *Owner {
 		cfg.Now = time.Now
 	}
 	return &Owner{cfg: cfg, limit: newLimiter(cfg.Limits, cfg.Now), props: map[string]*tracked{}, byKey: map[string]string{},
-		cursor: events.AfterSeq(cfg.Bottle, 0)}
+		cursor: events.AfterSeq(cfg.Bottle, 0), grants: map[string]*grant{}, after: afterFunc}
 }
 
 // Request turns an agent's request into a proposal (or merges it into an

@@ -243,39 +243,9 @@ func (g *AgentGitGate) validate() Errors {
 		}
 		return Errors{{At: g.At, Key: "git-gate", Msg: "is empty", Hint: "give user: {name, email}, or remove it"}}
 	}
-	var errs Errors
-	u := g.User
-	for _, f := range []struct{ key, v string }{{"name", u.Name}, {"email", u.Email}} {
-		if at, ok := u.KeyAt[f.key]; ok {
-			if why := checkCommitIdentity(f.v); why != "" {
-				errs = append(errs, &Error{At: at, Key: "git-gate.user." + f.key, Msg: why})
-			}
-		}
-	}
-	if len(u.KeyAt) == 0 {
-		errs = append(errs, &Error{At: u.At, Key: "git-gate.user", Msg: "is empty", Hint: "give name and email, or remove it"})
-	}
-	return errs
-}
-
-// checkCommitIdentity reports why v cannot be a commit author's name or
-// email: git refuses <, > and line breaks there, and the value is written
-// into a git config file.
-func checkCommitIdentity(v string) string {
-	switch {
-	case strings.TrimSpace(v) == "":
-		return "must not be empty"
-	case len(v) > 200:
-		return "is longer than 200 characters"
-	case strings.ContainsAny(v, "<>"):
-		return "must not contain < or >"
-	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
-			return "must not contain control characters or line breaks"
-		}
-	}
-	return ""
+	// The same identity rules as a bottle's git-gate.user (the same
+	// fields, so the same checks).
+	return (*GitUser)(g.User).validate()
 }
 
 // PromptBytes is the prompt's size after the blank lines around it are

@@ -23,6 +23,8 @@ const (
 	KindDecision      Kind = "review.decision"       // Decision
 	KindApplied       Kind = "review.applied"        // Applied
 	KindExpired       Kind = "review.expired"        // Expired
+	// KindRouteExpired reports a time-limited approval's route removed.
+	KindRouteExpired Kind = "review.route_expired" // RouteExpired
 	// KindLimit reports a running bottle meeting a resource limit.
 	KindLimit Kind = "bottle.limit" // LimitReached
 )

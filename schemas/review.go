@@ -116,6 +116,10 @@ type Decision struct {
 	Route      *Route    `json:"route,omitempty"` // modify: the operator's route (manifest form; auth only by token_ref, persist only)
 	DecidedBy  string    `json:"decided_by"`      // mcp | cli | web
 	Time       time.Time `json:"time"`
+	// For limits a scope-once approve or modify: the route lasts this
+	// long (a Go duration, e.g. "30m0s") and then its bottle's owner
+	// removes it. Empty: the route lasts for the bottle's life.
+	For string `json:"for,omitempty"`
 }
 
 // Applied is the outcome of a decision as the bottle's owner applied it: the
@@ -135,6 +139,10 @@ type Applied struct {
 	Before     *RoutesFile `json:"before,omitempty"`
 	After      *RoutesFile `json:"after,omitempty"`
 	Diff       string      `json:"manifest_diff,omitempty"` // persist: the manifest edit
+	// For and ExpiresAt are the time limit of an approval (Decision.For)
+	// and when, by the owner's clock, the route it added is removed.
+	For       string    `json:"for,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	// Duplicate marks the refusal of a second decision on a proposal that
 	// was already decided; the first decision's outcome stands.
 	Duplicate bool `json:"duplicate,omitempty"`
@@ -182,4 +190,22 @@ func NewExpiredEvent(e Expired) (Event, error) {
 	}
 	ev.ID = uuid.NewSHA1(expiredNamespace, []byte(e.ProposalID)).String()
 	return ev, nil
+}
+
+// RouteExpired records that the time limit of an approval ran out and its
+// bottle's owner removed the route it had added: the payload of a
+// KindRouteExpired event. Before and After are the live tables around the
+// reload; Superseded says the route had been changed by a later decision
+// since, which then stands (nothing was reloaded).
+type RouteExpired struct {
+	ProposalID string      `json:"proposal_id"`
+	Bottle     string      `json:"bottle"`
+	Route      RouteRule   `json:"route"` // the route the approval added, now gone
+	For        string      `json:"for"`
+	ExpiresAt  time.Time   `json:"expires_at"`
+	RemovedAt  time.Time   `json:"removed_at"`
+	Superseded bool        `json:"superseded,omitempty"`
+	Before     *RoutesFile `json:"before,omitempty"`
+	After      *RoutesFile `json:"after,omitempty"`
+	Notes      string      `json:"notes"`
 }

@@ -126,7 +126,7 @@ func (c *cli) printEvents(ctx context.Context, from events.Cursor, follow, asJSO
 // eventKinds are the kinds --kind takes, by full name or by the part after
 // the dot.
 var eventKinds = []schemas.Kind{schemas.KindDenial, schemas.KindReload, schemas.KindLifecycle, schemas.KindStopRequested,
-	schemas.KindProposal, schemas.KindDecision, schemas.KindApplied}
+	schemas.KindProposal, schemas.KindDecision, schemas.KindApplied, schemas.KindRouteExpired}
 
 // eventFilter builds the filter of --kind, --bottle, --host and --last.
 func eventFilter(kinds []string, bottle, host string, last int) (events.Filter, error) {

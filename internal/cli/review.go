@@ -161,16 +161,16 @@ which reloads the bottle's proxy and answers the agent's waiting call.`,
 
 func newDecideCmd(c *cli, action string) *cobra.Command {
 	var persist bool
-	var reason string
+	var reason, forText string
 	var mf modifyFlags
 	cmd := &cobra.Command{
 		Use: action + " ID",
 		Short: map[string]string{schemas.ActionApprove: "Allow a proposal", schemas.ActionDeny: "Refuse a proposal, with a reason the agent reads",
 			schemas.ActionModify: "Allow an edited route instead of the proposed one"}[action],
 		Example: map[string]string{
-			schemas.ActionApprove: "  bot-bottle review approve p-7d01e2\n  bot-bottle review approve --persist p-7d01e2",
+			schemas.ActionApprove: "  bot-bottle review approve p-7d01e2\n  bot-bottle review approve p-7d01e2 --for 30m\n  bot-bottle review approve --persist p-7d01e2",
 			schemas.ActionDeny:    "  bot-bottle review deny p-7d01e2 --reason 'use the internal mirror instead'",
-			schemas.ActionModify:  "  bot-bottle review modify p-7d01e2 --path /simple/requests/ --method GET\n  bot-bottle review modify p-7d01e2 --all-paths --method GET --method HEAD --persist",
+			schemas.ActionModify:  "  bot-bottle review modify p-7d01e2 --path /simple/requests/ --method GET\n  bot-bottle review modify p-7d01e2 --method GET --for 1h\n  bot-bottle review modify p-7d01e2 --all-paths --method GET --method HEAD --persist",
 		}[action],
 		Args:              exactArgs("review "+action, "proposal ID"),
 		ValidArgsFunction: c.completeProposalIDs(),
@@ -178,6 +178,18 @@ func newDecideCmd(c *cli, action string) *cobra.Command {
 			dec := schemas.Decision{ProposalID: args[0], Action: action, Reason: reason, DecidedBy: schemas.DecidedByCLI, Scope: schemas.ScopeOnce}
 			if persist {
 				dec.Scope = schemas.ScopePersist
+			}
+			if cmd.Flags().Changed("for") {
+				lim, err := review.ParseFor("--for", forText)
+				switch {
+				case err != nil:
+					return &usageError{msg: "review " + action + ": " + err.Error()}
+				case lim == 0:
+					return &usageError{msg: "review " + action + ": --for is empty: give a duration such as 30m, or leave the flag out to approve for the bottle's life"}
+				case persist:
+					return &usageError{msg: "review " + action + ": --for with --persist: a route written into the manifest has no lifetime; approve once with --for, or persist without it"}
+				}
+				dec.For = review.FormatFor(lim)
 			}
 			if action == schemas.ActionDeny {
 				dec.Scope = ""
@@ -204,6 +216,8 @@ func newDecideCmd(c *cli, action string) *cobra.Command {
 	}
 	if action != schemas.ActionDeny {
 		cmd.Flags().BoolVar(&persist, "persist", false, "also write the route into the bottle's manifest (shows the diff)")
+		cmd.Flags().StringVar(&forText, "for", "", fmt.Sprintf("remove the route again after this long (e.g. 30m, 1h30m; %s to %s; not with --persist)",
+			review.MinFor, review.FormatFor(review.MaxFor)))
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why; the agent reads it")
 	if action == schemas.ActionModify {

@@ -229,3 +229,37 @@ func TestReviewCLIShowsHostileTextAsData(t *testing.T) {
 	reviewtest.CheckShown(t, "review -i", buf.String())
 	t.Logf("review shows:\n%s", out)
 }
+
+// review approve and modify --for: a time limit on a once-approval, shown
+// with its absolute end; bad values and --persist are refused naming --for.
+func TestReviewCLITimeLimit(t *testing.T) {
+	b := newOwnedBottle(t)
+	waiting, id := b.ask(t, "pypi.org")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--for", "-5m"}, `--for "-5m" must be positive`},
+		{[]string{"--for", "0"}, `--for "0" must be positive`},
+		{[]string{"--for", "soon"}, `--for "soon" is not a duration`},
+		{[]string{"--for", "48h"}, `--for "48h" is longer than 24h`},
+		{[]string{"--for", ""}, `--for is empty`},
+		{[]string{"--for", "30m", "--persist"}, "a route written into the manifest has no lifetime"},
+	} {
+		out, err := b.cli(nil, append([]string{"review", "approve", id}, c.args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("approve %v: %v, want %q in\n%s", c.args, err, c.want, out)
+		}
+	}
+	out, err := b.cli(nil, "review", "modify", id, "--method", "get", "--for", "30m").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "time limit: for 30m, until 20") {
+		t.Fatalf("modify --for 30m: %v\n%s", err, out)
+	}
+	if r := <-waiting; r.Status != schemas.ProposalApproved || !strings.Contains(r.Notes, "approved for 30m, until") {
+		t.Fatalf("agent got %+v", r)
+	}
+	out, err = b.cli(nil, "review", "--all").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "time limit: for 30m, until 20") {
+		t.Fatalf("review --all does not show the limit: %v\n%s", err, out)
+	}
+}

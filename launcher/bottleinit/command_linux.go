@@ -175,4 +175,3 @@ func envValue(env []string, name string) string {
 	}
 	return val
 }
-

@@ -141,6 +141,9 @@ func (r *Interactive) answer(ctx context.Context, v review.View, ask func(string
 			if !ok {
 				return false
 			}
+			if dec.For, ok = r.askFor(ask); !ok {
+				return false
+			}
 			dec.Action, dec.Route = schemas.ActionModify, route
 		case "s", "":
 			fmt.Fprintln(r.Out, "skipped")
@@ -150,6 +153,22 @@ func (r *Interactive) answer(ctx context.Context, v review.View, ask func(string
 		}
 		r.Decide(ctx, dec)
 		return true
+	}
+}
+
+// askFor asks how long a modified route lasts, until the answer is empty
+// (the bottle's life) or a duration in bounds.
+func (r *Interactive) askFor(ask func(string) (string, bool)) (string, bool) {
+	for {
+		answer, ok := ask(fmt.Sprintf("remove it again after (e.g. 30m, up to %s) [the bottle's life]: ", review.FormatFor(review.MaxFor)))
+		if !ok {
+			return "", false
+		}
+		lim, err := review.ParseFor("time limit", answer)
+		if err == nil {
+			return review.FormatFor(lim), true
+		}
+		fmt.Fprintln(r.Out, err)
 	}
 }
 

@@ -126,7 +126,14 @@ func printOutcome(w io.Writer, v review.View) {
 	case v.Applied != nil:
 		PrintApplied(w, v.Applied, "  ")
 	case v.Decision != nil:
-		fmt.Fprintf(w, "  decided: %s by %s; waits for its bottle's owner to apply it\n", v.Decision.Action, v.Decision.DecidedBy)
+		limit := ""
+		if v.Decision.For != "" {
+			limit = " for " + v.Decision.For
+		}
+		fmt.Fprintf(w, "  decided: %s%s by %s; waits for its bottle's owner to apply it\n", v.Decision.Action, limit, v.Decision.DecidedBy)
+	}
+	if x := v.RouteExpired; x != nil {
+		fmt.Fprintf(w, "  route expired at %s: %s\n", x.RemovedAt.UTC().Format(time.RFC3339), line(x.Notes))
 	}
 }
 
@@ -142,6 +149,9 @@ func PrintApplied(w io.Writer, a *schemas.Applied, indent string) {
 		action += " " + a.Scope
 	}
 	fmt.Fprintf(w, "%soutcome: %s (%s by %s)\n", indent, a.Status, action, surface(who))
+	if a.For != "" {
+		fmt.Fprintf(w, "%s  time limit: %s, then the route is removed\n", indent, review.ForNote(a.For, a.ExpiresAt))
+	}
 	if a.Reason != "" {
 		fmt.Fprintf(w, "%s  the operator's reason: %s\n", indent, schemas.AgentText(a.Reason).Terminal(500))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -215,4 +216,60 @@ func TestKeyboardInChromium(t *testing.T) {
 		// Each decision clears the status before the next one.
 		_, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () { var s = document.getElementById("status"); s.className = ""; s.textContent = ""; document.activeElement.blur(); return true; })()`))
 	}
+}
+
+// TestModifyWithATimeLimit: the page's "for" field limits a once-approval;
+// bad values and persist are refused naming the field, and the outcome
+// shows the limit and its absolute end.
+func TestModifyWithATimeLimit(t *testing.T) {
+	s := newSite(t)
+	id, result := s.askRoute(t, planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/simple/"}, Methods: []string{"GET"}})
+	s.waitShown(t, id)
+	if page := s.partial(t); !strings.Contains(page, `name="for"`) {
+		t.Fatalf("the pending card has no for field:\n%s", page)
+	}
+	for _, c := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"action": {"approve"}, "scope": {"once"}, "for": {"-1m"}}, `the "for" field "-1m" must be positive`},
+		{url.Values{"action": {"approve"}, "scope": {"once"}, "for": {"later"}}, `the "for" field "later" is not a duration`},
+		{url.Values{"action": {"approve"}, "scope": {"once"}, "for": {"30d"}}, `the "for" field "30d" is not a duration`},
+		{url.Values{"action": {"approve"}, "scope": {"once"}, "for": {"100h"}}, `is longer than 24h`},
+		{url.Values{"action": {"approve"}, "scope": {"persist"}, "for": {"30m"}}, `a route written into the manifest has no lifetime`},
+	} {
+		c.form.Set("proposal_id", id)
+		code, out := s.post(t, c.form)
+		if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), c.want) {
+			t.Errorf("%v: %d %v, want %q", c.form, code, out, c.want)
+		}
+	}
+	code, out := s.post(t, url.Values{"proposal_id": {id}, "action": {"modify"}, "scope": {"once"}, "paths": {""}, "methods": {"GET"}, "for": {"45m"}})
+	if code != http.StatusOK || out["status"] != schemas.ProposalApproved || out["for"] != "45m" || out["expires_at"] == nil {
+		t.Fatalf("modify for 45m: %d %v", code, out)
+	}
+	if r := <-result; r.Status != schemas.ProposalApproved || !strings.Contains(r.Notes, "approved for 45m, until") {
+		t.Fatalf("the agent got %+v", r)
+	}
+	until, err := time.Parse(time.RFC3339Nano, fmt.Sprint(out["expires_at"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := s.partial(t); !strings.Contains(page, "time limit: 45m, until <time datetime=\""+until.UTC().Format(time.RFC3339)+"\"") {
+		t.Fatalf("the outcome does not show the limit:\n%s", page)
+	}
+}
+
+// partial returns the page's live part.
+func (s *site) partial(t *testing.T) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.srv.URL+"/review/partial", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -28,6 +28,7 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	// changesRoutes is false for a held request or a refused push: no
 	// denials, live routes or persist apply to it.
 	"changesRoutes": review.ChangesRoutes,
+	"maxFor":        func() string { return review.FormatFor(review.MaxFor) },
 	"shortCommit": func(c string) string {
 		if len(c) > 12 {
 			return c[:12]
