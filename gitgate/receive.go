@@ -115,19 +115,51 @@ func (g *Gate) newQuarantine(rs *repoState) (*quarantine, error) {
 
 // unpack indexes the push's pack into the quarantine, checking every
 // object as git's fsck does (malformed objects, dangerous paths such as
-// .GIT or .gitmodules tricks).
+// .GIT or .gitmodules tricks). It is bounded in time as an operation
+// toward the upstream is: a pack trickled in, or one that costs minutes
+// of CPU to index, would otherwise hold the repo (and the host's CPU,
+// outside the bottle's limits) for as long as the agent likes.
 func (g *Gate) unpack(ctx context.Context, rs *repoState, q *quarantine, pack io.Reader) error {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
 	args := []string{"index-pack", "--stdin", "--fix-thin", "--strict", "--max-input-size=" + strconv.FormatInt(g.cfg.MaxScan, 10)}
 	cmd := exec.CommandContext(ctx, g.cfg.Git, args...)
 	cmd.Env = append(g.localEnv(rs), q.env()...)
 	cmd.Dir = g.cfg.Dir
-	cmd.Stdin = pack
+	// The body is copied in by a goroutine Wait does not wait for: a
+	// read that never returns (a trickled push) must not keep the gate
+	// from refusing the push when its time is up; it ends when the
+	// request does.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("index-pack: %w", err)
+	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("index-pack: %w", err)
+	}
+	copied := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(stdin, pack)
+		stdin.Close()
+		close(copied)
+	}()
+	timedOut := fmt.Errorf("the push took longer than %s to arrive and unpack", g.cfg.Timeout)
+	if err := cmd.Wait(); err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return timedOut
+		}
 		return fmt.Errorf("index-pack: %v: %s", err, tail(stderr.String(), 2))
 	}
-	return nil
+	// The body is read to its end before the answer is written, as a
+	// handler should (index-pack stops at the pack's end).
+	select {
+	case <-copied:
+		return nil
+	case <-ctx.Done():
+		return timedOut
+	}
 }
 
 // serveReceivePack answers POST /git-receive-pack: the push is read,
