@@ -149,7 +149,7 @@ func (g *Gate) explain(rep *reporter, rs *repoState, fs []schemas.GitFinding, th
 // describeFinding is one finding for the agent and the operator: rule,
 // file (the agent's text, quoted), line and commit; never the secret.
 func describeFinding(f schemas.GitFinding) string {
-	where := "the commit (its message, author or headers) or a file name"
+	where := schemas.FindingOutsideFiles
 	if f.File != "" {
 		where = quoteAgent(f.File)
 		if f.Line > 0 {

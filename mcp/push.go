@@ -31,7 +31,7 @@ func writePush(b *strings.Builder, v review.View) {
 			fmt.Fprintf(b, "  ... and %d more findings\n", len(p.Findings)-i)
 			break
 		}
-		where := "the commit (its message, author or headers) or a file name"
+		where := schemas.FindingOutsideFiles
 		if f.File != "" {
 			where = fmt.Sprintf("the agent's file %s line %d", quoted(f.File), f.Line)
 		}

@@ -102,6 +102,10 @@ type GitFinding struct {
 	Line   int    `json:"line,omitempty"` // 1-based in the new file
 }
 
+// FindingOutsideFiles says where a finding with no File is: the gate scans
+// the commit object as stored, so it may be in any of its headers.
+const FindingOutsideFiles = "the commit (its message, author or headers) or a file name"
+
 // PushReview is a push the gate refused because its new commits carry
 // secrets: the Push of a proposal of kind ProposalPush. Approving it
 // releases those findings, so the agent's next push of the same commits

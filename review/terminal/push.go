@@ -33,7 +33,7 @@ func printPush(w io.Writer, v review.View) {
 			fmt.Fprintf(w, "  ... and %d more\n", len(p.Findings)-i)
 			break
 		}
-		where := "the commit (its message, author or headers) or a file name"
+		where := schemas.FindingOutsideFiles
 		if f.File != "" {
 			where = fmt.Sprintf("the agent's file %s line %d", schemas.AgentText(f.File).Terminal(schemas.AgentLineMax), f.Line)
 		}

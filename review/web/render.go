@@ -29,6 +29,7 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	// denials, live routes or persist apply to it.
 	"changesRoutes": review.ChangesRoutes,
 	"maxFor":        func() string { return review.FormatFor(review.MaxFor) },
+	"outsideFiles":  func() string { return schemas.FindingOutsideFiles },
 	"shortCommit": func(c string) string {
 		if len(c) > 12 {
 			return c[:12]
