@@ -1,13 +1,10 @@
 package schemas
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -129,26 +126,12 @@ func ParseAgent(file string, src []byte, fromRepo bool) (*Agent, error) {
 	d.decode(root, reflect.ValueOf(a).Elem(), "")
 	errs := mergeErrors(d.errs, a.validate(file, bodyLine))
 	for _, e := range errs {
-		e.Key = quoteIfUnsafe(e.Key) // a key is the file's text: an unknown one may carry anything
+		e.Key = ShowPath(e.Key) // a key is the file's text: an unknown one may carry anything
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	return a, nil
-}
-
-// quoteIfUnsafe returns s, or s quoted with escapes when it holds a
-// control, format (bidi, invisible) or non-UTF-8 character.
-func quoteIfUnsafe(s string) string {
-	if !utf8.ValidString(s) {
-		return strconv.Quote(s)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
-			return strconv.Quote(s)
-		}
-	}
-	return s
 }
 
 func fileExt(file string) string {
@@ -247,10 +230,6 @@ func (g *AgentGitGate) validate() Errors {
 	// fields, so the same checks).
 	return (*GitUser)(g.User).validate()
 }
-
-// PromptBytes is the prompt's size after the blank lines around it are
-// trimmed: what the agent's instructions will carry.
-func (a *Agent) PromptBytes() int { return len(bytes.TrimSpace([]byte(a.Prompt))) }
 
 // CheckAgentName reports why name cannot name an agent, or "" when it can:
 // agent names follow bottle names (a file name, never a path).

@@ -37,7 +37,7 @@ func FuzzParseAgent(f *testing.F) {
 				if e.At.File != "a.md" || e.At.Line > lines || e.Msg == "" {
 					t.Fatalf("error outside the file: %v", e)
 				}
-				if quoteIfUnsafe(e.Error()) != e.Error() {
+				if ShowPath(e.Error()) != e.Error() {
 					t.Fatalf("error carries control or bidi characters: %q", e.Error())
 				}
 			}

@@ -15,7 +15,7 @@ import (
 // follows it.
 func Flatten(s string, limit int) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' || r == unicode.ReplacementChar {
+		if unsafeRune(r) || r == unicode.ReplacementChar {
 			return ' '
 		}
 		return r
@@ -34,10 +34,15 @@ func ShowPath(p string) string {
 	if !utf8.ValidString(p) {
 		return strconv.Quote(p)
 	}
-	for _, r := range p {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
-			return strconv.Quote(p)
-		}
+	if strings.ContainsFunc(p, unsafeRune) {
+		return strconv.Quote(p)
 	}
 	return p
+}
+
+// unsafeRune reports a rune that may not be shown as it is in a line a
+// person reads: a control, a format character (bidi overrides, invisible
+// ones) or a line or paragraph separator.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 }
