@@ -142,8 +142,11 @@ func (o *Operator) notify(u review.Update) {
 		o.updated(ProposalsURI)
 		o.updated(RoutesURI(ev.Bottle))
 		o.logAll(mcpgo.LoggingLevelInfo, map[string]any{
-			"event":         "route_expired",
-			"message":       fmt.Sprintf("bottle %s: %s", ev.Bottle, line(x.Notes)),
+			"event": "route_expired",
+			// Our words only: the route's paths may be the agent's, and
+			// stay in route_expired's fields.
+			"message": fmt.Sprintf("bottle %s: the time limit (%s) of proposal %s ran out for %s (see route_expired)",
+				ev.Bottle, line(x.For), line(x.ProposalID), x.Route.HostPort()),
 			"route_expired": x,
 		})
 	case u.Applied != nil:

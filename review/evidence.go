@@ -223,11 +223,7 @@ func groupDenials(ds []schemas.Denial) []DeniedRequest {
 // it is reached. Its paths may be the agent's: show it through
 // schemas.AgentText where it reaches a reader.
 func RouteLine(r schemas.RouteRule) string {
-	host := r.Host
-	if r.Port != 0 {
-		host = fmt.Sprintf("%s:%d", r.Host, r.Port)
-	}
-	parts := []string{host}
+	parts := []string{r.HostPort()}
 	if r.TLSPassthrough {
 		parts = append(parts, "tls passthrough")
 	}

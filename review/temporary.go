@@ -117,10 +117,10 @@ func (o *Owner) expireGrant(g *grant) {
 		o.cfg.OnReload(next)
 	}
 	if g.restore == nil {
-		x.Notes = fmt.Sprintf("the time limit (%s) of proposal %s ran out: the route for %s is removed", g.forText, g.proposal, hostPortOf(g.installed))
+		x.Notes = fmt.Sprintf("the time limit (%s) of proposal %s ran out: the route for %s is removed", g.forText, g.proposal, g.installed.HostPort())
 	} else {
 		x.Notes = fmt.Sprintf("the time limit (%s) of proposal %s ran out: the route for %s is back to %s", g.forText, g.proposal,
-			hostPortOf(g.installed), RouteLine(*g.restore))
+			g.installed.HostPort(), RouteLine(*g.restore))
 	}
 	o.publish(schemas.KindRouteExpired, x)
 }
@@ -155,12 +155,4 @@ func withRule(live *schemas.RoutesFile, host string, port int, r *schemas.RouteR
 func sameRule(a, b schemas.RouteRule) bool {
 	return a.Host == b.Host && a.Port == b.Port && slices.Equal(a.PathAllowlist, b.PathAllowlist) &&
 		slices.Equal(a.Methods, b.Methods) && a.TLSPassthrough == b.TLSPassthrough && a.WebSocket == b.WebSocket
-}
-
-// hostPortOf is a route's host, with its port when it has one.
-func hostPortOf(r schemas.RouteRule) string {
-	if r.Port != 0 {
-		return fmt.Sprintf("%s:%d", r.Host, r.Port)
-	}
-	return r.Host
 }

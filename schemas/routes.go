@@ -5,6 +5,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -36,6 +37,14 @@ type RouteRule struct {
 	// DLP is what the proxy does with a request to this route that carries
 	// a secret: DLPBlock (also when empty), DLPRedact or DLPSupervise.
 	DLP string `yaml:"dlp_on_match,omitempty" json:"dlp_on_match,omitempty"`
+}
+
+// HostPort is the route's host, with its port when it names one.
+func (r RouteRule) HostPort() string {
+	if r.Port != 0 {
+		return r.Host + ":" + strconv.Itoa(r.Port)
+	}
+	return r.Host
 }
 
 // SlotAuth tells the proxy to inject `Authorization: <Scheme> <token>` where

@@ -20,7 +20,7 @@ import (
 // workdir's, the host-side mount is detached once the container runs.
 
 // keptHomeMountName is that private path's name in the run folder.
-const keptHomeMountName = "home"
+const keptHomeMountName = "kept-home"
 
 // hostKeptHome mounts the kept home at root/home and returns the path,
 // with what the person should know: on a kernel that cannot make the
