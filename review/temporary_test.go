@@ -212,4 +212,18 @@ func TestATimeLimitEndsWithItsBottle(t *testing.T) {
 	if len(w.owner.grants) != 0 {
 		t.Fatalf("grants after the end: %d", len(w.owner.grants))
 	}
+	// Nor does it tell anyone a route expired: the route died with the
+	// bottle.
+	if err := w.bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	views, err := w.desk.Proposals(context.Background(), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pv := range views {
+		if pv.ID == v.ID && pv.RouteExpired != nil {
+			t.Fatalf("an expiry after the bottle ended was published: %+v", *pv.RouteExpired)
+		}
+	}
 }
