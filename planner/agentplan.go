@@ -90,7 +90,7 @@ func (p *Planner) PlanAgent(name, workdir string) (*schemas.Plan, error) {
 	}
 	var warnings []string
 	if found.shadowed != "" {
-		warnings = append(warnings, fmt.Sprintf("the repository's agent %s (%s) is hidden by the home's", name, found.shadowed))
+		warnings = append(warnings, fmt.Sprintf("the repository's agent %s (%s) is hidden by the home's", name, schemas.ShowPath(found.shadowed)))
 	}
 	budget := &skillBudget{bytes: schemas.MaxSkillsBytes, entries: schemas.MaxSkillEntries}
 	for i, s := range a.Skills {
@@ -104,7 +104,7 @@ func (p *Planner) PlanAgent(name, workdir string) (*schemas.Plan, error) {
 			continue
 		}
 		if shadowed != "" {
-			warnings = append(warnings, fmt.Sprintf("the repository's skill %s (%s) is hidden by the home's", s, shadowed))
+			warnings = append(warnings, fmt.Sprintf("the repository's skill %s (%s) is hidden by the home's", s, schemas.ShowPath(shadowed)))
 		}
 		sk.plan.Into = skillsDir + "/" + s
 		ap.Skills = append(ap.Skills, sk.plan)
@@ -122,7 +122,7 @@ func (p *Planner) PlanAgent(name, workdir string) (*schemas.Plan, error) {
 	if src.repo != "" {
 		if fi, err := os.Lstat(filepath.Join(src.repoDir(), "bottles")); err == nil && fi.IsDir() {
 			warnings = append(warnings, fmt.Sprintf("ignoring %s: bottles load only from %s (a repository cannot declare a bottle)",
-				filepath.Join(src.repoDir(), "bottles"), BottlesDir(p.Home)))
+				schemas.ShowPath(filepath.Join(src.repoDir(), "bottles")), BottlesDir(p.Home)))
 		}
 	}
 	plan.Agent = ap
