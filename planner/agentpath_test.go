@@ -94,3 +94,47 @@ func TestAgentRepositoryPathQuotedInWarningsAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentWorkdirResolvedAsLaunchDoes: every surface that plans an agent
+// (plan, launch, MCP bottle_plan) must read the repository the bottle will
+// see. A workdir given relative, or through a symlink into a subfolder of
+// another repository, plans the repository of the real folder — as launch
+// does, which mounts the resolved path — never the one its spelling
+// suggests.
+func TestAgentWorkdirResolvedAsLaunchDoes(t *testing.T) {
+	root := t.TempDir()
+	home := filepath.Join(root, "home")
+	real := filepath.Join(root, "real")
+	decoy := filepath.Join(root, "decoy")
+	files := map[string]string{
+		filepath.Join(home, "bottles", "c.yaml"):                 "agent_provider: {template: claude, auth_token: TEST_TOKEN}\n",
+		filepath.Join(real, ".git", "HEAD"):                      "",
+		filepath.Join(real, ".bot-bottle", "agents", "main.md"):  "---\nbottle: c\n---\nThe real repository's agent.\n",
+		filepath.Join(real, "sub", "keep"):                       "",
+		filepath.Join(decoy, ".git", "HEAD"):                     "",
+		filepath.Join(decoy, ".bot-bottle", "agents", "main.md"): "---\nbottle: c\n---\nThe decoy's agent.\n",
+	}
+	for p, c := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(decoy, "link")
+	if err := os.Symlink(filepath.Join(real, "sub"), link); err != nil {
+		t.Fatal(err)
+	}
+	pl := &Planner{Home: home, Env: map[string]string{"TEST_TOKEN": "x"}}
+	t.Chdir(filepath.Join(real, "sub"))
+	for _, workdir := range []string{link, ".", "../sub"} {
+		plan, err := pl.PlanAgent("main", workdir)
+		if err != nil {
+			t.Fatalf("workdir %s: %v", workdir, err)
+		}
+		if plan.Agent.Repository != real || !strings.Contains(plan.Agent.Instructions, "The real repository's agent.") {
+			t.Errorf("workdir %s planned the repository %s (prompt %q), want %s", workdir, plan.Agent.Repository, plan.Agent.Prompt.Excerpt, real)
+		}
+	}
+}
