@@ -3,8 +3,10 @@ package netns_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -211,6 +213,27 @@ func TestHostSecretsHidden(t *testing.T) {
 		if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// World-readable files where hosts keep data, mounts, mail and logs:
+	// readable by any user, so by the bottle unless the folder is hidden.
+	for _, dir := range []string{"/srv", "/mnt", "/media", "/var/backups", "/var/log", "/var/mail", "/var/spool"} {
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		d, err := os.MkdirTemp(dir, "bot-bottle-hidden-")
+		if errors.Is(err, fs.ErrPermission) {
+			continue // the unprivileged run: root's run plants these
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		os.Chmod(d, 0o755)
+		p := filepath.Join(d, "data")
+		if err := os.WriteFile(p, []byte("world-readable-in-"+dir), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		secrets[p] = "world-readable-in-" + dir
 	}
 	os.WriteFile(filepath.Join(f.workdir, "README"), []byte("work-visible"), 0o644)
 	var script strings.Builder

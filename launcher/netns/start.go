@@ -31,6 +31,14 @@ var hiddenDirs = []string{
 	"/var/lib/containerd", // the same for containerd
 	"/var/lib/lxd",        // LXD's socket: root on the host
 	"/var/snap/lxd",       // the same, installed from a snap
+	"/srv",                // data the host serves
+	"/mnt",                // file systems the host mounted: disks, shares, backups
+	"/media",              // the same, removable
+	"/var/backups",        // copies of the host's account and package files
+	"/var/log",            // what every service logged: commands, hosts, sometimes tokens
+	"/var/mail",           // users' mail
+	"/var/spool",          // mail, cron tables and print jobs queued
+	"/etc/ssl/private",    // TLS keys (the ssl-cert group reads them)
 	"/etc/shadow",         // password hashes (files are covered by /dev/null)
 	"/etc/gshadow",
 }
