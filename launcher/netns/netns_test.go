@@ -40,6 +40,8 @@ type fixture struct {
 	// agentHome, when set, is the kept agent home the bottle mounts as
 	// its HOME.
 	agentHome string
+	// hide are the host paths the manifest hides.
+	hide []string
 }
 
 const proxyPort, mcpPort = 3128, 3129
@@ -110,7 +112,7 @@ func (f *fixture) start(readonly bool, out io.Writer, command ...string) launche
 	f.t.Helper()
 	spec := &launcher.Spec{
 		BottleID: f.id, Home: f.bbHome, Owner: launcher.Self(), RunDir: f.rd, Workdir: f.workdir,
-		ReadonlyRoot: readonly, HostHome: f.hostHome, HostPath: os.Getenv("PATH"), AgentHome: f.agentHome,
+		ReadonlyRoot: readonly, HostHome: f.hostHome, HostPath: os.Getenv("PATH"), AgentHome: f.agentHome, Hide: f.hide,
 		Init: bottleinit.Config{
 			Command: command,
 			Env:     []string{"HTTP_PROXY=http://127.0.0.1:3128", "http_proxy=http://127.0.0.1:3128", "BOT_BOTTLE_ID=" + f.id},

@@ -87,7 +87,11 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		m, _ := filepath.Glob(g)
 		hide = append(hide, m...)
 	}
-	hide = nonEmpty(hide)
+	asked, err := manifestHidden(spec.Hide, spec.Workdir)
+	if err != nil {
+		return nil, err
+	}
+	hide = nonEmpty(append(hide, asked...))
 	cfg.Env = completeEnv(cfg.Env, cfg.Home, bottlePath(spec.HostPath, hide, spec.Workdir), spec.HostUser)
 	// No bottle leaves a setuid or setgid file; where its files are root's
 	// on disk, no file capability either.
