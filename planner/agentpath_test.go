@@ -20,14 +20,7 @@ func TestAgentRepositoryPathCannotForgeLines(t *testing.T) {
 		filepath.Join(repo, ".git", "HEAD"):                     "",
 		filepath.Join(repo, ".bot-bottle", "agents", "main.md"): "---\nbottle: c\n---\nReview.\n",
 	}
-	for p, c := range files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, files)
 	plan, err := (&Planner{Home: home, Env: map[string]string{"TEST_TOKEN": "x"}}).PlanAgent("main", repo)
 	if err != nil {
 		t.Fatal(err)
@@ -64,14 +57,7 @@ func TestAgentRepositoryPathQuotedInWarningsAndErrors(t *testing.T) {
 		filepath.Join(repo, ".bot-bottle", "skills", "nometa", "README.md"): "no SKILL.md\n",
 		filepath.Join(repo, ".bot-bottle", "bottles", "evil.yaml"):          "egress: {}\n",
 	}
-	for p, c := range files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, files)
 	pl := &Planner{Home: home, Env: map[string]string{"TEST_TOKEN": "x"}}
 	plan, err := pl.PlanAgent("main", repo)
 	if err != nil {
@@ -114,14 +100,7 @@ func TestAgentWorkdirResolvedAsLaunchDoes(t *testing.T) {
 		filepath.Join(decoy, ".git", "HEAD"):                     "",
 		filepath.Join(decoy, ".bot-bottle", "agents", "main.md"): "---\nbottle: c\n---\nThe decoy's agent.\n",
 	}
-	for p, c := range files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, files)
 	link := filepath.Join(decoy, "link")
 	if err := os.Symlink(filepath.Join(real, "sub"), link); err != nil {
 		t.Fatal(err)
@@ -135,6 +114,20 @@ func TestAgentWorkdirResolvedAsLaunchDoes(t *testing.T) {
 		}
 		if plan.Agent.Repository != real || !strings.Contains(plan.Agent.Instructions, "The real repository's agent.") {
 			t.Errorf("workdir %s planned the repository %s (prompt %q), want %s", workdir, plan.Agent.Repository, plan.Agent.Prompt.Excerpt, real)
+		}
+	}
+}
+
+// writeFiles writes each file (absolute path to content), with its
+// folders.
+func writeFiles(t *testing.T, files map[string]string) {
+	t.Helper()
+	for p, c := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
