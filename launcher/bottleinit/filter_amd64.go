@@ -17,7 +17,8 @@ func (f Filter) tables() ([]archRules, error) {
 		}, []sysRule{
 			denyRule(unix.SYS_SETXATTR, unix.EOPNOTSUPP), denyRule(unix.SYS_LSETXATTR, unix.EOPNOTSUPP),
 			denyRule(unix.SYS_FSETXATTR, unix.EOPNOTSUPP), denyRule(unix.SYS_SETXATTRAT, unix.EOPNOTSUPP),
-		})},
+		}, kernelRules(unix.SYS_KEYCTL, unix.SYS_ADD_KEY, unix.SYS_REQUEST_KEY, unix.SYS_BPF,
+			unix.SYS_USERFAULTFD, unix.SYS_PERF_EVENT_OPEN))},
 		// i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl).
 		{arch: unix.AUDIT_ARCH_I386, rules: f.rules([]sysRule{
 			modeRule(15, 1), modeRule(94, 1), modeRule(306, 2), modeRule(452, 2),
@@ -27,6 +28,6 @@ func (f Filter) tables() ([]archRules, error) {
 		}, []sysRule{
 			denyRule(226, unix.EOPNOTSUPP), denyRule(227, unix.EOPNOTSUPP),
 			denyRule(228, unix.EOPNOTSUPP), denyRule(463, unix.EOPNOTSUPP),
-		})},
+		}, kernelRules(288, 286, 287, 357, 374, 336))}, // keyctl, add_key, request_key, bpf, userfaultfd, perf_event_open
 	}, nil
 }

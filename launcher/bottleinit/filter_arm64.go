@@ -14,6 +14,7 @@ func (f Filter) tables() ([]archRules, error) {
 		}, []sysRule{
 			denyRule(unix.SYS_SETXATTR, unix.EOPNOTSUPP), denyRule(unix.SYS_LSETXATTR, unix.EOPNOTSUPP),
 			denyRule(unix.SYS_FSETXATTR, unix.EOPNOTSUPP), denyRule(unix.SYS_SETXATTRAT, unix.EOPNOTSUPP),
-		})},
+		}, kernelRules(unix.SYS_KEYCTL, unix.SYS_ADD_KEY, unix.SYS_REQUEST_KEY, unix.SYS_BPF,
+			unix.SYS_USERFAULTFD, unix.SYS_PERF_EVENT_OPEN))},
 	}, nil
 }

@@ -14,8 +14,10 @@ import (
 // owned by root on disk, setuid, is root for any host user who runs it),
 // and, where the bottle's files are root's on disk, no extended attribute
 // (a file capability written through an idmapped workdir is root's on the
-// host too). The filter is inherited by everything the command starts and
-// cannot be removed; the init itself stays unfiltered.
+// host too). It also refuses the calls that reach kernel state no
+// namespace separates (Filter.Kernel). The filter is inherited by
+// everything the command starts and cannot be removed; the init itself
+// stays unfiltered.
 
 // setidBits are the mode bits the command may not set.
 const setidBits = unix.S_ISUID | unix.S_ISGID
@@ -93,7 +95,7 @@ func (f Filter) program(tables []archRules) ([]bpf.Instruction, error) {
 }
 
 // rules returns the rules f asks for from one architecture's calls.
-func (f Filter) rules(setid, xattr []sysRule) []sysRule {
+func (f Filter) rules(setid, xattr, kernel []sysRule) []sysRule {
 	var out []sysRule
 	if f.Setid {
 		out = append(out, setid...)
@@ -101,11 +103,23 @@ func (f Filter) rules(setid, xattr []sysRule) []sysRule {
 	if f.Xattr {
 		out = append(out, xattr...)
 	}
+	if f.Kernel {
+		out = append(out, kernel...)
+	}
+	return out
+}
+
+// kernelRules refuses each call of nrs with ENOSYS (Filter.Kernel).
+func kernelRules(nrs ...uint32) []sysRule {
+	out := make([]sysRule, len(nrs))
+	for i, nr := range nrs {
+		out[i] = denyRule(nr, unix.ENOSYS)
+	}
 	return out
 }
 
 // enabled reports whether f refuses anything.
-func (f Filter) enabled() bool { return f.Setid || f.Xattr }
+func (f Filter) enabled() bool { return f.Setid || f.Xattr || f.Kernel }
 
 // install sets no_new_privs and the filter on the calling thread only: the
 // command is started from that thread, which then dies with its goroutine

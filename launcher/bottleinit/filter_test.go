@@ -26,7 +26,7 @@ func seccompData(arch, nr uint32, args ...uint64) []byte {
 }
 
 func TestFilterProgram(t *testing.T) {
-	f := Filter{Setid: true, Xattr: true}
+	f := Filter{Setid: true, Xattr: true, Kernel: true}
 	tables, err := f.tables()
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +66,13 @@ func TestFilterProgram(t *testing.T) {
 		{"fsetxattr", seccompData(x64, unix.SYS_FSETXATTR), errno(unix.EOPNOTSUPP)},
 		{"getxattr", seccompData(x64, unix.SYS_GETXATTR), allow},
 		{"write", seccompData(x64, unix.SYS_WRITE, 1, 0, 10), allow},
+		{"keyctl", seccompData(x64, unix.SYS_KEYCTL, 0, 0xffff_fffc), errno(unix.ENOSYS)},
+		{"add_key", seccompData(x64, unix.SYS_ADD_KEY), errno(unix.ENOSYS)},
+		{"bpf", seccompData(x64, unix.SYS_BPF), errno(unix.ENOSYS)},
+		{"userfaultfd", seccompData(x64, unix.SYS_USERFAULTFD), errno(unix.ENOSYS)},
+		{"perf_event_open", seccompData(x64, unix.SYS_PERF_EVENT_OPEN), errno(unix.ENOSYS)},
+		{"i386 keyctl", seccompData(i386, 288), errno(unix.ENOSYS)},
+		{"i386 userfaultfd", seccompData(i386, 374), errno(unix.ENOSYS)},
 		{"x32 chmod", seccompData(x64, 0x40000000|unix.SYS_CHMOD, 0, 0o4755), errno(unix.ENOSYS)},
 		{"i386 chmod 4755", seccompData(i386, 15, 0, 0o4755), errno(unix.EPERM)},
 		{"i386 chmod 0755", seccompData(i386, 15, 0, 0o755), allow},

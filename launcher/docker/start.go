@@ -70,7 +70,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	}
 	cfg := spec.Init
 	// No setuid or setgid file from the bottle, whoever its files belong to.
-	cfg.Filter = bottleinit.Filter{Setid: true}
+	cfg.Filter = bottleinit.Filter{Setid: true, Kernel: true}
 	cfg.Command = append(slices.Clone(info.entrypoint), cfg.Command...)
 	cfg.Home = agentHome
 	cfg.Env = completeEnv(cfg.Env, map[string]string{"HOME": agentHome, "PATH": info.path, "USER": user})

@@ -95,7 +95,7 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 	cfg.Env = completeEnv(cfg.Env, cfg.Home, bottlePath(spec.HostPath, hide, spec.Workdir), spec.HostUser)
 	// No bottle leaves a setuid or setgid file; where its files are root's
 	// on disk, no file capability either.
-	cfg.Filter = bottleinit.Filter{Setid: true, Xattr: id.idmap}
+	cfg.Filter = bottleinit.Filter{Setid: true, Xattr: id.idmap, Kernel: true}
 	cfg.Forward = append([]bottleinit.Forward{}, cfg.Forward...)
 	for i, f := range cfg.Forward {
 		fd, err := ex.openPath(spec.RunDir.SharedFile(path.Base(f.Socket)))
