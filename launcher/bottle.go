@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/egressproxy"
 	"github.com/bot-bottle/bot-bottle/gitgate"
+	"github.com/bot-bottle/bot-bottle/internal/termguard"
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
@@ -31,6 +33,7 @@ type Bottle struct {
 	surface *http.Server
 	gate    *gitgate.Gate // nil when the bottle has no git-gate
 	out     *outputLog
+	guards  []*termguard.Writer // the person's streams, closed once the output has ended
 	proc    Process
 
 	// home is the agent's home on the host: the kept one (AgentHomePath),
@@ -203,6 +206,9 @@ func (b *Bottle) teardown() {
 		errs = append(errs, err)
 	}
 	b.homeLock.release()
+	for _, g := range b.guards {
+		_ = g.Close() // a string the bottle left open is closed on the person's terminal
+	}
 	if b.out != nil {
 		_ = b.out.Close()
 	}
@@ -278,4 +284,15 @@ func (b *Bottle) publish(ctx context.Context, state string, code *int, msg strin
 		return
 	}
 	b.l.cfg.Publisher.Publish(ev)
+}
+
+// guard returns w behind a terminal guard, kept to be closed when the
+// bottle's output has ended; nil stays nil.
+func (b *Bottle) guard(w io.Writer) io.Writer {
+	if w == nil {
+		return nil
+	}
+	g := termguard.New(w)
+	b.guards = append(b.guards, g)
+	return g
 }

@@ -233,8 +233,10 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		}
 		env = append(env, "TERM="+term)
 	}
-	stdio.Out = tee{log: b.out, w: stdio.Out}
-	stdio.Err = tee{log: b.out, w: stdio.Err}
+	// The log keeps what the bottle wrote; the person's terminal gets it
+	// through a guard (internal/termguard: no clipboard, no passthrough).
+	stdio.Out = tee{log: b.out, w: b.guard(stdio.Out)}
+	stdio.Err = tee{log: b.out, w: b.guard(stdio.Err)}
 	var rows, cols uint16
 	if stdio.Terminal != nil {
 		if ws, err := unix.IoctlGetWinsize(int(stdio.Terminal.Fd()), unix.TIOCGWINSZ); err == nil {

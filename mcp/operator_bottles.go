@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/termguard"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -265,9 +266,12 @@ func (o *Operator) bottleLogs(ctx context.Context, a logsArgs) (Logs, string, er
 	if err != nil {
 		return Logs{}, "", err
 	}
-	text := string(out)
-	if text == "" {
-		text = "(no output yet)"
+	text := "(no output yet)"
+	if len(out) > 0 {
+		// The bottle's own text: escape sequences and controls removed, in
+		// a fence no line of it can close, labelled as data.
+		plain := bytes.TrimRight(termguard.Strip(out), "\r\n")
+		text = schemas.AgentText(plain).MCPBlock(fmt.Sprintf("the last %d bytes of bottle %s's output", len(out), a.ID), "", bytes.Count(plain, []byte("\n"))+2)
 	}
 	return Logs{ID: a.ID, Output: string(out), Bytes: len(out)}, text, nil
 }

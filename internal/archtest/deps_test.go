@@ -93,6 +93,9 @@ var rules = map[string]rule{
 	"internal/natstest": {only: []string{"internal/natstest"}, forbidden: merge(cli, store, natsgo)},
 	"internal/cli":      {forbidden: natsd},
 	"hostconfig":        {only: []string{"hostconfig", "internal/atomicfile"}, forbidden: cli},
+	// What a bottle writes to a person's terminal is filtered by one small
+	// package that needs nothing else.
+	"internal/termguard": {only: []string{"internal/termguard"}, forbidden: merge(natsgo, natsd, cli, mcpgo, goprox, store, docker)},
 	// Reading an untrusted folder is one small package's worth of code.
 	"internal/beneath": {only: []string{"internal/beneath"}, forbidden: merge(natsgo, natsd, cli, mcpgo, goprox, store, docker)},
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/termguard"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/spf13/cobra"
 )
@@ -54,14 +55,19 @@ With --follow, logs goes on printing what the bottle prints until it ends
 			if follow {
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				return logsError(rt.launcher.Follow(ctx, args[0], o, c.stdout))
+				g := termguard.New(c.stdout) // the bottle's bytes, guarded as launch guards them
+				defer g.Close()
+				return logsError(rt.launcher.Follow(ctx, args[0], o, g))
 			}
 			out, err := rt.launcher.Logs(contextOf(cmd), args[0], o)
 			if err != nil {
 				return logsError(err)
 			}
-			_, err = c.stdout.Write(out)
-			return err
+			g := termguard.New(c.stdout)
+			if _, err = g.Write(out); err != nil {
+				return err
+			}
+			return g.Close()
 		},
 	}
 	f := cmd.Flags()
