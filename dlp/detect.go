@@ -30,42 +30,46 @@ const RuleKnownSecret = "host-secret"
 // Detector applies gitleaks' rules (and optionally a set of known values)
 // to data. It is immutable and safe for concurrent use.
 type Detector struct {
-	rules    []glconfig.Rule
+	rules    []*lazyRule
+	global   func() []*glconfig.Allowlist
 	keywords *ahocorasick.Trie
 	byKW     [][]int // keyword index -> indexes of the rules that name it
 	known    *Values
 }
 
-// NewDetector compiles gitleaks' default rules and known into a detector.
+// NewDetector makes a detector of gitleaks' default rules and known.
 // known may be nil. The rules' keyword index is built once per process and
 // shared: every bottle's proxy and secret scan has a detector, and
-// building the index took a launch tens of milliseconds of CPU.
+// building the index took a launch tens of milliseconds of CPU. Each rule
+// is compiled the first time data holds one of its keywords (see
+// lazyRule).
 func NewDetector(known *Values) (*Detector, error) {
 	idx, err := ruleIndex()
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{rules: idx.rules, keywords: idx.keywords, byKW: idx.byKW, known: known}, nil
+	return &Detector{rules: idx.rules, global: idx.src.globalAllowlists, keywords: idx.keywords, byKW: idx.byKW, known: known}, nil
 }
 
 // keywordIndex is the part of a Detector that depends on the rules only.
 type keywordIndex struct {
-	rules    []glconfig.Rule
+	src      ruleSource
+	rules    []*lazyRule
 	keywords *ahocorasick.Trie
 	byKW     [][]int
 }
 
 var ruleIndex = sync.OnceValues(func() (keywordIndex, error) {
-	rules, err := Rules()
+	src, err := loadRuleSource()
 	if err != nil {
 		return keywordIndex{}, err
 	}
-	idx := keywordIndex{rules: rules}
+	rules := src.rules
+	idx := keywordIndex{src: src, rules: rules}
 	kwIndex := map[string]int{}
 	var kws []string
 	for i, r := range rules {
-		for _, kw := range r.Keywords {
-			kw = strings.ToLower(kw)
+		for _, kw := range r.keywords {
 			k, ok := kwIndex[kw]
 			if !ok {
 				k = len(kws)
@@ -176,7 +180,7 @@ func (d *Detector) findRules(v []byte, s *Scratch) []Finding {
 			continue
 		}
 		for _, w := range wins[i] {
-			for _, f := range findRule(&d.rules[i], string(v[w.lo:w.hi])) {
+			for _, f := range d.findRule(d.rules[i].rule(), string(v[w.lo:w.hi])) {
 				f.Start += w.lo
 				f.End += w.lo
 				out = append(out, f)
@@ -192,7 +196,7 @@ type window struct{ lo, hi int }
 // findRule is gitleaks' detectRule for data that has no path or commit:
 // the regex, the secret group, the entropy threshold, then the global and
 // the rule's allowlists.
-func findRule(r *glconfig.Rule, s string) []Finding {
+func (d *Detector) findRule(r *glconfig.Rule, s string) []Finding {
 	var out []Finding
 	for _, m := range r.Regex.FindAllStringSubmatchIndex(s, -1) {
 		start, end := m[0], m[1]
@@ -218,7 +222,7 @@ func findRule(r *glconfig.Rule, s string) []Finding {
 			continue
 		}
 		line := lineAround(s, start, end)
-		if allowed(globalAllow, secret, match, line) || allowed(r.Allowlists, secret, match, line) {
+		if allowed(d.global(), secret, match, line) || allowed(r.Allowlists, secret, match, line) {
 			continue
 		}
 		out = append(out, Finding{Rule: r.RuleID, Start: secStart, End: secEnd})
