@@ -69,8 +69,8 @@ func (f *fleet) startServe() {
 	f.token = fleetToken
 	cmd := f.e.command("serve", "--http", "127.0.0.1:0")
 	cmd.Env = append(cmd.Env, "BOT_BOTTLE_TOKEN="+f.token)
-	if a := os.Getenv("BENCH_SERVE_PPROF"); a != "" {
-		cmd.Env = append(cmd.Env, "BOT_BOTTLE_DEBUG_PPROF="+a)
+	if d := os.Getenv("BOT_BOTTLE_CPUPROFILE_DIR"); d != "" { // serve's CPU profile over the whole fleet
+		cmd.Env = append(cmd.Env, "BOT_BOTTLE_CPUPROFILE_DIR="+d)
 	}
 	stderr, err := cmd.StderrPipe()
 	must(f.t, err)

@@ -1,6 +1,7 @@
 package dlp
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"strings"
@@ -30,11 +31,12 @@ const RuleKnownSecret = "host-secret"
 // Detector applies gitleaks' rules (and optionally a set of known values)
 // to data. It is immutable and safe for concurrent use.
 type Detector struct {
-	rules    []*lazyRule
-	global   func() []*glconfig.Allowlist
-	keywords *ahocorasick.Trie
-	byKW     [][]int // keyword index -> indexes of the rules that name it
-	known    *Values
+	rules  []*lazyRule
+	global func() []*glconfig.Allowlist
+	kws    [][]byte                 // the rules' keywords, lower case
+	trie   func() *ahocorasick.Trie // over kws, built on first use
+	byKW   [][]int                  // keyword index -> indexes of the rules that name it
+	known  *Values
 }
 
 // NewDetector makes a detector of gitleaks' default rules and known.
@@ -48,15 +50,16 @@ func NewDetector(known *Values) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{rules: idx.rules, global: idx.src.globalAllowlists, keywords: idx.keywords, byKW: idx.byKW, known: known}, nil
+	return &Detector{rules: idx.rules, global: idx.src.globalAllowlists, kws: idx.kws, trie: idx.trie, byKW: idx.byKW, known: known}, nil
 }
 
 // keywordIndex is the part of a Detector that depends on the rules only.
 type keywordIndex struct {
-	src      ruleSource
-	rules    []*lazyRule
-	keywords *ahocorasick.Trie
-	byKW     [][]int
+	src   ruleSource
+	rules []*lazyRule
+	kws   [][]byte
+	trie  func() *ahocorasick.Trie
+	byKW  [][]int
 }
 
 var ruleIndex = sync.OnceValues(func() (keywordIndex, error) {
@@ -75,6 +78,7 @@ var ruleIndex = sync.OnceValues(func() (keywordIndex, error) {
 				k = len(kws)
 				kwIndex[kw] = k
 				kws = append(kws, kw)
+				idx.kws = append(idx.kws, []byte(kw))
 				idx.byKW = append(idx.byKW, nil)
 			}
 			if !slices.Contains(idx.byKW[k], i) {
@@ -82,7 +86,9 @@ var ruleIndex = sync.OnceValues(func() (keywordIndex, error) {
 			}
 		}
 	}
-	idx.keywords = ahocorasick.NewTrieBuilder().AddStrings(kws).Build()
+	// The trie took a launch some 15 ms of CPU; data as short as a host
+	// variable is scanned without it (keywordHits).
+	idx.trie = sync.OnceValue(func() *ahocorasick.Trie { return ahocorasick.NewTrieBuilder().AddStrings(kws).Build() })
 	return idx, nil
 })
 
@@ -155,7 +161,7 @@ func (d *Detector) findRules(v []byte, s *Scratch) []Finding {
 	clear(hit)
 	wins := s.windows[:len(d.rules)]
 	any := false
-	d.keywords.Walk(s.lower, func(end, n, pattern int64) bool {
+	d.keywordHits(s.lower, func(end, n, pattern int64) bool {
 		start := int(end - n + 1)
 		lo, hi := max(0, start-windowBefore), min(len(v), int(end)+1+windowAfter)
 		for _, i := range d.byKW[pattern] {
@@ -188,6 +194,31 @@ func (d *Detector) findRules(v []byte, s *Scratch) []Finding {
 		}
 	}
 	return out
+}
+
+// keywordHits calls fn for every occurrence of a keyword in lower (end:
+// the index of its last byte, n: its length, pattern: its index in kws).
+// Data no longer than windowBefore is searched keyword by keyword: every
+// window in it is the whole data, so the order of the hits does not
+// matter, and the index is never built for a launch that only checks its
+// host variables. Longer data goes through the trie, in order of end.
+func (d *Detector) keywordHits(lower []byte, fn func(end, n, pattern int64) bool) {
+	if len(lower) > windowBefore {
+		d.trie().Walk(lower, fn)
+		return
+	}
+	for p, kw := range d.kws {
+		for off := 0; off+len(kw) <= len(lower); {
+			i := bytes.Index(lower[off:], kw)
+			if i < 0 {
+				break
+			}
+			if !fn(int64(off+i+len(kw)-1), int64(len(kw)), int64(p)) {
+				return
+			}
+			off += i + 1
+		}
+	}
 }
 
 // window is a span of the data a rule's regex runs on.

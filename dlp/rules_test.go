@@ -52,3 +52,35 @@ func TestLazyRulesEqualTheWholeSet(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Short data is searched keyword by keyword rather than through the trie:
+// both find the same keywords at the same places, so the same rules run.
+func TestShortDataFindsTheTriesKeywords(t *testing.T) {
+	d, err := NewDetector(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type hit struct{ end, n, pattern int64 }
+	for p, kw := range d.kws {
+		for _, s := range []string{string(kw), "x" + string(kw) + "=" + string(kw), strings.Repeat("a", windowBefore-len(kw)) + string(kw)} {
+			if len(s) > windowBefore {
+				continue
+			}
+			lower := appendLower(nil, []byte(s))
+			var naive, trie []hit
+			d.keywordHits(lower, func(end, n, pattern int64) bool { naive = append(naive, hit{end, n, pattern}); return true })
+			d.trie().Walk(lower, func(end, n, pattern int64) bool { trie = append(trie, hit{end, n, pattern}); return true })
+			cmp := func(a, b hit) int {
+				if a.end != b.end {
+					return int(a.end - b.end)
+				}
+				return int(a.pattern - b.pattern)
+			}
+			slices.SortFunc(naive, cmp)
+			slices.SortFunc(trie, cmp)
+			if !slices.Equal(naive, trie) {
+				t.Fatalf("keyword %d %q in %q: searched %v, trie %v", p, kw, s, naive, trie)
+			}
+		}
+	}
+}
