@@ -64,13 +64,19 @@ func newFleet(t testing.TB, serve bool) *fleet {
 
 var fleetServeLine = serveLine
 
+// fleetSleep is how long a fleet's bottles idle (seconds): longer than any
+// ramp, since a bottle that ends before the fleet is whole shrinks it (at
+// 1,000 on a loaded 2-core machine the ramp took over 15 minutes, and the
+// first bottles of 900 s ended); the fleet is stopped at the end anyway.
+const fleetSleep = "86400"
+
 func (f *fleet) startServe() {
 	f.t.Helper()
 	f.token = fleetToken
 	cmd := f.e.command("serve", "--http", "127.0.0.1:0")
 	cmd.Env = append(cmd.Env, "BOT_BOTTLE_TOKEN="+f.token)
-	if a := os.Getenv("BENCH_SERVE_PPROF"); a != "" {
-		cmd.Env = append(cmd.Env, "BOT_BOTTLE_DEBUG_PPROF="+a)
+	if d := os.Getenv("BOT_BOTTLE_CPUPROFILE_DIR"); d != "" { // serve's CPU profile over the whole fleet
+		cmd.Env = append(cmd.Env, "BOT_BOTTLE_CPUPROFILE_DIR="+d)
 	}
 	stderr, err := cmd.StderrPipe()
 	must(f.t, err)
@@ -107,7 +113,7 @@ func (f *fleet) workdir(i int) string {
 	return dir
 }
 
-// launch starts one more bottle (`sleep 900`) and returns how long its
+// launch starts one more bottle (`sleep` fleetSleep) and returns how long its
 // owner took to say it runs: bottle_launch's round trip, or from starting
 // `bot-bottle launch` to its "is running" line.
 func (f *fleet) launch() (time.Duration, error) {
@@ -118,7 +124,7 @@ func (f *fleet) launch() (time.Duration, error) {
 	if f.serve {
 		start := time.Now()
 		res, err := f.op.CallTool(context.Background(), &sdk.CallToolParams{Name: "bottle_launch",
-			Arguments: map[string]any{"name": "demo", "command": []string{"sleep", "900"}, "workdir": dir}})
+			Arguments: map[string]any{"name": "demo", "command": []string{"sleep", fleetSleep}, "workdir": dir}})
 		took := time.Since(start)
 		if err != nil {
 			return took, err
@@ -136,7 +142,7 @@ func (f *fleet) launch() (time.Duration, error) {
 		f.mu.Unlock()
 		return took, nil
 	}
-	cmd := exec.Command(f.e.bin, "launch", "--backend", "local", "--workdir", dir, "demo", "--", "sleep", "900")
+	cmd := exec.Command(f.e.bin, "launch", "--backend", "local", "--workdir", dir, "demo", "--", "sleep", fleetSleep)
 	cmd.Env, cmd.Dir = f.e.env, dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

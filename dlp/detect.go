@@ -1,6 +1,7 @@
 package dlp
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"strings"
@@ -30,47 +31,54 @@ const RuleKnownSecret = "host-secret"
 // Detector applies gitleaks' rules (and optionally a set of known values)
 // to data. It is immutable and safe for concurrent use.
 type Detector struct {
-	rules    []glconfig.Rule
-	keywords *ahocorasick.Trie
-	byKW     [][]int // keyword index -> indexes of the rules that name it
-	known    *Values
+	rules  []*lazyRule
+	global func() []*glconfig.Allowlist
+	kws    [][]byte                 // the rules' keywords, lower case
+	trie   func() *ahocorasick.Trie // over kws, built on first use
+	byKW   [][]int                  // keyword index -> indexes of the rules that name it
+	known  *Values
 }
 
-// NewDetector compiles gitleaks' default rules and known into a detector.
+// NewDetector makes a detector of gitleaks' default rules and known.
 // known may be nil. The rules' keyword index is built once per process and
 // shared: every bottle's proxy and secret scan has a detector, and
-// building the index took a launch tens of milliseconds of CPU.
+// building the index took a launch tens of milliseconds of CPU. Each rule
+// is compiled the first time data holds one of its keywords (see
+// lazyRule).
 func NewDetector(known *Values) (*Detector, error) {
 	idx, err := ruleIndex()
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{rules: idx.rules, keywords: idx.keywords, byKW: idx.byKW, known: known}, nil
+	return &Detector{rules: idx.rules, global: idx.src.globalAllowlists, kws: idx.kws, trie: idx.trie, byKW: idx.byKW, known: known}, nil
 }
 
 // keywordIndex is the part of a Detector that depends on the rules only.
 type keywordIndex struct {
-	rules    []glconfig.Rule
-	keywords *ahocorasick.Trie
-	byKW     [][]int
+	src   ruleSource
+	rules []*lazyRule
+	kws   [][]byte
+	trie  func() *ahocorasick.Trie
+	byKW  [][]int
 }
 
 var ruleIndex = sync.OnceValues(func() (keywordIndex, error) {
-	rules, err := Rules()
+	src, err := loadRuleSource()
 	if err != nil {
 		return keywordIndex{}, err
 	}
-	idx := keywordIndex{rules: rules}
+	rules := src.rules
+	idx := keywordIndex{src: src, rules: rules}
 	kwIndex := map[string]int{}
 	var kws []string
 	for i, r := range rules {
-		for _, kw := range r.Keywords {
-			kw = strings.ToLower(kw)
+		for _, kw := range r.keywords {
 			k, ok := kwIndex[kw]
 			if !ok {
 				k = len(kws)
 				kwIndex[kw] = k
 				kws = append(kws, kw)
+				idx.kws = append(idx.kws, []byte(kw))
 				idx.byKW = append(idx.byKW, nil)
 			}
 			if !slices.Contains(idx.byKW[k], i) {
@@ -78,7 +86,9 @@ var ruleIndex = sync.OnceValues(func() (keywordIndex, error) {
 			}
 		}
 	}
-	idx.keywords = ahocorasick.NewTrieBuilder().AddStrings(kws).Build()
+	// The trie took a launch some 15 ms of CPU; data as short as a host
+	// variable is scanned without it (keywordHits).
+	idx.trie = sync.OnceValue(func() *ahocorasick.Trie { return ahocorasick.NewTrieBuilder().AddStrings(kws).Build() })
 	return idx, nil
 })
 
@@ -151,7 +161,7 @@ func (d *Detector) findRules(v []byte, s *Scratch) []Finding {
 	clear(hit)
 	wins := s.windows[:len(d.rules)]
 	any := false
-	d.keywords.Walk(s.lower, func(end, n, pattern int64) bool {
+	d.keywordHits(s.lower, func(end, n, pattern int64) bool {
 		start := int(end - n + 1)
 		lo, hi := max(0, start-windowBefore), min(len(v), int(end)+1+windowAfter)
 		for _, i := range d.byKW[pattern] {
@@ -176,7 +186,7 @@ func (d *Detector) findRules(v []byte, s *Scratch) []Finding {
 			continue
 		}
 		for _, w := range wins[i] {
-			for _, f := range findRule(&d.rules[i], string(v[w.lo:w.hi])) {
+			for _, f := range d.findRule(d.rules[i].rule(), string(v[w.lo:w.hi])) {
 				f.Start += w.lo
 				f.End += w.lo
 				out = append(out, f)
@@ -186,13 +196,38 @@ func (d *Detector) findRules(v []byte, s *Scratch) []Finding {
 	return out
 }
 
+// keywordHits calls fn for every occurrence of a keyword in lower (end:
+// the index of its last byte, n: its length, pattern: its index in kws).
+// Data no longer than windowBefore is searched keyword by keyword: every
+// window in it is the whole data, so the order of the hits does not
+// matter, and the index is never built for a launch that only checks its
+// host variables. Longer data goes through the trie, in order of end.
+func (d *Detector) keywordHits(lower []byte, fn func(end, n, pattern int64) bool) {
+	if len(lower) > windowBefore {
+		d.trie().Walk(lower, fn)
+		return
+	}
+	for p, kw := range d.kws {
+		for off := 0; off+len(kw) <= len(lower); {
+			i := bytes.Index(lower[off:], kw)
+			if i < 0 {
+				break
+			}
+			if !fn(int64(off+i+len(kw)-1), int64(len(kw)), int64(p)) {
+				return
+			}
+			off += i + 1
+		}
+	}
+}
+
 // window is a span of the data a rule's regex runs on.
 type window struct{ lo, hi int }
 
 // findRule is gitleaks' detectRule for data that has no path or commit:
 // the regex, the secret group, the entropy threshold, then the global and
 // the rule's allowlists.
-func findRule(r *glconfig.Rule, s string) []Finding {
+func (d *Detector) findRule(r *glconfig.Rule, s string) []Finding {
 	var out []Finding
 	for _, m := range r.Regex.FindAllStringSubmatchIndex(s, -1) {
 		start, end := m[0], m[1]
@@ -218,7 +253,7 @@ func findRule(r *glconfig.Rule, s string) []Finding {
 			continue
 		}
 		line := lineAround(s, start, end)
-		if allowed(globalAllow, secret, match, line) || allowed(r.Allowlists, secret, match, line) {
+		if allowed(d.global(), secret, match, line) || allowed(r.Allowlists, secret, match, line) {
 			continue
 		}
 		out = append(out, Finding{Rule: r.RuleID, Start: secStart, End: secEnd})

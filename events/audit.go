@@ -60,7 +60,12 @@ type auditGap struct {
 // complete line, so each event is written exactly once across processes
 // and restarts. A page's lines go out in one write and are fsync'd before
 // the next page is read; a torn last line (a crash mid-write) is cut on
-// takeover and written again. A gap (events removed by retention before
+// takeover and written again. Events of other kinds leave no line, so the
+// writer also keeps the pos it has read through in the lock file, which
+// only the writer writes: a new writer resumes after the later of the two
+// and never reads the store again from where the last audit line was (a
+// launch's writer read the whole store when no event was of an audit
+// kind). A gap (events removed by retention before
 // they were recorded) is written as a line of kind audit.gap after the
 // events of the page that revealed it.
 func RunAudit(ctx context.Context, store Store, opts AuditOptions) error {
@@ -76,11 +81,11 @@ func RunAudit(ctx context.Context, store Store, opts AuditOptions) error {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	unlock, err := lockAudit(ctx, opts)
+	lock, err := lockAudit(ctx, opts)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Close()
 	path := filepath.Join(opts.Dir, AuditFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -91,6 +96,8 @@ func RunAudit(ctx context.Context, store Store, opts AuditOptions) error {
 	if err != nil {
 		return fmt.Errorf("audit log %s: %w", path, err)
 	}
+	ino := fileIno(f)
+	last = max(last, readAuditCursor(lock, ino))
 	cur := AfterPos(last)
 	var buf bytes.Buffer
 	err = store.Follow(ctx, cur, func(p Page) error {
@@ -109,15 +116,15 @@ func RunAudit(ctx context.Context, store Store, opts AuditOptions) error {
 				return err
 			}
 		}
-		if buf.Len() == 0 {
-			return nil
+		if buf.Len() > 0 {
+			if _, err := f.Write(buf.Bytes()); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("sync %s: %w", path, err)
+			}
 		}
-		if _, err := f.Write(buf.Bytes()); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", path, err)
-		}
+		writeAuditCursor(lock, ino, p.Next.After)
 		return nil
 	})
 	if ctx.Err() != nil {
@@ -126,8 +133,9 @@ func RunAudit(ctx context.Context, store Store, opts AuditOptions) error {
 	return fmt.Errorf("audit log %s: %w", path, err)
 }
 
-// lockAudit takes the writer's lock, waiting for it until ctx ends.
-func lockAudit(ctx context.Context, opts AuditOptions) (unlock func(), err error) {
+// lockAudit takes the writer's lock, waiting for it until ctx ends, and
+// returns the lock file, which holds the cursor (see readAuditCursor).
+func lockAudit(ctx context.Context, opts AuditOptions) (*os.File, error) {
 	path := filepath.Join(opts.Dir, "audit.lock")
 	lf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -137,7 +145,7 @@ func lockAudit(ctx context.Context, opts AuditOptions) (unlock func(), err error
 		err := unix.Flock(int(lf.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
 			opts.Logger.Info("audit log: this process is the writer", "dir", opts.Dir)
-			return func() { lf.Close() }, nil
+			return lf, nil
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) {
 			lf.Close()

@@ -13,6 +13,7 @@ import (
 // an error, 2 on a usage error. Errors print as "Error: ..." with, where one
 // is known, a "Try: ..." line.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	defer startProfile(args, stderr)()
 	root := newRootCmd(newCLI(stdin, stdout, stderr))
 	root.SetArgs(args)
 	root.SetIn(stdin)

@@ -84,7 +84,9 @@ func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64) (*bottleRuntime, err
 		SpoolDir: launcher.SpoolDir(home, launcher.Self()), SpoolReserve: reserve})
 	var backends []launcher.Backend
 	if runtime.GOOS == "linux" {
-		backends = append(backends, netns.New(""))
+		// Each launch is a new process: the local backend's probe is
+		// remembered in the home, not run every time.
+		backends = append(backends, netns.New("").WithProbeCache(filepath.Join(home, netns.ProbeCacheFile)))
 	}
 	backends = append(backends, docker.New(docker.Options{Host: c.env["DOCKER_HOST"], Notify: func(msg string) {
 		fmt.Fprintf(c.stderr, "bot-bottle: docker backend: %s\n", msg)

@@ -29,6 +29,9 @@ type Backend struct {
 
 	checkOnce sync.Once
 	checkErr  error
+
+	probeCache   string // where a successful probe is remembered (WithProbeCache); empty: nowhere
+	probeSkipped bool   // Check trusted a remembered probe, so a failed start probes again
 }
 
 var _ launcher.Backend = (*Backend)(nil)
@@ -58,9 +61,23 @@ func (b *Backend) executable() (string, error) {
 
 // Check starts the init in a throwaway set of the bottle's namespaces and
 // has it make its mount tree private, mount /proc and bring up lo: the
-// steps a locked-down host refuses. The result is cached for the process.
+// steps a locked-down host refuses. The result is cached for the process,
+// and a success also in the probe cache, if there is one
+// (WithProbeCache).
 func (b *Backend) Check(ctx context.Context) error {
-	b.checkOnce.Do(func() { b.checkErr = b.probe(ctx) })
+	b.checkOnce.Do(func() {
+		facts := ""
+		if exe, err := b.executable(); err == nil && b.probeCache != "" {
+			facts, _ = probeFacts(exe)
+		}
+		if b.probeRemembered(facts) {
+			b.probeSkipped = true
+			return
+		}
+		if b.checkErr = b.probe(ctx); b.checkErr == nil {
+			b.rememberProbe(facts)
+		}
+	})
 	return b.checkErr
 }
 

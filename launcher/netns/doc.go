@@ -75,6 +75,16 @@
 // launcher's lock beside it); another launch of it in the same workdir
 // gets a home of its own in its run folder, mounted the same way.
 //
+// # The probe
+//
+// Check runs the init once in throwaway namespaces to learn whether this
+// machine allows them, before anything of a launch starts. A probe is a
+// whole process of the binary, so a success is remembered in the
+// bot-bottle home (local-probe, written by the CLI's backend) with what it
+// proved: the boot, the user, the binary and the user-namespace knobs. A
+// launch whose facts match skips the probe; a start that then fails
+// probes again, so the error still names the cause.
+//
 // # Resources
 //
 // A bottle's resources (pids, memory, cpus) are bounded by a cgroup of its

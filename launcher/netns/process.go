@@ -116,6 +116,7 @@ func (p *process) ContainerID() string { return "" }
 // Wait waits for the init and its output.
 func (p *process) Wait() (int, error) {
 	p.waitOnce.Do(func() {
+		waitExited(p.cmd.Process.Pid)
 		err := p.cmd.Wait()
 		select {
 		case <-p.done:

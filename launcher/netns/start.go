@@ -68,6 +68,14 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	p, err := b.start(spec, exe, id, &ex)
 	if err != nil {
 		id.release()
+		if b.probeSkipped {
+			// The machine may have changed since the probe was
+			// remembered: probe now, so the error says what is wrong.
+			b.forgetProbe()
+			if perr := b.probe(ctx); perr != nil {
+				return nil, fmt.Errorf("%w (start the bottle init: %v)", perr, err)
+			}
+		}
 		return nil, err
 	}
 	return p, nil
