@@ -24,6 +24,10 @@ type Store struct {
 	owner jetstream.KeyValue
 	// refused are the subjects the server refused this user's publishes to.
 	refused *denials
+	// watch says when the connection breaks; replies is its one reply
+	// subscription, which every request shares.
+	watch   *connWatch
+	replies replies
 	// leaseTTL is the owners bucket's TTL: an owner refreshes by it.
 	leaseTTL time.Duration
 
@@ -56,8 +60,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	refused := &denials{}
-	nopts, err := o.natsOptions(refused)
+	refused, watch := &denials{}, newConnWatch()
+	nopts, err := o.natsOptions(refused, watch)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, classifyConnect(where, err)
 	}
-	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, refused: refused, last: map[string]mark{}, hints: map[seqOf]uint64{}, done: make(chan struct{})}
+	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, refused: refused, watch: watch, last: map[string]mark{}, hints: map[seqOf]uint64{}, done: make(chan struct{})}
+	if err := s.replies.subscribe(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect to %s: %w", where, err)
+	}
 	if s.js, err = jetstream.New(nc); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("connect to %s: %w", where, err)

@@ -159,7 +159,7 @@ func validPrefix(p string) bool {
 // natsOptions builds the connection options: credentials, TLS, and
 // reconnecting forever (an owner outlives a server restart; its bus
 // holds what it cannot store meanwhile).
-func (o Options) natsOptions(refused *denials) ([]nats.Option, error) {
+func (o Options) natsOptions(refused *denials, watch *connWatch) ([]nats.Option, error) {
 	log := o.Logger
 	opts := []nats.Option{
 		nats.Name(o.Name),
@@ -171,11 +171,13 @@ func (o Options) natsOptions(refused *denials) ([]nats.Option, error) {
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
 		nats.Timeout(5 * time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			watch.disconnected()
 			if err != nil {
 				log.Warn("NATS event channel disconnected; retrying", "err", err)
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
+			watch.reconnected()
 			log.Info("NATS event channel reconnected", "server", Redact(c.ConnectedUrlRedacted()))
 		}),
 		// The default handler prints to stderr; a slow consumer or a
