@@ -28,6 +28,8 @@ type Store struct {
 	// subscription, which every request shares.
 	watch   *connWatch
 	replies replies
+	// ix is Query's index, built on the first Query.
+	ix index
 	// leaseTTL is the owners bucket's TTL: an owner refreshes by it.
 	leaseTTL time.Duration
 
