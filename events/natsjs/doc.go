@@ -31,7 +31,12 @@
 // Whoever may publish to the stream may publish a decision, that is,
 // approve egress: the NATS account is the trust boundary. A sidecar's user
 // should be allowed to publish only its bottle's egress subjects (the
-// README lists the permissions, and a test holds them).
+// README lists the permissions, and a test holds them). The server checks
+// the subject, not the body, so a reader takes an event only from a
+// message whose body names the bottle and kind its subject names, and
+// steps over any other (a forged decision in a sidecar's denial, a body
+// that is not an event): such a message can at worst misplace the seqs
+// of the bottle whose subjects it was published on.
 //
 // # The store contract on a stream
 //

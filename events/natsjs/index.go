@@ -160,7 +160,9 @@ func (s *Store) catchUp(ctx context.Context) error {
 			return err
 		}
 		for _, ev := range evs {
-			ix.add(ev)
+			if !forged(ev) {
+				ix.add(ev)
+			}
 		}
 		ix.next = evs[len(evs)-1].Pos + 1
 	}

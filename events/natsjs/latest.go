@@ -31,16 +31,15 @@ func (s *Store) Head(ctx context.Context, bottle string) (events.Cursor, error) 
 		}
 		return events.AfterPos(info.State.LastSeq), nil
 	}
-	got, err := s.get(ctx, getRequest{LastFor: s.n.ofBottle(bottle)})
-	switch {
-	case errors.Is(err, errNotFound):
-		return events.AfterSeq(bottle, 0), nil
-	case err != nil:
+	m, err := s.lastOf(ctx, bottle)
+	if err != nil {
 		return events.Cursor{}, s.opErr(ctx, "read the head of bottle "+bottle, err)
 	}
-	s.remember(bottle, mark{seq: got[0].Seq, pos: got[0].Pos})
-	s.hintAt(got[0])
-	return events.AfterSeq(bottle, got[0].Seq), nil
+	if m.pos > 0 {
+		s.remember(bottle, m)
+		s.hintAt(schemas.Event{Bottle: bottle, Seq: m.seq, Pos: m.pos})
+	}
+	return events.AfterSeq(bottle, m.seq), nil
 }
 
 // Latest returns each bottle's newest event of kind; see events.Store. An
@@ -90,10 +89,7 @@ func (s *Store) scan(ctx context.Context, filters []string, policy jetstream.Del
 				return nil, err
 			}
 			ev, err := decode(msg.Data(), meta.Sequence.Stream)
-			if err != nil {
-				return nil, err
-			}
-			if keep(ev) {
+			if err == nil && s.genuine(ev, msg.Subject()) && keep(ev) {
 				out = append(out, ev)
 			}
 			pending = meta.NumPending
