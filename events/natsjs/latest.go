@@ -52,7 +52,7 @@ func (s *Store) Latest(ctx context.Context, kind schemas.Kind) ([]schemas.Event,
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	out, err := s.scan(ctx, []string{s.n.ofKind("", string(kind))}, jetstream.DeliverLastPerSubjectPolicy, func(ev schemas.Event) bool { return ev.Kind == kind })
+	out, err := s.scan(ctx, []string{s.n.ofKind("", string(kind))}, jetstream.DeliverLastPerSubjectPolicy)
 	if err != nil {
 		return nil, s.opErr(ctx, "read the latest "+string(kind)+" events", err)
 	}
@@ -61,9 +61,10 @@ func (s *Store) Latest(ctx context.Context, kind schemas.Kind) ([]schemas.Event,
 }
 
 // scan reads every message of the filters (from the start, or the last of
-// each subject) through an ordered consumer, keeping the events keep
-// accepts. It ends when the consumer has nothing pending.
-func (s *Store) scan(ctx context.Context, filters []string, policy jetstream.DeliverPolicy, keep func(schemas.Event) bool) ([]schemas.Event, error) {
+// each subject) through an ordered consumer, keeping the genuine events
+// (a forged body is stepped over, as get does). It ends when the consumer
+// has nothing pending.
+func (s *Store) scan(ctx context.Context, filters []string, policy jetstream.DeliverPolicy) ([]schemas.Event, error) {
 	c, err := s.js.OrderedConsumer(ctx, s.n.stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: filters, DeliverPolicy: policy, InactiveThreshold: 30 * time.Second,
 	})
@@ -89,7 +90,7 @@ func (s *Store) scan(ctx context.Context, filters []string, policy jetstream.Del
 				return nil, err
 			}
 			ev, err := decode(msg.Data(), meta.Sequence.Stream)
-			if err == nil && s.genuine(ev, msg.Subject()) && keep(ev) {
+			if err == nil && s.genuine(ev, msg.Subject()) {
 				out = append(out, ev)
 			}
 			pending = meta.NumPending

@@ -117,6 +117,10 @@ func TestSidecarCannotForgeInTheBody(t *testing.T) {
 			t.Errorf("a reader took a forged body for an event: %s of bottle %s (id %s)", ev.Kind, ev.Bottle, ev.ID)
 		}
 	}
+	// The last message of the subject forged too: Latest reads only that.
+	if _, err := js.Publish(ctx, "botbottle.ev.side-1.egress.denial", []byte(forged[2])); err != nil {
+		t.Fatal(err)
+	}
 	for _, k := range []schemas.Kind{schemas.KindDecision, schemas.KindDenial} {
 		for _, ev := range storetest.QueryAll(t, owner, events.Filter{Kinds: []schemas.Kind{k}}) {
 			if ev.ID != honest.ID {
