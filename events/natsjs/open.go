@@ -91,32 +91,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 func (s *Store) setUp(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := s.js.AccountInfo(ctx); err != nil {
-		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
-			return fmt.Errorf("NATS server at %s: %w: start it with JetStream (nats-server -js, or jetstream {} in its configuration)", s.where, ErrNoJetStream)
-		}
-		return fmt.Errorf("NATS server at %s: ask for JetStream: %w", s.where, err)
+	if err := checkJetStream(ctx, s.js, s.where); err != nil {
+		return err
 	}
-	cfg := jetstream.StreamConfig{
-		Name:        s.n.stream,
-		Description: "bot-bottle's shared event channel: denials, proposals, decisions, reloads, lifecycles",
-		Subjects:    []string{s.n.events()},
-		Retention:   jetstream.LimitsPolicy,
-		// The per-subject bound is the retention: a subject is one kind
-		// of one bottle, so the latest of each survives (Latest), and
-		// no stream-wide bound can drop a bottle's newest event and
-		// restart its seqs.
-		MaxMsgsPerSubject: int64(s.opts.Retain),
-		MaxMsgSize:        int32(events.MaxPayloadSize + 16<<10),
-		Discard:           jetstream.DiscardOld,
-		Storage:           jetstream.FileStorage,
-		Replicas:          s.opts.Replicas,
-		Duplicates:        s.opts.Dedup,
-		AllowDirect:       true,
-		// The doorbell: each stored event's headers, republished after
-		// it is stored, so a follower woken by it finds the event.
-		RePublish: &jetstream.RePublish{Source: s.n.events(), Destination: s.n.bells(), HeadersOnly: true},
-	}
+	cfg := streamConfig(s.n, s.opts)
 	// Look before creating: a user whose permissions allow only reading
 	// the stream's info (a sidecar's, see the README) can use what an
 	// operator's process created.
@@ -143,6 +121,42 @@ func (s *Store) setUp(ctx context.Context) error {
 		s.leaseTTL = st.TTL() // the bucket's, which its creator chose
 	}
 	return nil
+}
+
+// checkJetStream asks the server for JetStream, saying what to do when it
+// has none.
+func checkJetStream(ctx context.Context, js jetstream.JetStream, where string) error {
+	if _, err := js.AccountInfo(ctx); err != nil {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return fmt.Errorf("NATS server at %s: %w: start it with JetStream (nats-server -js, or jetstream {} in its configuration)", where, ErrNoJetStream)
+		}
+		return fmt.Errorf("NATS server at %s: ask for JetStream: %w", where, err)
+	}
+	return nil
+}
+
+// streamConfig is the stream a store creates (the package doc).
+func streamConfig(n names, o Options) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        n.stream,
+		Description: "bot-bottle's shared event channel: denials, proposals, decisions, reloads, lifecycles",
+		Subjects:    []string{n.events()},
+		Retention:   jetstream.LimitsPolicy,
+		// The per-subject bound is the retention: a subject is one kind
+		// of one bottle, so the latest of each survives (Latest), and
+		// no stream-wide bound can drop a bottle's newest event and
+		// restart its seqs.
+		MaxMsgsPerSubject: int64(o.Retain),
+		MaxMsgSize:        int32(events.MaxPayloadSize + 16<<10),
+		Discard:           jetstream.DiscardOld,
+		Storage:           jetstream.FileStorage,
+		Replicas:          o.Replicas,
+		Duplicates:        o.Dedup,
+		AllowDirect:       true,
+		// The doorbell: each stored event's headers, republished after
+		// it is stored, so a follower woken by it finds the event.
+		RePublish: &jetstream.RePublish{Source: n.events(), Destination: n.bells(), HeadersOnly: true},
+	}
 }
 
 // createBucket creates the owners bucket, or opens the one another
