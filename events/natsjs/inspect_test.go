@@ -36,7 +36,10 @@ func TestInspect(t *testing.T) {
 	if _, err := natsjs.Inspect(ctx, o); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := natsjs.Inspect(ctx, o) // the first made nothing
+	if _, err := natsjs.Open(ctx, natsjs.Options{URL: srv.URL(), NoCreate: true}); !errors.Is(err, natsjs.ErrNotMade) {
+		t.Errorf("open without making, on an empty server: %v, want ErrNotMade", err)
+	}
+	fs, err := natsjs.Inspect(ctx, o) // neither made anything
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,9 @@ func (s *Store) setUp(ctx context.Context) error {
 	// the stream's info (a sidecar's, see the README) can use what an
 	// operator's process created.
 	_, err := s.js.Stream(ctx, s.n.stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
+	if errors.Is(err, jetstream.ErrStreamNotFound) && s.opts.NoCreate {
+		err = ErrNotMade
+	} else if errors.Is(err, jetstream.ErrStreamNotFound) {
 		_, err = s.js.CreateStream(ctx, cfg)
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			err = nil // another process created it meanwhile
@@ -109,7 +111,9 @@ func (s *Store) setUp(ctx context.Context) error {
 		return fmt.Errorf("NATS server at %s: stream %s: %w", s.where, s.n.stream, err)
 	}
 	kv, err := s.js.KeyValue(ctx, s.n.bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
+	if errors.Is(err, jetstream.ErrBucketNotFound) && s.opts.NoCreate {
+		err = ErrNotMade
+	} else if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = s.createBucket(ctx)
 	}
 	if err != nil {

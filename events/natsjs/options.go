@@ -80,6 +80,10 @@ type Options struct {
 	Poll time.Duration
 	// Logger receives connection changes (disconnected, reconnected).
 	Logger *slog.Logger
+	// NoCreate opens only a channel that is there: Open fails with
+	// ErrNotMade instead of making the stream or the bucket (shell
+	// completion reads; it makes nothing).
+	NoCreate bool
 }
 
 func (o Options) withDefaults() Options {
