@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/nats-io/nats.go"
 )
 
@@ -56,6 +57,8 @@ func (s *Store) request(ctx context.Context, msg *nats.Msg, take func(*nats.Msg)
 			return fmt.Errorf("%s: no answer within %s: %w", msg.Subject, requestTimeout, context.DeadlineExceeded)
 		case <-lost:
 			return errConnLost
+		case <-s.done:
+			return events.ErrClosed
 		case <-refused:
 			if s.refused.since(msg.Subject, start) {
 				return fmt.Errorf("publish to %s: %w", msg.Subject, ErrPermission)

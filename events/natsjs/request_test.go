@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bot-bottle/bot-bottle/events"
 	"github.com/bot-bottle/bot-bottle/internal/natstest"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/nats-io/nats.go"
@@ -15,8 +16,17 @@ import (
 // TestRequestCutOffByADisconnect sends a request that a responder never
 // answers and stops the server under it: the request must end with
 // errConnLost when the connection breaks, not wait out requestTimeout
-// (an owner's bus would stall that long).
+// (an owner's bus would stall that long). Closing the store ends one too.
 func TestRequestCutOffByADisconnect(t *testing.T) {
+	t.Run("server stops", func(t *testing.T) {
+		testRequestCutOff(t, func(srv *natstest.Server, _ *Store) { srv.Stop() }, errConnLost)
+	})
+	t.Run("store closes", func(t *testing.T) {
+		testRequestCutOff(t, func(_ *natstest.Server, s *Store) { s.Close() }, events.ErrClosed, errConnLost)
+	})
+}
+
+func testRequestCutOff(t *testing.T, cut func(*natstest.Server, *Store), want ...error) {
 	srv := natstest.Start(t, natstest.Options{})
 	s, err := Open(context.Background(), Options{URL: srv.URL()})
 	if err != nil {
@@ -45,11 +55,14 @@ func TestRequestCutOffByADisconnect(t *testing.T) {
 		})
 	}()
 	<-heard // the request is on the wire and waits
-	srv.Stop()
+	cut(srv, s)
 	wg.Wait()
-	if !errors.Is(got, errConnLost) {
-		t.Fatalf("a request whose connection broke ended with %v, want errConnLost", got)
+	for _, w := range want {
+		if errors.Is(got, w) {
+			return
+		}
 	}
+	t.Fatalf("a request cut off ended with %v, want one of %v", got, want)
 }
 
 // TestRepliesGoToTheirRequest runs many requests at once on the one reply
