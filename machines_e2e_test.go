@@ -45,7 +45,7 @@ func TestTwoMachinesOneDesk(t *testing.T) {
 
 	var list []launcher.Info
 	must(t, json.Unmarshal([]byte(onB("ps", "--json")), &list))
-	if len(list) != 1 || list[0].ID != r.id || list[0].Machine != "machine-a" || list[0].Lost || list[0].Orphaned {
+	if len(list) != 1 || list[0].ID != r.id || list[0].Owner.Machine != "machine-a" || list[0].Lost || list[0].Orphaned {
 		t.Fatalf("machine B's ps: %+v, want %s running on machine-a", list, r.id)
 	}
 	denied := regexp.MustCompile(`^denied (\S+) (\d+) (\S+)$`)

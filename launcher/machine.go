@@ -44,6 +44,9 @@ type Leases interface {
 	Release(ctx context.Context, bottle string) error
 	// Leased returns the bottles whose lease is live.
 	Leased(ctx context.Context) (map[string]bool, error)
+	// Held reports whether the lease on bottle is live: one bottle's,
+	// for a process that waits on its owner.
+	Held(ctx context.Context, bottle string) (bool, error)
 	// LeaseTTL is how long a lease lives unless refreshed.
 	LeaseTTL() time.Duration
 }
@@ -78,9 +81,8 @@ func (l *Launcher) ownerLives(ctx context.Context, in Info) bool {
 	if !l.elsewhere(in) {
 		return in.Owner.Alive()
 	}
-	ls := l.cfg.Registry.(Leases)
-	held, err := ls.Leased(ctx)
-	return err == nil && held[in.ID]
+	held, err := l.cfg.Registry.(Leases).Held(ctx, in.ID)
+	return err == nil && held
 }
 
 // elsewhere reports whether in's owner runs on another machine, known by

@@ -59,8 +59,6 @@ type Info struct {
 	Reason   string             `json:"reason,omitempty"`
 	Limits   *schemas.LimitHits `json:"limits,omitempty"`
 	Warnings []string           `json:"warnings,omitempty"`
-	// Machine is the machine its owner runs on.
-	Machine string `json:"machine,omitempty"`
 	// WorkdirNotices are what the operator must know about the workdir
 	// once the bottle ended (Bottle.WorkdirNotices): set on its final
 	// state, so that a person who did not launch it learns it too.
@@ -111,7 +109,7 @@ func infoFromEvent(ev schemas.Event, live func(string, Owner) (alive, lost bool)
 	}
 	in := Info{
 		ID: ev.Bottle, Name: lc.Name, Backend: lc.Backend, Runtime: lc.Runtime, State: lc.State, Since: ev.Time,
-		Owner: Owner{PID: lc.Owner, Start: lc.OwnerStart, Machine: lc.Machine}, Machine: lc.Machine,
+		Owner:       Owner{PID: lc.Owner, Start: lc.OwnerStart, Machine: lc.Machine},
 		ContainerID: lc.ContainerID, RunDir: lc.RunDir, Workdir: lc.Workdir, AgentHome: lc.AgentHome, ExitCode: lc.ExitCode, Error: lc.Error,
 		Reason: lc.Reason, Limits: lc.Limits, Warnings: lc.Warnings, WorkdirNotices: lc.WorkdirNotices,
 	}

@@ -82,9 +82,9 @@ func (l *Launcher) Stop(ctx context.Context, id, reason string) error {
 		return fmt.Errorf("stop %s: %w (it has %s)", id, ErrNotRunning, in.State)
 	}
 	if in.Lost {
-		return fmt.Errorf("stop %s: %w: its owner on machine %s stopped refreshing its lease (crashed or cut off); stop it there", id, ErrNotRunning, in.Machine)
+		return fmt.Errorf("stop %s: %w: its owner on machine %s stopped refreshing its lease (crashed or cut off); stop it there", id, ErrNotRunning, in.Owner.Machine)
 	}
-	if !l.ownerLives(ctx, in) {
+	if in.Orphaned || in.Unstored != "" { // Lookup asked whether its owner lives
 		return l.cleanupOrphan(ctx, in)
 	}
 	ev, err := schemas.NewEvent(id, schemas.KindStopRequested, schemas.StopRequest{By: os.Getpid(), Reason: reason})
@@ -134,7 +134,7 @@ func (l *Launcher) awaitEnd(ctx context.Context, in Info, from events.Cursor) er
 			if !l.ownerLives(ctx, in) {
 				cancel()
 				if l.elsewhere(in) {
-					return fmt.Errorf("stop %s: its owner on machine %s stopped refreshing its lease before the bottle ended; stop it there", in.ID, in.Machine)
+					return fmt.Errorf("stop %s: its owner on machine %s stopped refreshing its lease before the bottle ended; stop it there", in.ID, in.Owner.Machine)
 				}
 				return l.cleanupOrphan(ctx, in)
 			}

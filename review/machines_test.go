@@ -72,7 +72,7 @@ func TestDecisionFromAnotherMachine(t *testing.T) {
 	}
 	waitFor("the bottle running", func() bool {
 		list, err := launcher.ListRegistry(ctx, storeB, false)
-		return err == nil && len(list) == 1 && list[0].Machine == "machine-a" && !list[0].Lost && !list[0].Orphaned
+		return err == nil && len(list) == 1 && list[0].Owner.Machine == "machine-a" && !list[0].Lost && !list[0].Orphaned
 	})
 
 	c := a.client()

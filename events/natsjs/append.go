@@ -118,15 +118,37 @@ func (s *Store) head(ctx context.Context, bottle string) (mark, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	got, err := s.get(ctx, getRequest{LastFor: s.n.ofBottle(bottle)})
+	m, err := s.lastOf(ctx, bottle)
+	if err != nil {
+		return mark{}, fmt.Errorf("read the newest event of bottle %s: %w", bottle, err)
+	}
+	if m.pos > 0 {
+		s.remember(bottle, m)
+	}
+	return m, nil
+}
+
+// lastOf reads where bottle's writers continue: the stream sequence of
+// the last message on its subjects (what the next append expects) and
+// the seq of its newest event; the zero mark for a new bottle. A last
+// message that does not decode (forged) has no seq: the seq is then that
+// of the newest decodable message of each of the bottle's subjects
+// before it.
+func (s *Store) lastOf(ctx context.Context, bottle string) (mark, error) {
+	got, err := s.get(ctx, getRequest{LastFor: s.n.ofBottle(bottle), positional: true})
 	switch {
 	case errors.Is(err, errNotFound):
 		return mark{}, nil // a new bottle: nothing stored yet
 	case err != nil:
-		return mark{}, fmt.Errorf("read the newest event of bottle %s: %w", bottle, err)
+		return mark{}, err
 	}
-	m = mark{seq: got[0].Seq, pos: got[0].Pos}
-	s.remember(bottle, m)
+	m := mark{seq: got[0].Seq, pos: got[0].Pos}
+	if forged(got[0]) {
+		got[0].Bottle = bottle
+		if m.seq, err = s.seqBefore(ctx, got[0]); err != nil {
+			return mark{}, err
+		}
+	}
 	return m, nil
 }
 

@@ -21,6 +21,7 @@ var ErrPermission = errors.New("the NATS server refused this user's publish (per
 type denials struct {
 	mu   sync.Mutex
 	last map[string]time.Time
+	bell chan struct{} // closed (and replaced) when a refusal is noted
 }
 
 var violationSubject = regexp.MustCompile(`(?i)publish to "([^"]+)"`)
@@ -40,6 +41,20 @@ func (d *denials) note(err error) {
 		d.last = map[string]time.Time{}
 	}
 	d.last[m[1]] = time.Now()
+	if d.bell != nil {
+		close(d.bell)
+		d.bell = nil
+	}
+}
+
+// signal returns a channel closed when the next refusal is noted.
+func (d *denials) signal() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bell == nil {
+		d.bell = make(chan struct{})
+	}
+	return d.bell
 }
 
 // since reports whether a publish to subject was refused at or after t.

@@ -31,7 +31,12 @@
 // Whoever may publish to the stream may publish a decision, that is,
 // approve egress: the NATS account is the trust boundary. A sidecar's user
 // should be allowed to publish only its bottle's egress subjects (the
-// README lists the permissions, and a test holds them).
+// README lists the permissions, and a test holds them). The server checks
+// the subject, not the body, so a reader takes an event only from a
+// message whose body names the bottle and kind its subject names, and
+// steps over any other (a forged decision in a sidecar's denial, a body
+// that is not an event): such a message can at worst misplace the seqs
+// of the bottle whose subjects it was published on.
 //
 // # The store contract on a stream
 //
@@ -51,10 +56,19 @@
 // sequence by a binary search over positions. Follow is Read in a loop,
 // woken by the doorbell (after the event is stored) or a 2s poll. Head
 // and Latest read the last message of a subject (Latest through an
-// ordered consumer delivering the last per subject). Query passes over
-// the retained events of the asked kinds (of the asked bottle): the
-// subjects are its only index, so it costs what the stream holds of those
-// kinds, not a page.
+// ordered consumer delivering the last per subject).
+//
+// Query is served from an index kept in the process (index.go): each
+// retained event's kind, time, position, bottle and host, built by
+// reading the stream on the first Query and brought up to the stream's
+// last sequence before each later one; the page's events are then
+// fetched by position. So the first Query of a process costs a pass over
+// the stream (about a second at 50,000 events), and every later page a
+// few milliseconds whatever the stream holds. A stream made anew (another
+// creation time, a last sequence that went back, an event that is not the
+// one indexed at its position) drops the index, and an event retention
+// removed is dropped when its page is fetched: the index never serves
+// what the stream no longer holds.
 //
 // Retention is per subject, so a bottle's latest event of each kind is
 // never removed, and a bottle's seqs can have holes anywhere. Readers are

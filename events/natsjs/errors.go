@@ -22,6 +22,9 @@ var (
 	// ErrTLS: the TLS handshake failed (an unknown CA, a wrong name, a
 	// server without TLS).
 	ErrTLS = errors.New("TLS with the NATS server failed")
+	// ErrNotMade: Options.NoCreate, and the stream or the bucket is not
+	// there yet.
+	ErrNotMade = errors.New("the NATS event channel is not made yet")
 )
 
 // Redact returns a NATS URL as it may be printed: without the user

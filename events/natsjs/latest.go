@@ -31,16 +31,15 @@ func (s *Store) Head(ctx context.Context, bottle string) (events.Cursor, error) 
 		}
 		return events.AfterPos(info.State.LastSeq), nil
 	}
-	got, err := s.get(ctx, getRequest{LastFor: s.n.ofBottle(bottle)})
-	switch {
-	case errors.Is(err, errNotFound):
-		return events.AfterSeq(bottle, 0), nil
-	case err != nil:
+	m, err := s.lastOf(ctx, bottle)
+	if err != nil {
 		return events.Cursor{}, s.opErr(ctx, "read the head of bottle "+bottle, err)
 	}
-	s.remember(bottle, mark{seq: got[0].Seq, pos: got[0].Pos})
-	s.hintAt(got[0])
-	return events.AfterSeq(bottle, got[0].Seq), nil
+	if m.pos > 0 {
+		s.remember(bottle, m)
+		s.hintAt(schemas.Event{Bottle: bottle, Seq: m.seq, Pos: m.pos})
+	}
+	return events.AfterSeq(bottle, m.seq), nil
 }
 
 // Latest returns each bottle's newest event of kind; see events.Store. An
@@ -53,7 +52,7 @@ func (s *Store) Latest(ctx context.Context, kind schemas.Kind) ([]schemas.Event,
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	out, err := s.scan(ctx, []string{s.n.ofKind("", string(kind))}, jetstream.DeliverLastPerSubjectPolicy, func(ev schemas.Event) bool { return ev.Kind == kind })
+	out, err := s.scan(ctx, []string{s.n.ofKind("", string(kind))}, jetstream.DeliverLastPerSubjectPolicy)
 	if err != nil {
 		return nil, s.opErr(ctx, "read the latest "+string(kind)+" events", err)
 	}
@@ -62,9 +61,10 @@ func (s *Store) Latest(ctx context.Context, kind schemas.Kind) ([]schemas.Event,
 }
 
 // scan reads every message of the filters (from the start, or the last of
-// each subject) through an ordered consumer, keeping the events keep
-// accepts. It ends when the consumer has nothing pending.
-func (s *Store) scan(ctx context.Context, filters []string, policy jetstream.DeliverPolicy, keep func(schemas.Event) bool) ([]schemas.Event, error) {
+// each subject) through an ordered consumer, keeping the genuine events
+// (a forged body is stepped over, as get does). It ends when the consumer
+// has nothing pending.
+func (s *Store) scan(ctx context.Context, filters []string, policy jetstream.DeliverPolicy) ([]schemas.Event, error) {
 	c, err := s.js.OrderedConsumer(ctx, s.n.stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: filters, DeliverPolicy: policy, InactiveThreshold: 30 * time.Second,
 	})
@@ -90,10 +90,7 @@ func (s *Store) scan(ctx context.Context, filters []string, policy jetstream.Del
 				return nil, err
 			}
 			ev, err := decode(msg.Data(), meta.Sequence.Stream)
-			if err != nil {
-				return nil, err
-			}
-			if keep(ev) {
+			if err == nil && s.genuine(ev, msg.Subject()) {
 				out = append(out, ev)
 			}
 			pending = meta.NumPending

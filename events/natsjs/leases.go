@@ -56,6 +56,22 @@ func (s *Store) Leased(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
+// Held reports whether bottle's entry is live: one key's read, for a
+// process waiting on one bottle's owner (Leased lists the bucket).
+func (s *Store) Held(ctx context.Context, bottle string) (bool, error) {
+	if s.isClosed() {
+		return false, events.ErrClosed
+	}
+	_, err := s.owner.Get(ctx, key(bottle))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil // never taken, released, or lapsed
+	case err != nil:
+		return false, s.opErr(ctx, "read the lease of bottle "+bottle, err)
+	}
+	return true, nil
+}
+
 // LeaseTTL is how long an entry lives unless refreshed: the bucket's TTL,
 // which whoever created it chose.
 func (s *Store) LeaseTTL() time.Duration { return s.leaseTTL }

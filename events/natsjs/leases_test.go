@@ -30,6 +30,9 @@ func TestLeasesExpire(t *testing.T) {
 	if err != nil || !got["kept"] || !got["crashed"] || !got["odd.id*>"] || got["ended"] {
 		t.Fatalf("leases: %v, %v; want kept, crashed and odd.id*> (not ended)", got, err)
 	}
+	if held, err := s.Held(ctx, "odd.id*>"); err != nil || !held {
+		t.Errorf("held odd.id*>: %v, %v", held, err)
+	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		if err := s.Lease(ctx, "kept", "1/2@m"); err != nil {
@@ -46,5 +49,10 @@ func TestLeasesExpire(t *testing.T) {
 	}
 	if got["crashed"] || !got["kept"] {
 		t.Fatalf("after the TTL: %v; want only kept", got)
+	}
+	for b, want := range map[string]bool{"kept": true, "crashed": false, "ended": false, "never": false} {
+		if held, err := s.Held(ctx, b); err != nil || held != want {
+			t.Errorf("held %s: %v, %v; want %v", b, held, err, want)
+		}
 	}
 }

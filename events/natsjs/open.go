@@ -24,6 +24,12 @@ type Store struct {
 	owner jetstream.KeyValue
 	// refused are the subjects the server refused this user's publishes to.
 	refused *denials
+	// watch says when the connection breaks; replies is its one reply
+	// subscription, which every request shares.
+	watch   *connWatch
+	replies replies
+	// ix is Query's index, built on the first Query.
+	ix index
 	// leaseTTL is the owners bucket's TTL: an owner refreshes by it.
 	leaseTTL time.Duration
 
@@ -56,8 +62,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	refused := &denials{}
-	nopts, err := o.natsOptions(refused)
+	refused, watch := &denials{}, newConnWatch()
+	nopts, err := o.natsOptions(refused, watch)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +71,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, classifyConnect(where, err)
 	}
-	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, refused: refused, last: map[string]mark{}, hints: map[seqOf]uint64{}, done: make(chan struct{})}
+	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, refused: refused, watch: watch, last: map[string]mark{}, hints: map[seqOf]uint64{}, done: make(chan struct{})}
+	if err := s.replies.subscribe(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect to %s: %w", where, err)
+	}
 	if s.js, err = jetstream.New(nc); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("connect to %s: %w", where, err)
@@ -81,37 +91,17 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 func (s *Store) setUp(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := s.js.AccountInfo(ctx); err != nil {
-		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
-			return fmt.Errorf("NATS server at %s: %w: start it with JetStream (nats-server -js, or jetstream {} in its configuration)", s.where, ErrNoJetStream)
-		}
-		return fmt.Errorf("NATS server at %s: ask for JetStream: %w", s.where, err)
+	if err := checkJetStream(ctx, s.js, s.where); err != nil {
+		return err
 	}
-	cfg := jetstream.StreamConfig{
-		Name:        s.n.stream,
-		Description: "bot-bottle's shared event channel: denials, proposals, decisions, reloads, lifecycles",
-		Subjects:    []string{s.n.events()},
-		Retention:   jetstream.LimitsPolicy,
-		// The per-subject bound is the retention: a subject is one kind
-		// of one bottle, so the latest of each survives (Latest), and
-		// no stream-wide bound can drop a bottle's newest event and
-		// restart its seqs.
-		MaxMsgsPerSubject: int64(s.opts.Retain),
-		MaxMsgSize:        int32(events.MaxPayloadSize + 16<<10),
-		Discard:           jetstream.DiscardOld,
-		Storage:           jetstream.FileStorage,
-		Replicas:          s.opts.Replicas,
-		Duplicates:        s.opts.Dedup,
-		AllowDirect:       true,
-		// The doorbell: each stored event's headers, republished after
-		// it is stored, so a follower woken by it finds the event.
-		RePublish: &jetstream.RePublish{Source: s.n.events(), Destination: s.n.bells(), HeadersOnly: true},
-	}
+	cfg := streamConfig(s.n, s.opts)
 	// Look before creating: a user whose permissions allow only reading
 	// the stream's info (a sidecar's, see the README) can use what an
 	// operator's process created.
 	_, err := s.js.Stream(ctx, s.n.stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
+	if errors.Is(err, jetstream.ErrStreamNotFound) && s.opts.NoCreate {
+		err = ErrNotMade
+	} else if errors.Is(err, jetstream.ErrStreamNotFound) {
 		_, err = s.js.CreateStream(ctx, cfg)
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			err = nil // another process created it meanwhile
@@ -121,7 +111,9 @@ func (s *Store) setUp(ctx context.Context) error {
 		return fmt.Errorf("NATS server at %s: stream %s: %w", s.where, s.n.stream, err)
 	}
 	kv, err := s.js.KeyValue(ctx, s.n.bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
+	if errors.Is(err, jetstream.ErrBucketNotFound) && s.opts.NoCreate {
+		err = ErrNotMade
+	} else if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = s.createBucket(ctx)
 	}
 	if err != nil {
@@ -133,6 +125,42 @@ func (s *Store) setUp(ctx context.Context) error {
 		s.leaseTTL = st.TTL() // the bucket's, which its creator chose
 	}
 	return nil
+}
+
+// checkJetStream asks the server for JetStream, saying what to do when it
+// has none.
+func checkJetStream(ctx context.Context, js jetstream.JetStream, where string) error {
+	if _, err := js.AccountInfo(ctx); err != nil {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return fmt.Errorf("NATS server at %s: %w: start it with JetStream (nats-server -js, or jetstream {} in its configuration)", where, ErrNoJetStream)
+		}
+		return fmt.Errorf("NATS server at %s: ask for JetStream: %w", where, err)
+	}
+	return nil
+}
+
+// streamConfig is the stream a store creates (the package doc).
+func streamConfig(n names, o Options) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        n.stream,
+		Description: "bot-bottle's shared event channel: denials, proposals, decisions, reloads, lifecycles",
+		Subjects:    []string{n.events()},
+		Retention:   jetstream.LimitsPolicy,
+		// The per-subject bound is the retention: a subject is one kind
+		// of one bottle, so the latest of each survives (Latest), and
+		// no stream-wide bound can drop a bottle's newest event and
+		// restart its seqs.
+		MaxMsgsPerSubject: int64(o.Retain),
+		MaxMsgSize:        int32(events.MaxPayloadSize + 16<<10),
+		Discard:           jetstream.DiscardOld,
+		Storage:           jetstream.FileStorage,
+		Replicas:          o.Replicas,
+		Duplicates:        o.Dedup,
+		AllowDirect:       true,
+		// The doorbell: each stored event's headers, republished after
+		// it is stored, so a follower woken by it finds the event.
+		RePublish: &jetstream.RePublish{Source: n.events(), Destination: n.bells(), HeadersOnly: true},
+	}
 }
 
 // createBucket creates the owners bucket, or opens the one another

@@ -80,6 +80,10 @@ type Options struct {
 	Poll time.Duration
 	// Logger receives connection changes (disconnected, reconnected).
 	Logger *slog.Logger
+	// NoCreate opens only a channel that is there: Open fails with
+	// ErrNotMade instead of making the stream or the bucket (shell
+	// completion reads; it makes nothing).
+	NoCreate bool
 }
 
 func (o Options) withDefaults() Options {
@@ -159,7 +163,7 @@ func validPrefix(p string) bool {
 // natsOptions builds the connection options: credentials, TLS, and
 // reconnecting forever (an owner outlives a server restart; its bus
 // holds what it cannot store meanwhile).
-func (o Options) natsOptions(refused *denials) ([]nats.Option, error) {
+func (o Options) natsOptions(refused *denials, watch *connWatch) ([]nats.Option, error) {
 	log := o.Logger
 	opts := []nats.Option{
 		nats.Name(o.Name),
@@ -171,11 +175,13 @@ func (o Options) natsOptions(refused *denials) ([]nats.Option, error) {
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
 		nats.Timeout(5 * time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			watch.disconnected()
 			if err != nil {
 				log.Warn("NATS event channel disconnected; retrying", "err", err)
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
+			watch.reconnected()
 			log.Info("NATS event channel reconnected", "server", Redact(c.ConnectedUrlRedacted()))
 		}),
 		// The default handler prints to stderr; a slow consumer or a

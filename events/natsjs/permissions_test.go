@@ -3,6 +3,7 @@ package natsjs_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/bot-bottle/bot-bottle/events"
@@ -11,6 +12,8 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/natstest"
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // SidecarPermissions are the README's NATS permissions of a sidecar's
@@ -62,5 +65,76 @@ func TestSidecarPermissions(t *testing.T) {
 	all, _ := storetest.ReadAll(t, owner, events.Cursor{}, 0)
 	if len(all) != 1 || all[0].Kind != schemas.KindDenial || all[0].Bottle != "side-1" {
 		t.Fatalf("the channel holds %+v, want only the sidecar's denial", all)
+	}
+}
+
+// TestSidecarCannotForgeInTheBody has the sidecar's user publish straight
+// to NATS, on the subject it may publish to, a message whose body names
+// another kind and bottle (a decision for another bottle): the subject is
+// what the server's permissions checked, so a reader must not take the
+// body's word for a kind or bottle its subject does not name, nor stop
+// at a body that is not an event.
+func TestSidecarCannotForgeInTheBody(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{Users: []*server.User{
+		{Username: "owner", Password: "owner-pw-3d9a"},
+		{Username: "side", Password: "side-pw-8c1f", Permissions: sidecarPermissions("side-1")},
+	}})
+	ctx := context.Background()
+	owner, err := open(t, natsjs.Options{URL: srv.URL(), User: "owner", Password: "owner-pw-3d9a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.URL(), nats.UserInfo("side", "side-pw-8c1f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := []string{
+		`{"id":"f1","bottle":"other","seq":1,"time":"2026-01-02T03:04:05Z","kind":"review.decision","payload":{"proposal_id":"p1","action":"approve"}}`,
+		`{"id":"f2","bottle":"side-1","seq":1,"time":"2026-01-02T03:04:05Z","kind":"review.decision","payload":{"proposal_id":"p1","action":"approve"}}`,
+		`{"id":"f3","bottle":"other","seq":1,"time":"2026-01-02T03:04:05Z","kind":"egress.denial","payload":{"host":"x.test"}}`,
+		`not an event: a reader that stops at it is wedged`,
+	}
+	for _, body := range forged {
+		if _, err := js.Publish(ctx, "botbottle.ev.side-1.egress.denial", []byte(body)); err != nil {
+			t.Fatalf("the sidecar's user cannot publish to its own subject: %v", err)
+		}
+	}
+	honest := storetest.Event(t, "side-1", schemas.KindDenial, schemas.Denial{Host: "x.test"})
+	mustAppend(t, owner, []schemas.Event{honest})
+	all, _ := storetest.ReadAll(t, owner, events.Cursor{}, 0)
+	other, _ := storetest.ReadAll(t, owner, events.AfterSeq("other", 0), 0)
+	own, _ := storetest.ReadAll(t, owner, events.AfterSeq("side-1", 0), 0)
+	if len(all) != 1 || len(own) != 1 {
+		t.Errorf("read %d events of every bottle and %d of side-1, want the honest one", len(all), len(own))
+	}
+	for _, ev := range slices.Concat(all, other, own) {
+		if ev.ID != honest.ID {
+			t.Errorf("a reader took a forged body for an event: %s of bottle %s (id %s)", ev.Kind, ev.Bottle, ev.ID)
+		}
+	}
+	// The last message of the subject forged too: Latest reads only that.
+	if _, err := js.Publish(ctx, "botbottle.ev.side-1.egress.denial", []byte(forged[2])); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []schemas.Kind{schemas.KindDecision, schemas.KindDenial} {
+		for _, ev := range storetest.QueryAll(t, owner, events.Filter{Kinds: []schemas.Kind{k}}) {
+			if ev.ID != honest.ID {
+				t.Errorf("Query took a forged body for an event: %s of bottle %s", ev.Kind, ev.Bottle)
+			}
+		}
+		latest, err := owner.Latest(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range latest {
+			if ev.ID != honest.ID {
+				t.Errorf("Latest took a forged body for an event: %s of bottle %s", ev.Kind, ev.Bottle)
+			}
+		}
 	}
 }

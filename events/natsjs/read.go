@@ -53,9 +53,12 @@ func (s *Store) readBottle(ctx context.Context, from events.Cursor, limit int) (
 		return page, err
 	}
 	want := from.After + 1
-	for i, ev := range evs {
+	for _, ev := range evs {
+		if forged(ev) {
+			continue
+		}
 		if ev.Seq > want {
-			if i > 0 {
+			if len(page.Events) > 0 {
 				break // the hole opens the next page
 			}
 			page.Gaps = []events.Gap{{Bottle: from.Bottle, First: want, Last: ev.Seq - 1}}
@@ -100,7 +103,7 @@ func (s *Store) locate(ctx context.Context, bottle string, seq uint64) (uint64, 
 		return pos + 1, nil // a follower's cursor: the last event it read
 	}
 	filter := s.n.ofBottle(bottle)
-	last, err := s.get(ctx, getRequest{LastFor: filter})
+	last, err := s.get(ctx, getRequest{LastFor: filter, positional: true})
 	switch {
 	case errors.Is(err, errNotFound):
 		return 0, nil
@@ -114,7 +117,7 @@ func (s *Store) locate(ctx context.Context, bottle string, seq uint64) (uint64, 
 	lo, hi := uint64(1), last[0].Pos
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		got, err := s.get(ctx, getRequest{Seq: mid, NextFor: filter})
+		got, err := s.get(ctx, getRequest{Seq: mid, NextFor: filter, positional: true})
 		if err != nil {
 			return 0, fmt.Errorf("find seq %d of bottle %s: %w", seq, bottle, err)
 		}
@@ -132,40 +135,60 @@ func (s *Store) locate(ctx context.Context, bottle string, seq uint64) (uint64, 
 // 0, as the reader cannot know which it saw): before the first event of
 // each bottle in the page, the previous event of the bottle is looked up;
 // between two events of a bottle in the page, the hole is in plain view.
+// A batch of nothing but forged messages is stepped over, so an empty
+// page still means that nothing is stored after it.
 func (s *Store) readAll(ctx context.Context, from events.Cursor, limit int) (events.Page, error) {
-	page := events.Page{Next: from}
+	for {
+		page, full, err := s.readAllOnce(ctx, from, limit)
+		if err != nil || !page.Empty() || !full {
+			return page, err
+		}
+		from = page.Next
+	}
+}
+
+// readAllOnce reads one batch for readAll; full reports a whole batch.
+func (s *Store) readAllOnce(ctx context.Context, from events.Cursor, limit int) (page events.Page, full bool, err error) {
+	page = events.Page{Next: from}
 	evs, err := s.get(ctx, getRequest{Seq: from.After + 1, NextFor: s.n.events(), Batch: limit})
 	switch {
 	case errors.Is(err, errNotFound):
-		return page, nil
+		return page, false, nil
 	case err != nil:
-		return page, err
+		return page, false, err
 	case len(evs) == 0:
-		return page, nil
+		return page, false, nil
 	}
+	full = len(evs) == limit
 	prev := map[string]uint64{} // bottle -> seq of its last event so far
-	for i, ev := range evs {
+	next := from.After          // past what the page holds or stepped over
+	for _, ev := range evs {
+		if forged(ev) {
+			next = ev.Pos
+			continue
+		}
 		p, ok := prev[ev.Bottle]
 		if !ok && ev.Seq > 1 && !s.follows(ev) {
 			if p, err = s.seqBefore(ctx, ev); err != nil {
-				return page, err
+				return page, false, err
 			}
 			ok = true
 		}
 		if ok && ev.Seq > p+1 {
-			if i > 0 {
+			if len(page.Events) > 0 {
 				break // the hole opens the next page
 			}
 			page.Gaps = append(page.Gaps, events.Gap{Bottle: ev.Bottle, Last: ev.Seq - 1})
 		}
 		prev[ev.Bottle] = ev.Seq
 		page.Events = append(page.Events, ev)
+		next = ev.Pos
 	}
 	for _, ev := range page.Events {
 		s.remember(ev.Bottle, mark{seq: ev.Seq, pos: ev.Pos})
 	}
-	page.Next.After = page.Events[len(page.Events)-1].Pos
-	return page, nil
+	page.Next.After = next
+	return page, full, nil
 }
 
 // follows reports whether the store has seen the event of ev's bottle
@@ -184,7 +207,7 @@ func (s *Store) seqBefore(ctx context.Context, ev schemas.Event) (uint64, error)
 	if ev.Pos <= 1 {
 		return 0, nil
 	}
-	got, err := s.get(ctx, getRequest{MultiLast: []string{s.n.ofBottle(ev.Bottle)}, UpToSeq: ev.Pos - 1, Batch: 1024})
+	got, err := s.get(ctx, getRequest{MultiLast: []string{s.n.ofBottle(ev.Bottle)}, UpToSeq: ev.Pos - 1, Batch: 1024, positional: true})
 	if err != nil && !errors.Is(err, errNotFound) {
 		return 0, fmt.Errorf("find the event of bottle %s before position %d: %w", ev.Bottle, ev.Pos, err)
 	}

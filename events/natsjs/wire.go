@@ -20,6 +20,7 @@ const (
 	hdrExpectSubjSeq  = "Nats-Expected-Last-Subject-Sequence"
 	hdrExpectSubjName = "Nats-Expected-Last-Subject-Sequence-Subject"
 	hdrSequence       = "Nats-Sequence"
+	hdrSubject        = "Nats-Subject"
 	hdrStatus         = "Status"
 )
 
@@ -56,6 +57,24 @@ type getRequest struct {
 	Batch     int      `json:"batch,omitempty"`
 	MultiLast []string `json:"multi_last,omitempty"`
 	UpToSeq   uint64   `json:"up_to_seq,omitempty"`
+
+	// positional asks for where a bottle's writers are (head, locate),
+	// not for events to hand on: see get.
+	positional bool
+}
+
+// A message that is not an event bot-bottle wrote on its subject: a body
+// that does not decode, or that names another bottle or kind than the
+// subject does. The server's permissions check the subject, not the body,
+// so a sidecar's user could otherwise publish, on its own bottle's egress
+// subject, a decision for another bottle. get hands such a message on as
+// a placeholder (its Pos, no Kind), which readers step over.
+func forged(ev schemas.Event) bool { return ev.Kind == "" }
+
+// genuine reports whether ev, read from a message on subject, is what a
+// Store writes there.
+func (s *Store) genuine(ev schemas.Event, subject string) bool {
+	return ev.ID != "" && ev.Seq > 0 && ev.Kind != "" && s.n.subject(ev.Bottle, string(ev.Kind)) == subject
 }
 
 // errNotFound is a direct get that found nothing.
@@ -63,7 +82,11 @@ var errNotFound = errors.New("no message")
 
 // get sends a direct get and returns the events of its answer, in stream
 // order. A batch answer ends with an end-of-batch status; a single one is
-// one message or 404.
+// one message or 404. A message that is not a genuine event comes back as
+// a placeholder (forged), unless the request is positional and its body
+// decodes: then it is taken as is (a forged one can only be on the
+// subjects of a bottle whose events its user may publish, and misplaces
+// only that bottle's seqs).
 func (s *Store) get(ctx context.Context, req getRequest) ([]schemas.Event, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -75,7 +98,7 @@ func (s *Store) get(ctx context.Context, req getRequest) ([]schemas.Event, error
 	var out []schemas.Event
 	found := true
 	err = s.request(ctx, msg, func(reply *nats.Msg) (bool, error) {
-		ev, end, err := fromReply(reply)
+		ev, end, err := s.fromReply(reply, req.positional)
 		switch {
 		case err != nil:
 			return true, err
@@ -97,7 +120,7 @@ func (s *Store) get(ctx context.Context, req getRequest) ([]schemas.Event, error
 
 // fromReply decodes one message of a direct get answer; end reports the
 // end of the answer (end of batch, or nothing found).
-func fromReply(msg *nats.Msg) (ev schemas.Event, end bool, err error) {
+func (s *Store) fromReply(msg *nats.Msg, positional bool) (ev schemas.Event, end bool, err error) {
 	if len(msg.Data) == 0 && msg.Header.Get(hdrStatus) != "" {
 		switch st := msg.Header.Get(hdrStatus); st {
 		case "204", "404":
@@ -111,5 +134,12 @@ func fromReply(msg *nats.Msg) (ev schemas.Event, end bool, err error) {
 		return ev, false, fmt.Errorf("direct get: a message without its stream sequence")
 	}
 	ev, err = decode(msg.Data, pos)
-	return ev, false, err
+	switch {
+	case positional && err == nil:
+		return ev, false, nil
+	case err != nil || !positional && !s.genuine(ev, msg.Header.Get(hdrSubject)):
+		s.opts.Logger.Warn("NATS event stream: a message that is not an event written on its subject; skipped", "pos", pos, "subject", msg.Header.Get(hdrSubject))
+		return schemas.Event{Pos: pos}, false, nil
+	}
+	return ev, false, nil
 }

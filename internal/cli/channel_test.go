@@ -69,7 +69,7 @@ func TestPsAndEventsOnASharedChannel(t *testing.T) {
 
 	out, errOut, code := run(t, env, "ps", "--json")
 	var list []launcher.Info
-	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].Machine != "far-away" || list[0].Lost || list[0].Orphaned {
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].Owner.Machine != "far-away" || list[0].Lost || list[0].Orphaned {
 		t.Fatalf("ps --json: exit %d, %s %s; want far-1 running on far-away", code, out, errOut)
 	}
 	out, _, code = run(t, env, "ps")

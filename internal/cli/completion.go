@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/natsjs"
 	"github.com/bot-bottle/bot-bottle/events/sqlite"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/planner"
@@ -54,7 +56,7 @@ func (c *cli) completeBottleIDs(all bool) completer {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		var out []string
-		c.withStore(func(ctx context.Context, store *sqlite.Store) {
+		c.withStore(func(ctx context.Context, store events.Store) {
 			list, err := launcher.ListRegistry(ctx, store, all)
 			if err != nil {
 				return
@@ -74,7 +76,7 @@ func (c *cli) completeProposalIDs() completer {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		var out []string
-		c.withStore(func(ctx context.Context, store *sqlite.Store) {
+		c.withStore(func(ctx context.Context, store events.Store) {
 			views, err := review.List(ctx, store, review.Filter{Status: schemas.ProposalPending})
 			if err != nil {
 				return
@@ -94,8 +96,13 @@ func completeValues(values ...string) completer {
 	}
 }
 
-// withStore opens the home's store for reading, if it exists, for fn.
-func (c *cli) withStore(fn func(context.Context, *sqlite.Store)) {
+// withStore opens the event channel for reading, if it exists, for fn:
+// the NATS one that --events or BOT_BOTTLE_EVENTS names, else the home's.
+func (c *cli) withStore(fn func(context.Context, events.Store)) {
+	if c.channelURL() != "" {
+		c.withChannel(fn)
+		return
+	}
 	home, err := planner.DefaultHome(c.env)
 	if err != nil {
 		return
@@ -107,6 +114,26 @@ func (c *cli) withStore(fn func(context.Context, *sqlite.Store)) {
 	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
 	defer cancel()
 	store, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		return
+	}
+	defer store.Close()
+	fn(ctx, store)
+}
+
+// withChannel is withStore on NATS: it makes nothing there (NoCreate),
+// and gives up when the server does not answer within the completion's
+// time.
+func (c *cli) withChannel(fn func(context.Context, events.Store)) {
+	o, err := c.natsOptions()
+	if err != nil {
+		return
+	}
+	o.NoCreate = true
+	o.Logger = nil // a shell's completion prints nothing but candidates
+	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
+	defer cancel()
+	store, err := natsjs.Open(ctx, o)
 	if err != nil {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/events"
+	"github.com/bot-bottle/bot-bottle/events/natsjs"
 	"github.com/bot-bottle/bot-bottle/events/sqlite"
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/planner"
@@ -20,7 +21,7 @@ func newDoctorCmd(c *cli) *cobra.Command {
 	var full bool
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check the bot-bottle home: the event store's pages, free disk, undelivered events",
+		Short: "Check the event channel (the home's store, or a NATS server), free disk, undelivered events",
 		Long: `doctor checks what bot-bottle needs to record bottles and their events:
 
   disk    free space on the disk of $BOT_BOTTLE_HOME (the store's write-ahead
@@ -33,15 +34,29 @@ func newDoctorCmd(c *cli) *cobra.Command {
   spools  events that exited bot-bottles could not store; doctor delivers
           them, as every bot-bottle that opens the store does
 
+With --events nats://… (or BOT_BOTTLE_EVENTS), it checks the NATS channel
+instead of the home's store, creating nothing there (but to deliver spools):
+
+  server  it answers, takes the credentials, and has JetStream
+  stream  BOTBOTTLE_EVENTS is as the README's "Many machines" describes:
+          its subjects, limits per subject only (a stream-wide limit can
+          restart a bottle's seqs), discard old, direct get, the followers'
+          doorbell (republish), the duplicate window
+  bucket  BOTBOTTLE_OWNERS' entries expire (else a crashed machine's
+          bottles never show as lost)
+  spools  as above, delivered to the channel
+
 It prints one line per check and exits 1 when one fails, with what to do.`,
 		Example: `  bot-bottle doctor
-  bot-bottle doctor --full`,
+  bot-bottle doctor --full
+  bot-bottle doctor --events nats://nats.internal:4222`,
 		Args: noArgs("doctor"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.doctor(cmd.Context(), full)
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full", false, "run integrity_check rather than quick_check")
+	c.addChannelFlags(cmd.Flags(), true)
 	return cmd
 }
 
@@ -63,6 +78,12 @@ func (c *cli) doctor(ctx context.Context, full bool) error {
 		if status == "FAIL" {
 			failed++
 		}
+	}
+	if c.channelURL() != "" {
+		if err := c.doctorChannel(ctx, home, report); err != nil {
+			return err
+		}
+		return c.doctorDone(failed)
 	}
 
 	if free, err := sqlite.FreeSpace(path); err != nil {
@@ -108,11 +129,18 @@ func (c *cli) doctor(ctx context.Context, full bool) error {
 		report("ok", "store", fmt.Sprintf("%s: %s, every page sound (%s, %s)", path, sqlite.MiB(uint64(size)), check, took), "")
 	}
 
+	c.doctorSpools(ctx, store, home, report, func(err error) string { return hintOf(storeHint(err, path)) })
+	return c.doctorDone(failed)
+}
+
+// doctorSpools delivers the spools of exited bot-bottles to store, as
+// every bot-bottle that opens it does, and reports what it found.
+func (c *cli) doctorSpools(ctx context.Context, store events.Store, home string, report func(status, what, detail, hint string), hint func(error) string) {
 	root := launcher.SpoolRoot(home)
 	n, err := events.DeliverSpools(ctx, store, root)
 	switch {
 	case err != nil:
-		report("FAIL", "spools", fmt.Sprintf("events an exited bot-bottle spooled cannot be stored: %v", err), hintOf(storeHint(err, path)))
+		report("FAIL", "spools", fmt.Sprintf("events an exited bot-bottle spooled cannot be stored: %v", err), hint(err))
 	case n > 0:
 		report("ok", "spools", fmt.Sprintf("stored %d events that exited bot-bottles had spooled in %s", n, root), "")
 	default:
@@ -129,7 +157,6 @@ func (c *cli) doctor(ctx context.Context, full bool) error {
 			report("ok", "spools", "no undelivered events", "")
 		}
 	}
-	return c.doctorDone(failed)
 }
 
 func (c *cli) doctorDone(failed int) error {
@@ -146,4 +173,54 @@ func hintOf(err error) string {
 		return h.hint
 	}
 	return ""
+}
+
+// doctorChannel checks the NATS channel the flags name (natsjs.Inspect),
+// then delivers the home's spools to it, opening a store only when there
+// are some.
+func (c *cli) doctorChannel(ctx context.Context, home string, report func(status, what, detail, hint string)) error {
+	o, err := c.natsOptions()
+	if err != nil {
+		return err
+	}
+	found, err := natsjs.Inspect(ctx, o)
+	if err != nil {
+		report("FAIL", "server", err.Error(), hintOf(channelHint(err)))
+		return nil
+	}
+	usable := true
+	for _, f := range found {
+		status := "ok"
+		switch {
+		case f.Failed:
+			status, usable = "FAIL", false
+		case f.Warn:
+			status = "warn"
+		}
+		report(status, f.What, f.Detail, f.Hint)
+	}
+	root := launcher.SpoolRoot(home)
+	pending := 0
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if events.SpoolPending(filepath.Join(root, e.Name())) {
+			pending++
+		}
+	}
+	switch {
+	case pending == 0:
+		report("ok", "spools", "no undelivered events", "")
+		return nil // and nothing opened: a store would make the stream
+	case !usable:
+		report("FAIL", "spools", fmt.Sprintf("%d spools in %s not delivered: the channel fails a check above", pending, root), "")
+		return nil
+	}
+	store, err := c.openChannel()
+	if err != nil {
+		report("FAIL", "spools", "not delivered: "+err.Error(), hintOf(err))
+		return nil
+	}
+	defer store.Close()
+	c.doctorSpools(ctx, store, home, report, func(error) string { return "" })
+	return nil
 }

@@ -99,7 +99,7 @@ func printBottles(c *cli, list []launcher.Info) error {
 		if in.AgentHome != "" {
 			home = filepath.Join(launcher.AgentHomesDir, filepath.Base(in.AgentHome))
 		}
-		machine := in.Machine
+		machine := in.Owner.Machine
 		if machine == "" {
 			machine = "-" // recorded before machines were named: this one
 		}
