@@ -95,6 +95,12 @@ func (l *workdirLock) release() {
 // folder: busy says so, and the caller tries again a little later.
 func exclusiveWorkdir(workdir string) (held []folderHold, ok, busy bool) {
 	for d := workdir; ; d = filepath.Dir(d) {
+		if d == filepath.Dir(d) && d != workdir {
+			// The root is never a workdir (checkWorkdir refuses it), so no
+			// bottle holds it; locking it would only make the probes of
+			// every home on the machine wait for each other.
+			return held, true, false
+		}
 		h, err := holdExclusive(d)
 		switch {
 		case err == nil:

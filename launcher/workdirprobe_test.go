@@ -26,6 +26,12 @@ func TestProbesShareTheFoldersAbove(t *testing.T) {
 	if !ok || busy {
 		t.Fatalf("probe of %s: ok %v busy %v", a, ok, busy)
 	}
+	heldFolders.Lock()
+	root := heldFolders.m["/"]
+	heldFolders.Unlock()
+	if root != nil {
+		t.Error("a probe locked /, which no bottle can hold: the probes of every home would wait for each other")
+	}
 	hb, ok, busy := exclusiveWorkdir(b)
 	if !ok || busy {
 		t.Fatalf("a probe of a sibling while the first holds the parent: ok %v busy %v", ok, busy)
