@@ -30,7 +30,7 @@ func fleetSizes(b *testing.B) []int {
 // fleetProbes is how many launches are timed at each size.
 const fleetProbes = 20
 
-// BenchmarkManyBottles grows a fleet of idle bottles (`sleep 900`, local
+// BenchmarkManyBottles grows a fleet of idle bottles (`sleep 3600`, local
 // backend, a workdir each) and, at each size N of $BOT_BOTTLE_FLEET
 // (default 10,100,1000), times 20 more launches one after another (p50
 // and p99 in ms; p99 of 20 is their largest), `bot-bottle ps` (median of 3),

@@ -107,7 +107,7 @@ func (f *fleet) workdir(i int) string {
 	return dir
 }
 
-// launch starts one more bottle (`sleep 900`) and returns how long its
+// launch starts one more bottle (`sleep 3600`) and returns how long its
 // owner took to say it runs: bottle_launch's round trip, or from starting
 // `bot-bottle launch` to its "is running" line.
 func (f *fleet) launch() (time.Duration, error) {
@@ -118,7 +118,7 @@ func (f *fleet) launch() (time.Duration, error) {
 	if f.serve {
 		start := time.Now()
 		res, err := f.op.CallTool(context.Background(), &sdk.CallToolParams{Name: "bottle_launch",
-			Arguments: map[string]any{"name": "demo", "command": []string{"sleep", "900"}, "workdir": dir}})
+			Arguments: map[string]any{"name": "demo", "command": []string{"sleep", "3600"}, "workdir": dir}})
 		took := time.Since(start)
 		if err != nil {
 			return took, err
@@ -136,7 +136,7 @@ func (f *fleet) launch() (time.Duration, error) {
 		f.mu.Unlock()
 		return took, nil
 	}
-	cmd := exec.Command(f.e.bin, "launch", "--backend", "local", "--workdir", dir, "demo", "--", "sleep", "900")
+	cmd := exec.Command(f.e.bin, "launch", "--backend", "local", "--workdir", dir, "demo", "--", "sleep", "3600")
 	cmd.Env, cmd.Dir = f.e.env, dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
