@@ -22,9 +22,9 @@ import (
 const AuditFile = "audit.jsonl"
 
 // AuditKinds are the kinds the audit log records by default: what an
-// operator decided, what was applied, every routes reload, and every push
-// through a git gate.
-var AuditKinds = []schemas.Kind{schemas.KindDecision, schemas.KindApplied, schemas.KindReload, schemas.KindGitPush}
+// operator decided, what was applied, every routes reload, every end of a
+// time-limited approval, and every push through a git gate.
+var AuditKinds = []schemas.Kind{schemas.KindDecision, schemas.KindApplied, schemas.KindReload, schemas.KindRouteExpired, schemas.KindGitPush}
 
 // KindAuditGap marks an audit line that says events were removed by
 // retention before the audit log could record them.

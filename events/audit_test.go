@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,8 @@ func auditable(t testing.TB, bottle string, i int) schemas.Event {
 		return storetest.Event(t, bottle, schemas.KindDecision, map[string]any{"n": i, "verdict": "approve"})
 	case 3:
 		return storetest.Event(t, bottle, schemas.KindReload, schemas.Reload{OK: true, Source: "decision", Before: i, After: i + 1})
+	case 5: // a time-limited approval ending is a change of what the bottle may reach
+		return storetest.Event(t, bottle, schemas.KindRouteExpired, schemas.RouteExpired{ProposalID: fmt.Sprint("p", i), Bottle: bottle, For: "30m"})
 	}
 	return denial(t, bottle, i)
 }

@@ -14,7 +14,9 @@
 //     with no hook and no config but the gate's own).
 //   - Push: the gate reads the ref updates itself, indexes the pack into a
 //     quarantine object folder (`git index-pack --strict`, the mirror as
-//     its alternate), and decides before anything moves: refs outside the
+//     its alternate; bounded in time and in heap, since a few bytes of
+//     deltas can describe a blob of any size and git runs on the host,
+//     outside the bottle's limits), and decides before anything moves: refs outside the
 //     repo's push patterns, deletions and non-fast-forwards (unless force)
 //     are refused; the new commits (`new --not --all`, the mirror's refs
 //     being what the upstream had) are scanned with the dlp package's

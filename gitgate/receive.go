@@ -139,6 +139,14 @@ func (g *Gate) unpack(ctx context.Context, rs *repoState, q *quarantine, pack io
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("index-pack: %w", err)
 	}
+	// Before a byte of the pack goes in: a few bytes of deltas can
+	// describe a blob of any size, which index-pack builds whole.
+	limit := g.unpackMemory()
+	if err := limitMemory(cmd.Process.Pid, limit); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return fmt.Errorf("index-pack: %w", err)
+	}
 	copied := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(stdin, pack)
@@ -150,6 +158,10 @@ func (g *Gate) unpack(ctx context.Context, rs *repoState, q *quarantine, pack io
 		if ctx.Err() == context.DeadlineExceeded {
 			return timedOut
 		}
+		if strings.Contains(stderr.String(), "Out of memory") {
+			return fmt.Errorf("the push needs more than %d MiB to unpack, the gate's bound: it holds a blob far larger than the gate scans (%d bytes), or deltas built to exhaust memory",
+				limit>>20, g.cfg.MaxScan)
+		}
 		return fmt.Errorf("index-pack: %v: %s", err, tail(stderr.String(), 2))
 	}
 	// The body is read to its end before the answer is written, as a
@@ -160,6 +172,13 @@ func (g *Gate) unpack(ctx context.Context, rs *repoState, q *quarantine, pack io
 	case <-ctx.Done():
 		return timedOut
 	}
+}
+
+// unpackMemory bounds index-pack's heap: what a push within the bounds
+// needs (its largest blob, at most MaxScan, with its delta base and
+// result, and git's delta base cache) and no more.
+func (g *Gate) unpackMemory() uint64 {
+	return 256<<20 + 3*uint64(g.cfg.MaxScan)
 }
 
 // serveReceivePack answers POST /git-receive-pack: the push is read,

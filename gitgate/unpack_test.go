@@ -1,7 +1,11 @@
 package gitgate
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
+	"crypto/sha1"
+	"encoding/binary"
 	"io"
 	"os"
 	"strings"
@@ -9,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/dlp/dlptest"
+	"golang.org/x/sys/unix"
 )
 
 // blockingReader is a push body that sends a pack header and then never
@@ -52,5 +57,96 @@ func TestUnpackIsBounded(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("the gate waited a minute on a push bounded at 300ms")
+	}
+}
+
+// deltaBomb is a pack of two objects: a 64 KiB blob, and a delta on it
+// whose 1-byte instructions each copy the whole base, so that a few KiB
+// of pack describe a blob of size bytes, which index-pack must build in
+// memory to name it.
+func deltaBomb(t *testing.T, size int) []byte {
+	t.Helper()
+	const baseSize = 1 << 16
+	var pack bytes.Buffer
+	pack.WriteString("PACK")
+	binary.Write(&pack, binary.BigEndian, uint32(2))
+	binary.Write(&pack, binary.BigEndian, uint32(2))
+	header := func(typ, n int) {
+		b := byte(typ<<4) | byte(n&15)
+		n >>= 4
+		for n > 0 {
+			pack.WriteByte(b | 0x80)
+			b = byte(n & 127)
+			n >>= 7
+		}
+		pack.WriteByte(b)
+	}
+	deflate := func(data []byte) {
+		zw := zlib.NewWriter(&pack)
+		zw.Write(data)
+		zw.Close()
+	}
+	varint := func(b *bytes.Buffer, n int) {
+		for n >= 0x80 {
+			b.WriteByte(byte(n) | 0x80)
+			n >>= 7
+		}
+		b.WriteByte(byte(n))
+	}
+	baseAt := pack.Len()
+	header(3, baseSize) // blob
+	deflate(bytes.Repeat([]byte("a"), baseSize))
+	var delta bytes.Buffer
+	varint(&delta, baseSize)
+	varint(&delta, size)
+	for n := 0; n < size; n += baseSize {
+		delta.WriteByte(0x80) // copy 0x10000 bytes from offset 0
+	}
+	deltaAt := pack.Len()
+	header(6, delta.Len()) // ofs-delta
+	off := deltaAt - baseAt
+	enc := []byte{byte(off & 127)}
+	for off >>= 7; off > 0; off >>= 7 {
+		off--
+		enc = append([]byte{byte(128 | off&127)}, enc...)
+	}
+	pack.Write(enc)
+	deflate(delta.Bytes())
+	sum := sha1.Sum(pack.Bytes())
+	pack.Write(sum[:])
+	return pack.Bytes()
+}
+
+// TestUnpackMemoryIsBounded: a push of a few KiB that describes a 1 GiB
+// blob is refused while git builds it, within a bound on the memory of
+// the gate's git (which runs on the host, outside the bottle's limits),
+// and the refusal says why. Measured from the kernel: the largest
+// resident size of any child this test process reaped.
+func TestUnpackMemoryIsBounded(t *testing.T) {
+	f := newTunedGateFixture(t, dlptest.Random(32), nil, func(c *Config) { c.MaxScan = 1 << 20 })
+	f.clone(t)
+	g := f.gate
+	rs := g.repos["app"]
+	q, err := g.newQuarantine(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(q.dir)
+	bomb := deltaBomb(t, 1<<30)
+	t.Logf("the pack is %d bytes", len(bomb))
+	err = g.unpack(context.Background(), rs, q, bytes.NewReader(bomb))
+	var ru unix.Rusage
+	if e := unix.Getrusage(unix.RUSAGE_CHILDREN, &ru); e != nil {
+		t.Fatal(e)
+	}
+	peak := ru.Maxrss << 10 // KiB
+	t.Logf("unpack: %v; the largest child's peak resident size: %d MiB", err, peak>>20)
+	if err == nil {
+		t.Errorf("a pack describing a 1 GiB blob was unpacked (bound %d bytes)", g.cfg.MaxScan)
+	} else if !strings.Contains(err.Error(), "memory") {
+		t.Errorf("the refusal does not say the push needed too much memory: %v", err)
+	}
+	if peak > 512<<20 {
+		t.Errorf("the gate's git reached %d MiB unpacking it", peak>>20)
 	}
 }

@@ -62,6 +62,10 @@ type Spec struct {
 	Protect *bottleinit.Protect
 	// HostHome is the invoking user's home, hidden by the local backend.
 	HostHome string
+	// Hide are the host paths the manifest hides (schemas.HiddenPath),
+	// which the local backend hides besides its own list; a container sees
+	// only its image anyway.
+	Hide []string
 	// HostPath and HostUser are the host's PATH and USER: the only host
 	// variables a backend may pass on (the local bottle runs the host's
 	// programs as the host's user).
@@ -147,4 +151,13 @@ type Owner struct {
 	// Machine is the machine the owner runs on (ThisMachine there);
 	// empty in records from before machines were named: this one.
 	Machine string `json:"machine,omitempty"`
+}
+
+// hiddenPaths lists the host paths plan hides.
+func hiddenPaths(plan *schemas.Plan) []string {
+	out := make([]string, 0, len(plan.Hide))
+	for _, h := range plan.Hide {
+		out = append(out, h.Path)
+	}
+	return out
 }

@@ -266,6 +266,7 @@ func (l *Launcher) spec(b *Bottle, be Backend, o Options, command []string) *Spe
 		AgentHome:    b.home,
 		ReadonlyRoot: o.ReadonlyRoot,
 		HostHome:     l.cfg.HostEnv["HOME"],
+		Hide:         hiddenPaths(b.plan),
 		HostPath:     l.cfg.HostEnv["PATH"],
 		HostUser:     l.cfg.HostEnv["USER"],
 		Image:        image,

@@ -86,7 +86,7 @@ func (s agentSource) openRepo() (*beneath.Dir, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("repository folder %w", err)
+		return nil, fmt.Errorf("repository folder %w", err) // a beneath.Error: its path is quoted when it must be
 	}
 	return d, nil
 }
@@ -101,43 +101,47 @@ type foundAgent struct {
 
 // findAgent reads the agent called name: the home's, else the
 // repository's. A repository file is read beneath its folder, never
-// through a symlink, bounded.
+// through a symlink, bounded. When the home has the agent the repository's
+// file is never read, only looked at (without following a link) to name it
+// as hidden: whatever a repository plants under that name (a symlink, a
+// fifo, a huge file) cannot stop the operator's own agent.
 func (s agentSource) findAgent(name string) (*foundAgent, error) {
 	if why := schemas.CheckAgentName(name); why != "" {
 		return nil, fmt.Errorf("agent %q: %s", name, why)
 	}
+	repoRel := "agents/" + name + ".md"
+	repoPath := filepath.Join(s.repoDir(), filepath.FromSlash(repoRel))
 	homePath := filepath.Join(AgentsDir(s.home), name+".md")
 	homeSrc, err := readHomeFile(homePath, schemas.MaxAgentSize)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("agent %q: %w", name, err)
-	}
-	repo, rerr := s.openRepo()
-	if rerr != nil {
-		return nil, fmt.Errorf("agent %q: %w", name, rerr)
-	}
-	var repoSrc []byte
-	repoRel := "agents/" + name + ".md"
-	if repo != nil {
-		defer repo.Close()
-		repoSrc, rerr = repo.ReadFile(repoRel, repoLimits(schemas.MaxAgentSize))
-		if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			return nil, fmt.Errorf("agent %q: in %s: %w", name, s.repoDir(), rerr)
-		}
-	}
-	repoPath := filepath.Join(s.repoDir(), filepath.FromSlash(repoRel))
 	switch {
-	case homeSrc != nil:
+	case err == nil:
 		f := &foundAgent{path: homePath, src: homeSrc}
-		if repoSrc != nil {
-			f.shadowed = repoPath
+		if s.repo != "" {
+			if _, err := os.Lstat(repoPath); err == nil {
+				f.shadowed = repoPath
+			}
 		}
 		return f, nil
-	case repoSrc != nil:
-		return &foundAgent{path: repoPath, src: repoSrc, fromRepo: true}, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("agent %q: %w", name, err)
+	}
+	repo, err := s.openRepo()
+	if err != nil {
+		return nil, fmt.Errorf("agent %q: %w", name, err)
+	}
+	if repo != nil {
+		defer repo.Close()
+		src, err := repo.ReadFile(repoRel, repoLimits(schemas.MaxAgentSize))
+		if err == nil {
+			return &foundAgent{path: repoPath, src: src, fromRepo: true}, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("agent %q: in %s: %w", name, schemas.ShowPath(s.repoDir()), err)
+		}
 	}
 	where := AgentsDir(s.home)
 	if s.repo != "" {
-		where += " or " + filepath.Join(s.repoDir(), "agents")
+		where += " or " + schemas.ShowPath(filepath.Join(s.repoDir(), "agents"))
 	}
 	return nil, fmt.Errorf("agent %q: %w in %s (have: %s)", name, ErrAgentNotFound, where, strings.Join(s.listAgents(), ", "))
 }

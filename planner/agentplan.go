@@ -46,7 +46,18 @@ func agentTargets(template string) (instructions, skills string, ok bool) {
 // without following a symlink, bounded, and only ever written as files
 // into the agent's home. Every located problem (the bottle, each skill) is
 // reported at once.
+//
+// The workdir is resolved first (absolute, symlinks followed), as launch
+// resolves the folder it mounts: a relative or linked spelling must not
+// plan another repository's agent than the bottle will see.
 func (p *Planner) PlanAgent(name, workdir string) (*schemas.Plan, error) {
+	if workdir != "" {
+		real, err := resolveWorkdir(workdir)
+		if err != nil {
+			return nil, fmt.Errorf("agent %q: %w", name, err)
+		}
+		workdir = real
+	}
 	src := newAgentSource(p.Home, workdir)
 	found, err := src.findAgent(name)
 	if err != nil {
@@ -90,7 +101,7 @@ func (p *Planner) PlanAgent(name, workdir string) (*schemas.Plan, error) {
 	}
 	var warnings []string
 	if found.shadowed != "" {
-		warnings = append(warnings, fmt.Sprintf("the repository's agent %s (%s) is hidden by the home's", name, found.shadowed))
+		warnings = append(warnings, fmt.Sprintf("the repository's agent %s (%s) is hidden by the home's", name, schemas.ShowPath(found.shadowed)))
 	}
 	budget := &skillBudget{bytes: schemas.MaxSkillsBytes, entries: schemas.MaxSkillEntries}
 	for i, s := range a.Skills {
@@ -104,7 +115,7 @@ func (p *Planner) PlanAgent(name, workdir string) (*schemas.Plan, error) {
 			continue
 		}
 		if shadowed != "" {
-			warnings = append(warnings, fmt.Sprintf("the repository's skill %s (%s) is hidden by the home's", s, shadowed))
+			warnings = append(warnings, fmt.Sprintf("the repository's skill %s (%s) is hidden by the home's", s, schemas.ShowPath(shadowed)))
 		}
 		sk.plan.Into = skillsDir + "/" + s
 		ap.Skills = append(ap.Skills, sk.plan)
@@ -122,12 +133,25 @@ func (p *Planner) PlanAgent(name, workdir string) (*schemas.Plan, error) {
 	if src.repo != "" {
 		if fi, err := os.Lstat(filepath.Join(src.repoDir(), "bottles")); err == nil && fi.IsDir() {
 			warnings = append(warnings, fmt.Sprintf("ignoring %s: bottles load only from %s (a repository cannot declare a bottle)",
-				filepath.Join(src.repoDir(), "bottles"), BottlesDir(p.Home)))
+				schemas.ShowPath(filepath.Join(src.repoDir(), "bottles")), BottlesDir(p.Home)))
 		}
 	}
 	plan.Agent = ap
 	plan.Warnings = append(plan.Warnings, warnings...)
 	return plan, nil
+}
+
+// resolveWorkdir returns the real absolute path of a workdir that exists.
+func resolveWorkdir(workdir string) (string, error) {
+	abs, err := filepath.Abs(workdir)
+	if err != nil {
+		return "", fmt.Errorf("workdir %s: %w", schemas.ShowPath(workdir), err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("workdir %s: %w", schemas.ShowPath(abs), err)
+	}
+	return real, nil
 }
 
 func orNone(template string) string {

@@ -78,6 +78,7 @@ func FormatPlan(w io.Writer, plan *schemas.Plan) error {
 
 	formatGitGate(&b, plan.GitGate)
 	formatWorkdir(&b, plan.Workdir)
+	formatHide(&b, plan.Hide)
 	formatResources(&b, plan.Resources)
 
 	if len(plan.Warnings) > 0 {

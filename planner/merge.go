@@ -9,7 +9,7 @@ import (
 // folded is a manifest chain merged by the extends rules: env merges (later
 // wins), routes concatenate (a later route for the same host replaces the
 // earlier), agent_provider, resources fields and runtime are last-wins
-// scalars, workdir.writable concatenates. Every value keeps
+// scalars, workdir.writable and hide concatenate. Every value keeps
 // where it was written, so errors found after merging still point at a file.
 type folded struct {
 	chain     []string // bottle files, in fold order, each once
@@ -18,6 +18,7 @@ type folded struct {
 	resources resourceFields
 	replaced  []schemas.ReplacedRoute
 	writable  []schemas.WritablePlan // workdir.writable, concatenated (see addWritable)
+	hide      []schemas.HidePlan     // hide, concatenated (see addHide)
 	dlp       string                 // the bottle's dlp.on_match, last-wins; "" when no manifest sets it
 	// runtime is the last runtime written along the chain, and where.
 	runtime   string
@@ -76,6 +77,9 @@ func (f *folded) absorb(p *folded) {
 	for _, w := range p.writable {
 		f.addWritable(w)
 	}
+	for _, h := range p.hide {
+		f.addHide(h)
+	}
 	for _, r := range p.liveRoutes() {
 		f.addRoute(r)
 	}
@@ -94,6 +98,7 @@ func (f *folded) absorbManifest(m *schemas.Manifest, short string) {
 		f.provider.overlay(providerOf(m.AgentProvider))
 	}
 	f.absorbWorkdir(m.Workdir, short)
+	f.absorbHide(m, short)
 	if m.DLP != nil {
 		f.dlp = m.DLP.OnMatch
 	}

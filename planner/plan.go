@@ -94,6 +94,7 @@ func (p *Planner) plan(l *loader, name string) (*schemas.Plan, error) {
 		Slots:    []schemas.TokenSlot{},
 		Files:    prov.files,
 		Workdir:  workdirPlan(f.writable),
+		Hide:     f.hide,
 		Warnings: append([]string{}, prov.warn...),
 	}
 	routes, replaced := ownProviderHosts(prov.routes, f.liveRoutes())

@@ -57,13 +57,13 @@ func (s agentSource) loadSkill(name string, budget *skillBudget) (sk *loadedSkil
 			defer repo.Close()
 			dir, err = repo.OpenDir("skills/" + name)
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, "", fmt.Errorf("skill %q: %s: %w", name, repoPath, err)
+				return nil, "", fmt.Errorf("skill %q: %s: %w", name, schemas.ShowPath(repoPath), err)
 			}
 		}
 		if dir == nil {
 			where := SkillsDir(s.home)
 			if s.repo != "" {
-				where += " or " + filepath.Join(s.repoDir(), "skills")
+				where += " or " + schemas.ShowPath(filepath.Join(s.repoDir(), "skills"))
 			}
 			return nil, "", fmt.Errorf("skill %q %w in %s (have: %s)", name, ErrAgentNotFound, where, strings.Join(s.listSkills(), ", "))
 		}
@@ -78,7 +78,7 @@ func (s agentSource) loadSkill(name string, budget *skillBudget) (sk *loadedSkil
 		RefuseHardLinks: origin == schemas.FromRepository,
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("skill %q (%s): %w", name, source, err)
+		return nil, "", fmt.Errorf("skill %q (%s): %w", name, schemas.ShowPath(source), err)
 	}
 	sk = &loadedSkill{files: files, plan: schemas.SkillPlan{Name: name, Origin: origin, Source: source, Files: len(files)}}
 	var meta *schemas.Skill
@@ -97,7 +97,7 @@ func (s agentSource) loadSkill(name string, budget *skillBudget) (sk *loadedSkil
 	budget.bytes -= sk.plan.Bytes
 	budget.entries -= len(files) + len(dirs)
 	if meta == nil {
-		return nil, "", fmt.Errorf("skill %q (%s): no %s: a skill folder holds a %s with its name and description", name, source, schemas.SkillFile, schemas.SkillFile)
+		return nil, "", fmt.Errorf("skill %q (%s): no %s: a skill folder holds a %s with its name and description", name, schemas.ShowPath(source), schemas.SkillFile, schemas.SkillFile)
 	}
 	sk.plan.Description = schemas.Flatten(meta.Description, 200)
 	return sk, shadowed, nil

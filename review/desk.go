@@ -151,7 +151,7 @@ func (d *Desk) Decide(ctx context.Context, dec schemas.Decision, wait time.Durat
 		return nil, fmt.Errorf("decide %q: a refused push can be released (approve) or kept refused (deny), not modified", v.ID)
 	}
 	if !ChangesRoutes(v.Kind) && dec.For != "" {
-		return nil, fmt.Errorf("decide %q: for: a %s is released once; it adds no route, so there is nothing to limit in time", v.ID, map[bool]string{true: "refused push", false: "held request"}[v.Kind == schemas.ProposalPush])
+		return nil, fmt.Errorf("decide %q: for: a %s is released once; it adds no route, so there is nothing to limit in time", v.ID, KindName(v.Kind))
 	}
 	store := d.cfg.Channel.Store()
 	from, err := store.Head(ctx, v.Bottle)

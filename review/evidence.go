@@ -135,6 +135,15 @@ func ChangesRoutes(kind string) bool {
 	return kind != schemas.ProposalRelease && kind != schemas.ProposalPush
 }
 
+// KindName names a proposal kind that adds no route, for a person: a
+// "refused push" or a "held request".
+func KindName(kind string) string {
+	if kind == schemas.ProposalPush {
+		return "refused push"
+	}
+	return "held request"
+}
+
 // effects says what approve (once) and approve + persist do to v.
 func effects(v View) (once, persist Effect) {
 	switch v.Kind {

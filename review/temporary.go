@@ -61,7 +61,7 @@ func (o *Owner) track(proposal string, before *schemas.RoutesFile, rule schemas.
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	prev := o.grants[key]
-	delete(o.grants, key) // superseded: its expiry finds another grant (or none) and does nothing
+	delete(o.grants, key) // superseded: its expiry finds another grant (or none), changes nothing and says so
 	if limit <= 0 {
 		return time.Time{}
 	}

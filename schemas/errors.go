@@ -17,13 +17,14 @@ type Location struct {
 // String formats the location as file:line:col, dropping the parts that are
 // unknown.
 func (l Location) String() string {
+	file := ShowPath(l.File) // a repository's folder name may carry anything
 	switch {
 	case l.Line == 0:
-		return l.File
+		return file
 	case l.File == "":
 		return fmt.Sprintf("%d:%d", l.Line, l.Col)
 	default:
-		return fmt.Sprintf("%s:%d:%d", l.File, l.Line, l.Col)
+		return fmt.Sprintf("%s:%d:%d", file, l.Line, l.Col)
 	}
 }
 

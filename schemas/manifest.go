@@ -22,6 +22,8 @@ type Manifest struct {
 	// GitGate is the bottle's git gate: the repos the agent fetches and
 	// pushes through its owner, who holds the credentials.
 	GitGate *GitGate `yaml:"git-gate" json:"git-gate,omitempty"`
+	// Hide names host paths a local bottle must not see (see HiddenPath).
+	Hide []string `yaml:"hide" json:"hide,omitempty"`
 
 	// At is where the manifest's top-level mapping starts, KeyAt where each
 	// top-level key was written, ExtendsAt where each parent was named and
@@ -30,6 +32,7 @@ type Manifest struct {
 	KeyAt     map[string]Location `yaml:"-" json:"-"`
 	ExtendsAt []Location          `yaml:"-" json:"-"`
 	EnvAt     map[string]Location `yaml:"-" json:"-"`
+	HideAt    []Location          `yaml:"-" json:"-"`
 }
 
 // Names is a list of bottle names that may be written as a single scalar

@@ -16,6 +16,9 @@ type Plan struct {
 	Env      []EnvVar        `json:"env"`
 	Files    []AgentFile     `json:"files,omitempty"`
 	Workdir  WorkdirPlan     `json:"workdir"`
+	// Hide are the host paths the manifest chain hides from a local
+	// bottle, besides the backend's own list.
+	Hide []HidePlan `json:"hide,omitempty"`
 	// Resources are the limits the backend enforces on the bottle.
 	Resources PlannedResources `json:"resources"`
 	// Runtime is the manifest's runtime (RuntimeAuto when none sets it);

@@ -163,6 +163,7 @@ func (m *Manifest) Validate() Errors {
 	if m.Workdir != nil {
 		errs = append(errs, m.Workdir.validate()...)
 	}
+	errs = append(errs, m.validateHide()...)
 	if _, ok := m.KeyAt["dlp"]; ok {
 		errs = append(errs, m.DLP.validate("dlp", m.KeyAt["dlp"])...)
 	}

@@ -60,6 +60,13 @@ var ProtectedPaths = []ProtectedPath{
 	{".zshrc", "shell start-up file"},
 	{".zprofile", "shell start-up file"},
 	{".ripgreprc", "ripgrep config (its --pre option runs a command)"},
+	{".pre-commit-config.yaml", "pre-commit runs the hooks it names at your next git commit"},
+	{".husky", "husky's hook scripts, which git runs on commit and push"},
+	{"lefthook.yml", "lefthook runs the commands it names on git commit and push"},
+	{".lefthook.yml", "lefthook runs the commands it names on git commit and push"},
+	{"mise.toml", "mise runs its hooks and env scripts when you enter the folder"},
+	{".mise.toml", "mise runs its hooks and env scripts when you enter the folder"},
+	{".devcontainer", "VS Code and Codespaces build and run what it names when you reopen in a container"},
 }
 
 // IsProtectedName reports whether name is the Name of an entry of

@@ -163,7 +163,7 @@ func lockHolders(path string) []string {
 	defer f.Close()
 	// "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; the lines of
 	// blocked waiters read "1: -> FLOCK ..." and are skipped.
-	want := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	want := fmt.Sprintf("%02x:%02x:%d", unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev)), st.Ino) //nolint:unconvert // Dev is int32 on darwin
 	var pids []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

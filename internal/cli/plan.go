@@ -158,14 +158,7 @@ func (c *cli) planAgent(p *planner.Planner, name string, args []string, workdir 
 	if workdir == "" {
 		workdir = c.workDir
 	}
-	abs, err := filepath.Abs(workdir)
-	if err != nil {
-		return fmt.Errorf("plan --agent %s: workdir %s: %w", name, workdir, err)
-	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = real
-	}
-	plan, err := p.PlanAgent(name, abs)
+	plan, err := p.PlanAgent(name, workdir) // it resolves the workdir as launch does
 	if err != nil {
 		if errors.Is(err, planner.ErrAgentNotFound) {
 			return withHint(err, "add "+filepath.Join(planner.AgentsDir(p.Home), name+".md")+" (bot-bottle init writes an example)")

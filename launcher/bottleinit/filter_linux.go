@@ -51,16 +51,6 @@ func denyRule(nr uint32, errno unix.Errno) sysRule {
 	return sysRule{nr: nr, modeArg: -1, flagsArg: -1, errno: errno}
 }
 
-// Filter says what the command's seccomp filter refuses.
-type Filter struct {
-	// Setid refuses setuid and setgid mode bits, and the ways around the
-	// check (openat2's mode in a struct, io_uring's own open).
-	Setid bool `json:"setid,omitempty"`
-	// Xattr refuses setting extended attributes, with EOPNOTSUPP so that
-	// copying tools carry on as on a filesystem without them.
-	Xattr bool `json:"xattr,omitempty"`
-}
-
 // program builds the BPF program for the tables of this architecture.
 func (f Filter) program(tables []archRules) ([]bpf.Instruction, error) {
 	var prog []bpf.Instruction

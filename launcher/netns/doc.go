@@ -4,8 +4,10 @@
 //
 // The network namespace has loopback and nothing else, so the only way out
 // is the init's forwarder to the owner's proxy socket. The mount namespace
-// hides the host's homes, the bot-bottle home, temporary folders and
-// runtime sockets (the Docker socket among them) under empty tmpfs mounts,
+// hides the host's homes, the bot-bottle home, temporary folders, runtime
+// sockets (the Docker socket among them), and where hosts keep data, mounts,
+// mail, logs and TLS keys (/srv, /mnt, /media, /var/log, …: a file there is
+// often world-readable) under empty tmpfs mounts,
 // password hashes and host keys under /dev/null, replaces /dev with the
 // harmless devices only, then binds the workdir back read-write; the
 // command runs in a nested user namespace where those mounts are locked.

@@ -3,8 +3,10 @@ package netns_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -38,6 +40,8 @@ type fixture struct {
 	// agentHome, when set, is the kept agent home the bottle mounts as
 	// its HOME.
 	agentHome string
+	// hide are the host paths the manifest hides.
+	hide []string
 }
 
 const proxyPort, mcpPort = 3128, 3129
@@ -108,7 +112,7 @@ func (f *fixture) start(readonly bool, out io.Writer, command ...string) launche
 	f.t.Helper()
 	spec := &launcher.Spec{
 		BottleID: f.id, Home: f.bbHome, Owner: launcher.Self(), RunDir: f.rd, Workdir: f.workdir,
-		ReadonlyRoot: readonly, HostHome: f.hostHome, HostPath: os.Getenv("PATH"), AgentHome: f.agentHome,
+		ReadonlyRoot: readonly, HostHome: f.hostHome, HostPath: os.Getenv("PATH"), AgentHome: f.agentHome, Hide: f.hide,
 		Init: bottleinit.Config{
 			Command: command,
 			Env:     []string{"HTTP_PROXY=http://127.0.0.1:3128", "http_proxy=http://127.0.0.1:3128", "BOT_BOTTLE_ID=" + f.id},
@@ -211,6 +215,27 @@ func TestHostSecretsHidden(t *testing.T) {
 		if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// World-readable files where hosts keep data, mounts, mail and logs:
+	// readable by any user, so by the bottle unless the folder is hidden.
+	for _, dir := range []string{"/srv", "/mnt", "/media", "/var/backups", "/var/log", "/var/mail", "/var/spool"} {
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		d, err := os.MkdirTemp(dir, "bot-bottle-hidden-")
+		if errors.Is(err, fs.ErrPermission) {
+			continue // the unprivileged run: root's run plants these
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		os.Chmod(d, 0o755)
+		p := filepath.Join(d, "data")
+		if err := os.WriteFile(p, []byte("world-readable-in-"+dir), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		secrets[p] = "world-readable-in-" + dir
 	}
 	os.WriteFile(filepath.Join(f.workdir, "README"), []byte("work-visible"), 0o644)
 	var script strings.Builder

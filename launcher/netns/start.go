@@ -31,6 +31,14 @@ var hiddenDirs = []string{
 	"/var/lib/containerd", // the same for containerd
 	"/var/lib/lxd",        // LXD's socket: root on the host
 	"/var/snap/lxd",       // the same, installed from a snap
+	"/srv",                // data the host serves
+	"/mnt",                // file systems the host mounted: disks, shares, backups
+	"/media",              // the same, removable
+	"/var/backups",        // copies of the host's account and package files
+	"/var/log",            // what every service logged: commands, hosts, sometimes tokens
+	"/var/mail",           // users' mail
+	"/var/spool",          // mail, cron tables and print jobs queued
+	"/etc/ssl/private",    // TLS keys (the ssl-cert group reads them)
 	"/etc/shadow",         // password hashes (files are covered by /dev/null)
 	"/etc/gshadow",
 }
@@ -79,7 +87,11 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 		m, _ := filepath.Glob(g)
 		hide = append(hide, m...)
 	}
-	hide = nonEmpty(hide)
+	asked, err := manifestHidden(spec.Hide, spec.Workdir)
+	if err != nil {
+		return nil, err
+	}
+	hide = nonEmpty(append(hide, asked...))
 	cfg.Env = completeEnv(cfg.Env, cfg.Home, bottlePath(spec.HostPath, hide, spec.Workdir), spec.HostUser)
 	// No bottle leaves a setuid or setgid file; where its files are root's
 	// on disk, no file capability either.

@@ -122,7 +122,7 @@ func (r *Interactive) answer(ctx context.Context, v review.View, ask func(string
 		a := strings.ToLower(answer)
 		if !routes && (a == "p" || a == "m") {
 			fmt.Fprintf(r.Out, "%s: a %s is released once or refused; it changes no route, so there is nothing to persist or modify\n",
-				a, kindName(v.Kind))
+				a, review.KindName(v.Kind))
 			continue
 		}
 		switch a {
@@ -170,14 +170,6 @@ func (r *Interactive) askFor(ask func(string) (string, bool)) (string, bool) {
 		}
 		fmt.Fprintln(r.Out, err)
 	}
-}
-
-// kindName names a proposal kind for a person.
-func kindName(kind string) string {
-	if kind == schemas.ProposalPush {
-		return "refused push"
-	}
-	return "held request"
 }
 
 // AskRoute edits a proposal's paths and methods at the prompt: an empty

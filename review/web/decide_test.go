@@ -237,6 +237,7 @@ func TestModifyWithATimeLimit(t *testing.T) {
 		{url.Values{"action": {"approve"}, "scope": {"once"}, "for": {"30d"}}, `the "for" field "30d" is not a duration`},
 		{url.Values{"action": {"approve"}, "scope": {"once"}, "for": {"100h"}}, `is longer than 24h`},
 		{url.Values{"action": {"approve"}, "scope": {"persist"}, "for": {"30m"}}, `a route written into the manifest has no lifetime`},
+		{url.Values{"action": {"deny"}, "reason": {"no"}, "for": {"30m"}}, `a deny takes no time limit`},
 	} {
 		c.form.Set("proposal_id", id)
 		code, out := s.post(t, c.form)

@@ -105,11 +105,14 @@ func (p *page) decide(w http.ResponseWriter, r *http.Request) {
 	dec := schemas.Decision{ProposalID: r.PostForm.Get("proposal_id"), Action: r.PostForm.Get("action"),
 		Scope: r.PostForm.Get("scope"), Reason: strings.TrimSpace(r.PostForm.Get("reason")), DecidedBy: schemas.DecidedByWeb}
 	var err error
-	if f := strings.TrimSpace(r.PostForm.Get("for")); f != "" && dec.Action != schemas.ActionDeny {
-		// The page's "for" field: how long a once-approval lasts.
+	if f := strings.TrimSpace(r.PostForm.Get("for")); f != "" {
+		// The page's "for" field: how long a once-approval lasts. Filled in
+		// on a deny it is refused, not dropped: the person meant something.
 		var lim time.Duration
 		switch lim, err = review.ParseFor(`the "for" field`, f); {
 		case err != nil:
+		case dec.Action == schemas.ActionDeny:
+			err = errors.New(`the "for" field: a deny takes no time limit; empty the field to deny`)
 		case dec.Scope == schemas.ScopePersist:
 			err = errors.New(`the "for" field: a route written into the manifest has no lifetime; empty the field to persist, or approve once with it`)
 		default:
