@@ -13,8 +13,6 @@ import (
 	"github.com/bot-bottle/bot-bottle/events/storetest"
 	"github.com/bot-bottle/bot-bottle/internal/natstest"
 	"github.com/bot-bottle/bot-bottle/schemas"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestClusterNodeLoss runs the channel on a three-node JetStream cluster
@@ -114,15 +112,7 @@ func TestClusterNodeLoss(t *testing.T) {
 // stream, asked of the cluster with a plain NATS client.
 func streamLeader(t *testing.T, cl *natstest.Cluster) int {
 	t.Helper()
-	nc, err := nats.Connect(cl.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := rawJetStream(t, cl.URL())
 	st, err := js.Stream(context.Background(), "BOTBOTTLE_EVENTS")
 	if err != nil {
 		t.Fatal(err)

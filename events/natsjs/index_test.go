@@ -10,8 +10,6 @@ import (
 	"github.com/bot-bottle/bot-bottle/events/storetest"
 	"github.com/bot-bottle/bot-bottle/internal/natstest"
 	"github.com/bot-bottle/bot-bottle/schemas"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // denials makes n denials of bottle about host, each a distinct path.
@@ -120,15 +118,7 @@ func TestIndexStreamMadeAnew(t *testing.T) {
 	f := events.Filter{Kinds: []schemas.Kind{schemas.KindDenial}, Limit: 10}
 	checkQuery(t, old, desk, f)
 
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := rawJetStream(t, srv.URL())
 	if err := js.DeleteStream(ctx, "BOTBOTTLE_EVENTS"); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/events/natsjs"
 	"github.com/bot-bottle/bot-bottle/internal/natstest"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -69,15 +68,7 @@ func TestInspect(t *testing.T) {
 
 	// By hand, wrongly: a stream-wide age limit, no direct get, no
 	// doorbell; a bucket whose entries never expire.
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := rawJetStream(t, srv.URL())
 	bad := natsjs.Options{URL: srv.URL(), Prefix: "hand"}
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "HAND_EVENTS", Subjects: []string{"hand.ev.>"}, MaxAge: time.Hour, Duplicates: time.Minute}); err != nil {
 		t.Fatal(err)

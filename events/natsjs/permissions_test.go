@@ -13,7 +13,6 @@ import (
 	"github.com/bot-bottle/bot-bottle/schemas"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // SidecarPermissions are the README's NATS permissions of a sidecar's
@@ -84,15 +83,7 @@ func TestSidecarCannotForgeInTheBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(srv.URL(), nats.UserInfo("side", "side-pw-8c1f"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := rawJetStream(t, srv.URL(), nats.UserInfo("side", "side-pw-8c1f"))
 	forged := []string{
 		`{"id":"f1","bottle":"other","seq":1,"time":"2026-01-02T03:04:05Z","kind":"review.decision","payload":{"proposal_id":"p1","action":"approve"}}`,
 		`{"id":"f2","bottle":"side-1","seq":1,"time":"2026-01-02T03:04:05Z","kind":"review.decision","payload":{"proposal_id":"p1","action":"approve"}}`,
