@@ -127,7 +127,7 @@ func (l *Launcher) cleanup(ctx context.Context, backends []Backend) (CleanupRepo
 		}
 	}
 	for _, rec := range sweeps {
-		notices, err := sweepWorkdir(rec.Workdir, rec.Started, rec.ID)
+		notices, err := sweepWorkdir(l.cfg.Home, rec.Workdir, rec.Started, rec.ID)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cleanup: %w", err))
 		}

@@ -20,8 +20,9 @@
 // later runs or trusts (git hooks and config, editor and agent settings)
 // is read-only in every bottle, existing or not: protect.go decides which
 // paths, placeholder.go holds the missing ones, workdirlock.go keeps them
-// until the last bottle on the workdir ends, and sweep.go defuses at the
-// end what no mount can hold (a git repository planted anywhere).
+// until the last bottle that may stand on them ends (workdirprobe.go lets
+// the teardowns of many bottles do that in parallel), and sweep.go defuses
+// at the end what no mount can hold (a git repository planted anywhere).
 //
 // A bottle's resource limits (the plan's resources) are enforced by its
 // backend; the owner polls the backend's counters (LimitReporter) while the

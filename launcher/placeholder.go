@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -52,19 +53,34 @@ func placeholderRecordPath(home, workdir string) string {
 	return filepath.Join(placeholdersDir(home), hex.EncodeToString(sum[:12])+".json")
 }
 
-// withRecords runs fn holding the lock of the home's placeholder records.
-func withRecords(home string, fn func() error) error {
+// recordsLockName is the file whose byte ranges lock the records, one
+// range per workdir.
+const recordsLockName = ".records.lock"
+
+// withRecord runs fn holding the lock of workdir's placeholder record: a
+// byte of the home's records lock file chosen by the workdir's hash (an
+// open file description lock, so two goroutines of one process exclude
+// each other too). Two workdirs that share a byte only take turns.
+func withRecord(home, workdir string, fn func() error) error {
 	dir := placeholdersDir(home)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("placeholders: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, recordsLockName), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("placeholders: %w", err)
 	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("placeholders: lock: %w", err)
+	defer f.Close() // drops the lock
+	sum := sha256.Sum256([]byte(workdir))
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: int64(binary.BigEndian.Uint64(sum[:8]) >> 8), Len: 1}
+	for {
+		err = unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLKW, &lk)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("placeholders: lock the record of %s: %w", workdir, err)
 	}
 	return fn()
 }
@@ -103,7 +119,7 @@ func createPlaceholders(home string, p *protectionPlan) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	return withRecords(home, func() error {
+	return withRecord(home, p.root, func() error {
 		file := placeholderRecordPath(home, p.root)
 		rec, err := readPlaceholderRecord(file)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -180,7 +196,9 @@ func openBeneath(root int, rel string) (int, error) {
 
 // removePlaceholders removes the recorded placeholders of workdir when no
 // bottle holds it or a folder above it; otherwise they stay for the last
-// one out (or cleanup). It returns what it removed, relative to workdir.
+// one out (or cleanup). One that a bottle on a folder below may stand on
+// stays recorded (holdWayTo). It returns what it removed, relative to
+// workdir.
 func removePlaceholders(home, workdir string) ([]string, error) {
 	for attempt := 1; ; attempt++ {
 		removed, busy, err := removePlaceholdersOnce(home, workdir)
@@ -196,11 +214,21 @@ func removePlaceholders(home, workdir string) ([]string, error) {
 const probeAttempts = 10
 
 // removePlaceholdersOnce is one try of removePlaceholders; busy reports a
-// folder above the workdir held by someone else for now.
+// folder above the workdir held by someone else for now. The slow part,
+// the removals (each rmdir may wait for the disk), runs under this
+// workdir's record lock only, beside the removals of other workdirs.
 func removePlaceholdersOnce(home, workdir string) (removed []string, busy bool, err error) {
-	err = withRecords(home, func() error {
+	endTurn, err := takeProbeTurn(home)
+	if err != nil {
+		return nil, false, err
+	}
+	defer endTurn()
+	held, ok, above := exclusiveWorkdir(workdir)
+	if ok {
+		defer releaseAll(held)
+	}
+	err = withRecord(home, workdir, func() error {
 		file := placeholderRecordPath(home, workdir)
-		held, ok, above := exclusiveWorkdir(workdir)
 		if !ok {
 			busy = above
 			if _, err := os.Stat(workdir); errors.Is(err, fs.ErrNotExist) {
@@ -208,7 +236,6 @@ func removePlaceholdersOnce(home, workdir string) (removed []string, busy bool, 
 			}
 			return nil
 		}
-		defer releaseAll(held)
 		rec, err := readPlaceholderRecord(file)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -222,10 +249,17 @@ func removePlaceholdersOnce(home, workdir string) (removed []string, busy bool, 
 		}
 		defer unix.Close(root)
 		var errs []error
+		var kept []placeholder
 		// Children before parents.
 		slices.SortFunc(rec.Entries, func(a, b placeholder) int { return strings.Count(b.Path, "/") - strings.Count(a.Path, "/") })
 		for _, ph := range rec.Entries {
+			below, free := holdWayTo(workdir, ph)
+			if !free {
+				kept = append(kept, ph)
+				continue
+			}
 			done, err := removePlaceholder(root, ph)
+			releaseAll(below)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("remove placeholder %s in %s: %w", clean(ph.Path), workdir, err))
 			}
@@ -233,9 +267,39 @@ func removePlaceholdersOnce(home, workdir string) (removed []string, busy bool, 
 				removed = append(removed, ph.Path)
 			}
 		}
-		return errors.Join(append(errs, writePlaceholderRecord(file, placeholderRecord{}))...)
+		rec.Entries = kept
+		return errors.Join(append(errs, writePlaceholderRecord(file, rec))...)
 	})
 	return removed, busy, err
+}
+
+// holdWayTo takes the folders from workdir (exclusive) down to placeholder
+// ph, and ph itself when it is a folder. A bottle whose workdir is one of
+// them, below ours, may be standing on the placeholder (its launch found
+// it there and mounted it), and removing it would detach that mount: then
+// free is false, and the placeholder stays recorded for a later cleanup.
+func holdWayTo(workdir string, ph placeholder) (held []folderHold, free bool) {
+	last := path.Dir(ph.Path)
+	if ph.Dir {
+		last = ph.Path
+	}
+	if last == "." {
+		return nil, true
+	}
+	d := workdir
+	for _, part := range strings.Split(last, "/") {
+		d = filepath.Join(d, part)
+		h, err := holdExclusive(d)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			releaseAll(held)
+			return nil, false
+		}
+		if err != nil {
+			break // gone or not a folder: nobody stands there, and removePlaceholder finds nothing of ours
+		}
+		held = append(held, h)
+	}
+	return held, true
 }
 
 // removePlaceholder removes one placeholder if it is still the empty
@@ -269,6 +333,25 @@ func removePlaceholder(root int, ph placeholder) (bool, error) {
 	}
 	err = unix.Unlinkat(parent, base, 0)
 	return err == nil, err
+}
+
+// heldPlaceholders returns the placeholders inside workdir that the
+// records of workdir and of the folders above it still list, by device
+// and inode: what the sweep must not take for the bottle's doing.
+func heldPlaceholders(home, workdir string) map[[2]uint64]bool {
+	out := map[[2]uint64]bool{}
+	for d := workdir; ; d = filepath.Dir(d) {
+		if rec, err := readPlaceholderRecord(placeholderRecordPath(home, d)); err == nil && rec.Workdir == d {
+			for _, ph := range rec.Entries {
+				if _, in := relInside(workdir, filepath.Join(d, ph.Path)); in {
+					out[[2]uint64{ph.Dev, ph.Ino}] = true
+				}
+			}
+		}
+		if d == filepath.Dir(d) {
+			return out
+		}
+	}
 }
 
 // leftoverPlaceholders lists the workdirs that have placeholder records.

@@ -54,7 +54,7 @@ func (b *Bottle) releaseWorkdir() error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("workdir placeholders: %w", err))
 	}
-	notices, err := sweepWorkdir(b.info.Workdir, b.workdirSince, b.ID())
+	notices, err := sweepWorkdir(b.l.cfg.Home, b.info.Workdir, b.workdirSince, b.ID())
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -156,8 +156,12 @@ func listRegistry(ctx context.Context, reg Registry, home string, all bool, log 
 	if err != nil {
 		return nil, fmt.Errorf("list bottles: %w", err)
 	}
+	live = oncePerOwner(live)
 	out := make([]Info, 0, len(evs))
 	for _, ev := range evs {
+		if !all && endedEvent(ev) {
+			continue
+		}
 		in, err := infoFromEvent(ev, live)
 		if err != nil {
 			log.Warn("skipping an unreadable lifecycle event", "bottle", ev.Bottle, "err", err)
@@ -180,6 +184,34 @@ func listRegistry(ctx context.Context, reg Registry, home string, all bool, log 
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out, nil
+}
+
+// oncePerOwner asks live once per owner: the bottles of one listing share
+// a few owners (one serve owns a thousand), and each ask reads /proc.
+func oncePerOwner(live func(string, Owner) (bool, bool)) func(string, Owner) (bool, bool) {
+	type answer struct{ alive, lost bool }
+	seen := map[Owner]answer{}
+	return func(id string, o Owner) (bool, bool) {
+		if o.remote() {
+			return live(id, o) // by the bottle's own lease
+		}
+		a, ok := seen[o]
+		if !ok {
+			a.alive, a.lost = live(id, o)
+			seen[o] = a
+		}
+		return a.alive, a.lost
+	}
+}
+
+// endedEvent reports whether a lifecycle event records a terminal state,
+// reading only its state: a listing of the live bottles skips the ended
+// ones, which pile up, without decoding them whole.
+func endedEvent(ev schemas.Event) bool {
+	var st struct {
+		State string `json:"state"`
+	}
+	return ev.Decode(&st) == nil && Terminal(st.State)
 }
 
 // Lookup returns the registry's record of bottle id.

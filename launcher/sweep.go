@@ -48,20 +48,23 @@ type sweeper struct {
 	root    string
 	rootFD  int
 	since   time.Time
-	id      string // the bottle, named in quarantine names
-	topGit  string // the workdir's own git folder, relative ("" when none or outside)
+	id      string             // the bottle, named in quarantine names
+	held    map[[2]uint64]bool // placeholders still recorded (device, inode): the launcher's, not the bottle's
+	topGit  string             // the workdir's own git folder, relative ("" when none or outside)
 	notices []string
 }
 
 // sweepWorkdir defuses and reports what the bottle id left in workdir
-// since its launch. It never follows a symlink.
-func sweepWorkdir(workdir string, since time.Time, id string) ([]string, error) {
+// since its launch. It never follows a symlink. A placeholder that is still
+// recorded in home (another bottle stands on it) is no change of the
+// bottle's, though it is newer than the launch.
+func sweepWorkdir(home, workdir string, since time.Time, id string) ([]string, error) {
 	fd, err := unix.Open(workdir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("sweep workdir %s: %w", workdir, err)
 	}
 	defer unix.Close(fd)
-	s := &sweeper{root: workdir, rootFD: fd, since: since.Add(-sweepMargin), id: id}
+	s := &sweeper{root: workdir, rootFD: fd, since: since.Add(-sweepMargin), id: id, held: heldPlaceholders(home, workdir)}
 	s.topGit = s.gitDirOf(".git")
 	if s.topGit != "" {
 		s.sweepTopGit()
@@ -228,7 +231,7 @@ func (s *sweeper) quarantine(rel, why string) {
 // launch.
 func (s *sweeper) changed(rel string) bool {
 	st, err := s.lstat(rel)
-	return err == nil && ctimeOf(st).After(s.since)
+	return err == nil && ctimeOf(st).After(s.since) && !s.held[[2]uint64{st.Dev, st.Ino}]
 }
 
 func (s *sweeper) exists(rel string) bool {

@@ -39,7 +39,7 @@ func TestSweepQuarantinesPlantedRepositories(t *testing.T) {
 	runGit(t, env, w, "worktree", "add", "-q", "-b", "wt", "trees/wt")
 	mkfile(t, filepath.Join(w, ".git", "commondir"), filepath.Join(w, "evil.git")+"\n")
 
-	notices, err := sweepWorkdir(w, since, "demo-abcdef")
+	notices, err := sweepWorkdir(t.TempDir(), w, since, "demo-abcdef")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,18 @@ import (
 )
 
 // A bottle holds a shared flock on its workdir for its whole life, and
-// placeholders are removed only by whoever gets the workdir and every
-// folder above it exclusively. Removing a folder that another bottle has
-// mounted something on detaches that mount in the other bottle (the kernel
-// lets a path be removed from a namespace where it is no mount point), so a
-// placeholder must outlive every bottle that may be holding a path with it:
-// one on the same workdir, or one on a folder above, whose nested scan may
-// have found it. A lock dies with its process, so a crashed owner releases
-// its workdir at once and cleanup can finish its work.
+// placeholders are removed only by whoever gets the workdir, every folder
+// above it and every folder between it and the placeholder exclusively.
+// Removing a folder that another bottle has mounted something on detaches
+// that mount in the other bottle (the kernel lets a path be removed from a
+// namespace where it is no mount point), so a placeholder must outlive
+// every bottle that may be holding a path with it: one on the same
+// workdir; one on a folder above, whose nested scan may have found it; one
+// on a folder below, inside a nested repository, whose launch found the
+// placeholder there and mounted it. A placeholder such a bottle stands on
+// stays recorded, for the cleanup after it. A lock dies with its process,
+// so a crashed owner releases its workdir at once and cleanup can finish
+// its work. How probes share the folders above: workdirprobe.go.
 
 // lockPoll is how often a launch retries a workdir whose placeholders a
 // teardown is removing.
@@ -82,19 +86,25 @@ func (l *workdirLock) release() {
 
 // exclusiveWorkdir takes workdir and every folder above it exclusively,
 // which succeeds only when no live bottle holds any of them. The caller
-// holds the placeholder records' lock (withRecords), so no other probe of
-// this home runs at the same time: a workdir that cannot be taken is held
-// by a live bottle, and that is the answer (a sweep of a home with many
-// live bottles must not wait on each). A folder above that cannot be taken
-// may be a probe of another home passing by, or a bottle on that folder:
-// busy says so, and the caller tries again a little later, outside the
-// records' lock.
-func exclusiveWorkdir(workdir string) (held []*workdirLock, ok, busy bool) {
+// has its turn on the home's probe lock (takeProbeTurn), and the probes of
+// this process share their holds (holdExclusive), so no other probe of
+// this home competes for these folders: a workdir that cannot be taken is
+// held by a live bottle, and that is the answer (a sweep of a home with
+// many live bottles must not wait on each). A folder above that cannot be
+// taken may be a probe of another home passing by, or a bottle on that
+// folder: busy says so, and the caller tries again a little later.
+func exclusiveWorkdir(workdir string) (held []folderHold, ok, busy bool) {
 	for d := workdir; ; d = filepath.Dir(d) {
-		l, err := tryFlock(d, unix.LOCK_EX)
+		if d == filepath.Dir(d) && d != workdir {
+			// The root is never a workdir (checkWorkdir refuses it), so no
+			// bottle holds it; locking it would only make the probes of
+			// every home on the machine wait for each other.
+			return held, true, false
+		}
+		h, err := holdExclusive(d)
 		switch {
 		case err == nil:
-			held = append(held, l)
+			held = append(held, h)
 		case d == workdir: // held by a bottle, or the workdir is gone
 			releaseAll(held)
 			return nil, false, false
@@ -108,8 +118,8 @@ func exclusiveWorkdir(workdir string) (held []*workdirLock, ok, busy bool) {
 	}
 }
 
-func releaseAll(ls []*workdirLock) {
-	for _, l := range ls {
-		l.release()
+func releaseAll(hs []folderHold) {
+	for _, h := range hs {
+		h.release()
 	}
 }

@@ -1,0 +1,147 @@
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// A probe (exclusiveWorkdir) takes a workdir and every folder above it
+// exclusively, to learn that no live bottle holds any of them and to keep
+// new ones out while it removes placeholders. Two probes of sibling
+// workdirs want the same folders above (the parent, /), and flock cannot
+// tell a probe from a bottle: the one that loses could only conclude
+// "busy" and try again later. So probes never race for a folder:
+//   - within a process, a folder one probe holds is shared with the next
+//     (heldFolders, counted): the holder's lock already proves what the
+//     next one needs, no bottle on that folder, and keeps proving it until
+//     the last sharer lets go. The teardowns of one owner then probe and
+//     remove in parallel;
+//   - between processes of one home, probes take turns on the home's probe
+//     lock (probeTurns): a process holds it while any probe of its own
+//     runs, so a thousand bottles of one owner ending at once do not queue
+//     behind each other, and another owner waits for them as a whole.
+// The records themselves are read and written under a lock per workdir
+// (withRecord), which is all a launch's createPlaceholders takes.
+
+// heldFolders is this process's exclusive holds on folders, shared by its
+// probes. Keyed by path: two paths of one folder get two locks, the second
+// of which fails, which is the safe way round (busy, tried again later).
+var heldFolders = struct {
+	sync.Mutex
+	m map[string]*sharedHold
+}{m: map[string]*sharedHold{}}
+
+// sharedHold is one exclusive flock on a folder and how many probes use it.
+type sharedHold struct {
+	l *workdirLock
+	n int
+}
+
+// folderHold is one probe's use of a shared hold; release lets go of it.
+type folderHold struct{ dir string }
+
+func (h folderHold) release() {
+	heldFolders.Lock()
+	defer heldFolders.Unlock()
+	s := heldFolders.m[h.dir]
+	if s == nil {
+		return
+	}
+	if s.n--; s.n == 0 {
+		s.l.release()
+		delete(heldFolders.m, h.dir)
+	}
+}
+
+// holdExclusive takes dir exclusively for this process, or shares the hold
+// another of its probes has on it.
+func holdExclusive(dir string) (folderHold, error) {
+	heldFolders.Lock()
+	defer heldFolders.Unlock()
+	if s := heldFolders.m[dir]; s != nil {
+		s.n++
+		return folderHold{dir: dir}, nil
+	}
+	l, err := tryFlock(dir, unix.LOCK_EX)
+	if err != nil {
+		return folderHold{}, err
+	}
+	heldFolders.m[dir] = &sharedHold{l: l, n: 1}
+	return folderHold{dir: dir}, nil
+}
+
+// probeTurns holds, per home, the home's probe lock while any probe of
+// this process runs.
+var probeTurns = struct {
+	sync.Mutex
+	m map[string]*probeTurn
+}{m: map[string]*probeTurn{}}
+
+// probeTurn is this process's turn on one home's probe lock.
+type probeTurn struct {
+	mu sync.Mutex // held while the lock is being taken or let go
+	n  int
+	f  *os.File
+}
+
+// takeProbeTurn waits for this process's turn on home's probe lock, or
+// joins the turn it has; the returned func ends this probe's part in it.
+func takeProbeTurn(home string) (func(), error) {
+	probeTurns.Lock()
+	t := probeTurns.m[home]
+	if t == nil {
+		t = &probeTurn{}
+		probeTurns.m[home] = t
+	}
+	probeTurns.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == 0 {
+		f, err := openProbeLock(home)
+		if err != nil {
+			return nil, err
+		}
+		if err := flockWait(f, unix.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("placeholders: lock: %w", err)
+		}
+		t.f = f
+	}
+	t.n++
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.n--; t.n == 0 {
+			_ = t.f.Close() // drops the flock
+			t.f = nil
+		}
+	}, nil
+}
+
+// openProbeLock opens the home's probe lock file.
+func openProbeLock(home string) (*os.File, error) {
+	dir := placeholdersDir(home)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("placeholders: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("placeholders: %w", err)
+	}
+	return f, nil
+}
+
+// flockWait takes how on f, waiting, and retrying an interrupted wait.
+func flockWait(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
