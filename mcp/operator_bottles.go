@@ -228,10 +228,13 @@ func (o *Operator) bottleList(ctx context.Context, a listArgs) (BottleList, stri
 		state := in.State
 		if in.Orphaned {
 			state += " (orphaned: its owner died; bot-bottle cleanup removes it)"
+		} else if in.Lost {
+			state += " (lost: its machine stopped renewing its lease; only that machine can clean it up)"
 		} else if in.ExitCode != nil {
 			state += fmt.Sprintf(" (exit %d)", *in.ExitCode)
 		}
-		fmt.Fprintf(&b, "  %s  %s  backend %s  owner pid %d  for %s\n", in.ID, state, in.Where(), in.Owner.PID, since(in.Since))
+		fmt.Fprintf(&b, "  %s  %s  backend %s  machine %s  owner pid %d  for %s\n", in.ID, state, in.Where(),
+			orUnknown(schemas.Flatten(in.Owner.Machine, 64)), in.Owner.PID, since(in.Since))
 	}
 	return BottleList{Bottles: list}, b.String(), nil
 }
@@ -283,4 +286,13 @@ func backendDefault(backends []string) mcpgo.PropertyOption {
 		return func(map[string]any) {}
 	}
 	return mcpgo.DefaultString(backends[0])
+}
+
+// orUnknown is s, or "unknown" when it is empty (a bottle recorded before
+// owners named their machine).
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

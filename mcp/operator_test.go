@@ -153,9 +153,12 @@ func TestBottleLifecycle(t *testing.T) {
 	if !strings.Contains(text, in.ID) {
 		t.Errorf("launch text: %s", text)
 	}
-	list, _ := ok[mcp.BottleList](t, c, "bottle_list", nil)
+	list, listText := ok[mcp.BottleList](t, c, "bottle_list", nil)
 	if len(list.Bottles) != 1 || list.Bottles[0].ID != in.ID {
 		t.Fatalf("list: %+v", list)
+	}
+	if !strings.Contains(listText, "machine "+launcher.ThisMachine()+" ") {
+		t.Errorf("bottle_list text does not name the owner's machine %s:\n%s", launcher.ThisMachine(), listText)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
