@@ -63,13 +63,7 @@ func Inspect(ctx context.Context, o Options) ([]Finding, error) {
 func inspectStream(ctx context.Context, js jetstream.JetStream, n names, o Options) Finding {
 	f := Finding{What: "stream"}
 	st, err := js.Stream(ctx, n.stream)
-	switch {
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-		f.Detail = n.stream + " is not made yet (the first bot-bottle that opens the channel makes it)"
-		return f
-	case err != nil:
-		f.Failed, f.Detail = true, fmt.Sprintf("%s: read its configuration: %v", n.stream, err)
-		f.Hint = "the user needs $JS.API.STREAM.INFO." + n.stream + " (see the README's permissions)"
+	if unread(&f, n.stream, n.stream, err, jetstream.ErrStreamNotFound) {
 		return f
 	}
 	info := st.CachedInfo()
@@ -116,13 +110,7 @@ func inspectStream(ctx context.Context, js jetstream.JetStream, n names, o Optio
 func inspectBucket(ctx context.Context, js jetstream.JetStream, n names) Finding {
 	f := Finding{What: "bucket"}
 	kv, err := js.KeyValue(ctx, n.bucket)
-	switch {
-	case errors.Is(err, jetstream.ErrBucketNotFound):
-		f.Detail = n.bucket + " is not made yet (the first bot-bottle that opens the channel makes it)"
-		return f
-	case err != nil:
-		f.Failed, f.Detail = true, fmt.Sprintf("%s: read its configuration: %v", n.bucket, err)
-		f.Hint = "the user needs $JS.API.STREAM.INFO.KV_" + n.bucket + " (see the README's permissions)"
+	if unread(&f, n.bucket, "KV_"+n.bucket, err, jetstream.ErrBucketNotFound) {
 		return f
 	}
 	st, err := kv.Status(ctx)
@@ -137,6 +125,23 @@ func inspectBucket(ctx context.Context, js jetstream.JetStream, n names) Finding
 	}
 	f.Detail = fmt.Sprintf("%s: leases expire after %s unless refreshed (live now: %d)", n.bucket, st.TTL(), st.Values())
 	return f
+}
+
+// unread fills f when the stream or bucket name (stored in stream) could
+// not be read: not made yet is fine (the first Store makes it), any other
+// error fails, naming the permission the user needs. It reports whether
+// it filled f.
+func unread(f *Finding, name, stream string, err, notFound error) bool {
+	switch {
+	case errors.Is(err, notFound):
+		f.Detail = name + " is not made yet (the first bot-bottle that opens the channel makes it)"
+	case err != nil:
+		f.Failed, f.Detail = true, fmt.Sprintf("%s: read its configuration: %v", name, err)
+		f.Hint = "the user needs $JS.API.STREAM.INFO." + stream + " (see the README's permissions)"
+	default:
+		return false
+	}
+	return true
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
