@@ -144,19 +144,24 @@ func (c *cli) doctorSpools(ctx context.Context, store events.Store, home string,
 	case n > 0:
 		report("ok", "spools", fmt.Sprintf("stored %d events that exited bot-bottles had spooled in %s", n, root), "")
 	default:
-		held := 0
-		entries, _ := os.ReadDir(root)
-		for _, e := range entries {
-			if events.SpoolPending(filepath.Join(root, e.Name())) {
-				held++
-			}
-		}
-		if held > 0 {
+		if held := pendingSpools(root); held > 0 {
 			report("ok", "spools", fmt.Sprintf("%d spools with events are held by running bot-bottles (%s)", held, root), "")
 		} else {
 			report("ok", "spools", "no undelivered events", "")
 		}
 	}
+}
+
+// pendingSpools counts the spools under root that still hold events.
+func pendingSpools(root string) int {
+	n := 0
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if events.SpoolPending(filepath.Join(root, e.Name())) {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *cli) doctorDone(failed int) error {
@@ -200,13 +205,7 @@ func (c *cli) doctorChannel(ctx context.Context, home string, report func(status
 		report(status, f.What, f.Detail, f.Hint)
 	}
 	root := launcher.SpoolRoot(home)
-	pending := 0
-	entries, _ := os.ReadDir(root)
-	for _, e := range entries {
-		if events.SpoolPending(filepath.Join(root, e.Name())) {
-			pending++
-		}
-	}
+	pending := pendingSpools(root)
 	switch {
 	case pending == 0:
 		report("ok", "spools", "no undelivered events", "")
