@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -30,18 +29,10 @@ type Finding struct {
 // for JetStream fail as Open does (ErrUnreachable, ErrAuth, ErrTLS,
 // ErrNoJetStream); what Inspect finds on the server is in its findings.
 func Inspect(ctx context.Context, o Options) ([]Finding, error) {
-	o = o.withDefaults()
-	where, err := o.check()
+	o = o.withDefaults() // inspectStream compares with the defaults
+	nc, where, err := dial(o, &denials{}, newConnWatch())
 	if err != nil {
 		return nil, err
-	}
-	nopts, err := o.natsOptions(&denials{}, newConnWatch())
-	if err != nil {
-		return nil, err
-	}
-	nc, err := nats.Connect(o.URL, nopts...)
-	if err != nil {
-		return nil, classifyConnect(where, err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

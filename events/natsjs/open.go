@@ -58,18 +58,10 @@ var _ events.Store = (*Store)(nil)
 // server that is not there.
 func Open(ctx context.Context, o Options) (*Store, error) {
 	o = o.withDefaults()
-	where, err := o.check()
-	if err != nil {
-		return nil, err
-	}
 	refused, watch := &denials{}, newConnWatch()
-	nopts, err := o.natsOptions(refused, watch)
+	nc, where, err := dial(o, refused, watch)
 	if err != nil {
 		return nil, err
-	}
-	nc, err := nats.Connect(o.URL, nopts...)
-	if err != nil {
-		return nil, classifyConnect(where, err)
 	}
 	s := &Store{opts: o, n: namesFor(o.Prefix), where: where, nc: nc, refused: refused, watch: watch, last: map[string]mark{}, hints: map[seqOf]uint64{}, done: make(chan struct{})}
 	if err := s.replies.subscribe(nc); err != nil {
@@ -85,6 +77,22 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// dial checks o (with its defaults) and connects as it says; where is
+// the server as it may be printed.
+func dial(o Options, refused *denials, watch *connWatch) (nc *nats.Conn, where string, err error) {
+	if where, err = o.check(); err != nil {
+		return nil, "", err
+	}
+	nopts, err := o.natsOptions(refused, watch)
+	if err != nil {
+		return nil, "", err
+	}
+	if nc, err = nats.Connect(o.URL, nopts...); err != nil {
+		return nil, "", classifyConnect(where, err)
+	}
+	return nc, where, nil
 }
 
 // setUp checks JetStream and creates what is missing.
