@@ -99,7 +99,7 @@ func (s *Store) appendOne(ctx context.Context, ev schemas.Event) (schemas.Event,
 		case ack.Duplicate:
 			return ev, true, nil
 		}
-		ev.Pos = ack.Seq
+		ev.Pos = ack.Sequence
 		s.remember(ev.Bottle, mark{seq: ev.Seq, pos: ev.Pos})
 		s.hintAt(ev)
 		return ev, false, nil
@@ -173,16 +173,11 @@ func (s *Store) forget(bottle string, stale mark) {
 	}
 }
 
-// pubAck is JetStream's answer to a publish.
+// pubAck is JetStream's answer to a publish: its acknowledgement, or the
+// server's refusal (jetstream's own types; its decoder is not exported).
 type pubAck struct {
-	Stream    string `json:"stream"`
-	Seq       uint64 `json:"seq"`
-	Duplicate bool   `json:"duplicate,omitempty"`
-	Error     *struct {
-		Code        int                 `json:"code"`
-		ErrCode     jetstream.ErrorCode `json:"err_code"`
-		Description string              `json:"description"`
-	} `json:"error,omitempty"`
+	jetstream.PubAck
+	Error *jetstream.APIError `json:"error,omitempty"`
 }
 
 // publish publishes msg to the stream and returns its acknowledgement; a
@@ -196,8 +191,8 @@ func (s *Store) publish(ctx context.Context, msg *nats.Msg) (pubAck, error) {
 		if err := json.Unmarshal(reply.Data, &ack); err != nil {
 			return true, fmt.Errorf("publish to %s: an unreadable acknowledgement: %w", msg.Subject, err)
 		}
-		if e := ack.Error; e != nil {
-			return true, &jetstream.APIError{Code: e.Code, ErrorCode: e.ErrCode, Description: e.Description}
+		if ack.Error != nil {
+			return true, ack.Error
 		}
 		return true, nil
 	})
