@@ -62,13 +62,9 @@ const recordsLockName = ".records.lock"
 // open file description lock, so two goroutines of one process exclude
 // each other too). Two workdirs that share a byte only take turns.
 func withRecord(home, workdir string, fn func() error) error {
-	dir := placeholdersDir(home)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("placeholders: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, recordsLockName), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := openLockFile(home, recordsLockName)
 	if err != nil {
-		return fmt.Errorf("placeholders: %w", err)
+		return err
 	}
 	defer f.Close() // drops the lock
 	sum := sha256.Sum256([]byte(workdir))

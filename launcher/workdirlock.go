@@ -63,13 +63,7 @@ func tryFlock(dir string, how int) (*workdirLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	if err := flockRetry(f, how|unix.LOCK_NB); err != nil {
 		f.Close()
 		return nil, err
 	}

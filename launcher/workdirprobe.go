@@ -102,11 +102,11 @@ func takeProbeTurn(home string) (func(), error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.n == 0 {
-		f, err := openProbeLock(home)
+		f, err := openLockFile(home, ".lock")
 		if err != nil {
 			return nil, err
 		}
-		if err := flockWait(f, unix.LOCK_EX); err != nil {
+		if err := flockRetry(f, unix.LOCK_EX); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("placeholders: lock: %w", err)
 		}
@@ -123,21 +123,23 @@ func takeProbeTurn(home string) (func(), error) {
 	}, nil
 }
 
-// openProbeLock opens the home's probe lock file.
-func openProbeLock(home string) (*os.File, error) {
+// openLockFile opens (creating) the lock file name in home's placeholder
+// folder: the probe lock (.lock) or the records lock (recordsLockName).
+func openLockFile(home, name string) (*os.File, error) {
 	dir := placeholdersDir(home)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("placeholders: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("placeholders: %w", err)
 	}
 	return f, nil
 }
 
-// flockWait takes how on f, waiting, and retrying an interrupted wait.
-func flockWait(f *os.File, how int) error {
+// flockRetry takes how on f (LOCK_NB included or not), retrying a call a
+// signal interrupted.
+func flockRetry(f *os.File, how int) error {
 	for {
 		err := unix.Flock(int(f.Fd()), how)
 		if !errors.Is(err, unix.EINTR) {
