@@ -47,6 +47,34 @@ func decideFor(w *world, v View, action, forText string, route *schemas.Route) (
 		Route: route, For: forText, DecidedBy: schemas.DecidedByCLI}, 10*time.Second)
 }
 
+// timedWorld is a world whose owner's grants expire when the test fires
+// their timers.
+func timedWorld(t *testing.T) (*world, *manualTimers) {
+	t.Helper()
+	w := newWorld(t, baseManifest, Limits{})
+	timers := &manualTimers{}
+	timers.install(w.owner)
+	return w, timers
+}
+
+// decidedFor makes the agent request req, decides its proposal with a time
+// limit (modified to route(v) when route is set), waits for the agent's
+// answer and returns the proposal.
+func (w *world) decidedFor(req planner.RouteRequest, action, forText string, route func(View) *schemas.Route) View {
+	w.t.Helper()
+	waiting := w.request(req, 30*time.Second)
+	v := w.waitPending()
+	var r *schemas.Route
+	if route != nil {
+		r = route(v)
+	}
+	if _, err := decideFor(w, v, action, forText, r); err != nil {
+		w.t.Fatal(err)
+	}
+	<-waiting
+	return v
+}
+
 // routeExpired waits for the RouteExpired of proposal id on the channel.
 func (w *world) routeExpired(id string) schemas.RouteExpired {
 	w.t.Helper()
@@ -74,9 +102,7 @@ func (w *world) routeExpired(id string) schemas.RouteExpired {
 }
 
 func TestTimeLimitedApprovalIsRemovedWhenItsTimeIsUp(t *testing.T) {
-	w := newWorld(t, baseManifest, Limits{})
-	var timers manualTimers
-	timers.install(w.owner)
+	w, timers := timedWorld(t)
 	c := w.client()
 	waiting := w.request(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/simple/"}, Methods: []string{"GET"}}, 30*time.Second)
 	v := w.waitPending()
@@ -123,28 +149,18 @@ func TestTimeLimitedApprovalIsRemovedWhenItsTimeIsUp(t *testing.T) {
 }
 
 func TestALaterDecisionTakesATimeLimitedRouteOver(t *testing.T) {
-	w := newWorld(t, baseManifest, Limits{})
-	var timers manualTimers
-	timers.install(w.owner)
+	w, timers := timedWorld(t)
 	c := w.client()
 	// A limited widening of the manifest's authenticated route: at expiry
 	// the manifest's route comes back, credential and all.
-	waiting := w.request(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/other/"}, Methods: []string{"GET"}}, 30*time.Second)
-	v1 := w.waitPending()
-	if _, err := decideFor(w, v1, schemas.ActionModify, "10m", EditRoute(v1, "", "")); err != nil {
-		t.Fatal(err)
-	}
-	<-waiting
+	v1 := w.decidedFor(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/other/"}, Methods: []string{"GET"}},
+		schemas.ActionModify, "10m", func(v View) *schemas.Route { return EditRoute(v, "", "") })
 	if code := w.get(c, "https://api.github.com/repos/other/x"); code != 200 {
 		t.Fatalf("widened: %d", code)
 	}
 	// A second limited approval on the same host inherits what to restore.
-	waiting = w.request(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/orgs/"}, Methods: []string{"GET"}}, 30*time.Second)
-	v2 := w.waitPending()
-	if _, err := decideFor(w, v2, schemas.ActionApprove, "20m", nil); err != nil {
-		t.Fatal(err)
-	}
-	<-waiting
+	v2 := w.decidedFor(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/orgs/"}, Methods: []string{"GET"}},
+		schemas.ActionApprove, "20m", nil)
 	timers.fire(t, 0) // the first one's time is up: superseded, nothing changes
 	if x := w.routeExpired(v1.ID); !x.Superseded || !strings.Contains(x.Notes, "a later decision") {
 		t.Fatalf("first expiry: %+v", x)
@@ -168,17 +184,10 @@ func TestALaterDecisionTakesATimeLimitedRouteOver(t *testing.T) {
 }
 
 func TestAPermanentDecisionOutlivesAnEarlierLimit(t *testing.T) {
-	w := newWorld(t, baseManifest, Limits{})
-	var timers manualTimers
-	timers.install(w.owner)
+	w, timers := timedWorld(t)
 	c := w.client()
-	waiting := w.request(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/simple/"}}, 30*time.Second)
-	v1 := w.waitPending()
-	if _, err := decideFor(w, v1, schemas.ActionApprove, "5m", nil); err != nil {
-		t.Fatal(err)
-	}
-	<-waiting
-	waiting = w.request(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/packages/"}}, 30*time.Second)
+	v1 := w.decidedFor(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/simple/"}}, schemas.ActionApprove, "5m", nil)
+	waiting := w.request(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/packages/"}}, 30*time.Second)
 	v2 := w.waitPending()
 	if _, err := decide(w, v2.ID, schemas.ActionApprove, schemas.ScopeOnce, ""); err != nil {
 		t.Fatal(err)
@@ -194,15 +203,8 @@ func TestAPermanentDecisionOutlivesAnEarlierLimit(t *testing.T) {
 }
 
 func TestATimeLimitEndsWithItsBottle(t *testing.T) {
-	w := newWorld(t, baseManifest, Limits{})
-	var timers manualTimers
-	timers.install(w.owner)
-	waiting := w.request(planner.RouteRequest{Host: "pypi.org"}, 30*time.Second)
-	v := w.waitPending()
-	if _, err := decideFor(w, v, schemas.ActionApprove, "5m", nil); err != nil {
-		t.Fatal(err)
-	}
-	<-waiting
+	w, timers := timedWorld(t)
+	v := w.decidedFor(planner.RouteRequest{Host: "pypi.org"}, schemas.ActionApprove, "5m", nil)
 	w.owner.End(Ending{At: time.Now(), State: schemas.StateExited, Why: "exited with code 0"})
 	routes := w.proxy.Routes().Digest()
 	timers.fire(t, 0) // a timer that raced the end does nothing
