@@ -229,3 +229,58 @@ func TestATimeLimitEndsWithItsBottle(t *testing.T) {
 		}
 	}
 }
+
+// TestTheOwnerRefusesAForgedTimeLimit: a decision written straight into
+// the channel, past the desk's checks, with a limit out of bounds or on a
+// refused push, is refused by the bottle's owner: no route, no grant, and
+// the push stays refused.
+func TestTheOwnerRefusesAForgedTimeLimit(t *testing.T) {
+	w, timers := timedWorld(t)
+	forge := func(d schemas.Decision) schemas.Applied {
+		t.Helper()
+		d.Bottle, d.DecidedBy = bottleID, schemas.DecidedByWeb
+		ev, err := schemas.NewEvent(bottleID, schemas.KindDecision, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.bus.Publish(ev)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if v, err := w.desk.Proposal(context.Background(), d.ProposalID); err == nil && v.Applied != nil {
+				return *v.Applied
+			}
+		}
+		t.Fatalf("no applied for the forged decision on %s", d.ProposalID)
+		return schemas.Applied{}
+	}
+	waiting := w.request(planner.RouteRequest{Host: "pypi.org"}, 30*time.Second)
+	v := w.waitPending()
+	a := forge(schemas.Decision{ProposalID: v.ID, Action: schemas.ActionApprove, Scope: schemas.ScopeOnce, For: "72h"})
+	if a.Status != schemas.ProposalRefused || !strings.Contains(a.Notes, `for "72h" is longer than 24h`) || !a.ExpiresAt.IsZero() {
+		t.Fatalf("a forged 72h limit: %+v", a)
+	}
+	if res := <-waiting; res.Status == schemas.ProposalApproved {
+		t.Fatalf("the agent was told %+v", res)
+	}
+	if code := w.get(w.client(), "https://pypi.org/simple/x"); code != 403 {
+		t.Fatalf("after a refused forged limit: %d, want 403", code)
+	}
+	commit := strings.Repeat("d", 40)
+	id, err := w.owner.ProposePush(context.Background(), schemas.PushReview{Repo: "app", URL: "https://git.example.test/org/app.git",
+		Refs: []string{"refs/heads/main"}, Commits: []string{commit}, Findings: []schemas.GitFinding{{Rule: "aws-access-token", Commit: commit, File: "a", Line: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = forge(schemas.Decision{ProposalID: id, Action: schemas.ActionApprove, Scope: schemas.ScopeOnce, For: "30m"})
+	if a.Status != schemas.ProposalRefused || !strings.Contains(a.Notes, "adds no route to limit in time") {
+		t.Fatalf("a forged limit on a push: %+v", a)
+	}
+	if status, _, err := w.owner.PushStatus(context.Background(), id); err != nil || status != schemas.ProposalPending {
+		t.Fatalf("the push after a forged limit: %s %v, want pending", status, err)
+	}
+	w.owner.mu.Lock()
+	grants := len(w.owner.grants)
+	w.owner.mu.Unlock()
+	if grants != 0 || len(timers.lims) != 0 {
+		t.Fatalf("grants %d, timers %v after refused limits", grants, timers.lims)
+	}
+}
