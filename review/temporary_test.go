@@ -47,6 +47,34 @@ func decideFor(w *world, v View, action, forText string, route *schemas.Route) (
 		Route: route, For: forText, DecidedBy: schemas.DecidedByCLI}, 10*time.Second)
 }
 
+// timedWorld is a world whose owner's grants expire when the test fires
+// their timers.
+func timedWorld(t *testing.T) (*world, *manualTimers) {
+	t.Helper()
+	w := newWorld(t, baseManifest, Limits{})
+	timers := &manualTimers{}
+	timers.install(w.owner)
+	return w, timers
+}
+
+// decidedFor makes the agent request req, decides its proposal with a time
+// limit (modified to route(v) when route is set), waits for the agent's
+// answer and returns the proposal.
+func (w *world) decidedFor(req planner.RouteRequest, action, forText string, route func(View) *schemas.Route) View {
+	w.t.Helper()
+	waiting := w.request(req, 30*time.Second)
+	v := w.waitPending()
+	var r *schemas.Route
+	if route != nil {
+		r = route(v)
+	}
+	if _, err := decideFor(w, v, action, forText, r); err != nil {
+		w.t.Fatal(err)
+	}
+	<-waiting
+	return v
+}
+
 // routeExpired waits for the RouteExpired of proposal id on the channel.
 func (w *world) routeExpired(id string) schemas.RouteExpired {
 	w.t.Helper()
@@ -74,9 +102,7 @@ func (w *world) routeExpired(id string) schemas.RouteExpired {
 }
 
 func TestTimeLimitedApprovalIsRemovedWhenItsTimeIsUp(t *testing.T) {
-	w := newWorld(t, baseManifest, Limits{})
-	var timers manualTimers
-	timers.install(w.owner)
+	w, timers := timedWorld(t)
 	c := w.client()
 	waiting := w.request(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/simple/"}, Methods: []string{"GET"}}, 30*time.Second)
 	v := w.waitPending()
@@ -123,28 +149,18 @@ func TestTimeLimitedApprovalIsRemovedWhenItsTimeIsUp(t *testing.T) {
 }
 
 func TestALaterDecisionTakesATimeLimitedRouteOver(t *testing.T) {
-	w := newWorld(t, baseManifest, Limits{})
-	var timers manualTimers
-	timers.install(w.owner)
+	w, timers := timedWorld(t)
 	c := w.client()
 	// A limited widening of the manifest's authenticated route: at expiry
 	// the manifest's route comes back, credential and all.
-	waiting := w.request(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/other/"}, Methods: []string{"GET"}}, 30*time.Second)
-	v1 := w.waitPending()
-	if _, err := decideFor(w, v1, schemas.ActionModify, "10m", EditRoute(v1, "", "")); err != nil {
-		t.Fatal(err)
-	}
-	<-waiting
+	v1 := w.decidedFor(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/repos/other/"}, Methods: []string{"GET"}},
+		schemas.ActionModify, "10m", func(v View) *schemas.Route { return EditRoute(v, "", "") })
 	if code := w.get(c, "https://api.github.com/repos/other/x"); code != 200 {
 		t.Fatalf("widened: %d", code)
 	}
 	// A second limited approval on the same host inherits what to restore.
-	waiting = w.request(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/orgs/"}, Methods: []string{"GET"}}, 30*time.Second)
-	v2 := w.waitPending()
-	if _, err := decideFor(w, v2, schemas.ActionApprove, "20m", nil); err != nil {
-		t.Fatal(err)
-	}
-	<-waiting
+	v2 := w.decidedFor(planner.RouteRequest{Host: "api.github.com", PathPrefixes: []string{"/orgs/"}, Methods: []string{"GET"}},
+		schemas.ActionApprove, "20m", nil)
 	timers.fire(t, 0) // the first one's time is up: superseded, nothing changes
 	if x := w.routeExpired(v1.ID); !x.Superseded || !strings.Contains(x.Notes, "a later decision") {
 		t.Fatalf("first expiry: %+v", x)
@@ -168,17 +184,10 @@ func TestALaterDecisionTakesATimeLimitedRouteOver(t *testing.T) {
 }
 
 func TestAPermanentDecisionOutlivesAnEarlierLimit(t *testing.T) {
-	w := newWorld(t, baseManifest, Limits{})
-	var timers manualTimers
-	timers.install(w.owner)
+	w, timers := timedWorld(t)
 	c := w.client()
-	waiting := w.request(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/simple/"}}, 30*time.Second)
-	v1 := w.waitPending()
-	if _, err := decideFor(w, v1, schemas.ActionApprove, "5m", nil); err != nil {
-		t.Fatal(err)
-	}
-	<-waiting
-	waiting = w.request(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/packages/"}}, 30*time.Second)
+	v1 := w.decidedFor(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/simple/"}}, schemas.ActionApprove, "5m", nil)
+	waiting := w.request(planner.RouteRequest{Host: "pypi.org", PathPrefixes: []string{"/packages/"}}, 30*time.Second)
 	v2 := w.waitPending()
 	if _, err := decide(w, v2.ID, schemas.ActionApprove, schemas.ScopeOnce, ""); err != nil {
 		t.Fatal(err)
@@ -194,15 +203,8 @@ func TestAPermanentDecisionOutlivesAnEarlierLimit(t *testing.T) {
 }
 
 func TestATimeLimitEndsWithItsBottle(t *testing.T) {
-	w := newWorld(t, baseManifest, Limits{})
-	var timers manualTimers
-	timers.install(w.owner)
-	waiting := w.request(planner.RouteRequest{Host: "pypi.org"}, 30*time.Second)
-	v := w.waitPending()
-	if _, err := decideFor(w, v, schemas.ActionApprove, "5m", nil); err != nil {
-		t.Fatal(err)
-	}
-	<-waiting
+	w, timers := timedWorld(t)
+	v := w.decidedFor(planner.RouteRequest{Host: "pypi.org"}, schemas.ActionApprove, "5m", nil)
 	w.owner.End(Ending{At: time.Now(), State: schemas.StateExited, Why: "exited with code 0"})
 	routes := w.proxy.Routes().Digest()
 	timers.fire(t, 0) // a timer that raced the end does nothing
@@ -225,5 +227,60 @@ func TestATimeLimitEndsWithItsBottle(t *testing.T) {
 		if pv.ID == v.ID && pv.RouteExpired != nil {
 			t.Fatalf("an expiry after the bottle ended was published: %+v", *pv.RouteExpired)
 		}
+	}
+}
+
+// TestTheOwnerRefusesAForgedTimeLimit: a decision written straight into
+// the channel, past the desk's checks, with a limit out of bounds or on a
+// refused push, is refused by the bottle's owner: no route, no grant, and
+// the push stays refused.
+func TestTheOwnerRefusesAForgedTimeLimit(t *testing.T) {
+	w, timers := timedWorld(t)
+	forge := func(d schemas.Decision) schemas.Applied {
+		t.Helper()
+		d.Bottle, d.DecidedBy = bottleID, schemas.DecidedByWeb
+		ev, err := schemas.NewEvent(bottleID, schemas.KindDecision, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.bus.Publish(ev)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if v, err := w.desk.Proposal(context.Background(), d.ProposalID); err == nil && v.Applied != nil {
+				return *v.Applied
+			}
+		}
+		t.Fatalf("no applied for the forged decision on %s", d.ProposalID)
+		return schemas.Applied{}
+	}
+	waiting := w.request(planner.RouteRequest{Host: "pypi.org"}, 30*time.Second)
+	v := w.waitPending()
+	a := forge(schemas.Decision{ProposalID: v.ID, Action: schemas.ActionApprove, Scope: schemas.ScopeOnce, For: "72h"})
+	if a.Status != schemas.ProposalRefused || !strings.Contains(a.Notes, `for "72h" is longer than 24h`) || !a.ExpiresAt.IsZero() {
+		t.Fatalf("a forged 72h limit: %+v", a)
+	}
+	if res := <-waiting; res.Status == schemas.ProposalApproved {
+		t.Fatalf("the agent was told %+v", res)
+	}
+	if code := w.get(w.client(), "https://pypi.org/simple/x"); code != 403 {
+		t.Fatalf("after a refused forged limit: %d, want 403", code)
+	}
+	commit := strings.Repeat("d", 40)
+	id, err := w.owner.ProposePush(context.Background(), schemas.PushReview{Repo: "app", URL: "https://git.example.test/org/app.git",
+		Refs: []string{"refs/heads/main"}, Commits: []string{commit}, Findings: []schemas.GitFinding{{Rule: "aws-access-token", Commit: commit, File: "a", Line: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = forge(schemas.Decision{ProposalID: id, Action: schemas.ActionApprove, Scope: schemas.ScopeOnce, For: "30m"})
+	if a.Status != schemas.ProposalRefused || !strings.Contains(a.Notes, "adds no route to limit in time") {
+		t.Fatalf("a forged limit on a push: %+v", a)
+	}
+	if status, _, err := w.owner.PushStatus(context.Background(), id); err != nil || status != schemas.ProposalPending {
+		t.Fatalf("the push after a forged limit: %s %v, want pending", status, err)
+	}
+	w.owner.mu.Lock()
+	grants := len(w.owner.grants)
+	w.owner.mu.Unlock()
+	if grants != 0 || len(timers.lims) != 0 {
+		t.Fatalf("grants %d, timers %v after refused limits", grants, timers.lims)
 	}
 }

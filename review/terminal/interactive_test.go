@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,21 +29,7 @@ func TestInteractivePushRefusesPersistAndModify(t *testing.T) {
 	if err := b.Bus.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var decided []schemas.Decision
-	var out strings.Builder
-	r := &Interactive{Desk: desk, In: strings.NewReader("p\nm\ny\n"), Out: &out,
-		Decide: func(_ context.Context, d schemas.Decision) {
-			mu.Lock()
-			decided = append(decided, d)
-			mu.Unlock()
-		}}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := r.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s := out.String()
+	s, decided := runInteractive(t, desk, "p\nm\ny\n")
 	for _, want := range []string{releasePrompt, "p: a refused push is released once or refused; it changes no route, so there is nothing to persist or modify\n",
 		"m: a refused push is released once or refused"} {
 		if !strings.Contains(s, want) {
@@ -52,8 +39,6 @@ func TestInteractivePushRefusesPersistAndModify(t *testing.T) {
 	if strings.Contains(s, prompt) {
 		t.Errorf("review -i offers persist and modify on a push:\n%s", s)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	if len(decided) != 1 || decided[0].ProposalID != id || decided[0].Action != schemas.ActionApprove || decided[0].Scope != schemas.ScopeOnce {
 		t.Fatalf("decided %+v, want one approve once of %s", decided, id)
 	}
@@ -72,10 +57,27 @@ func TestInteractiveModifyAsksForATimeLimit(t *testing.T) {
 	if err := b.Bus.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	s, decided := runInteractive(t, desk, "m\n\nGET\nsoon\n25h\n 45m \n")
+	for _, want := range []string{"remove it again after (e.g. 30m, up to 24h) [the bottle's life]: ",
+		`time limit "soon" is not a duration`, `time limit "25h" is longer than 24h`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("review -i lacks %q:\n%s", want, s)
+		}
+	}
+	if len(decided) != 1 || decided[0].Action != schemas.ActionModify || decided[0].For != "45m" ||
+		decided[0].Route == nil || strings.Join(decided[0].Route.Methods, " ") != "GET" {
+		t.Fatalf("decided %+v, want one modify for 45m with methods GET", decided)
+	}
+}
+
+// runInteractive runs review -i on desk with the person's answers in input
+// until they run out, and returns what it printed and what it decided.
+func runInteractive(t *testing.T, desk *review.Desk, input string) (string, []schemas.Decision) {
+	t.Helper()
 	var mu sync.Mutex
 	var decided []schemas.Decision
 	var out strings.Builder
-	r := &Interactive{Desk: desk, In: strings.NewReader("m\n\nGET\nsoon\n25h\n 45m \n"), Out: &out,
+	r := &Interactive{Desk: desk, In: strings.NewReader(input), Out: &out,
 		Decide: func(_ context.Context, d schemas.Decision) {
 			mu.Lock()
 			decided = append(decided, d)
@@ -86,17 +88,7 @@ func TestInteractiveModifyAsksForATimeLimit(t *testing.T) {
 	if err := r.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s := out.String()
-	for _, want := range []string{"remove it again after (e.g. 30m, up to 24h) [the bottle's life]: ",
-		`time limit "soon" is not a duration`, `time limit "25h" is longer than 24h`} {
-		if !strings.Contains(s, want) {
-			t.Errorf("review -i lacks %q:\n%s", want, s)
-		}
-	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(decided) != 1 || decided[0].Action != schemas.ActionModify || decided[0].For != "45m" ||
-		decided[0].Route == nil || strings.Join(decided[0].Route.Methods, " ") != "GET" {
-		t.Fatalf("decided %+v, want one modify for 45m with methods GET", decided)
-	}
+	return out.String(), slices.Clone(decided)
 }

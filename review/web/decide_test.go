@@ -97,16 +97,7 @@ func TestModifyNarrowsTheRoute(t *testing.T) {
 // arrives.
 func (s *site) askRoute(t *testing.T, req planner.RouteRequest) (string, chan review.Result) {
 	t.Helper()
-	res, err := s.owner.Request(context.Background(), req, "need it", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan review.Result, 1)
-	go func() {
-		r, _ := s.owner.Status(context.Background(), res.ProposalID, 60*time.Second)
-		ch <- r
-	}()
-	return res.ProposalID, ch
+	return s.request(t, req, "need it")
 }
 
 // TestKeyboardInChromium decides three proposals from the keyboard, as a

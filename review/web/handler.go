@@ -106,22 +106,15 @@ func (p *page) decide(w http.ResponseWriter, r *http.Request) {
 		Scope: r.PostForm.Get("scope"), Reason: strings.TrimSpace(r.PostForm.Get("reason")), DecidedBy: schemas.DecidedByWeb}
 	var err error
 	if f := strings.TrimSpace(r.PostForm.Get("for")); f != "" {
-		// The page's "for" field: how long a once-approval lasts. Filled in
-		// on a deny it is refused, not dropped: the person meant something.
-		var lim time.Duration
-		switch lim, err = review.ParseFor(`the "for" field`, f); {
-		case err != nil:
-		case dec.Action == schemas.ActionDeny:
-			err = errors.New(`the "for" field: a deny takes no time limit; empty the field to deny`)
-		case dec.Scope == schemas.ScopePersist:
-			err = errors.New(`the "for" field: a route written into the manifest has no lifetime; empty the field to persist, or approve once with it`)
-		default:
-			dec.For = review.FormatFor(lim)
-		}
-		if err != nil {
+		// The page's "for" field: how long a once-approval lasts. Parsed
+		// here only to name the field in the error; the desk normalizes it
+		// and refuses it on a deny or a persist (CheckDecision), so filled
+		// in there it is refused, not dropped.
+		if _, err := review.ParseFor(`the "for" field`, f); err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
+		dec.For = f
 	}
 	switch dec.Action {
 	case schemas.ActionDeny:

@@ -44,7 +44,14 @@ func newSite(t *testing.T) *site {
 // ask makes an agent request and returns where its result arrives.
 func (s *site) ask(t *testing.T, host, why string) (string, chan review.Result) {
 	t.Helper()
-	res, err := s.owner.Request(context.Background(), planner.RouteRequest{Host: host}, why, nil, 0)
+	return s.request(t, planner.RouteRequest{Host: host}, why)
+}
+
+// request makes the agent request req with justification why and returns
+// where its result arrives.
+func (s *site) request(t *testing.T, req planner.RouteRequest, why string) (string, chan review.Result) {
+	t.Helper()
+	res, err := s.owner.Request(context.Background(), req, why, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
