@@ -96,8 +96,7 @@ func RunAudit(ctx context.Context, store Store, opts AuditOptions) error {
 	if err != nil {
 		return fmt.Errorf("audit log %s: %w", path, err)
 	}
-	ino := fileIno(f)
-	last = max(last, readAuditCursor(lock, ino))
+	last = max(last, readAuditCursor(lock, f))
 	cur := AfterPos(last)
 	var buf bytes.Buffer
 	err = store.Follow(ctx, cur, func(p Page) error {
@@ -124,7 +123,7 @@ func RunAudit(ctx context.Context, store Store, opts AuditOptions) error {
 				return fmt.Errorf("sync %s: %w", path, err)
 			}
 		}
-		writeAuditCursor(lock, ino, p.Next.After)
+		writeAuditCursor(lock, f, p.Next.After)
 		return nil
 	})
 	if ctx.Err() != nil {

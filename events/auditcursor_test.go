@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/bot-bottle/bot-bottle/events"
@@ -80,6 +81,31 @@ func TestAuditResumesAfterWhatWasRead(t *testing.T) {
 	run(func() bool { return len(auditLines(t, dir)) == 1 })
 	if last := fs.froms[len(fs.froms)-1]; last != 0 {
 		t.Fatalf("a new log resumed from %d, want 0 (its own last line)", last)
+	}
+
+	// A log removed and made again may get the freed inode back: the
+	// cursor, written for the longer log, must not make the new one skip
+	// what the store still holds. Each cursor names the new log's inode,
+	// as a reused inode would.
+	logPath := filepath.Join(dir, events.AuditFile)
+	for _, forged := range []func(ino uint64) string{
+		func(ino uint64) string { return "ino " + itoa(ino) + " pos " + itoa(latest+1) + "\n" },           // as an older writer wrote it
+		func(ino uint64) string { return "ino " + itoa(ino) + " size 4096 pos " + itoa(latest+1) + "\n" }, // for a longer log
+	} {
+		if err := os.Remove(logPath); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(logPath, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "audit.lock"), []byte(forged(fi.Sys().(*syscall.Stat_t).Ino)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		run(func() bool { return len(auditLines(t, dir)) == 1 })
 	}
 }
 
