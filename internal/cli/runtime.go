@@ -47,17 +47,26 @@ type proxyFlags struct {
 // backends of this machine: local first on Linux (the default), then
 // docker.
 func (c *cli) openRuntime(pf proxyFlags) (*bottleRuntime, error) {
-	return c.openRuntimeWith(pf, 0)
+	return c.openRuntimeWith(pf, 0, false)
 }
 
 // openOwnerRuntime is openRuntime for a process that owns bottles (launch,
 // serve): its bus sets disk aside for the events it may be unable to
 // store before it exits (a full disk is often the store's own doing).
 func (c *cli) openOwnerRuntime(pf proxyFlags) (*bottleRuntime, error) {
-	return c.openRuntimeWith(pf, ownerSpoolReserve)
+	return c.openRuntimeWith(pf, ownerSpoolReserve, false)
 }
 
-func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64) (*bottleRuntime, error) {
+// openServerRuntime is openOwnerRuntime for serve, a long-lived owner of
+// many bottles: its local bottles start through a spawner
+// (netns.WithSpawner), so a launch does not cost a fork of a process that
+// grows with every bottle it owns. launch owns one bottle and stays
+// small: a spawner would only add a process start to its launch.
+func (c *cli) openServerRuntime(pf proxyFlags) (*bottleRuntime, error) {
+	return c.openRuntimeWith(pf, ownerSpoolReserve, true)
+}
+
+func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64, spawner bool) (*bottleRuntime, error) {
 	home, err := planner.DefaultHome(c.env)
 	if err != nil {
 		return nil, err
@@ -86,7 +95,11 @@ func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64) (*bottleRuntime, err
 	if runtime.GOOS == "linux" {
 		// Each launch is a new process: the local backend's probe is
 		// remembered in the home, not run every time.
-		backends = append(backends, netns.New("").WithProbeCache(filepath.Join(home, netns.ProbeCacheFile)))
+		local := netns.New("").WithProbeCache(filepath.Join(home, netns.ProbeCacheFile))
+		if spawner {
+			local = local.WithSpawner()
+		}
+		backends = append(backends, local)
 	}
 	backends = append(backends, docker.New(docker.Options{Host: c.env["DOCKER_HOST"], Notify: func(msg string) {
 		fmt.Fprintf(c.stderr, "bot-bottle: docker backend: %s\n", msg)

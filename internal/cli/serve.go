@@ -72,7 +72,7 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := c.openOwnerRuntime(o.proxy)
+	rt, err := c.openServerRuntime(o.proxy)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,10 @@ type Backend struct {
 
 	probeCache   string // where a successful probe is remembered (WithProbeCache); empty: nowhere
 	probeSkipped bool   // Check trusted a remembered probe, so a failed start probes again
+
+	useSpawner bool // WithSpawner
+	spawnMu    sync.Mutex
+	sp         *spawner // the running spawner, started at the first launch
 }
 
 var _ launcher.Backend = (*Backend)(nil)

@@ -46,13 +46,23 @@ type fixture struct {
 
 const proxyPort, mcpPort = 3128, 3129
 
-func newFixture(t *testing.T) *fixture {
+// newFixture starts its bottles through a spawner, as serve does, so every
+// boundary test checks the bottles serve starts; newDirectFixture starts
+// them from the test process itself, as launch does.
+func newFixture(t *testing.T) *fixture { return newFixtureMode(t, true) }
+
+func newDirectFixture(t *testing.T) *fixture { return newFixtureMode(t, false) }
+
+func newFixtureMode(t *testing.T, spawner bool) *fixture {
 	t.Helper()
 	bin, err := testbin.Path()
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := netns.New(bin)
+	if spawner {
+		b = b.WithSpawner()
+	}
 	if err := b.Check(context.Background()); err != nil {
 		if os.Getenv("BOT_BOTTLE_REQUIRE_DOCKER") != "" {
 			t.Fatalf("local backend unavailable: %v", err)

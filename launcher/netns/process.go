@@ -2,7 +2,6 @@ package netns
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +25,11 @@ const ioDrainDelay = 5 * time.Second
 // process is a running local bottle: the init, and the goroutines that
 // carry its terminal when it has one.
 type process struct {
+	// cmd describes the init; the owner starts it, or its spawner (sp)
+	// does from what cmd says.
 	cmd  *exec.Cmd
+	sp   *spawner
+	ch   child // the started init
 	ptmx *os.File
 	// id is who the bottle runs as; its lease is held until Wait.
 	id identity
@@ -52,11 +55,33 @@ func (p *process) start(io launcher.Stdio) error {
 		return p.startTTY(io)
 	}
 	close(p.done)
-	p.cmd.Stdin = io.In
-	p.cmd.Stdout = io.Out
-	p.cmd.Stderr = io.Err
-	p.cmd.WaitDelay = ioDrainDelay
-	return p.cmd.Start()
+	return p.launch(io.In, io.Out, io.Err)
+}
+
+// launch starts the init with in, out and errw as its stdio: itself, or
+// through its spawner.
+func (p *process) launch(in io.Reader, out, errw io.Writer) error {
+	if p.sp == nil {
+		p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = in, out, errw
+		p.cmd.WaitDelay = ioDrainDelay
+		if err := p.cmd.Start(); err != nil {
+			return err
+		}
+		p.ch = directChild{p.cmd}
+		return nil
+	}
+	c := &spawned{exit: make(chan exitNote, 1)}
+	ends, closeEnds, err := spawnStdio(c, in, out, errw)
+	if err != nil {
+		return err
+	}
+	defer closeEnds()
+	if err := p.sp.spawn(p.cmd, ends, c); err != nil {
+		c.abandon()
+		return err
+	}
+	p.ch = c
+	return nil
 }
 
 // startTTY gives the init (and so the command) a pty of its own, sized like
@@ -78,8 +103,7 @@ func (p *process) startTTY(stdio launcher.Stdio) error {
 			return fmt.Errorf("give the bottle its terminal: %w", err)
 		}
 	}
-	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = tty, tty, tty
-	err = p.cmd.Start()
+	err = p.launch(tty, tty, tty)
 	_ = tty.Close() // the bottle holds its own copy; EOF on ptmx once it exits
 	if err != nil {
 		_ = ptmx.Close()
@@ -108,7 +132,7 @@ func (p *process) startTTY(stdio launcher.Stdio) error {
 }
 
 // ID returns the init's pid on the host.
-func (p *process) ID() string { return strconv.Itoa(p.cmd.Process.Pid) }
+func (p *process) ID() string { return strconv.Itoa(p.ch.pid()) }
 
 // ContainerID is "": a local bottle is no container.
 func (p *process) ContainerID() string { return "" }
@@ -116,8 +140,7 @@ func (p *process) ContainerID() string { return "" }
 // Wait waits for the init and its output.
 func (p *process) Wait() (int, error) {
 	p.waitOnce.Do(func() {
-		waitExited(p.cmd.Process.Pid)
-		err := p.cmd.Wait()
+		ws, err := p.ch.wait()
 		select {
 		case <-p.done:
 		case <-time.After(ioDrainDelay):
@@ -130,7 +153,7 @@ func (p *process) Wait() (int, error) {
 			p.killer.Stop()
 		}
 		p.mu.Unlock()
-		p.code, p.err = exitCode(p.cmd, err)
+		p.code, p.err = exitCode(ws, err)
 		p.id.release()
 	})
 	return p.code, p.err
@@ -139,16 +162,14 @@ func (p *process) Wait() (int, error) {
 // exitCode turns the init's end into the command's exit code; the init
 // already reports a signal death of the command as 128+N, and a kill of the
 // init itself is reported the same way.
-func exitCode(cmd *exec.Cmd, err error) (int, error) {
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
+func exitCode(ws syscall.WaitStatus, err error) (int, error) {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), err
+	}
+	if err != nil {
 		return -1, err
 	}
-	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() {
-		return 128 + int(ws.Signal()), nil
-	}
-	return cmd.ProcessState.ExitCode(), nil
+	return ws.ExitStatus(), nil
 }
 
 // Stop sends SIGTERM to the init, which passes it to the command, and
@@ -159,8 +180,8 @@ func (p *process) Stop(grace time.Duration) {
 	if p.killer != nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	p.killer = time.AfterFunc(grace, func() { _ = p.cmd.Process.Kill() })
+	_ = p.ch.signal(syscall.SIGTERM)
+	p.killer = time.AfterFunc(grace, func() { _ = p.ch.signal(syscall.SIGKILL) })
 }
 
 // Release removes the bottle's cgroups; the namespaces went with the init.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/bot-bottle/bot-bottle/internal/atomicfile"
 	"github.com/bot-bottle/bot-bottle/launcher"
@@ -156,6 +157,10 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 			_ = lim.release()
 		}
 	}()
+	sp, err := b.spawner()
+	if err != nil {
+		return nil, err
+	}
 	lim.configureInit(&cfg, ex)
 	data, err := cfg.Encode()
 	if err != nil {
@@ -174,20 +179,20 @@ func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraF
 	cmd.ExtraFiles = ex.files
 	cmd.SysProcAttr = sysProcAttr(id)
 	lim.configureCmd(cmd)
-	p := &process{cmd: cmd, done: make(chan struct{}), id: id, lim: lim}
+	p := &process{cmd: cmd, sp: sp, done: make(chan struct{}), id: id, lim: lim}
 	if err := p.start(spec.Stdio); err != nil {
 		return nil, fmt.Errorf("local backend: start the bottle init: %w", err)
 	}
 	// In its cgroups (cgroup v1: the init waits at its gate until then)
 	// before it receives its mounts and starts anything.
-	if err := lim.started(cmd.Process.Pid); err != nil {
-		_ = cmd.Process.Kill()
+	if err := lim.started(p.ch.pid()); err != nil {
+		_ = p.ch.signal(syscall.SIGKILL)
 		_, _ = p.Wait()
 		return nil, err
 	}
 	if len(sends) > 0 {
-		if p.mountWarnings, err = sendMounts(cmd.Process.Pid, id.uid, id.gid, sends, ownerEnd); err != nil {
-			_ = cmd.Process.Kill()
+		if p.mountWarnings, err = sendMounts(p.ch.pid(), id.uid, id.gid, sends, ownerEnd); err != nil {
+			_ = p.ch.signal(syscall.SIGKILL)
 			_, _ = p.Wait()
 			return nil, fmt.Errorf("local backend: %w", err)
 		}
