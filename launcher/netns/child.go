@@ -48,9 +48,9 @@ type exitNote struct {
 // spawned is an init the spawner started: signalled through its pidfd,
 // reaped by the spawner, which reports its status.
 type spawned struct {
-	pidNum  int
-	pidfd *os.File // nil on a kernel without pidfds
-	exit  chan exitNote
+	pidNum int
+	pidfd  *os.File // nil on a kernel without pidfds
+	exit   chan exitNote
 
 	mu     sync.Mutex
 	exited bool

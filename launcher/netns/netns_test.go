@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 // fixture is one bottle's host side: homes with secrets to hide, a workdir,
 // a run folder whose proxy socket answers with a fixed HTTP reply.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	backend  *netns.Backend
 	hostHome string
 	bbHome   string
@@ -53,7 +53,7 @@ func newFixture(t *testing.T) *fixture { return newFixtureMode(t, true) }
 
 func newDirectFixture(t *testing.T) *fixture { return newFixtureMode(t, false) }
 
-func newFixtureMode(t *testing.T, spawner bool) *fixture {
+func newFixtureMode(t testing.TB, spawner bool) *fixture {
 	t.Helper()
 	bin, err := testbin.Path()
 	if err != nil {

@@ -1,0 +1,106 @@
+package netns
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/launcher/internal/testbin"
+)
+
+// rawSpawn sends req with fds as it is, bypassing spawn's checks, and
+// returns the spawner's answer.
+func rawSpawn(t *testing.T, sp *spawner, req spawnRequest, fds []int) (*spawned, error) {
+	t.Helper()
+	c := &spawned{exit: make(chan exitNote, 1)}
+	ps := pendingStart{c: c, done: make(chan error, 1)}
+	sp.mu.Lock()
+	sp.seq++
+	req.Seq = sp.seq
+	sp.pending[req.Seq] = ps
+	sp.mu.Unlock()
+	sp.wmu.Lock()
+	err := writeSpawnMsg(sp.conn, req, fds)
+	sp.wmu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ps.done:
+		return c, err
+	case <-time.After(time.Minute):
+		t.Fatal("the spawner did not answer within a minute")
+	}
+	return nil, nil
+}
+
+func TestSpawnerRefusesBadRequests(t *testing.T) {
+	bin, err := testbin.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := startSpawner(bin, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sp.cmd.Process.Kill() })
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	n := int(null.Fd())
+	stdio := []int{n, n, n}
+	good := spawnRequest{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 5"}, Attr: spawnAttr{Pdeathsig: syscall.SIGKILL}}
+
+	bad := good
+	bad.Extra = 2
+	if _, err := rawSpawn(t, sp, bad, stdio); err == nil || !strings.Contains(err.Error(), "carries 3 descriptors, want 5") {
+		t.Errorf("descriptors missing: error %v", err)
+	}
+	bad = good
+	bad.Attr.Pdeathsig = 0
+	if _, err := rawSpawn(t, sp, bad, stdio); err == nil || !strings.Contains(err.Error(), "no parent-death signal") {
+		t.Errorf("no parent-death signal: error %v", err)
+	}
+	bad = good
+	bad.Path = "/nonexistent/bot-bottle"
+	if _, err := rawSpawn(t, sp, bad, stdio); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("no such program: error %v", err)
+	}
+	// A message that is no request goes unanswered; the spawner goes on.
+	sp.wmu.Lock()
+	_, _, err = sp.conn.WriteMsgUnix([]byte("{not json"), nil, nil)
+	sp.wmu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rawSpawn(t, sp, good, stdio)
+	if err != nil {
+		t.Fatalf("a good request after bad ones: %v", err)
+	}
+	if ws, err := c.wait(); err != nil || ws.ExitStatus() != 5 {
+		t.Errorf("exit 5 came back as %v (status %d)", err, ws.ExitStatus())
+	}
+
+	if _, err := toSpawnAttr(&syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setsid: true}); err == nil || !strings.Contains(err.Error(), "does not carry") {
+		t.Errorf("an attribute the wire cannot carry: error %v", err)
+	}
+
+	// A dead spawner fails every launch, clearly.
+	_ = sp.cmd.Process.Kill()
+	deadline := time.Now().Add(time.Minute)
+	for sp.alive() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd := exec.Command("/bin/true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	err = sp.spawn(cmd, [3]*os.File{null, null, null}, &spawned{exit: make(chan exitNote, 1)})
+	if !errors.Is(err, errSpawnerDied) {
+		t.Errorf("launch through a dead spawner: error %v, want %v", err, errSpawnerDied)
+	}
+}
