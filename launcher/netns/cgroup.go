@@ -241,10 +241,17 @@ func hasAll(have, want []string) bool {
 	return true
 }
 
-// onlySelf reports whether this process is the only one in cgroup dir.
+// onlySelf reports whether this process (with its own helpers, its
+// spawner) is the only one in cgroup dir.
 func onlySelf(dir string) bool {
 	procs := readFields(filepath.Join(dir, "cgroup.procs"))
-	return len(procs) == 1 && procs[0] == strconv.Itoa(os.Getpid())
+	self := slices.Contains(procs, strconv.Itoa(os.Getpid()))
+	for _, p := range procs {
+		if p != strconv.Itoa(os.Getpid()) && !isCompanion(p) {
+			return false
+		}
+	}
+	return self
 }
 
 func writable(path string) bool { return unix.Access(path, unix.W_OK) == nil }

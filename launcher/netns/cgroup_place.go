@@ -107,6 +107,13 @@ func leaveForLeaf(own string, need []string) error {
 	if err := writeFile(filepath.Join(leaf, "cgroup.procs"), strconv.Itoa(os.Getpid())); err != nil {
 		return err
 	}
+	for _, pid := range companionPids() {
+		// The spawner goes with its owner, or own would still hold a
+		// process; one that just died is gone from own anyway.
+		if err := writeFile(filepath.Join(leaf, "cgroup.procs"), strconv.Itoa(pid)); err != nil && exists(fmt.Sprintf("/proc/%d", pid)) {
+			return err
+		}
+	}
 	return enable(own, need)
 }
 

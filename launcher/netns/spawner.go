@@ -67,9 +67,11 @@ func startSpawner(exe string, stderr *os.File) (*spawner, error) {
 		return nil, fmt.Errorf("local backend: bottle spawner: %w", err)
 	}
 	s := &spawner{cmd: cmd, conn: c.(*net.UnixConn), pending: map[uint64]pendingStart{}, running: map[uint64]*spawned{}}
+	addCompanion(cmd.Process.Pid)
 	go s.read()
 	go func() {
 		waitExited(cmd.Process.Pid)
+		removeCompanion(cmd.Process.Pid)
 		_ = cmd.Wait()
 		// Its inits hold no copy of the socket; this only makes sure the
 		// reader ends even if a descriptor leaked.
@@ -84,9 +86,6 @@ func (s *spawner) alive() bool {
 	defer s.mu.Unlock()
 	return s.dead == nil
 }
-
-// pid is the spawner's own pid.
-func (s *spawner) pid() int { return s.cmd.Process.Pid }
 
 // read takes the spawner's replies until it dies, then ends every request
 // and bottle it had.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -102,5 +104,39 @@ func TestSpawnerRefusesBadRequests(t *testing.T) {
 	err = sp.spawn(cmd, [3]*os.File{null, null, null}, &spawned{exit: make(chan exitNote, 1)})
 	if !errors.Is(err, errSpawnerDied) {
 		t.Errorf("launch through a dead spawner: error %v, want %v", err, errSpawnerDied)
+	}
+}
+
+// TestOwnerCgroupCountsItsSpawner: the owner's cgroup is still its own
+// with its spawner in it (a v2 delegated scope), and no longer with any
+// other process.
+func TestOwnerCgroupCountsItsSpawner(t *testing.T) {
+	dir := t.TempDir()
+	write := func(pids ...int) {
+		var lines []string
+		for _, p := range pids {
+			lines = append(lines, strconv.Itoa(p))
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const spawnerPid, stranger = 1 << 22, 1<<22 + 1
+	write(os.Getpid(), spawnerPid)
+	if onlySelf(dir) {
+		t.Fatal("a process that is not the owner's spawner counted as the owner's")
+	}
+	addCompanion(spawnerPid)
+	defer removeCompanion(spawnerPid)
+	if !onlySelf(dir) {
+		t.Fatal("the owner with its spawner is not alone in its cgroup")
+	}
+	write(os.Getpid(), spawnerPid, stranger)
+	if onlySelf(dir) {
+		t.Fatal("a stranger in the owner's cgroup went unnoticed")
+	}
+	write(spawnerPid)
+	if onlySelf(dir) {
+		t.Fatal("a cgroup without the owner counted as the owner's")
 	}
 }
