@@ -11,7 +11,8 @@
 // password hashes and host keys under /dev/null, replaces /dev with the
 // harmless devices only, then binds the workdir back read-write; the
 // command runs in a nested user namespace where those mounts are locked.
-// The init dies with its owner (parent-death signal), taking the whole pid
+// The init dies with its owner (parent-death signal, or its spawner's,
+// which dies with the owner: see The spawner), taking the whole pid
 // namespace with it.
 //
 // # The bottle is a boundary
@@ -74,6 +75,38 @@
 // that its host path shows. One bottle at a time keeps a home (the
 // launcher's lock beside it); another launch of it in the same workdir
 // gets a home of its own in its run folder, mounted the same way.
+//
+// # The spawner
+//
+// A start in a new user namespace cannot use vfork (Go's exec falls back
+// to a full fork for CLONE_NEWUSER), so started by its owner an init costs
+// a copy of the owner's page tables and a write-protect of all its memory:
+// for serve, a cost that grows with every bottle it owns. A long-lived
+// owner (serve; WithSpawner) therefore starts its inits through a spawner,
+// a small bot-bottle process (SpawnerCommand) it starts once, without new
+// namespaces (so with vfork), at its first launch and again after the
+// spawner died. The owner still prepares everything (identity, mounts,
+// cgroups, descriptors) and describes the start; the spawner only carries
+// it out: the same clone flags, id maps, setgroups, credential,
+// parent-death signal and CLONE_INTO_CGROUP, with stdio, the extra files
+// and the cgroup passed as descriptors (SCM_RIGHTS) on a socket pair whose
+// end it inherits, so no path names it and only its owner can ask it
+// anything. It refuses a request without a parent-death signal, and the
+// wire refuses any process attribute it does not carry.
+//
+// The spawner sends back the init's pid and pidfd: the owner signals
+// through the pidfd, and, as the init's parent, the spawner reaps it and
+// sends its wait status. Deaths chain: the spawner has the parent-death
+// signal SIGKILL and checks after its start that its parent is still the
+// owner, so the owner's death kills it; the inits have theirs, so its
+// death kills them. The owner sees the socket close, reports every bottle
+// it had ended (exit 137, "the bottle spawner died") once its pidfd says
+// so, and starts a new spawner at the next launch. The spawner is in a
+// process group of its own, so a ^C at the owner's terminal is the
+// owner's to handle rather than a kill of every bottle at once; it shares
+// the owner's cgroup (and moves with it into its leaf). launch owns one
+// bottle and stays small, so it starts its init itself: a spawner would
+// only add a process start to the launch.
 //
 // # The probe
 //
