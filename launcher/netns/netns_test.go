@@ -120,7 +120,19 @@ func (f *fixture) run(readonly bool, command ...string) (int, string) {
 
 func (f *fixture) start(readonly bool, out io.Writer, command ...string) launcher.Process {
 	f.t.Helper()
-	spec := &launcher.Spec{
+	spec := f.spec(readonly, command...)
+	spec.Stdio = launcher.Stdio{Out: out, Err: out}
+	p, err := f.backend.Start(context.Background(), spec)
+	if err != nil {
+		f.t.Fatalf("start: %v", err)
+	}
+	f.t.Cleanup(func() { p.Stop(time.Second); p.Wait() })
+	return p
+}
+
+// spec is the launch of command in the fixture's bottle, without stdio.
+func (f *fixture) spec(readonly bool, command ...string) *launcher.Spec {
+	return &launcher.Spec{
 		BottleID: f.id, Home: f.bbHome, Owner: launcher.Self(), RunDir: f.rd, Workdir: f.workdir,
 		ReadonlyRoot: readonly, HostHome: f.hostHome, HostPath: os.Getenv("PATH"), AgentHome: f.agentHome, Hide: f.hide,
 		Init: bottleinit.Config{
@@ -132,14 +144,7 @@ func (f *fixture) start(readonly bool, out io.Writer, command ...string) launche
 				{Port: mcpPort, Socket: launcher.InBottle(launcher.MCPSocket)},
 			},
 		},
-		Stdio: launcher.Stdio{Out: out, Err: out},
 	}
-	p, err := f.backend.Start(context.Background(), spec)
-	if err != nil {
-		f.t.Fatalf("start: %v", err)
-	}
-	f.t.Cleanup(func() { p.Stop(time.Second); p.Wait() })
-	return p
 }
 
 func TestExitCodeAndEnv(t *testing.T) {

@@ -2,6 +2,7 @@ package netns_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/launcher"
 	"github.com/bot-bottle/bot-bottle/launcher/internal/testbin"
 	"github.com/bot-bottle/bot-bottle/launcher/netns"
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -244,5 +246,41 @@ func TestNoDescriptorLeaks(t *testing.T) {
 	}
 	if after := count(); after != before {
 		t.Errorf("the spawner held %d descriptors before three bottles and %d after", before, after)
+	}
+}
+
+// TestTerminalThroughSpawner: a bottle with a terminal gets a pty as its
+// stdio, through the spawner as when started directly.
+func TestTerminalThroughSpawner(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		f    func(*testing.T) *fixture
+	}{{"spawner", newFixture}, {"direct", newDirectFixture}} {
+		t.Run(mode.name, func(t *testing.T) {
+			f := mode.f(t)
+			ptmx, term, err := pty.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ptmx.Close()
+			defer term.Close()
+			if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 33, Cols: 77}); err != nil {
+				t.Fatal(err)
+			}
+			var out syncBuffer
+			spec := f.spec(false, "sh", "-c", `test -t 0 && test -t 1 && echo "tty-ok $(stty size)"; exit 4`)
+			spec.Stdio = launcher.Stdio{Terminal: term, Out: &out}
+			p, err := f.backend.Start(context.Background(), spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.Stop(time.Second); p.Wait() })
+			if code, err := waitCode(t, p); err != nil || code != 4 {
+				t.Fatalf("code %d, err %v; want 4; output:\n%s", code, err, out.String())
+			}
+			if !strings.Contains(out.String(), "tty-ok 33 77") {
+				t.Fatalf("the command had no terminal of the owner's size; output:\n%s", out.String())
+			}
+		})
 	}
 }
