@@ -284,3 +284,26 @@ func TestTerminalThroughSpawner(t *testing.T) {
 		})
 	}
 }
+
+// TestSpawnerStartedByHandRefuses: the spawner serves only the owner that
+// started it, through the socket it inherited.
+func TestSpawnerStartedByHandRefuses(t *testing.T) {
+	bin, err := testbin.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage: " + netns.SpawnerCommand + " --parent PID"},
+		{[]string{"--parent", "x"}, `--parent "x" is not a pid`},
+		{[]string{"--parent", "1"}, "its owner (pid 1) is gone"},
+		{[]string{"--parent", strconv.Itoa(os.Getpid())}, "descriptor 3 is not its owner's socket"},
+	} {
+		out, err := exec.Command(bin, append([]string{netns.SpawnerCommand}, c.args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("spawner %q: err %v, output %q; want a failure saying %q", c.args, err, out, c.want)
+		}
+	}
+}
