@@ -93,15 +93,14 @@ func (s *spawner) read() {
 	for {
 		var r spawnReply
 		files, err := readSpawnMsg(s.conn, &r)
-		if err != nil {
-			var oe *net.OpError
-			if errors.Is(err, errSpawnEOF) || errors.As(err, &oe) {
-				s.die()
-				return
-			}
+		switch {
+		case isBadSpawnMsg(err):
 			// The spawner's own bug: it cannot be trusted to answer.
 			_ = s.cmd.Process.Kill()
 			continue
+		case err != nil:
+			s.die()
+			return
 		}
 		s.deliver(r, files)
 	}

@@ -77,16 +77,15 @@ func serveSpawns(c *net.UnixConn, stderr io.Writer) {
 	for {
 		var req spawnRequest
 		files, err := readSpawnMsg(c, &req)
-		var oe *net.OpError
 		switch {
-		case errors.Is(err, errSpawnEOF) || errors.Is(err, io.EOF) || errors.As(err, &oe):
-			return
-		case err != nil:
+		case isBadSpawnMsg(err):
 			fmt.Fprintf(stderr, "bot-bottle %s: %v\n", SpawnerCommand, err)
 			if req.Seq != 0 {
 				_ = send(spawnReply{Seq: req.Seq, Err: err.Error()}, nil)
 			}
 			continue
+		case err != nil:
+			return
 		}
 		spawnOne(req, files, send)
 	}

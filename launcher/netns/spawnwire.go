@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"reflect"
@@ -138,22 +139,31 @@ func readSpawnMsg(c *net.UnixConn, v any) ([]*os.File, error) {
 	switch {
 	case ferr != nil:
 		closeAll()
-		return nil, ferr
+		return nil, badSpawnMsg{ferr}
 	case n == 0 && oobn == 0:
-		return nil, errSpawnEOF
+		return nil, io.EOF
 	case flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || n > maxSpawnMsg:
 		closeAll()
-		return nil, errors.New("bottle spawner: a message or its descriptors were cut short")
+		return nil, badSpawnMsg{errors.New("bottle spawner: a message or its descriptors were cut short")}
 	}
 	if err := json.Unmarshal(buf[:n], v); err != nil {
 		closeAll()
-		return nil, fmt.Errorf("bottle spawner: bad message: %w", err)
+		return nil, badSpawnMsg{fmt.Errorf("bottle spawner: bad message: %w", err)}
 	}
 	return files, nil
 }
 
-// errSpawnEOF: the other end closed the socket.
-var errSpawnEOF = errors.New("bottle spawner: the other end closed its socket")
+// badSpawnMsg is a message that arrived but cannot be read; any other
+// error of readSpawnMsg is the end of the socket.
+type badSpawnMsg struct{ error }
+
+func (b badSpawnMsg) Unwrap() error { return b.error }
+
+// isBadSpawnMsg says whether err is a bad message rather than the end.
+func isBadSpawnMsg(err error) bool {
+	var b badSpawnMsg
+	return errors.As(err, &b)
+}
 
 func parseRights(oob []byte) ([]*os.File, error) {
 	if len(oob) == 0 {
