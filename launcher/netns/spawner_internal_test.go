@@ -1,10 +1,12 @@
 package netns
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -138,5 +140,33 @@ func TestOwnerCgroupCountsItsSpawner(t *testing.T) {
 	write(spawnerPid)
 	if onlySelf(dir) {
 		t.Fatal("a cgroup without the owner counted as the owner's")
+	}
+}
+
+// TestSpawnAttrRoundTrip: what the spawner starts an init with is exactly
+// what the owner would have, for every identity, over the wire.
+func TestSpawnAttrRoundTrip(t *testing.T) {
+	for _, id := range []identity{
+		{uid: 1000, gid: 1000},
+		{uid: 1000, gid: 100, rootOwner: true},
+		{uid: 0x60000001, gid: 0x60000001, rootOwner: true, idmap: true},
+	} {
+		want := sysProcAttr(id)
+		want.UseCgroupFD, want.CgroupFD = true, 42
+		a, err := toSpawnAttr(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.Marshal(spawnRequest{Attr: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req spawnRequest
+		if err := json.Unmarshal(data, &req); err != nil {
+			t.Fatal(err)
+		}
+		if got := req.Attr.sysProcAttr(42); !reflect.DeepEqual(got, want) {
+			t.Errorf("identity %+v: the spawner would start the init with\n%+v\nwant\n%+v", id, got, want)
+		}
 	}
 }
