@@ -54,6 +54,16 @@ func TestV2PlaceDelegatedScope(t *testing.T) {
 		own + "/" + ownerLeaf + "/cgroup.procs": "",
 	})
 	v := &cgroupfs.View{V2: filepath.Join(top, own), V2Top: top}
+	// Alone: without the spawners other tests of this process started.
+	saved := companionPids()
+	companions.Lock()
+	companions.pids = nil
+	companions.Unlock()
+	t.Cleanup(func() {
+		companions.Lock()
+		companions.pids = append(companions.pids, saved...)
+		companions.Unlock()
+	})
 	p := findV2Place(v, need)
 	if p.why != "" || p.prepare == nil || p.parent[""] != filepath.Join(top, own) {
 		t.Fatalf("an owner alone in a delegated scope: %+v", p)
