@@ -3,6 +3,7 @@ package netns
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/launcher/internal/testbin"
+	"golang.org/x/sys/unix"
 )
 
 // rawSpawn sends req with fds as it is, bypassing spawn's checks, and
@@ -168,5 +170,66 @@ func TestSpawnAttrRoundTrip(t *testing.T) {
 		if got := req.Attr.sysProcAttr(42); !reflect.DeepEqual(got, want) {
 			t.Errorf("identity %+v: the spawner would start the init with\n%+v\nwant\n%+v", id, got, want)
 		}
+	}
+}
+
+// TestSpawnerClonesIntoCgroup: the cgroup descriptor a request carries is
+// where the init is born (CLONE_INTO_CGROUP), as when the owner starts it.
+func TestSpawnerClonesIntoCgroup(t *testing.T) {
+	top := ""
+	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC && unix.Access(dir, unix.W_OK) == nil {
+			top = dir
+			break
+		}
+	}
+	if top == "" {
+		t.Skip("no writable cgroup v2 hierarchy")
+	}
+	name := "bot-bottle-spawner-test-" + strconv.Itoa(os.Getpid())
+	cg := filepath.Join(top, name)
+	if err := os.Mkdir(cg, 0o755); err != nil {
+		t.Skipf("cannot make a cgroup: %v", err)
+	}
+	t.Cleanup(func() { _ = os.Remove(cg) })
+	dir, err := os.Open(cg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	bin, err := testbin.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := startSpawner(bin, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sp.cmd.Process.Kill() })
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command("/bin/sh", "-c", "cat /proc/self/cgroup")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, UseCgroupFD: true, CgroupFD: int(dir.Fd())}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	c := &spawned{exit: make(chan exitNote, 1)}
+	err = sp.spawn(cmd, [3]*os.File{null, w, w}, c)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(r)
+	if ws, err := c.wait(); err != nil || ws.ExitStatus() != 0 {
+		t.Fatalf("cat /proc/self/cgroup: %v (status %d)", err, ws.ExitStatus())
+	}
+	if !strings.Contains(string(out), "0::/"+name+"\n") {
+		t.Fatalf("the init was not born in its cgroup %s:\n%s", name, out)
 	}
 }
