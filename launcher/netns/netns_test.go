@@ -62,6 +62,7 @@ func newFixtureMode(t testing.TB, spawner bool) *fixture {
 	b := netns.New(bin)
 	if spawner {
 		b = b.WithSpawner()
+		t.Cleanup(func() { netns.StopSpawner(b) })
 	}
 	if err := b.Check(context.Background()); err != nil {
 		if os.Getenv("BOT_BOTTLE_REQUIRE_DOCKER") != "" {
