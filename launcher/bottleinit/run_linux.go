@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 
@@ -165,6 +166,10 @@ func Run(cfg *Config) (int, error) {
 		}
 		return code, err
 	}
+	// What set-up allocated is garbage now, and an init idles for the
+	// bottle's whole life: give its pages back, which takes a few MiB off
+	// every running bottle.
+	debug.FreeOSMemory()
 	return superviseChild(pid, sigs), nil
 }
 
