@@ -3,6 +3,7 @@ package launcher_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,5 +211,56 @@ func TestTheEndIsRecordedBeforeTheHostCleanup(t *testing.T) {
 	}
 	if rec := w.recordedPlaceholders(); len(rec) != 0 {
 		t.Errorf("records left: %v", rec)
+	}
+}
+
+// TestCloseThatGivesUpNamesWhatItLeaves: a Close whose wait ends before
+// its bottles have finished stopping returns, and says in its error and
+// its log which bottles it left; they still end.
+func TestCloseThatGivesUpNamesWhatItLeaves(t *testing.T) {
+	w := newProtectWorld(t, "local", "")
+	logs := &lockedBuffer{}
+	cfg := w.cfg
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	l, err := launcher.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bs []*launcher.Bottle
+	for i := range 2 {
+		dir := filepath.Join(w.base, fmt.Sprintf("w%d", i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out := &lockedBuffer{}
+		b, err := l.Launch(context.Background(), launcher.Options{Name: "demo", Workdir: dir,
+			Command: []string{"sh", "-c", "echo up; exec sleep 600"}, Stdio: launcher.Stdio{Out: out, Err: out}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.waitFor(t, "up")
+		bs = append(bs, b)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = l.Close(ctx)
+	if err == nil {
+		t.Fatal("Close with an ended context waited for every bottle")
+	}
+	for _, b := range bs {
+		if !strings.Contains(err.Error(), b.ID()) {
+			t.Errorf("Close's error does not name bottle %s it left: %v", b.ID(), err)
+		}
+		if !strings.Contains(logs.String(), b.ID()) {
+			t.Errorf("Close's log does not name bottle %s it left:\n%s", b.ID(), logs.String())
+		}
+	}
+	for _, b := range bs {
+		wctx, wcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		_, err := b.Wait(wctx)
+		wcancel()
+		if err != nil {
+			t.Errorf("bottle %s did not end after the stop Close asked for: %v", b.ID(), err)
+		}
 	}
 }
