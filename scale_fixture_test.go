@@ -295,8 +295,12 @@ func (f *fleet) ownerPIDs() []int {
 // stopAll ends every bottle: serve gets SIGTERM (its bottles stop with
 // it), every launch process gets SIGTERM at once. It returns the time until
 // every owner has exited, each having torn its bottles down.
-func (f *fleet) stopAll() time.Duration {
+func (f *fleet) stopAll() (took, cpu time.Duration) {
 	f.t.Helper()
+	var before time.Duration
+	if f.serve && f.srv != nil {
+		before = treeCPU(f.srv.Process.Pid)
+	}
 	start := time.Now()
 	var dones []chan struct{}
 	f.mu.Lock()
@@ -317,7 +321,32 @@ func (f *fleet) stopAll() time.Duration {
 			f.t.Fatalf("owners did not exit within 5m of SIGTERM")
 		}
 	}
-	return time.Since(start)
+	took = time.Since(start)
+	if f.serve && f.srv != nil && f.srv.ProcessState != nil {
+		ps := f.srv.ProcessState
+		cpu = ps.UserTime() + ps.SystemTime() - before
+	}
+	return took, cpu
+}
+
+// treeCPU is the CPU time process pid and its reaped children have used
+// (/proc/PID/stat utime, stime, cutime, cstime), as wait4 reports it for
+// the process once it has exited; 0 when it cannot be read.
+func treeCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // after "pid (comm) "
+	var ticks int64
+	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime, fields 14-17
+		if i < len(fields) {
+			n, _ := strconv.ParseInt(fields[i], 10, 64)
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // close kills whatever still runs (a failed run) and cleans the home up.
