@@ -39,8 +39,8 @@ const fleetProbes = 20
 // (kernel included, and moved by anything else running) since before the
 // first launch, divided by N. At the end it times the stop of all of them
 // (stop-all-ms: until every owner has exited, having torn its bottles down;
-// with serve, stop-cpu-ms is the CPU time serve and its bottles' inits
-// used meanwhile, which the machine's other load moves far less).
+// with serve, stop-cpu-ms is the CPU time serve and its bottles used
+// meanwhile, which the machine's other load moves far less).
 //
 // serve: one `bot-bottle serve --http` owns the fleet, launched with
 // bottle_launch over MCP; it also times bottle_list, egress_denials and

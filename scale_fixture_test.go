@@ -294,7 +294,8 @@ func (f *fleet) ownerPIDs() []int {
 
 // stopAll ends every bottle: serve gets SIGTERM (its bottles stop with
 // it), every launch process gets SIGTERM at once. It returns the time until
-// every owner has exited, each having torn its bottles down.
+// every owner has exited, each having torn its bottles down, and, with
+// serve, the CPU time serve and everything below it used meanwhile.
 func (f *fleet) stopAll() (took, cpu time.Duration) {
 	f.t.Helper()
 	var before time.Duration
@@ -329,21 +330,24 @@ func (f *fleet) stopAll() (took, cpu time.Duration) {
 	return took, cpu
 }
 
-// treeCPU is the CPU time process pid and its reaped children have used
-// (/proc/PID/stat utime, stime, cutime, cstime), as wait4 reports it for
-// the process once it has exited; 0 when it cannot be read.
+// treeCPU is the CPU time process pid and every process below it have
+// used, including their children already reaped (/proc/PID/stat utime,
+// stime, cutime, cstime): once pid has exited and reaped them all, wait4
+// reports the same total for it.
 func treeCPU(pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // after "pid (comm) "
 	var ticks int64
-	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime, fields 14-17
-		if i < len(fields) {
-			n, _ := strconv.ParseInt(fields[i], 10, 64)
-			ticks += n
+	for _, p := range processTree([]int{pid}) {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // after "pid (comm) "
+		for _, i := range []int{11, 12, 13, 14} {                     // utime stime cutime cstime, fields 14-17
+			if i < len(fields) {
+				n, _ := strconv.ParseInt(fields[i], 10, 64)
+				ticks += n
+			}
 		}
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
