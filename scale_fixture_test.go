@@ -331,26 +331,40 @@ func (f *fleet) stopAll() (took, cpu time.Duration) {
 }
 
 // treeCPU is the CPU time process pid and every process below it have
-// used, including their children already reaped (/proc/PID/stat utime,
-// stime, cutime, cstime): once pid has exited and reaped them all, wait4
-// reports the same total for it.
+// used, including their children already reaped: once pid has exited and
+// reaped them all, wait4 reports the same total for it. A live process's
+// time is its threads' run time in nanoseconds (/proc/PID/task/*/schedstat),
+// not the clock ticks of /proc/PID/stat, whose rounding over hundreds of
+// processes would be seconds; only the reaped children's (cutime, cstime)
+// are in ticks.
 func treeCPU(pid int) time.Duration {
-	var ticks int64
+	var total time.Duration
 	for _, p := range processTree([]int{pid}) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", p))
+		for _, t := range tasks {
+			data, err := os.ReadFile(t)
+			if err != nil {
+				continue
+			}
+			if f := strings.Fields(string(data)); len(f) > 0 {
+				ns, _ := strconv.ParseInt(f[0], 10, 64)
+				total += time.Duration(ns)
+			}
+		}
 		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
 		if err != nil {
 			continue
 		}
 		s := string(data)
 		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // after "pid (comm) "
-		for _, i := range []int{11, 12, 13, 14} {                     // utime stime cutime cstime, fields 14-17
+		for _, i := range []int{13, 14} {                             // cutime cstime, fields 16-17
 			if i < len(fields) {
 				n, _ := strconv.ParseInt(fields[i], 10, 64)
-				ticks += n
+				total += time.Duration(n) * time.Second / 100 // USER_HZ
 			}
 		}
 	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+	return total
 }
 
 // close kills whatever still runs (a failed run) and cleans the home up.
