@@ -294,9 +294,14 @@ func (f *fleet) ownerPIDs() []int {
 
 // stopAll ends every bottle: serve gets SIGTERM (its bottles stop with
 // it), every launch process gets SIGTERM at once. It returns the time until
-// every owner has exited, each having torn its bottles down.
-func (f *fleet) stopAll() time.Duration {
+// every owner has exited, each having torn its bottles down, and, with
+// serve, the CPU time serve and everything below it used meanwhile.
+func (f *fleet) stopAll() (took, cpu time.Duration) {
 	f.t.Helper()
+	var before time.Duration
+	if f.serve && f.srv != nil {
+		before = treeCPU(f.srv.Process.Pid)
+	}
 	start := time.Now()
 	var dones []chan struct{}
 	f.mu.Lock()
@@ -317,7 +322,49 @@ func (f *fleet) stopAll() time.Duration {
 			f.t.Fatalf("owners did not exit within 5m of SIGTERM")
 		}
 	}
-	return time.Since(start)
+	took = time.Since(start)
+	if f.serve && f.srv != nil && f.srv.ProcessState != nil {
+		ps := f.srv.ProcessState
+		cpu = ps.UserTime() + ps.SystemTime() - before
+	}
+	return took, cpu
+}
+
+// treeCPU is the CPU time process pid and every process below it have
+// used, including their children already reaped: once pid has exited and
+// reaped them all, wait4 reports the same total for it. A live process's
+// time is its threads' run time in nanoseconds (/proc/PID/task/*/schedstat),
+// not the clock ticks of /proc/PID/stat, whose rounding over hundreds of
+// processes would be seconds; only the reaped children's (cutime, cstime)
+// are in ticks.
+func treeCPU(pid int) time.Duration {
+	var total time.Duration
+	for _, p := range processTree([]int{pid}) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", p))
+		for _, t := range tasks {
+			data, err := os.ReadFile(t)
+			if err != nil {
+				continue
+			}
+			if f := strings.Fields(string(data)); len(f) > 0 {
+				ns, _ := strconv.ParseInt(f[0], 10, 64)
+				total += time.Duration(ns)
+			}
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // after "pid (comm) "
+		for _, i := range []int{13, 14} {                             // cutime cstime, fields 16-17
+			if i < len(fields) {
+				n, _ := strconv.ParseInt(fields[i], 10, 64)
+				total += time.Duration(n) * time.Second / 100 // USER_HZ
+			}
+		}
+	}
+	return total
 }
 
 // close kills whatever still runs (a failed run) and cleans the home up.

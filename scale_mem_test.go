@@ -12,6 +12,17 @@ import (
 // sum is what they hold together, without double-counting the shared
 // binary.
 func treePSS(roots []int) (kib float64, procs int) {
+	for _, pid := range processTree(roots) {
+		if v, ok := smapsField(pid, "Pss"); ok {
+			kib += v
+			procs++
+		}
+	}
+	return kib, procs
+}
+
+// processTree returns roots and every process below them.
+func processTree(roots []int) []int {
 	children := map[int][]int{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -23,6 +34,7 @@ func treePSS(roots []int) (kib float64, procs int) {
 			children[pp] = append(children[pp], pid)
 		}
 	}
+	var out []int
 	seen := map[int]bool{}
 	stack := append([]int(nil), roots...)
 	for len(stack) > 0 {
@@ -33,12 +45,9 @@ func treePSS(roots []int) (kib float64, procs int) {
 		}
 		seen[pid] = true
 		stack = append(stack, children[pid]...)
-		if v, ok := smapsField(pid, "Pss"); ok {
-			kib += v
-			procs++
-		}
+		out = append(out, pid)
 	}
-	return kib, procs
+	return out
 }
 
 // ppid is pid's parent, 0 when unknown.

@@ -29,15 +29,16 @@ func TestManyBottles(t *testing.T) {
 				float64(large)/float64(small), large, small)
 		}
 		checkPS(t, f, f.size())
-		stop := f.stopAll()
-		t.Logf("stopping serve with %d bottles took %v", f.size(), stop)
+		stop, cpu := f.stopAll()
+		t.Logf("stopping serve with %d bottles took %v (%v of CPU)", f.size(), stop, cpu)
 		checkPS(t, f, 0)
 	})
 	t.Run("launch", func(t *testing.T) {
 		f := newFleet(t, false)
 		f.grow(8)
 		checkPS(t, f, 8)
-		t.Logf("stopping 8 launch owners took %v", f.stopAll())
+		stop, _ := f.stopAll()
+		t.Logf("stopping 8 launch owners took %v", stop)
 		checkPS(t, f, 0)
 	})
 }

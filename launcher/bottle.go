@@ -45,6 +45,7 @@ type Bottle struct {
 	homeNotice string
 
 	workdirLock  *workdirLock // held from before the start until the processes are gone
+	heldWorkdir  bool         // workdirLock was taken: the teardown sweeps and removes placeholders
 	workdirSince time.Time    // when protection began: what changed after is the bottle's
 	notices      []string     // from the workdir sweep, for the operator
 
@@ -158,14 +159,15 @@ func (b *Bottle) run() {
 	finishLimits := b.watchLimits()
 	code, err := b.proc.Wait()
 	cancel()
+	b.stopWatching() // a stop request for a bottle whose processes are gone is moot
 	b.followWG.Wait()
 	finishLimits()
-	b.teardown()
 	state, msg := schemas.StateExited, ""
 	if err != nil {
 		state, msg = schemas.StateFailed, err.Error()
 	}
-	b.finish(state, &code, msg, err)
+	b.teardown(func() { b.recordEnd(state, &code, msg) })
+	b.finish(&code, err)
 }
 
 // abort ends a bottle whose launch failed part-way.
@@ -174,15 +176,43 @@ func (b *Bottle) abort(cause error) {
 		b.proc.Stop(0)
 		_, _ = b.proc.Wait()
 	}
-	b.teardown()
-	b.finish(schemas.StateFailed, nil, cause.Error(), cause)
+	b.stopWatching()
+	b.teardown(func() { b.recordEnd(schemas.StateFailed, nil, cause.Error()) })
+	b.finish(nil, cause)
 }
 
-// teardown removes everything the bottle held: proxy, sockets, agent
-// surface, container, run folder.
-func (b *Bottle) teardown() {
-	b.l.teardowns <- struct{}{}
-	defer func() { <-b.l.teardowns }()
+// teardown removes everything the bottle held, once its processes are
+// gone, in two parts, each bounded to maxTeardowns bottles at a time by a
+// set of slots of its own (so that ends are not recorded behind the
+// cleanups of others): first
+// what the end must report or free at once (the proxy and the surfaces,
+// the agent home's lock, the kept output, the workdir's lock and sweep,
+// whose notices the end carries); then recordEnd records the end; then
+// the host-side cleanup that may be slow (cgroups or container,
+// placeholders, the run folder) runs without holding up that record. The
+// run folder goes last: until then its record names what is left, so that
+// the next owner's cleanup removes it should this process die first.
+func (b *Bottle) teardown(recordEnd func()) {
+	var errs []error
+	withSlot(b.l.ends, func() { errs = b.releaseLive() })
+	recordEnd()
+	withSlot(b.l.teardowns, func() { errs = append(errs, b.cleanUpHost()...) })
+	if err := errors.Join(errs...); err != nil {
+		b.l.log.Warn("tear down bottle", "bottle", b.ID(), "err", err)
+	}
+}
+
+// withSlot runs fn holding one of slots.
+func withSlot(slots chan struct{}, fn func()) {
+	slots <- struct{}{}
+	defer func() { <-slots }()
+	fn()
+}
+
+// releaseLive is the first part of teardown: proxy, git gate, agent
+// surface, the home's lock, the person's streams, the kept output, the
+// workdir's lock and sweep.
+func (b *Bottle) releaseLive() []error {
 	ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
 	defer cancel()
 	var errs []error
@@ -197,14 +227,6 @@ func (b *Bottle) teardown() {
 	if b.surface != nil {
 		_ = b.surface.Close()
 	}
-	if b.proc != nil {
-		if err := b.proc.Release(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := b.releaseWorkdir(); err != nil {
-		errs = append(errs, err)
-	}
 	b.homeLock.release()
 	for _, g := range b.guards {
 		_ = g.Close() // a string the bottle left open is closed on the person's terminal
@@ -215,20 +237,41 @@ func (b *Bottle) teardown() {
 	if err := keepLog(b.l.cfg.Home, b.ID(), b.rd); err != nil {
 		errs = append(errs, err)
 	}
+	if err := b.releaseWorkdir(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// cleanUpHost is the second part of teardown: the backend's release
+// (cgroups, container), the workdir's placeholders, the run folder.
+func (b *Bottle) cleanUpHost() []error {
+	ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+	defer cancel()
+	var errs []error
+	if b.proc != nil {
+		if err := b.proc.Release(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := b.removePlaceholders(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := b.rd.remove(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := errors.Join(errs...); err != nil {
-		b.l.log.Warn("tear down bottle", "bottle", b.ID(), "err", err)
-	}
+	return errs
 }
 
-// finish records the end, stops the stop-request watcher and releases
-// waiters.
-func (b *Bottle) finish(state string, code *int, msg string, err error) {
+// recordEnd records the bottle's end on the channel and waits until the
+// store has it.
+func (b *Bottle) recordEnd(state string, code *int, msg string) {
 	b.publish(context.Background(), state, code, msg)
 	b.l.flush(context.Background())
-	b.stopWatching()
+}
+
+// finish releases the bottle's waiters, once everything it held is gone.
+func (b *Bottle) finish(code *int, err error) {
 	b.l.untrack(b)
 	if code != nil {
 		b.code = *code

@@ -24,6 +24,14 @@
 // the teardowns of many bottles do that in parallel), and sweep.go defuses
 // at the end what no mount can hold (a git repository planted anywhere).
 //
+// A bottle's end is recorded as soon as its processes are gone and its
+// workdir is swept; the host-side cleanup (cgroups or container,
+// placeholders, the run folder, last) follows, bounded per owner, so an
+// owner of a thousand bottles stops them in parallel. What a dying owner
+// had not removed yet stays recorded for the next cleanup. An owner's
+// Close waits while its bottles keep finishing, and names what it leaves
+// when none has for a while.
+//
 // A bottle's resource limits (the plan's resources) are enforced by its
 // backend; the owner polls the backend's counters (LimitReporter) while the
 // bottle runs. The first time a limit is met is a bottle.limit event; an

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,7 +96,8 @@ type Launcher struct {
 	refreshing bool // refreshLeases runs
 
 	reap      reaper        // the launches' sweeps for crashed owners' leftovers
-	teardowns chan struct{} // a slot per bottle tearing down (maxTeardowns)
+	ends      chan struct{} // a slot per bottle in the first part of its teardown (maxTeardowns)
+	teardowns chan struct{} // a slot per bottle in its host-side cleanup (maxTeardowns)
 }
 
 // New returns a Launcher for cfg.
@@ -122,7 +126,8 @@ func New(cfg Config) (*Launcher, error) {
 	}
 	owner := Self()
 	owner.Machine = cfg.Machine
-	return &Launcher{cfg: cfg, log: log, owner: owner, bottles: map[string]*Bottle{}, teardowns: make(chan struct{}, maxTeardowns)}, nil
+	return &Launcher{cfg: cfg, log: log, owner: owner, bottles: map[string]*Bottle{},
+		ends: make(chan struct{}, maxTeardowns), teardowns: make(chan struct{}, maxTeardowns)}, nil
 }
 
 // Options describe one launch.
@@ -210,31 +215,81 @@ func (l *Launcher) Owned() []*Bottle {
 	return out
 }
 
-// Close stops every bottle this process owns and waits for them, or for
-// ctx; then for a launch's sweep still running. The bottles are all asked
-// at once, so their grace periods overlap, and their teardowns run
-// maxTeardowns at a time: a thousand bottles stop in about the time of a
-// thousand teardowns spread over the machine's cores, not one after
-// another.
+// Close stops every bottle this process owns and waits until each has
+// ended and its host-side cleanup is done; then for a launch's sweep still
+// running. The bottles are all asked at once, so their grace periods
+// overlap, and their teardowns run maxTeardowns at a time.
+//
+// The wait is bounded by progress, not by the size of the fleet: Close
+// gives up when ctx ends or when no bottle has finished for closeStall (a
+// teardown that hangs), and then logs and returns which bottles it left.
+// What they hold stays recorded (run folder, cgroups, placeholders), so
+// the next owner's cleanup removes it.
 func (l *Launcher) Close(ctx context.Context) error {
+	return l.closeWithin(ctx, closeStall)
+}
+
+// closeStall is how long Close waits without any bottle finishing: longer
+// than one bottle's grace period and teardown (StopGrace, teardownTimeout
+// and the retries of cgroup and placeholder removal).
+const closeStall = DefaultStopGrace + teardownTimeout + 30*time.Second
+
+func (l *Launcher) closeWithin(ctx context.Context, stall time.Duration) error {
 	owned := l.Owned()
 	for _, b := range owned {
 		b.requestStop("stop")
 	}
-	var errs []error
+	ended := make(chan *Bottle)
+	quit := make(chan struct{})
+	defer close(quit)
 	for _, b := range owned {
-		if err := b.Stop(ctx); err != nil {
-			errs = append(errs, err)
+		go func() {
+			select {
+			case <-b.done:
+				select {
+				case ended <- b:
+				case <-quit:
+				}
+			case <-quit:
+			}
+		}()
+	}
+	left := make(map[string]*Bottle, len(owned))
+	for _, b := range owned {
+		left[b.ID()] = b
+	}
+	if stall < l.cfg.StopGrace+teardownTimeout {
+		stall = l.cfg.StopGrace + teardownTimeout
+	}
+	timer := time.NewTimer(stall)
+	defer timer.Stop()
+	for len(left) > 0 {
+		select {
+		case b := <-ended:
+			delete(left, b.ID())
+			timer.Reset(stall)
+		case <-timer.C:
+			return l.leftBehind(left, fmt.Errorf("no bottle finished tearing down for %s", stall))
+		case <-ctx.Done():
+			return l.leftBehind(left, ctx.Err())
 		}
 	}
 	l.WaitSweep()
-	return errors.Join(errs...)
+	return nil
 }
 
-// maxTeardowns bounds the bottles of one process that tear down at once:
-// a teardown is mostly file system work (cgroups, placeholders, the
-// workdir's sweep, the run folder), which more of at once than this only
-// queues in the kernel.
+// leftBehind says which bottles Close stopped waiting for, and why.
+func (l *Launcher) leftBehind(left map[string]*Bottle, why error) error {
+	ids := slices.Sorted(maps.Keys(left))
+	l.log.Warn("gave up waiting for bottles to finish stopping; what they hold stays recorded and `bot-bottle cleanup` removes it",
+		"count", len(ids), "bottles", strings.Join(ids, " "), "why", why)
+	return fmt.Errorf("stop %d bottles (%s): %w", len(ids), strings.Join(ids, ", "), why)
+}
+
+// maxTeardowns bounds the bottles of one process in each part of their
+// teardown at once (Bottle.teardown): it is mostly file system work (the
+// workdir's sweep, then cgroups, placeholders and the run folder), which
+// more of at once than this only queues in the kernel.
 const maxTeardowns = 16
 
 // ownedCount is how many bottles this process owns.

@@ -39,6 +39,7 @@ type protectWorld struct {
 	markers string // where a planted hook or config would leave its mark on the host
 	hostEnv map[string]string
 	l       *launcher.Launcher
+	cfg     launcher.Config // l's, for a test that needs a second launcher on the same home
 }
 
 var (
@@ -127,8 +128,9 @@ func newProtectWorld(t *testing.T, backend, manifest string) *protectWorld {
 		bus.Close(context.Background())
 		store.Close()
 	})
-	w.l, err = launcher.New(launcher.Config{Home: w.home, Planner: p, HostEnv: w.hostEnv, Backends: []launcher.Backend{be},
-		Registry: store, Publisher: bus, StopGrace: 5 * time.Second})
+	w.cfg = launcher.Config{Home: w.home, Planner: p, HostEnv: w.hostEnv, Backends: []launcher.Backend{be},
+		Registry: store, Publisher: bus, StopGrace: 5 * time.Second}
+	w.l, err = launcher.New(w.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

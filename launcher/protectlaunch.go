@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -12,15 +11,15 @@ import (
 
 // protectWorkdir takes the bottle's hold on its workdir, decides what in it
 // the bottle cannot write and creates the placeholders that needs. It runs
-// before the backend starts anything; the hold and the placeholders go in
-// releaseWorkdir.
+// before the backend starts anything; the hold goes in releaseWorkdir, the
+// placeholders in removePlaceholders.
 func (b *Bottle) protectWorkdir(ctx context.Context) (*bottleinit.Protect, error) {
 	b.workdirSince = time.Now()
 	lock, err := lockWorkdir(ctx, b.info.Workdir)
 	if err != nil {
 		return nil, err
 	}
-	b.workdirLock = lock
+	b.workdirLock, b.heldWorkdir = lock, true
 	var writable []string
 	for _, w := range b.plan.Workdir.Writable {
 		writable = append(writable, w.Path)
@@ -36,28 +35,19 @@ func (b *Bottle) protectWorkdir(ctx context.Context) (*bottleinit.Protect, error
 	return p.spec(), nil
 }
 
-// releaseWorkdir drops the bottle's hold on its workdir, removes the
-// placeholders when it was the last bottle there, and sweeps the workdir
-// for what the bottle planted where no mount could hold it (sweep.go). It
-// runs once the bottle's processes are gone.
+// releaseWorkdir drops the bottle's hold on its workdir and sweeps the
+// workdir for what the bottle planted where no mount could hold it
+// (sweep.go), before the end is recorded, which carries the notices. The
+// placeholders, still recorded, are no change of the bottle's to the sweep;
+// removePlaceholders removes them after the end is recorded. It runs once
+// the bottle's processes are gone.
 func (b *Bottle) releaseWorkdir() error {
 	if b.workdirLock == nil {
 		return nil
 	}
 	b.workdirLock.release()
 	b.workdirLock = nil
-	var errs []error
-	removed, err := removePlaceholders(b.l.cfg.Home, b.info.Workdir)
-	if len(removed) > 0 {
-		b.l.log.Debug("removed workdir placeholders", "bottle", b.ID(), "workdir", b.info.Workdir, "paths", removed)
-	}
-	if err != nil {
-		errs = append(errs, fmt.Errorf("workdir placeholders: %w", err))
-	}
 	notices, err := sweepWorkdir(b.l.cfg.Home, b.info.Workdir, b.workdirSince, b.ID())
-	if err != nil {
-		errs = append(errs, err)
-	}
 	for _, n := range notices {
 		b.l.log.Warn("workdir", "bottle", b.ID(), "notice", n)
 	}
@@ -65,7 +55,24 @@ func (b *Bottle) releaseWorkdir() error {
 	b.notices = append(b.notices, notices...)
 	b.info.WorkdirNotices = slices.Clone(b.notices)
 	b.mu.Unlock()
-	return errors.Join(errs...)
+	return err
+}
+
+// removePlaceholders removes the workdir's placeholders when this was the
+// last bottle there (placeholder.go); those it cannot remove now stay
+// recorded for a later teardown or cleanup.
+func (b *Bottle) removePlaceholders() error {
+	if b.info.Workdir == "" || !b.heldWorkdir {
+		return nil
+	}
+	removed, err := removePlaceholders(b.l.cfg.Home, b.info.Workdir)
+	if len(removed) > 0 {
+		b.l.log.Debug("removed workdir placeholders", "bottle", b.ID(), "workdir", b.info.Workdir, "paths", removed)
+	}
+	if err != nil {
+		return fmt.Errorf("workdir placeholders: %w", err)
+	}
+	return nil
 }
 
 // WorkdirNotices returns what the operator must know about the workdir

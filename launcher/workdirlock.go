@@ -33,8 +33,10 @@ const lockPoll = 20 * time.Millisecond
 // finish with the workdir.
 const lockWait = 30 * time.Second
 
-// workdirLock is one flock on a folder.
-type workdirLock struct{ f *os.File }
+// workdirLock is one flock on a folder, held by a bare descriptor: a
+// folder cannot be polled, and an os.File would try (four more system
+// calls for each of the thousands of folders a stop of many bottles locks).
+type workdirLock struct{ fd int }
 
 // lockWorkdir takes the bottle's shared hold on workdir, waiting while
 // another bottle's teardown holds it exclusively.
@@ -59,22 +61,22 @@ func lockWorkdir(ctx context.Context, workdir string) (*workdirLock, error) {
 
 // tryFlock opens dir and takes how on it without waiting.
 func tryFlock(dir string, how int) (*workdirLock, error) {
-	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := openRetry(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
 	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	if err := flockFD(fd, how|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
-	if err := flockRetry(f, how|unix.LOCK_NB); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &workdirLock{f: f}, nil
+	return &workdirLock{fd: fd}, nil
 }
 
 // release drops the lock; a nil lock is a no-op.
 func (l *workdirLock) release() {
-	if l != nil && l.f != nil {
-		_ = l.f.Close()
-		l.f = nil
+	if l != nil && l.fd >= 0 {
+		_ = unix.Close(l.fd) // the only descriptor: the flock goes with it
+		l.fd = -1
 	}
 }
 

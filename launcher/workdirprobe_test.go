@@ -2,8 +2,10 @@ package launcher
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -60,5 +62,61 @@ func TestProbesShareTheFoldersAbove(t *testing.T) {
 	heldFolders.Unlock()
 	if n != 0 {
 		t.Errorf("%d folder holds left after every probe ended", n)
+	}
+}
+
+// TestProbesOfManyTeardownsAtOnce: many probes of sibling workdirs take
+// and let go of their holds at once (a fleet's teardowns). While any
+// holds the parent, no bottle can take it; once all are done, no hold is
+// left and a bottle can take every folder again.
+func TestProbesOfManyTeardownsAtOnce(t *testing.T) {
+	base := t.TempDir()
+	var dirs []string
+	for i := range 8 {
+		d := filepath.Join(base, fmt.Sprintf("w%d", i))
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, d)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 1000)
+	for g := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				d := dirs[(g+i)%len(dirs)]
+				held, ok, busy := exclusiveWorkdir(d)
+				if !ok || busy {
+					errs <- fmt.Sprintf("probe of %s: ok %v busy %v with no bottle anywhere (the probes share their holds)", d, ok, busy)
+					continue
+				}
+				if l, err := tryFlock(base, unix.LOCK_SH); err == nil {
+					l.release()
+					errs <- "a bottle could take the parent while a probe below held it"
+				}
+				releaseAll(held)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+		break
+	}
+	heldFolders.Lock()
+	n := len(heldFolders.m)
+	heldFolders.Unlock()
+	if n != 0 {
+		t.Errorf("%d folder holds left after every probe ended", n)
+	}
+	for _, d := range append(dirs, base) {
+		l, err := tryFlock(d, unix.LOCK_EX)
+		if err != nil {
+			t.Fatalf("%s still locked after every probe ended: %v", d, err)
+		}
+		l.release()
 	}
 }

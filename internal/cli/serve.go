@@ -84,8 +84,10 @@ func (c *cli) serve(ctx context.Context, o serveOptions) error {
 	stopAudit := rt.runAudit(ctx, log)
 	defer stopAudit()
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
+		// No deadline of its own: Close waits while bottles keep
+		// finishing (a thousand take a while) and gives up, naming what
+		// it left for cleanup, when none has for a while.
+		sctx := context.Background()
 		if err := rt.launcher.Close(sctx); err != nil {
 			log.Warn("stop the bottles launched here", "err", err)
 		}

@@ -1,0 +1,13 @@
+package launcher
+
+import "context"
+
+// HoldWorkdirForTest takes the hold a bottle on dir takes, for a test
+// that needs a bottle there without starting one; the func lets go.
+func HoldWorkdirForTest(dir string) (func(), error) {
+	l, err := lockWorkdir(context.Background(), dir)
+	if err != nil {
+		return nil, err
+	}
+	return l.release, nil
+}
