@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"golang.org/x/sys/unix"
 )
 
@@ -107,5 +109,43 @@ func waitExit(t *testing.T, pid int, what string) {
 	defer unix.Close(fd)
 	if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 60_000); err != nil || n == 0 {
 		t.Fatalf("%s (pid %d) still runs a minute later", what, pid)
+	}
+}
+
+// TestServeReapsItsSpawner: a serve that stops ends its spawner and reaps
+// it, rather than leaving it to die by its parent-death signal after serve
+// has gone. Then serve's own resource usage, as its parent reads it,
+// includes what the spawner and every bottle it started used: here at
+// least the CPU a bottle burned, which was the tree's before the stop.
+func TestServeReapsItsSpawner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("launches a bottle")
+	}
+	f := newFleet(t, true)
+	res, err := f.op.CallTool(context.Background(), &sdk.CallToolParams{Name: "bottle_launch",
+		Arguments: map[string]any{"name": "demo", "workdir": f.workdir(0), "command": []string{"sh", "-c",
+			"head -c 200000000 /dev/zero | md5sum >/dev/null; echo burned; exec sleep 1000"}}})
+	if err != nil || res.IsError {
+		t.Fatalf("bottle_launch: %v %s", err, toolText(res))
+	}
+	sp := serveSpawner(t, f.srv.Process.Pid)
+	deadline := time.Now().Add(time.Minute)
+	for treeCPU(sp) < 200*time.Millisecond { // what md5sum burned, reaped into its shell
+		if time.Now().After(deadline) {
+			t.Fatalf("the bottle used %v of CPU in a minute", treeCPU(sp))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	burned := treeCPU(sp)
+	before := treeCPU(f.srv.Process.Pid)
+	_ = f.srv.Process.Signal(syscall.SIGTERM)
+	<-f.srvEnd
+	ps := f.srv.ProcessState
+	// The two readings round differently (the tree's from the scheduler's
+	// nanoseconds, the exit's from rusage), hence half the burn of slack:
+	// a spawner left to die unreaped takes all of it away.
+	if used := ps.UserTime() + ps.SystemTime(); used < before-burned/2 {
+		t.Fatalf("serve's usage at its exit (%v) lacks most of the %v its spawner's tree used (its tree's before the stop: %v): "+
+			"serve did not reap its spawner", used, burned, before)
 	}
 }

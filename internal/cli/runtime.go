@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,6 +35,8 @@ type bottleRuntime struct {
 	// metrics gathers the store's, the bus's and every bottle proxy's
 	// metrics (the proxies label theirs with the bottle id).
 	metrics *prometheus.Registry
+	// backends are closed last (serve's local backend ends its spawner).
+	backends []launcher.Backend
 }
 
 // proxyFlags are launch options for the bottle's proxy.
@@ -114,7 +117,7 @@ func (c *cli) openRuntimeWith(pf proxyFlags, reserve int64, spawner bool) (*bott
 		_ = store.Close()
 		return nil, err
 	}
-	return &bottleRuntime{c: c, home: home, store: store, bus: bus, launcher: l, metrics: reg}, nil
+	return &bottleRuntime{c: c, home: home, store: store, bus: bus, launcher: l, metrics: reg, backends: backends}, nil
 }
 
 // runAudit keeps the audit log ($BOT_BOTTLE_HOME/audit/audit.jsonl) until
@@ -179,6 +182,11 @@ const closeWait = time.Minute
 func (r *bottleRuntime) Close() error {
 	if r.launcher != nil {
 		r.launcher.WaitSweep() // it records orphans through the bus
+	}
+	for _, be := range r.backends {
+		if c, ok := be.(io.Closer); ok {
+			_ = c.Close()
+		}
 	}
 	err := r.c.closeBus(r.bus, closeWait)
 	_ = r.store.Close()

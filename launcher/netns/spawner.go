@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,6 +33,8 @@ type spawner struct {
 	pending map[uint64]pendingStart
 	running map[uint64]*spawned
 	dead    error // set once the spawner is gone
+
+	exited chan struct{} // closed once the spawner has been reaped
 }
 
 // pendingStart is a request waiting for its answer: c gets the init's pid
@@ -66,7 +69,8 @@ func startSpawner(exe string, stderr *os.File) (*spawner, error) {
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("local backend: bottle spawner: %w", err)
 	}
-	s := &spawner{cmd: cmd, conn: c.(*net.UnixConn), pending: map[uint64]pendingStart{}, running: map[uint64]*spawned{}}
+	s := &spawner{cmd: cmd, conn: c.(*net.UnixConn), pending: map[uint64]pendingStart{}, running: map[uint64]*spawned{},
+		exited: make(chan struct{})}
 	addCompanion(cmd.Process.Pid)
 	go s.read()
 	go func() {
@@ -76,8 +80,26 @@ func startSpawner(exe string, stderr *os.File) (*spawner, error) {
 		// Its inits hold no copy of the socket; this only makes sure the
 		// reader ends even if a descriptor leaked.
 		_ = s.conn.Close()
+		close(s.exited)
 	}()
 	return s, nil
+}
+
+// spawnerExitWait bounds how long close waits for the spawner to end
+// after its socket closed, before it kills it.
+const spawnerExitWait = 5 * time.Second
+
+// close ends the spawner: it reads the end of its socket and exits (a
+// bottle it still had dies with it), and close reaps it, so that its CPU
+// time and its bottles' are its owner's, as its owner's rusage reports.
+func (s *spawner) close() {
+	_ = s.conn.Close()
+	select {
+	case <-s.exited:
+	case <-time.After(spawnerExitWait):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
 }
 
 // alive says whether the spawner can still start bottles.

@@ -41,3 +41,17 @@ func (b *Backend) spawner() (*spawner, error) {
 	b.sp = sp
 	return sp, nil
 }
+
+// Close ends the spawner, if there is one, once the owner's bottles have
+// ended: it exits, and is reaped rather than left to die by its
+// parent-death signal when the owner exits.
+func (b *Backend) Close() error {
+	b.spawnMu.Lock()
+	sp := b.sp
+	b.sp = nil
+	b.spawnMu.Unlock()
+	if sp != nil {
+		sp.close()
+	}
+	return nil
+}
