@@ -42,14 +42,11 @@ func TestStoppingManyBottlesAtOnce(t *testing.T) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		out := &lockedBuffer{}
-		b, err := l.Launch(context.Background(), launcher.Options{Name: "demo", Workdir: dir,
-			Command: []string{"sh", "-c", "echo up; exec sleep 600"}, Stdio: launcher.Stdio{Out: out, Err: out}})
+		b, err := launchIdle(t, l, dir)
 		if err != nil {
 			l.Close(context.Background())
 			t.Fatalf("launch bottle %d: %v", i, err)
 		}
-		out.waitFor(t, "up")
 		bs = append(bs, b)
 		workdirs = append(workdirs, dir)
 		cgroups = append(cgroups, recordedCgroups(b)...)
@@ -168,13 +165,10 @@ func TestTheEndIsRecordedBeforeTheHostCleanup(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out := &lockedBuffer{}
-	b, err := l.Launch(context.Background(), launcher.Options{Name: "demo", Workdir: dir,
-		Command: []string{"sh", "-c", "echo up; exec sleep 600"}, Stdio: launcher.Stdio{Out: out, Err: out}})
+	b, err := launchIdle(t, l, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.waitFor(t, "up")
 	if len(placeholdersIn([]string{dir})) == 0 {
 		t.Fatal("the workdir holds no placeholder: the test would prove nothing")
 	}
@@ -232,13 +226,10 @@ func TestCloseThatGivesUpNamesWhatItLeaves(t *testing.T) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		out := &lockedBuffer{}
-		b, err := l.Launch(context.Background(), launcher.Options{Name: "demo", Workdir: dir,
-			Command: []string{"sh", "-c", "echo up; exec sleep 600"}, Stdio: launcher.Stdio{Out: out, Err: out}})
+		b, err := launchIdle(t, l, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out.waitFor(t, "up")
 		bs = append(bs, b)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -263,4 +254,18 @@ func TestCloseThatGivesUpNamesWhatItLeaves(t *testing.T) {
 			t.Errorf("bottle %s did not end after the stop Close asked for: %v", b.ID(), err)
 		}
 	}
+}
+
+// launchIdle launches the demo bottle on dir with a command that idles,
+// and returns once the command runs.
+func launchIdle(t *testing.T, l *launcher.Launcher, dir string) (*launcher.Bottle, error) {
+	t.Helper()
+	out := &lockedBuffer{}
+	b, err := l.Launch(context.Background(), launcher.Options{Name: "demo", Workdir: dir,
+		Command: []string{"sh", "-c", "echo up; exec sleep 600"}, Stdio: launcher.Stdio{Out: out, Err: out}})
+	if err != nil {
+		return nil, err
+	}
+	out.waitFor(t, "up")
+	return b, nil
 }

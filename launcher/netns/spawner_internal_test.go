@@ -45,15 +45,7 @@ func rawSpawn(t *testing.T, sp *spawner, req spawnRequest, fds []int) (*spawned,
 }
 
 func TestSpawnerRefusesBadRequests(t *testing.T) {
-	bin, err := testbin.Path()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := startSpawner(bin, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sp.cmd.Process.Kill() })
+	sp := testSpawner(t)
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -198,15 +190,7 @@ func TestSpawnerClonesIntoCgroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dir.Close()
-	bin, err := testbin.Path()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := startSpawner(bin, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sp.cmd.Process.Kill() })
+	sp := testSpawner(t)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -232,4 +216,20 @@ func TestSpawnerClonesIntoCgroup(t *testing.T) {
 	if !strings.Contains(string(out), "0::/"+name+"\n") {
 		t.Fatalf("the init was not born in its cgroup %s:\n%s", name, out)
 	}
+}
+
+// testSpawner starts a spawner from the test binary, killed when the test
+// ends.
+func testSpawner(t *testing.T) *spawner {
+	t.Helper()
+	bin, err := testbin.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := startSpawner(bin, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sp.cmd.Process.Kill() })
+	return sp
 }
