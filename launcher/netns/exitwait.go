@@ -1,7 +1,6 @@
 package netns
 
 import (
-	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -22,16 +21,20 @@ func waitExited(pid int) {
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
 	defer f.Close()
+	waitPidfd(f)
+}
+
+// waitPidfd returns once the process of pidfd (non-blocking, so that the
+// runtime's poller waits on it) has exited: a pidfd turns readable then,
+// for any process, child or not.
+func waitPidfd(f *os.File) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return
 	}
 	_ = rc.Read(func(fd uintptr) bool {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		if errors.Is(err, unix.EAGAIN) || (err == nil && info.Signo == 0) {
-			return false // still running: wait until the pidfd is readable
-		}
-		return true // exited (or an error Wait will report itself)
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(p, 0)
+		return err != nil || n > 0
 	})
 }

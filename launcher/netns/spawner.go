@@ -252,17 +252,3 @@ func pollable(f *os.File) *os.File {
 	}
 	return os.NewFile(uintptr(nfd), "pidfd")
 }
-
-// waitPidfd returns once the process of pidfd has exited: a pidfd turns
-// readable then, for any process, child or not.
-func waitPidfd(f *os.File) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
-	_ = rc.Read(func(fd uintptr) bool {
-		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(p, 0)
-		return err != nil || n > 0
-	})
-}
