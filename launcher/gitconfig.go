@@ -3,12 +3,12 @@ package launcher
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,18 +75,47 @@ func (p *protectionPlan) protectGitConfigPaths(ctx context.Context, gitDir strin
 	return nil
 }
 
-// readGitConfigPaths runs the host's git once to list its path settings.
-// When the workdir has no git folder, discovery stops at the workdir so a
-// repository above it does not answer (its config is not the workdir's).
+// readGitConfigPaths asks the host's git for its path settings, once per
+// launch unless the answer is cached (gitconfigcache.go): a workdir with
+// no git folder gets the same answer as the last launch while nothing git
+// read has changed. When the workdir has no git folder, discovery stops
+// at the workdir so a repository above it does not answer (its config is
+// not the workdir's).
 func readGitConfigPaths(ctx context.Context, env map[string]string, workdir, gitDir string) ([]gitConfigPath, error) {
 	git, err := lookHostGit(env["PATH"])
 	if err != nil {
 		return nil, nil // no git on the host: nothing reads these settings
 	}
+	// Only a workdir that is no repository in git's eyes has an answer
+	// that does not depend on it; a repository's config, worktree config
+	// and includeIf conditions are read afresh every time.
+	cacheable := gitDir == "" && gitFindsNoRepo(workdir)
+	if cacheable {
+		if settings, ok := hostGitConfigCache.lookup(git, env); ok {
+			return settings, nil
+		}
+	}
+	readAt := time.Now()
+	entries, err := listGitConfig(ctx, git, env, workdir, gitDir)
+	if err != nil {
+		return nil, err
+	}
+	settings := gitConfigPathsOf(entries, workdir)
+	if cacheable {
+		hostGitConfigCache.store(ctx, git, env, entries, settings, readAt)
+	}
+	return settings, nil
+}
+
+// listGitConfig runs `git config --list` as the host's git would read its
+// config for workdir. It lists every setting, not only the path settings,
+// so that the origins tell which files git read (the cache's key); one
+// run of git serves both.
+func listGitConfig(ctx context.Context, git string, env map[string]string, workdir, gitDir string) ([]gitConfigEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, gitConfigTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, git, "config", "--null", "--show-origin", "--get-regexp",
-		`^(core\.hookspath|include\.path|includeif\..+\.path)$`)
+	gitConfigExecs.Add(1)
+	cmd := exec.CommandContext(ctx, git, "config", "--null", "--show-origin", "--list")
 	cmd.Dir = workdir
 	cmd.Env = []string{"GIT_CEILING_DIRECTORIES=" + filepath.Dir(workdir)}
 	if gitDir != "" {
@@ -100,35 +129,82 @@ func readGitConfigPaths(ctx context.Context, env map[string]string, workdir, git
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 1 && stderr.Len() == 0 {
-			return nil, nil // no such setting
-		}
 		// A config the host's git cannot read is one the launch cannot
 		// check: refuse, as the operator's own git would.
 		return nil, fmt.Errorf("protect workdir %s: read the host's git config: %v: %s", workdir, err, clean(strings.TrimSpace(stderr.String())))
 	}
-	return parseGitConfigPaths(stdout.Bytes(), workdir), nil
+	return parseGitConfigList(stdout.Bytes()), nil
 }
 
-// parseGitConfigPaths reads `git config --null --show-origin` output:
-// origin NUL key LF value NUL, repeated. Origins other than files (the
-// command line, blobs) name nothing on disk and are skipped.
-func parseGitConfigPaths(out []byte, dir string) []gitConfigPath {
+// gitConfigExecs counts the runs of the host's git by this process, so
+// that a benchmark can tell a cached answer from a fresh one.
+var gitConfigExecs atomic.Int64
+
+// gitConfigEntry is one setting of `git config --null --show-origin
+// --list`, as git printed it.
+type gitConfigEntry struct {
+	origin   string // "file:<path>", "command line:", …
+	key      string // section and variable lower-cased by git, subsection as written
+	value    string
+	hasValue bool // false for a bare `key` line (boolean true)
+}
+
+// parseGitConfigList reads `git config --null --show-origin` output:
+// origin NUL key LF value NUL, repeated (a key without a value has no LF).
+func parseGitConfigList(out []byte) []gitConfigEntry {
 	fields := strings.Split(string(out), "\x00")
-	var settings []gitConfigPath
+	var entries []gitConfigEntry
 	for i := 0; i+1 < len(fields); i += 2 {
-		origin, ok := strings.CutPrefix(fields[i], "file:")
 		key, value, hasValue := strings.Cut(fields[i+1], "\n")
-		if !ok || !hasValue || value == "" {
+		entries = append(entries, gitConfigEntry{origin: fields[i], key: key, value: value, hasValue: hasValue})
+	}
+	return entries
+}
+
+// isGitPathKey reports whether key, as git prints it, is one of the path
+// settings the launch protects. It matches exactly what the regexp
+// ^(core\.hookspath|include\.path|includeif\..+\.path)$ matched when the
+// launch let git filter (git lower-cases section and variable names, so
+// the case of the subsection is all that is left, and .+ takes any).
+func isGitPathKey(key string) bool {
+	if key == "core.hookspath" || key == "include.path" {
+		return true
+	}
+	cond, ok := strings.CutPrefix(key, "includeif.")
+	if !ok {
+		return false
+	}
+	cond, ok = strings.CutSuffix(cond, ".path")
+	return ok && cond != ""
+}
+
+// isGitIncludeKey reports whether key names a file git reads as config.
+func isGitIncludeKey(key string) bool {
+	return isGitPathKey(key) && key != "core.hookspath"
+}
+
+// gitConfigPathsOf keeps the path settings of entries. Origins other than
+// files (the command line, blobs) name nothing on disk and are skipped; a
+// relative origin is relative to dir, where git ran.
+func gitConfigPathsOf(entries []gitConfigEntry, dir string) []gitConfigPath {
+	var settings []gitConfigPath
+	for _, e := range entries {
+		origin, ok := strings.CutPrefix(e.origin, "file:")
+		if !ok || !e.hasValue || e.value == "" || !isGitPathKey(e.key) {
 			continue
 		}
 		if !filepath.IsAbs(origin) {
 			origin = filepath.Join(dir, origin)
 		}
-		settings = append(settings, gitConfigPath{key: strings.ToLower(key), value: value, origin: filepath.Clean(origin)})
+		settings = append(settings, gitConfigPath{key: strings.ToLower(e.key), value: e.value, origin: filepath.Clean(origin)})
 	}
 	return settings
+}
+
+// parseGitConfigPaths reads `git config --null --show-origin` output and
+// keeps its path settings.
+func parseGitConfigPaths(out []byte, dir string) []gitConfigPath {
+	return gitConfigPathsOf(parseGitConfigList(out), dir)
 }
 
 // expandGitPath resolves a path setting the way git does: ~/ is the home,
