@@ -30,7 +30,9 @@ import (
 //     linked worktrees' config.worktree and commondir files;
 //   - the folder core.hooksPath names and every file a git include names,
 //     as the host's own git reads them (system, global and repository
-//     config), when they are inside the workdir;
+//     config), when they are inside the workdir; for a workdir with no
+//     repository git's answer is reused while nothing it read has
+//     changed (gitconfigcache.go), since serve launches many bottles;
 //   - the same names in folders up to protectDepth levels below the root
 //     (nested repositories, a monorepo's packages);
 //   - the existing targets of symlinks inside protected folders, when they
