@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,24 @@ func FuzzParseGitConfigPaths(f *testing.F) {
 			if p := expandGitPath(s.value, "/home/op", filepath.Dir(s.origin)); !filepath.IsAbs(p) {
 				t.Fatalf("%q expands to a relative path %q", s.value, p)
 			}
+		}
+	})
+}
+
+// FuzzIsGitPathKey: the filter keeps exactly the keys the regexp the
+// launch once passed to git matched (a key git prints has no newline).
+func FuzzIsGitPathKey(f *testing.F) {
+	re := regexp.MustCompile(`^(core\.hookspath|include\.path|includeif\..+\.path)$`)
+	for _, k := range []string{"core.hookspath", "include.path", "includeif.gitdir:/x/.path", "includeif..path",
+		"includeif.path", "includeif.a.path.b.path", "core.x.hookspath", "includeif.\xff.path"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		if strings.ContainsRune(key, '\n') {
+			return
+		}
+		if got, want := isGitPathKey(key), re.MatchString(key); got != want {
+			t.Errorf("isGitPathKey(%q) = %v, the regexp says %v", key, got, want)
 		}
 	})
 }
