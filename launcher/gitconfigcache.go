@@ -25,6 +25,8 @@ import (
 //   - never for files changed shortly before git read them (racyWindow):
 //     a rewrite within the same timestamp tick with the same size leaves
 //     the stat as it was, as git's own index knows ("racy git");
+//   - only for a git that is a compiled program, not a script (a version
+//     manager's shim can pick another git by a file in the workdir);
 //   - any doubt while building the key (a relative path, an unexpected
 //     origin, a stat error, a FIFO) means no caching: git runs.
 
@@ -107,7 +109,7 @@ func (c *gitConfigCache) store(ctx context.Context, git string, env map[string]s
 		return
 	}
 	bin, err := stampFile(git)
-	if err != nil || !bin.settledBefore(readAt) {
+	if err != nil || !bin.settledBefore(readAt) || !isExecutableImage(git) {
 		return
 	}
 	system, ok := c.systemConfig(ctx, git, bin, env)

@@ -7,63 +7,91 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 // gitHarness is a host whose git is a wrapper around the real one that
-// counts its runs in a file, with a home, a system config of its own and a
-// workdir that is no repository.
+// counts its runs (testdata/gitwrapper), with a home, a system config of
+// its own and a workdir that is no repository.
 type gitHarness struct {
 	env     map[string]string
 	workdir string
-	gitDir  string // the folder of the wrapper
-	count   string // the wrapper's tally, one line a run
-	realGit string
+	git     string // the wrapper, first in PATH
 }
 
 func newGitHarness(t *testing.T) *gitHarness {
 	t.Helper()
-	realGit, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("no git on this host")
-	}
 	base, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &gitHarness{workdir: filepath.Join(base, "work"), gitDir: filepath.Join(base, "bin"),
-		count: filepath.Join(base, "count"), realGit: realGit}
+	h := &gitHarness{workdir: filepath.Join(base, "work"), git: filepath.Join(base, "bin", "git")}
 	os.MkdirAll(h.workdir, 0o755)
 	os.MkdirAll(filepath.Join(base, "home"), 0o755)
 	h.writeGit(t, "")
-	h.env = map[string]string{"HOME": filepath.Join(base, "home"), "PATH": h.gitDir + ":" + os.Getenv("PATH"),
+	h.env = map[string]string{"HOME": filepath.Join(base, "home"), "PATH": filepath.Dir(h.git) + ":" + os.Getenv("PATH"),
 		"GIT_CONFIG_SYSTEM": filepath.Join(base, "etc", "gitconfig")}
 	return h
 }
 
 // writeGit (re)places the wrapper, by a rename as a package upgrade does,
-// with prelude run before the real git.
-func (h *gitHarness) writeGit(t *testing.T, prelude string) {
+// with one that reads global as its global config ("" for the usual).
+func (h *gitHarness) writeGit(t *testing.T, global string) {
 	t.Helper()
-	script := "#!/bin/sh\necho run >> " + shq(h.count) + "\n" + prelude + "exec " + shq(h.realGit) + " \"$@\"\n"
-	tmp := filepath.Join(filepath.Dir(h.gitDir), "git.new")
-	mkfile(t, tmp, script)
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	InstallGitWrapperForTest(t, h.git, global)
+}
+
+var (
+	gitWrappersMu sync.Mutex
+	gitWrappers   = map[string]string{} // build-time global -> binary
+)
+
+// InstallGitWrapperForTest builds testdata/gitwrapper (once per global,
+// per test process) and renames a copy of it to dst; its runs are counted
+// in dst+".runs" (gitWrapperRuns).
+func InstallGitWrapperForTest(t testing.TB, dst, global string) {
+	t.Helper()
+	realGit, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git on this host")
+	}
+	gitWrappersMu.Lock()
+	bin, ok := gitWrappers[global]
+	if !ok {
+		dir, err := os.MkdirTemp("", "bb-gitwrapper-")
+		if err != nil {
+			gitWrappersMu.Unlock()
+			t.Fatal(err)
+		}
+		bin = filepath.Join(dir, "git")
+		cmd := exec.Command("go", "build", "-o", bin, "-ldflags", "-X main.realGit="+realGit+" -X main.global="+global, "./testdata/gitwrapper")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			gitWrappersMu.Unlock()
+			t.Fatalf("build the git wrapper: %v\n%s", err, out)
+		}
+		gitWrappers[global] = bin
+	}
+	gitWrappersMu.Unlock()
+	data, err := os.ReadFile(bin)
+	if err != nil {
 		t.Fatal(err)
 	}
-	os.MkdirAll(h.gitDir, 0o755)
-	if err := os.Rename(tmp, filepath.Join(h.gitDir, "git")); err != nil {
+	os.MkdirAll(filepath.Dir(dst), 0o755)
+	if err := os.WriteFile(dst+".new", data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dst+".new", dst); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// shq quotes s for sh (test names put parentheses in temp paths).
-func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-// runs is how many times the host's git has run.
-func (h *gitHarness) runs(t *testing.T) int {
-	data, err := os.ReadFile(h.count)
+// GitWrapperRunsForTest is how many times the wrapper at path has run.
+func GitWrapperRunsForTest(t testing.TB, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path + ".runs")
 	if os.IsNotExist(err) {
 		return 0
 	}
@@ -72,6 +100,9 @@ func (h *gitHarness) runs(t *testing.T) int {
 	}
 	return strings.Count(string(data), "\n")
 }
+
+// runs is how many times the host's git has run.
+func (h *gitHarness) runs(t *testing.T) int { return GitWrapperRunsForTest(t, h.git) }
 
 // hooksPath reads the settings as a launch does and returns core.hooksPath.
 func (h *gitHarness) hooksPath(t *testing.T) string {
@@ -169,7 +200,7 @@ func TestGitConfigCacheInvalidation(t *testing.T) {
 				// it can tell.
 				cfg := filepath.Join(t.TempDir(), "cfg")
 				mkfile(t, cfg, "[core]\n\thooksPath = new-git\n")
-				h.writeGit(t, "GIT_CONFIG_GLOBAL="+shq(cfg)+"; export GIT_CONFIG_GLOBAL\n")
+				h.writeGit(t, cfg)
 			},
 			want: "new-git",
 		},
@@ -249,6 +280,25 @@ func TestGitConfigCacheNotForRepositories(t *testing.T) {
 	h.hooksPath(t)
 	if h.runs(t) != n+2 {
 		t.Errorf("%d runs of git for two reads in a workdir holding HEAD", h.runs(t)-n)
+	}
+}
+
+// TestGitConfigCacheNotForScripts: a git that is a script (a version
+// manager's shim, whose choice of git can depend on the workdir) runs
+// every time.
+func TestGitConfigCacheNotForScripts(t *testing.T) {
+	h := newGitHarness(t)
+	realGit, _ := exec.LookPath("git")
+	script := filepath.Join(filepath.Dir(h.git), "shim", "git")
+	mkfile(t, script, "#!/bin/sh\necho run >> '"+h.git+".runs'\nexec '"+realGit+"' \"$@\"\n")
+	os.Chmod(script, 0o755)
+	h.env = withEnv(h.env, "PATH", filepath.Dir(script)+":"+h.env["PATH"])
+	settle()
+	h.hooksPath(t)
+	n := h.runs(t)
+	h.hooksPath(t)
+	if h.runs(t) != n+1 {
+		t.Errorf("a script git's answer was reused (%d runs for the second read)", h.runs(t)-n)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -61,6 +63,21 @@ func (s fileStamp) settledBefore(t time.Time) bool {
 	}
 	limit := t.Add(-racyWindow).UnixNano()
 	return s.mtime < limit && s.ctime < limit
+}
+
+// isExecutableImage reports whether the file at path is an ELF program.
+// A script (#!) is the other kind of executable, and its behaviour may
+// depend on files no stamp covers: asdf's or mise's git shim chooses the
+// real git by a .tool-versions in the folder it runs in, the workdir.
+func isExecutableImage(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	_, err = io.ReadFull(f, magic[:])
+	return err == nil && string(magic[:]) == "\x7fELF"
 }
 
 // gitFindsNoRepo reports whether git, run in workdir with discovery

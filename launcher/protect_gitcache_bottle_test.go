@@ -2,11 +2,12 @@ package launcher_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bot-bottle/bot-bottle/launcher"
 )
 
 // TestProtectedWorkdirGlobalHooksPathAfterCachedLaunch: in a workdir with
@@ -17,22 +18,14 @@ import (
 // that the launch before the change did reuse the answer.
 func TestProtectedWorkdirGlobalHooksPathAfterCachedLaunch(t *testing.T) {
 	w := newProtectWorld(t, "local", "")
-	realGit, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("no git on this host")
-	}
-	count := filepath.Join(w.base, "git-runs")
 	wrapper := filepath.Join(w.base, "bin", "git")
-	os.MkdirAll(filepath.Dir(wrapper), 0o755)
-	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\necho run >> '"+count+"'\nexec '"+realGit+"' \"$@\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	launcher.InstallGitWrapperForTest(t, wrapper, "")
 	w.hostEnv["PATH"] = filepath.Dir(wrapper) + ":" + w.hostEnv["PATH"]
 	global := filepath.Join(w.hostEnv["HOME"], ".gitconfig")
 	if err := os.WriteFile(global, []byte("[user]\n\tname = op\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runs := func() int { data, _ := os.ReadFile(count); return strings.Count(string(data), "\n") }
+	runs := func() int { return launcher.GitWrapperRunsForTest(t, wrapper) }
 	time.Sleep(2200 * time.Millisecond) // younger files are never cached (racy timestamps)
 
 	out, _ := w.run(`cd ` + w.workdir + ` && mkdir .githooks && rmdir .githooks && echo WRITABLE`)
