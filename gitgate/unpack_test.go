@@ -17,6 +17,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// unpackTarget is a push's destination: f's gate with its copy of the
+// upstream, the repo "app" and a quarantine removed at the test's end.
+func unpackTarget(t *testing.T, f *gateFixture) (*Gate, *repoState, *quarantine) {
+	t.Helper()
+	f.clone(t)
+	g := f.gate
+	rs := g.repos["app"]
+	q, err := g.newQuarantine(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(q.dir) })
+	return g, rs, q
+}
+
 // blockingReader is a push body that sends a pack header and then never
 // anything more, as an agent trickling its push would.
 type blockingReader struct {
@@ -38,15 +53,8 @@ func (b *blockingReader) Read(p []byte) (int, error) {
 // and its index-pack is gone.
 func TestUnpackIsBounded(t *testing.T) {
 	f := newGateFixture(t, dlptest.Random(32), nil)
-	f.clone(t) // the gate has its copy of the upstream
-	g := f.gate
+	g, rs, q := unpackTarget(t, f)
 	g.cfg.Timeout = 300 * time.Millisecond
-	rs := g.repos["app"]
-	q, err := g.newQuarantine(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(q.dir)
 	end := make(chan struct{})
 	t.Cleanup(func() { close(end) })
 	done := make(chan error, 1)
@@ -125,17 +133,10 @@ func deltaBomb(t *testing.T, size int) []byte {
 // resident size of any child this test process reaped.
 func TestUnpackMemoryIsBounded(t *testing.T) {
 	f := newTunedGateFixture(t, dlptest.Random(32), nil, func(c *Config) { c.MaxScan = 1 << 20 })
-	f.clone(t)
-	g := f.gate
-	rs := g.repos["app"]
-	q, err := g.newQuarantine(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(q.dir)
+	g, rs, q := unpackTarget(t, f)
 	bomb := deltaBomb(t, 1<<30)
 	t.Logf("the pack is %d bytes", len(bomb))
-	err = g.unpack(context.Background(), rs, q, bytes.NewReader(bomb))
+	err := g.unpack(context.Background(), rs, q, bytes.NewReader(bomb))
 	var ru unix.Rusage
 	if e := unix.Getrusage(unix.RUSAGE_CHILDREN, &ru); e != nil {
 		t.Fatal(e)
@@ -159,14 +160,7 @@ func TestUnpackMemoryIsBounded(t *testing.T) {
 // on the running process (its command line and its nice value).
 func TestUnpackRunsOnOneCoreAtLowPriority(t *testing.T) {
 	f := newGateFixture(t, dlptest.Random(32), nil)
-	f.clone(t)
-	g := f.gate
-	rs := g.repos["app"]
-	q, err := g.newQuarantine(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(q.dir)
+	g, rs, q := unpackTarget(t, f)
 	end := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- g.unpack(context.Background(), rs, q, &blockingReader{end: end}) }()
