@@ -118,11 +118,14 @@ func (g *Gate) newQuarantine(rs *repoState) (*quarantine, error) {
 // .GIT or .gitmodules tricks). It is bounded in time as an operation
 // toward the upstream is: a pack trickled in, or one that costs minutes
 // of CPU to index, would otherwise hold the repo (and the host's CPU,
-// outside the bottle's limits) for as long as the agent likes.
+// outside the bottle's limits) for as long as the agent likes; and in
+// memory, and to one core at a low priority while it runs.
 func (g *Gate) unpack(ctx context.Context, rs *repoState, q *quarantine, pack io.Reader) error {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	defer cancel()
-	args := []string{"index-pack", "--stdin", "--fix-thin", "--strict", "--max-input-size=" + strconv.FormatInt(g.cfg.MaxScan, 10)}
+	// One thread at a low priority: index-pack otherwise resolves deltas
+	// on every core, and a push built to cost CPU would take them all.
+	args := []string{"index-pack", "--stdin", "--fix-thin", "--strict", "--threads=1", "--max-input-size=" + strconv.FormatInt(g.cfg.MaxScan, 10)}
 	cmd := exec.CommandContext(ctx, g.cfg.Git, args...)
 	cmd.Env = append(g.localEnv(rs), q.env()...)
 	cmd.Dir = g.cfg.Dir
@@ -142,7 +145,11 @@ func (g *Gate) unpack(ctx context.Context, rs *repoState, q *quarantine, pack io
 	// Before a byte of the pack goes in: a few bytes of deltas can
 	// describe a blob of any size, which index-pack builds whole.
 	limit := g.unpackMemory()
-	if err := limitMemory(cmd.Process.Pid, limit); err != nil {
+	err = limitMemory(cmd.Process.Pid, limit)
+	if err == nil {
+		err = lowerPriority(cmd.Process.Pid, unpackNice)
+	}
+	if err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		return fmt.Errorf("index-pack: %w", err)
@@ -173,6 +180,10 @@ func (g *Gate) unpack(ctx context.Context, rs *repoState, q *quarantine, pack io
 		return timedOut
 	}
 }
+
+// unpackNice is the nice value of the gate's index-pack: the host's own
+// work comes first.
+const unpackNice = 10
 
 // unpackMemory bounds index-pack's heap: what a push within the bounds
 // needs (its largest blob, at most MaxScan, with its delta base and

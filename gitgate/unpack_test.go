@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,21 @@ import (
 	"github.com/bot-bottle/bot-bottle/dlp/dlptest"
 	"golang.org/x/sys/unix"
 )
+
+// unpackTarget is a push's destination: f's gate with its copy of the
+// upstream, the repo "app" and a quarantine removed at the test's end.
+func unpackTarget(t *testing.T, f *gateFixture) (*Gate, *repoState, *quarantine) {
+	t.Helper()
+	f.clone(t)
+	g := f.gate
+	rs := g.repos["app"]
+	q, err := g.newQuarantine(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(q.dir) })
+	return g, rs, q
+}
 
 // blockingReader is a push body that sends a pack header and then never
 // anything more, as an agent trickling its push would.
@@ -37,15 +53,8 @@ func (b *blockingReader) Read(p []byte) (int, error) {
 // and its index-pack is gone.
 func TestUnpackIsBounded(t *testing.T) {
 	f := newGateFixture(t, dlptest.Random(32), nil)
-	f.clone(t) // the gate has its copy of the upstream
-	g := f.gate
+	g, rs, q := unpackTarget(t, f)
 	g.cfg.Timeout = 300 * time.Millisecond
-	rs := g.repos["app"]
-	q, err := g.newQuarantine(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(q.dir)
 	end := make(chan struct{})
 	t.Cleanup(func() { close(end) })
 	done := make(chan error, 1)
@@ -124,17 +133,10 @@ func deltaBomb(t *testing.T, size int) []byte {
 // resident size of any child this test process reaped.
 func TestUnpackMemoryIsBounded(t *testing.T) {
 	f := newTunedGateFixture(t, dlptest.Random(32), nil, func(c *Config) { c.MaxScan = 1 << 20 })
-	f.clone(t)
-	g := f.gate
-	rs := g.repos["app"]
-	q, err := g.newQuarantine(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(q.dir)
+	g, rs, q := unpackTarget(t, f)
 	bomb := deltaBomb(t, 1<<30)
 	t.Logf("the pack is %d bytes", len(bomb))
-	err = g.unpack(context.Background(), rs, q, bytes.NewReader(bomb))
+	err := g.unpack(context.Background(), rs, q, bytes.NewReader(bomb))
 	var ru unix.Rusage
 	if e := unix.Getrusage(unix.RUSAGE_CHILDREN, &ru); e != nil {
 		t.Fatal(e)
@@ -149,4 +151,80 @@ func TestUnpackMemoryIsBounded(t *testing.T) {
 	if peak > 512<<20 {
 		t.Errorf("the gate's git reached %d MiB unpacking it", peak>>20)
 	}
+}
+
+// TestUnpackRunsOnOneCoreAtLowPriority: index-pack resolves deltas with a
+// thread per core by default, on the host, outside the bottle's limits: a
+// push built to cost CPU would take every core for the gate's operation
+// time. The gate's index-pack uses one thread at a lowered priority, seen
+// on the running process (its command line and its nice value).
+func TestUnpackRunsOnOneCoreAtLowPriority(t *testing.T) {
+	f := newGateFixture(t, dlptest.Random(32), nil)
+	g, rs, q := unpackTarget(t, f)
+	end := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- g.unpack(context.Background(), rs, q, &blockingReader{end: end}) }()
+	defer func() { close(end); <-done }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pid, cmdline := childRunning(t, "index-pack")
+		if pid != 0 {
+			if nice := niceOf(t, pid); nice >= unpackNice {
+				if !strings.Contains(cmdline, "--threads=1") {
+					t.Errorf("index-pack runs as %q: no --threads=1", cmdline)
+				}
+				return
+			} else if time.Now().After(deadline) {
+				t.Fatalf("index-pack (%q) runs at nice %d, want %d", cmdline, nice, unpackNice)
+			}
+		} else if time.Now().After(deadline) {
+			t.Fatal("no index-pack started within a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// childRunning finds a child of this process whose command line holds
+// word, and returns its pid and command line (0 when there is none).
+func childRunning(t *testing.T, word string) (int, string) {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) < 2 || f[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if s := strings.ReplaceAll(string(cmdline), "\x00", " "); strings.Contains(s, word) {
+			return pid, s
+		}
+	}
+	return 0, ""
+}
+
+// niceOf reads a process's nice value from /proc/PID/stat.
+func niceOf(t *testing.T, pid int) int {
+	t.Helper()
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after "(comm)": state is field 3 of the whole line, nice field 19.
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	n, err := strconv.Atoi(f[19-3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -15,3 +15,12 @@ func limitMemory(pid int, bytes uint64) error {
 	}
 	return nil
 }
+
+// lowerPriority gives the started process pid the nice value nice.
+// Lowering one's own child's priority needs no privilege.
+func lowerPriority(pid, nice int) error {
+	if err := unix.Setpriority(unix.PRIO_PROCESS, pid, nice); err != nil {
+		return fmt.Errorf("lower its priority: %w", err)
+	}
+	return nil
+}
