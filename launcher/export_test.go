@@ -11,3 +11,7 @@ func HoldWorkdirForTest(dir string) (func(), error) {
 	}
 	return l.release, nil
 }
+
+// GitConfigRacyWindow is how old the host's git config files must be for
+// a launch to cache git's answer (gitconfigcache.go).
+const GitConfigRacyWindow = racyWindow

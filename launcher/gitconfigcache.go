@@ -36,9 +36,10 @@ const maxGitConfigCache = 8
 
 // racyWindow is how long before git read it a file must have last changed
 // for its stat to stand for its content. Timestamps come from a coarse
-// clock that can lag the one time.Now reads; 2 s is far beyond that lag
-// and beyond the 1 s tick of the filesystems with the coarsest one.
-const racyWindow = 2 * time.Second
+// clock that can lag the one time.Now reads by a few milliseconds, and
+// some filesystems keep them in ticks of 1 s (ext3, HFS+) or 2 s (FAT):
+// 3 s is beyond both together.
+const racyWindow = 3 * time.Second
 
 // hostGitConfigCache is the process's cache: serve launches every bottle
 // from one process.

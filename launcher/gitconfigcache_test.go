@@ -127,6 +127,7 @@ func settle() { time.Sleep(racyWindow + 200*time.Millisecond) }
 // TestGitConfigCacheInvalidation: a second read with nothing changed runs
 // no git; then each change of what git reads is seen by the next read.
 func TestGitConfigCacheInvalidation(t *testing.T) {
+	t.Parallel() // each waits out racyWindow
 	cases := map[string]struct {
 		setup  func(t *testing.T, h *gitHarness)
 		change func(t *testing.T, h *gitHarness)
@@ -272,6 +273,7 @@ func TestGitConfigCacheRacyFile(t *testing.T) {
 // TestGitConfigCacheNotForRepositories: a workdir git finds a repository
 // in runs git every time.
 func TestGitConfigCacheNotForRepositories(t *testing.T) {
+	t.Parallel() // each waits out racyWindow
 	h := newGitHarness(t)
 	mkfile(t, filepath.Join(h.workdir, "HEAD"), "ref: refs/heads/main\n") // a bare repository's mark
 	settle()
@@ -287,6 +289,7 @@ func TestGitConfigCacheNotForRepositories(t *testing.T) {
 // manager's shim, whose choice of git can depend on the workdir) runs
 // every time.
 func TestGitConfigCacheNotForScripts(t *testing.T) {
+	t.Parallel() // each waits out racyWindow
 	h := newGitHarness(t)
 	realGit, _ := exec.LookPath("git")
 	script := filepath.Join(filepath.Dir(h.git), "shim", "git")
@@ -434,6 +437,7 @@ func TestGitSystemConfigPath(t *testing.T) {
 // the global config between two launches in a workdir with no repository
 // (the cached case) gets the second launch's hooks folder protected.
 func TestPlanProtectionGlobalHooksPathCached(t *testing.T) {
+	t.Parallel() // each waits out racyWindow
 	h := newGitHarness(t)
 	mkfile(t, filepath.Join(h.env["HOME"], ".gitconfig"), "[user]\n\tname = op\n")
 	settle()

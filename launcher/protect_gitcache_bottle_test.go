@@ -26,7 +26,7 @@ func TestProtectedWorkdirGlobalHooksPathAfterCachedLaunch(t *testing.T) {
 		t.Fatal(err)
 	}
 	runs := func() int { return launcher.GitWrapperRunsForTest(t, wrapper) }
-	time.Sleep(2200 * time.Millisecond) // younger files are never cached (racy timestamps)
+	time.Sleep(launcher.GitConfigRacyWindow + 200*time.Millisecond) // younger files are never cached (racy timestamps)
 
 	out, _ := w.run(`cd ` + w.workdir + ` && mkdir .githooks && rmdir .githooks && echo WRITABLE`)
 	if !strings.Contains(out, "WRITABLE") {
