@@ -3,6 +3,7 @@ package launcher
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path"
@@ -96,7 +97,7 @@ func readGitConfigPaths(ctx context.Context, env map[string]string, workdir, git
 		}
 	}
 	readAt := time.Now()
-	entries, err := listGitConfig(ctx, git, env, workdir, gitDir)
+	entries, err := listGitConfig(ctx, git, env, workdir, gitDir, cacheable)
 	if err != nil {
 		return nil, err
 	}
@@ -107,15 +108,24 @@ func readGitConfigPaths(ctx context.Context, env map[string]string, workdir, git
 	return settings, nil
 }
 
-// listGitConfig runs `git config --list` as the host's git would read its
-// config for workdir. It lists every setting, not only the path settings,
-// so that the origins tell which files git read (the cache's key); one
-// run of git serves both.
-func listGitConfig(ctx context.Context, git string, env map[string]string, workdir, gitDir string) ([]gitConfigEntry, error) {
+// gitPathKeys is the regexp of the path settings, for git to filter.
+const gitPathKeys = `^(core\.hookspath|include\.path|includeif\..+\.path)$`
+
+// listGitConfig runs `git config` as the host's git would read its config
+// for workdir. With all, it lists every setting, not only the path
+// settings, so that the origins tell which files git read (the cache's
+// key) and one run of git serves both; without, git lists only the path
+// settings (gitPathKeys), so that the launch holds no other value of a
+// repository's config (remote URLs with tokens, say) that it needs not.
+func listGitConfig(ctx context.Context, git string, env map[string]string, workdir, gitDir string, all bool) ([]gitConfigEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, gitConfigTimeout)
 	defer cancel()
 	gitConfigExecs.Add(1)
-	cmd := exec.CommandContext(ctx, git, "config", "--null", "--show-origin", "--list")
+	query := []string{"--get-regexp", gitPathKeys}
+	if all {
+		query = []string{"--list"}
+	}
+	cmd := exec.CommandContext(ctx, git, append([]string{"config", "--null", "--show-origin"}, query...)...)
 	cmd.Dir = workdir
 	cmd.Env = []string{"GIT_CEILING_DIRECTORIES=" + filepath.Dir(workdir)}
 	if gitDir != "" {
@@ -129,6 +139,10 @@ func listGitConfig(ctx context.Context, git string, env map[string]string, workd
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !all && errors.As(err, &ee) && ee.ExitCode() == 1 && stderr.Len() == 0 {
+			return nil, nil // no such setting
+		}
 		// A config the host's git cannot read is one the launch cannot
 		// check: refuse, as the operator's own git would.
 		return nil, fmt.Errorf("protect workdir %s: read the host's git config: %v: %s", workdir, err, clean(strings.TrimSpace(stderr.String())))
@@ -162,10 +176,9 @@ func parseGitConfigList(out []byte) []gitConfigEntry {
 }
 
 // isGitPathKey reports whether key, as git prints it, is one of the path
-// settings the launch protects. It matches exactly what the regexp
-// ^(core\.hookspath|include\.path|includeif\..+\.path)$ matched when the
-// launch let git filter (git lower-cases section and variable names, so
-// the case of the subsection is all that is left, and .+ takes any).
+// settings the launch protects. It matches exactly what gitPathKeys
+// matches when git filters (git lower-cases section and variable names,
+// so the case of the subsection is all that is left, and .+ takes any).
 func isGitPathKey(key string) bool {
 	if key == "core.hookspath" || key == "include.path" {
 		return true

@@ -389,7 +389,7 @@ func TestIsGitPathKeyMatchesGit(t *testing.T) {
 		}
 		return parseGitConfigList(out)
 	}
-	want := git("--get-regexp", `^(core\.hookspath|include\.path|includeif\..+\.path)$`)
+	want := git("--get-regexp", gitPathKeys)
 	var got []gitConfigEntry
 	for _, e := range git("--list") {
 		if isGitPathKey(e.key) {
