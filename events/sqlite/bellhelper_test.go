@@ -61,13 +61,16 @@ func helperAppend(path string) error {
 
 // helperIdle opens $N stores on path, each waiting on the bell as an owner
 // process's store does (BELL=poll: each polls it, as a store that could
-// get no inotify instance did), and on "go" says "cpu <ns>": the CPU time
+// get no inotify instance did; $SAFETY, if set, bounds the futex waits), and on "go" says "cpu <ns>": the CPU time
 // (user and system) the process spent over $IDLE with nothing committed.
 func helperIdle(path string) error {
 	n, _ := strconv.Atoi(os.Getenv("N"))
 	idle, err := time.ParseDuration(os.Getenv("IDLE"))
 	if err != nil {
 		return err
+	}
+	if d, err := time.ParseDuration(os.Getenv("SAFETY")); err == nil {
+		defer sqlite.SetBellSafetyNet(d)()
 	}
 	if os.Getenv("BELL") == "poll" {
 		defer sqlite.RefuseBellMapping()()
