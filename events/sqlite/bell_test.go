@@ -240,3 +240,46 @@ func TestRingsCrossVersions(t *testing.T) {
 		expectWoken(t, s, func() { appendOne(t, old, "b") })
 	})
 }
+
+// A bell file cut short under the stores' mappings (by hand: no version of
+// bot-bottle shrinks it) makes their next touch of the mapping fault: the
+// process survives it, the file is grown back, and followers are woken
+// by the futex again.
+func TestABellCutShortIsSurvived(t *testing.T) {
+	// The waiters look at the word every 20ms: the first look after the
+	// cut faults, with no ring needed (a ring's pwrite would lengthen
+	// the file first).
+	undo := sqlite.SetBellSafetyNet(20 * time.Millisecond)
+	defer undo()
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	follower, err := sqlite.Open(path, sqlite.Options{PollInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer follower.Close()
+	writer, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	if err := os.Truncate(path+"-bell", 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wakeDeadline)
+	defer cancel()
+	for {
+		if fi, err := os.Stat(path + "-bell"); err != nil {
+			t.Fatal(err)
+		} else if fi.Size() == 16 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the bell file was not grown back")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	sqlite.SetBellSafetyNet(time.Hour) // from the waiters' next wait on
+	time.Sleep(100 * time.Millisecond) // the last 20ms waits have ended
+	expectWoken(t, follower, func() { appendOne(t, writer, "after") })
+}

@@ -14,22 +14,35 @@ import (
 // It cannot miss a ring of this version: the kernel puts it to sleep only
 // if the word still holds the value it last saw, atomically, and a ring
 // changes the word before it wakes. The safety-net timeout is for rings of
-// older processes, which only write the time.
+// older processes, which only write the time. A file cut short under the
+// mapping faults (see noFault): it is grown back, and the waiter goes on.
 func (d *doorbell) wait(ring func(), done chan<- struct{}) {
 	defer close(done)
-	last, stamp := atomic.LoadUint32(d.word), atomic.LoadUint64(d.stamp)
+	var last uint32
+	var stamp uint64
+	if noFault(func() { last, stamp = atomic.LoadUint32(d.word), atomic.LoadUint64(d.stamp) }) {
+		_ = growBell(d.f)
+	}
 	for !d.closing.Load() {
-		err := futexWait(d.word, last, time.Duration(bellSafetyNet.Load()))
-		if err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.ETIMEDOUT) && !errors.Is(err, unix.EINTR) {
-			// Not expected once the probe in mapDoorbell passed; never
-			// spin on it: wait as the poll would.
+		faulted := noFault(func() {
+			err := futexWait(d.word, last, time.Duration(bellSafetyNet.Load()))
+			if err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.ETIMEDOUT) && !errors.Is(err, unix.EINTR) {
+				// EFAULT (the file cut short), or not expected once the
+				// probe in mapDoorbell passed: never spin on it.
+				time.Sleep(bellPoll)
+			}
+			// A torn read of the time (a pwrite racing this load) only
+			// makes one extra ring.
+			if w, s := atomic.LoadUint32(d.word), atomic.LoadUint64(d.stamp); w != last || s != stamp {
+				last, stamp = w, s
+				ring()
+			}
+		})
+		if faulted {
+			// The next opener would grow it too; a follower that waits
+			// meanwhile has its poll.
+			_ = growBell(d.f)
 			time.Sleep(bellPoll)
-		}
-		// A torn read of the time (a pwrite racing this load) only makes
-		// one extra ring.
-		if w, s := atomic.LoadUint32(d.word), atomic.LoadUint64(d.stamp); w != last || s != stamp {
-			last, stamp = w, s
-			ring()
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,8 +159,8 @@ func growBell(f *os.File) error {
 // Ring tells every waiting process that something was committed. The time
 // is written first, for older processes (see the layout), so that a
 // waiter woken by the futex finds both changed and rings its followers
-// once. A failed write is ignored: the followers' poll still finds the
-// event, later.
+// once. A failed write or fault is ignored: the followers' poll still
+// finds the event, later.
 func (d *doorbell) Ring() {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(time.Now().UnixNano()))
@@ -167,9 +168,30 @@ func (d *doorbell) Ring() {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.word != nil {
-		atomic.AddUint32(d.word, 1)
-		_ = futexWake(d.word)
+		_ = noFault(func() {
+			atomic.AddUint32(d.word, 1)
+			_ = futexWake(d.word)
+		})
 	}
+}
+
+// noFault runs fn, which touches the mapping, and returns whether it
+// faulted. A file cut short under the mapping (by hand, or by a process
+// that is not bot-bottle) makes the kernel raise SIGBUS on the page past
+// its end, which would end the process: every owner of a bottle at once.
+// With SetPanicOnFault the fault is a panic of this goroutine, recovered.
+func noFault(fn func()) (faulted bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			faulted = true
+		}
+	}()
+	fn()
+	return false
 }
 
 // Close stops waiting, unmaps and closes the file.
