@@ -223,7 +223,7 @@ func buildStandinImage(t *testing.T, name string) string {
 			dockerfile.WriteString(in.op + " " + in.args + "\n")
 		}
 	}
-	_, sysCA := upstreamPKI(t, "system.test")
+	sysCA := systemCAPEM(t)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	add := func(name string, mode int64, body []byte, link string) {
@@ -266,19 +266,13 @@ func buildStandinImage(t *testing.T, name string) string {
 	must(t, err)
 	defer cli.Close()
 	tag := fmt.Sprintf("bot-bottle-test/%s-standin:%d", name, time.Now().UnixNano())
-	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, NetworkMode: "none"})
+	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{tag}, Labels: testImageLabels("run"), Remove: true, NetworkMode: "none"})
 	must(t, err)
+	t.Cleanup(func() { removeTestImage(t, tag) })
 	out, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if bytes.Contains(out, []byte(`"error"`)) {
 		t.Fatalf("build %s: %s", tag, out)
 	}
-	t.Cleanup(func() {
-		c, err := client.New(client.WithAPIVersionNegotiation(), client.WithHostFromEnv())
-		if err == nil {
-			_, _ = c.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true})
-			c.Close()
-		}
-	})
 	return tag
 }

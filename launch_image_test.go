@@ -25,8 +25,8 @@ func TestLaunchDockerImage(t *testing.T) {
 	must(t, err)
 	defer cli.Close()
 	tag := fmt.Sprintf("bot-bottle-test/marker:%d", time.Now().UnixNano())
+	t.Cleanup(func() { removeTestImage(t, tag) })
 	buildMarkerImage(t, cli, tag)
-	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true}) })
 
 	writeBottle := func(image string) {
 		must(t, os.WriteFile(filepath.Join(e.home, "bottles", "demo.yaml"), []byte(`agent_provider: {template: command, image: "`+image+`"}
@@ -80,7 +80,7 @@ func buildMarkerImage(t *testing.T, cli *client.Client, tag string) {
 		must(t, err)
 	}
 	must(t, tw.Close())
-	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, NetworkMode: "none"})
+	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{tag}, Labels: testImageLabels("run"), Remove: true, NetworkMode: "none"})
 	must(t, err)
 	defer res.Body.Close()
 	out, _ := io.ReadAll(res.Body)

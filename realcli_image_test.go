@@ -140,8 +140,7 @@ func buildRealCLIImage(t *testing.T) (string, error) {
 	files = append(files,
 		imageFile{path: "etc/passwd", body: []byte("root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000:node:/home/node:/bin/bash\n"), mode: 0o644},
 		imageFile{path: "etc/group", body: []byte("root:x:0:\nnode:x:1000:\n"), mode: 0o644})
-	_, sysCA := upstreamPKI(t, "system.test")
-	files = append(files, imageFile{path: "etc/ssl/certs/ca-certificates.crt", body: sysCA, mode: 0o644})
+	files = append(files, imageFile{path: "etc/ssl/certs/ca-certificates.crt", body: systemCAPEM(t), mode: 0o644})
 
 	// The Dockerfile: the real one's USER, ENV, ENTRYPOINT and CMD, and its
 	// COPY of the entrypoint wrapper from the images folder.
@@ -187,7 +186,9 @@ func buildRealCLIImage(t *testing.T) (string, error) {
 }
 
 // buildImageOnce builds tag from files (a FROM-scratch context) unless the
-// Docker host has it already, and fails with the build's own errors.
+// Docker host has it already, and fails with the build's own errors. The
+// image is a cache, kept for later runs; older tags of its repository
+// (other inputs) are removed, so one image per recipe stays on the disk.
 func buildImageOnce(tag string, files []imageFile, timeout time.Duration) (string, error) {
 	cli, err := client.New(client.WithAPIVersionNegotiation(), client.WithHostFromEnv())
 	if err != nil {
@@ -196,12 +197,13 @@ func buildImageOnce(tag string, files []imageFile, timeout time.Duration) (strin
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	defer removeOtherTags(tag)
 	if _, err := cli.ImageInspect(ctx, tag); err == nil {
 		return tag, nil
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeContext(pw, files)) }()
-	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true, NetworkMode: "none"})
+	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{Tags: []string{tag}, Labels: testImageLabels("cache"), Remove: true, ForceRemove: true, NetworkMode: "none"})
 	if err != nil {
 		pr.CloseWithError(err)
 		return "", fmt.Errorf("build %s: %w", tag, err)

@@ -25,6 +25,9 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testbin.Cleanup()
+	if attackerPath != "" {
+		_ = os.RemoveAll(filepath.Dir(attackerPath))
+	}
 	os.Exit(code)
 }
 

@@ -136,7 +136,7 @@ func buildGitImage(cli *client.Client) (string, error) {
 	if _, err := cli.ImageInspect(context.Background(), tag); err == nil {
 		return tag, nil
 	}
-	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true, NetworkMode: "none"})
+	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{tag}, Labels: map[string]string{"org.bot-bottle.test": "cache"}, Remove: true, ForceRemove: true, NetworkMode: "none"})
 	if err != nil {
 		return "", fmt.Errorf("git image: build: %w", err)
 	}

@@ -44,6 +44,21 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
 fi
 
+# Images a killed test run left untagged (the tests label what they build
+# org.bot-bottle.test; only the untagged ones go, a cache image stays).
+docker image prune --force --filter label=org.bot-bottle.test >/dev/null || true
+
+# The suite needs room: the Go build cache of a -race build, the image of
+# the real CLIs (about 1 GiB) and the bottles' folders. Say so up front
+# rather than as a test's "no space left on device".
+for d in /var/lib/docker "${TMPDIR:-/tmp}" "$HOME"; do
+  [ -d "$d" ] || continue
+  free_kib=$(df -Pk "$d" | awk 'NR==2 {print $4}')
+  if [ "${free_kib:-0}" -lt $((8 * 1024 * 1024)) ]; then
+    echo "setup: warning: $d has $((free_kib / 1024)) MiB free; the test suite needs about 8 GiB (docker image prune, go clean -cache free space)" >&2
+  fi
+done
+
 # The real agent CLIs for realcli_test.go, at the versions it pins
 # (claudeCodeVersion, codexVersion in realcli_fixture_test.go), installed
 # once per version under the cache; npm brings each package's native

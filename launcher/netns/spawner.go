@@ -197,9 +197,11 @@ func (s *spawner) spawn(cmd *exec.Cmd, stdio [3]*os.File, c *spawned) error {
 	if err != nil {
 		return err
 	}
+	// exec.Cmd reads a nil Env as "the owner's environment": a bottle must
+	// be given its own, so a start that names none is a bug, refused.
 	env := cmd.Env
 	if env == nil {
-		env = os.Environ() // what exec.Cmd would give it
+		return errors.New("bottle spawner: a start with no environment given (it would inherit the owner's)")
 	}
 	fds := []int{int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())}
 	for _, f := range cmd.ExtraFiles {

@@ -88,6 +88,13 @@ func TestSpawnerRefusesBadRequests(t *testing.T) {
 	if _, err := toSpawnAttr(&syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setsid: true}); err == nil || !strings.Contains(err.Error(), "does not carry") {
 		t.Errorf("an attribute the wire cannot carry: error %v", err)
 	}
+	// exec.Cmd's nil Env means the owner's environment, which is never a
+	// bottle's: refused before anything is sent.
+	inherit := exec.Command("/usr/bin/env")
+	inherit.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := sp.spawn(inherit, [3]*os.File{null, null, null}, &spawned{exit: make(chan exitNote, 1)}); err == nil || !strings.Contains(err.Error(), "no environment given") {
+		t.Errorf("a start without an environment: error %v", err)
+	}
 
 	// A dead spawner fails every launch, clearly.
 	_ = sp.cmd.Process.Kill()
@@ -96,6 +103,7 @@ func TestSpawnerRefusesBadRequests(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cmd := exec.Command("/bin/true")
+	cmd.Env = []string{}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	err = sp.spawn(cmd, [3]*os.File{null, null, null}, &spawned{exit: make(chan exitNote, 1)})
 	if !errors.Is(err, errSpawnerDied) {
@@ -197,6 +205,7 @@ func TestSpawnerClonesIntoCgroup(t *testing.T) {
 	}
 	defer r.Close()
 	cmd := exec.Command("/bin/sh", "-c", "cat /proc/self/cgroup")
+	cmd.Env = []string{}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, UseCgroupFD: true, CgroupFD: int(dir.Fd())}
 	null, err := os.Open(os.DevNull)
 	if err != nil {

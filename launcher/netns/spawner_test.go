@@ -151,7 +151,9 @@ func TestSpawnerOwnerHelper(t *testing.T) {
 	p := f.start(false, &out, "sh", "-c", "echo up; exec sleep 1000")
 	waitFor(t, &out, "up")
 	initPid, sp := spawnerOf(t, p)
-	fmt.Printf("owner-pids %d %d %s\n", initPid, sp, filepath.Dir(f.workdir))
+	// The root of this test's temporary folders: the owner is killed, so
+	// its own cleanup never runs, and the killer removes it.
+	fmt.Printf("owner-pids %d %d %s\n", initPid, sp, filepath.Dir(t.TempDir()))
 	select {}
 }
 
