@@ -24,6 +24,9 @@ func (d *doorbell) wait(ring func(), done chan<- struct{}) {
 		_ = growBell(d.f)
 	}
 	for !d.closing.Load() {
+		changed := false
+		// ring runs outside noFault: a fault in it is a bug to crash on,
+		// not a bell cut short.
 		faulted := noFault(func() {
 			err := futexWait(d.word, last, time.Duration(bellSafetyNet.Load()))
 			if err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.ETIMEDOUT) && !errors.Is(err, unix.EINTR) {
@@ -34,10 +37,12 @@ func (d *doorbell) wait(ring func(), done chan<- struct{}) {
 			// A torn read of the time (a pwrite racing this load) only
 			// makes one extra ring.
 			if w, s := atomic.LoadUint32(d.word), atomic.LoadUint64(d.stamp); w != last || s != stamp {
-				last, stamp = w, s
-				ring()
+				last, stamp, changed = w, s, true
 			}
 		})
+		if changed {
+			ring()
+		}
 		if faulted {
 			// The next opener would grow it too; a follower that waits
 			// meanwhile has its poll.
