@@ -46,10 +46,10 @@
 //
 // # Between processes on one machine: the store
 //
-// Several processes open state.db at once (SQLite WAL); each commit writes a
-// doorbell file beside it that every follower watches, so an event written
-// by one process reaches a follower in another within milliseconds (see
-// events/sqlite).
+// Several processes open state.db at once (SQLite WAL); each commit rings a
+// doorbell file beside it (a futex in a shared mapping) that every process
+// waits on, so an event written by one process reaches a follower in
+// another within milliseconds (see events/sqlite).
 //
 // # From a standalone sidecar: Forwarder and Handler
 //

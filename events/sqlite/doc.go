@@ -22,19 +22,30 @@
 // retention deletes, and increasing in commit order, because SQLite runs one
 // write transaction at a time.
 //
-// Followers are woken by a doorbell: after each commit the writer writes a
-// new value to state.db-bell beside the database, and every process
-// following the store watches that file with inotify (Linux). The write
-// comes after the commit, so a woken follower always finds what woke it;
-// watching the WAL instead would wake followers before the commit is
-// visible. Where inotify is unavailable (another platform, or the limit of
-// inotify instances reached: a hundred parallel launches reach it), one
-// goroutine per process reads the bell every 50ms instead, which costs a
-// pread, not a query per follower. A slow poll is the safety net for a
-// missed ring. A follower of one bottle (an owner's stop watcher, a review
-// owner) is not woken by every commit: one reader per Store, the tail,
-// reads which bottles each commit touched and wakes only their followers,
-// and polls for them all (tail.go).
+// Followers are woken by a doorbell: state.db-bell beside the database.
+// After each commit the writer increments a 32-bit word in a shared
+// mapping of that file and wakes every futex waiter on it (FUTEX_WAKE,
+// not private: the kernel keys a shared futex by the file's inode, so the
+// waiters of every process meet). Each open Store has one goroutine that
+// sleeps on the word (FUTEX_WAIT) and wakes the store's followers. The
+// ring comes after the commit, so a woken follower always finds what woke
+// it; watching the WAL instead would wake followers before the commit is
+// visible. A futex has no per-user limit: the inotify watch it replaced
+// did (128 instances per user on Debian, one per process), so past about
+// 128 `launch` owners the rest read the bell every 50ms, an idle cost
+// that grew with the number of bottles. The file's first 8 bytes are
+// still the time of the last ring, written by pwrite, which is what an
+// older process still running through an upgrade watches (inotify) or
+// reads; the waiter looks at them too when its 10s wait times out, for
+// the rings of older writers. A file too short (an older one) is grown
+// under a flock, never shrunk. Where the file cannot be mapped or the
+// futex used, one goroutine per process reads the bell every 50ms
+// instead, a pread, not a query per follower. A slow poll
+// (Options.PollInterval) is the safety net for a missed ring. A follower
+// of one bottle (an owner's stop watcher, a review owner) is not woken by
+// every commit: one reader per Store, the tail, reads which bottles each
+// commit touched and wakes only their followers, and polls for them all
+// (tail.go).
 //
 // Query reads one of four indexes, each starting with kind and ending with
 // time_ns and pos (the rowid): (kind), (kind, bottle), (kind, host) and

@@ -4,85 +4,209 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
-// bellPoll is how often a process that cannot watch the doorbell reads it.
+// The bell file's layout. The first 8 bytes are what every version of the
+// store has written: the time of the last ring, by pwrite. A process of an
+// older version still running (a `launch` owner started before an upgrade
+// lives as long as its bottle) watches them with inotify or reads them
+// every 50ms, and only a pwrite is seen by both (a store through a mapping
+// raises no inotify event), so Ring keeps writing them. The futex word
+// follows, 4-byte aligned as the kernel requires; the rest is reserved.
+const (
+	bellTimeOff = 0
+	bellWordOff = 8
+	bellSize    = 16
+)
+
+// bellPoll is how often a process that cannot map the doorbell reads it.
 const bellPoll = 50 * time.Millisecond
 
-// watchBell is watch; a test makes it fail, as a spent inotify limit does.
-var watchBell = watch
+// bellSafetyNet bounds each futex wait (nanoseconds). No ring of this
+// version is lost (see wait); a ring of an older process is only a pwrite,
+// which wakes no futex, and the waiter looks at the time when the wait
+// times out. Followers have their own safety net (Options.PollInterval,
+// 1s), so a longer bound delays nothing past it, and each timeout costs
+// a thread wake-up (about 0.1ms of CPU on the test machine, per store):
+// at 1s, 200 idle stores spent over 20 times the CPU they spend at 10s
+// (BenchmarkIdleBells). A test sets it to an hour, so that a wake it sees
+// came from the futex.
+var bellSafetyNet atomic.Int64
+
+func init() { bellSafetyNet.Store(int64(10 * time.Second)) }
+
+// mapBell is mapDoorbell; a test makes it fail, as a filesystem that
+// refuses shared mappings does.
+var mapBell = mapDoorbell
+
+// watchBell, when a test sets it, watches the bell instead of the futex
+// waiter: the inotify watch of before, kept in a test file so that a
+// benchmark can compare the two.
+var watchBell func(path string, ring func()) (stop func(), err error)
 
 // doorbell is the cross-process wake-up beside the database: a small file
-// that every writer writes after each commit and every process watches.
-// The write, not the commit, is what followers wait for, so the commit is
+// that every writer rings after each commit and every process waits on.
+// The ring, not the commit, is what followers wait for, so the commit is
 // always visible by the time they look.
+//
+// A ring increments a 32-bit word in a shared mapping of the file and
+// wakes every futex waiter on it, in any process: the kernel keys a
+// shared futex by the file's inode and offset, and it has no per-user
+// limit, where inotify instances do (128 on Debian, one per process, so
+// past about 128 `launch` owners the rest polled).
 type doorbell struct {
-	f         *os.File
+	f *os.File
+	// mu is held shared by Ring and exclusively by Close while it
+	// unmaps: an Append that began before Close may ring after it, and
+	// must find the mapping gone rather than fault on it.
+	mu    sync.RWMutex
+	mem   []byte  // the mapping; nil when polling, or closed
+	word  *uint32 // the futex word, in mem
+	stamp *uint64 // the time of the last ring, in mem
+	// closing tells the waiter to return at its next wake.
+	closing   atomic.Bool
 	stopWatch func()
-	// watchErr says why this process cannot watch the bell with inotify
-	// (none on this platform, or the limit of inotify instances reached,
-	// as a hundred parallel launches do); it then reads the bell every
-	// bellPoll instead, in one goroutine for every follower.
+	// watchErr says why this process cannot wait on the bell's futex
+	// (a filesystem that refuses shared mappings, a kernel without
+	// futexes); it then reads the bell every bellPoll instead, in one
+	// goroutine for every follower.
 	watchErr error
 }
 
-// openDoorbell opens (creating) the bell file at path and starts watching
-// it, calling ring on every write by any process. The returned error is
-// only about the file itself; see watchErr.
+// openDoorbell opens (creating) the bell file at path and starts waiting
+// on it, calling ring after every ring by any process. The returned error
+// is only about the file itself; see watchErr.
 func openDoorbell(path string, ring func()) (*doorbell, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open doorbell: %w", err)
 	}
-	stop, err := watchBell(path, ring)
+	d := &doorbell{f: f}
+	mem, err := mapBell(f)
 	if err != nil {
-		return &doorbell{f: f, stopWatch: pollBell(f, ring), watchErr: err}, nil
+		d.watchErr = err
+		d.stopWatch = pollBell(f, ring)
+		return d, nil
 	}
-	return &doorbell{f: f, stopWatch: stop}, nil
+	d.mem = mem
+	d.word = (*uint32)(unsafe.Pointer(&mem[bellWordOff]))
+	d.stamp = (*uint64)(unsafe.Pointer(&mem[bellTimeOff]))
+	if watchBell != nil {
+		if d.stopWatch, err = watchBell(path, ring); err != nil {
+			d.unmap()
+			f.Close()
+			return nil, err
+		}
+		return d, nil
+	}
+	done := make(chan struct{})
+	go d.wait(ring, done)
+	d.stopWatch = func() { d.stopWaiter(done) }
+	return d, nil
 }
 
-// Ring tells every watching process that something was committed. Each
-// ring writes a new value (the time), so that a process reading the bell
-// sees a change even when two rings fall in one tick of the file's mtime.
-// A failed write is ignored: the followers' poll still finds the event,
-// later.
+// mapDoorbell grows the bell file to bellSize if it is shorter (made by an
+// older version, or just created), maps it shared, and checks that the
+// kernel takes a futex on the mapping.
+func mapDoorbell(f *os.File) ([]byte, error) {
+	if err := growBell(f); err != nil {
+		return nil, err
+	}
+	mem, err := unix.Mmap(int(f.Fd()), 0, bellSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("map doorbell: %w", err)
+	}
+	// A wait for a value the word does not hold returns at once (EAGAIN),
+	// after the kernel has resolved the futex: this is the check.
+	word := (*uint32)(unsafe.Pointer(&mem[bellWordOff]))
+	if err := futexWait(word, ^atomic.LoadUint32(word), time.Nanosecond); err != nil && err != unix.EAGAIN && err != unix.ETIMEDOUT {
+		unix.Munmap(mem)
+		return nil, fmt.Errorf("futex on doorbell: %w", err)
+	}
+	return mem, nil
+}
+
+// growBell extends the file to bellSize when it is shorter, never
+// shrinking it. Check and extend are one step under an exclusive flock, so
+// an opener that looked at the size before another grew the file (to this
+// size, or a later version's larger one) never cuts it back.
+func growBell(f *os.File) error {
+	fd := int(f.Fd())
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock doorbell: %w", err)
+	}
+	defer unix.Flock(fd, unix.LOCK_UN)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("stat doorbell: %w", err)
+	}
+	if st.Size >= bellSize {
+		return nil
+	}
+	if err := unix.Ftruncate(fd, bellSize); err != nil {
+		return fmt.Errorf("grow doorbell: %w", err)
+	}
+	return nil
+}
+
+// Ring tells every waiting process that something was committed. The time
+// is written first, for older processes (see the layout), so that a
+// waiter woken by the futex finds both changed and rings its followers
+// once. A failed write or fault is ignored: the followers' poll still
+// finds the event, later.
 func (d *doorbell) Ring() {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(time.Now().UnixNano()))
-	_, _ = d.f.WriteAt(b[:], 0)
-}
-
-// pollBell reads the bell every bellPoll and calls ring when it changed:
-// one pread, where a follower's poll would be a query per follower.
-func pollBell(f *os.File, ring func()) (stop func()) {
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		var last, b [8]byte
-		_, _ = f.ReadAt(last[:], 0)
-		tick := time.NewTicker(bellPoll)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			if _, err := f.ReadAt(b[:], 0); err == nil && b != last {
-				last = b
-				ring()
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-stopped
+	_, _ = d.f.WriteAt(b[:], bellTimeOff)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.word != nil {
+		_ = noFault(func() {
+			atomic.AddUint32(d.word, 1)
+			_ = futexWake(d.word)
+		})
 	}
 }
 
-// Close stops watching and closes the file.
+// noFault runs fn, which touches the mapping, and returns whether it
+// faulted. A file cut short under the mapping (by hand, or by a process
+// that is not bot-bottle) makes the kernel raise SIGBUS on the page past
+// its end, which would end the process: every owner of a bottle at once.
+// With SetPanicOnFault the fault is a panic of this goroutine, recovered.
+func noFault(fn func()) (faulted bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			faulted = true
+		}
+	}()
+	fn()
+	return false
+}
+
+// Close stops waiting, unmaps and closes the file.
 func (d *doorbell) Close() {
 	d.stopWatch()
+	d.unmap()
 	d.f.Close()
+}
+
+// unmap removes the mapping once no Ring is using it.
+func (d *doorbell) unmap() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.mem != nil {
+		_ = unix.Munmap(d.mem)
+		d.mem, d.word, d.stamp = nil, nil, nil
+	}
 }

@@ -11,31 +11,30 @@ import (
 	"github.com/bot-bottle/bot-bottle/schemas"
 )
 
-// With no inotify to be had (its limit of instances spent), a follower is
-// still woken by the doorbell, which its process reads instead of watching:
-// an event appended through another store on the file arrives in well
-// under the hour-long safety-net poll.
-func TestFollowersAreWokenWithoutInotify(t *testing.T) {
+// Where the bell cannot be mapped (a filesystem that refuses shared
+// mappings), a follower is still woken by the doorbell, which its process
+// reads instead of waiting on: an event appended through another store on
+// the file arrives in well under the hour-long safety-net poll.
+func TestFollowersAreWokenWithoutTheFutex(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 	writer, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer writer.Close()
-	watchBell = func(string, func()) (func(), error) { return nil, errors.New("inotify: too many open files") }
+	undo := RefuseBellMapping()
 	follower, err := Open(path, Options{PollInterval: time.Hour})
-	watchBell = watch
+	undo()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer follower.Close()
-	if follower.door.watchErr == nil {
-		t.Fatal("the follower's store watches the bell: the test did not take inotify away")
+	if follower.door.watchErr == nil || follower.door.word != nil {
+		t.Fatal("the follower's store waits on the futex: the test did not take the mapping away")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	got := make(chan time.Time, 1)
-	ready := make(chan struct{})
 	go func() {
 		_ = follower.Follow(ctx, events.Cursor{}, func(p events.Page) error {
 			if len(p.Events) > 0 {
@@ -45,11 +44,7 @@ func TestFollowersAreWokenWithoutInotify(t *testing.T) {
 			return nil
 		})
 	}()
-	go func() {
-		time.Sleep(200 * time.Millisecond) // the follower has read the empty store and waits
-		close(ready)
-	}()
-	<-ready
+	time.Sleep(200 * time.Millisecond) // the follower has read the empty store and waits
 	ev, _ := schemas.NewEvent("a", schemas.KindDenial, 1)
 	start := time.Now()
 	if _, err := writer.Append(ctx, []schemas.Event{ev}); err != nil {
@@ -59,6 +54,6 @@ func TestFollowersAreWokenWithoutInotify(t *testing.T) {
 	case at := <-got:
 		t.Logf("delivered %v after the append", at.Sub(start))
 	case <-time.After(30 * time.Second):
-		t.Fatal("the follower was not woken without inotify")
+		t.Fatal("the follower was not woken without the futex")
 	}
 }

@@ -1,4 +1,51 @@
 package sqlite
 
+import (
+	"errors"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
 // FollowReads is how many reads the store's followers have made.
 func FollowReads(s *Store) uint64 { return s.followReads.Load() }
+
+// SetBellSafetyNet bounds the bell waiter's futex waits by d (an hour: a
+// follower woken in a test was woken by the futex) and returns the undo.
+func SetBellSafetyNet(d time.Duration) (undo func()) {
+	old := bellSafetyNet.Swap(int64(d))
+	return func() { bellSafetyNet.Store(old) }
+}
+
+// WatchBellWithInotify makes the stores opened until undo watch the bell
+// with inotify, as the store did before the futex, and as an older
+// process still does.
+func WatchBellWithInotify() (undo func()) {
+	watchBell = inotifyWatch
+	return func() { watchBell = nil }
+}
+
+// RefuseBellMapping makes the stores opened until undo fail to map the
+// bell, as on a filesystem that refuses shared mappings: they poll it.
+func RefuseBellMapping() (undo func()) {
+	mapBell = func(*os.File) ([]byte, error) { return nil, errors.New("map doorbell: no such device") }
+	return func() { mapBell = mapDoorbell }
+}
+
+// BellWatchErr is why the store polls the bell, nil when it waits on its
+// futex.
+func BellWatchErr(s *Store) error { return s.door.watchErr }
+
+// BellWaiters counts the goroutines waiting on a bell's futex, in every
+// store of this process.
+func BellWaiters() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "sqlite.(*doorbell).wait(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}

@@ -93,6 +93,12 @@ func runHelper(role, path string) error {
 		return helperStuckWriter(path)
 	case "busy-writer":
 		return helperBusyWriter(path)
+	case "follow":
+		return helperFollow(path)
+	case "append":
+		return helperAppend(path)
+	case "idle":
+		return helperIdle(path)
 	}
 	return fmt.Errorf("unknown role %q", role)
 }

@@ -120,7 +120,7 @@ func Open(path string, opts Options) (*Store, error) {
 	s.door = door
 	s.tail.s = s
 	if door.watchErr != nil {
-		s.log.Debug("event store: the doorbell is read every 50ms: it cannot be watched", "path", abs, "error", door.watchErr)
+		s.log.Debug("event store: the doorbell is read every 50ms: its futex cannot be used", "path", abs, "error", door.watchErr)
 	}
 	s.wg.Add(1)
 	go s.pruneLoop()

@@ -7,10 +7,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// watch calls ring whenever path is written (by any process), using
-// inotify. The inotify descriptor is non-blocking, so the runtime's poller
-// parks the reading goroutine and Close wakes it.
-func watch(path string, ring func()) (stop func(), err error) {
+// inotifyWatch is how the store watched the bell before the futex, as an
+// older process still does: it calls ring whenever path is written (by
+// any process). Kept for BenchmarkCrossProcessDelivery's comparison. The
+// inotify descriptor is non-blocking, so the runtime's poller parks the
+// reading goroutine and Close wakes it.
+func inotifyWatch(path string, ring func()) (stop func(), err error) {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
