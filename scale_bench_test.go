@@ -76,6 +76,11 @@ func benchFleet(b *testing.B, serve bool, sizes []int) {
 		b.ReportMetric(pss/float64(running), tag+"pss-KiB/bottle")
 		b.ReportMetric(used/float64(running), tag+"used-KiB/bottle")
 		b.ReportMetric(ms(timed(b, func() error { _, err := f.ps(); return err })), tag+"ps-ms")
+		// A bottle that ended early shrinks the fleet the figures are
+		// divided by: say so rather than report a cheaper fleet.
+		if alive, err := f.ps(); err != nil || alive != f.size() {
+			b.Errorf("at %d: %d of %d launched bottles are running (%v); not running:\n%s", n, alive, f.size(), err, f.notRunning(10))
+		}
 		if serve {
 			b.ReportMetric(ms(timed(b, func() error { return f.call("bottle_list", nil) })), tag+"bottle_list-ms")
 			b.ReportMetric(ms(timed(b, func() error { return f.call("egress_denials", nil) })), tag+"egress_denials-ms")

@@ -252,6 +252,22 @@ func (f *fleet) ps() (int, error) {
 	return n, nil
 }
 
+// notRunning returns up to max lines of `ps --all` for bottles that are
+// not running, for a report of a fleet that shrank.
+func (f *fleet) notRunning(max int) string {
+	out, err := f.e.cli("ps", "--all")
+	if err != nil {
+		return fmt.Sprintf("ps --all: %v: %s", err, out)
+	}
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if l != "" && !strings.Contains(l, " running ") && !strings.HasSuffix(l, " running") && len(lines) < max {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // call calls an operator tool and fails on an error result.
 func (f *fleet) call(name string, args map[string]any) error {
 	res, err := f.op.CallTool(context.Background(), &sdk.CallToolParams{Name: name, Arguments: args})
