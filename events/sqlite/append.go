@@ -60,10 +60,19 @@ func (s *Store) Append(ctx context.Context, evs []schemas.Event) ([]schemas.Even
 func (s *Store) appendTx(ctx context.Context, batch []schemas.Event) ([]schemas.Event, map[string]*bottleState, error) {
 	var stored []schemas.Event
 	var bottles map[string]*bottleState
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeThen(ctx, func(tx *sql.Tx) error {
 		var err error
 		stored, bottles, err = appendIn(ctx, tx, batch)
 		return err
+	}, func() {
+		// Before the ring, in the writers' turn: which bottles it is for.
+		var changed []string
+		for name, b := range bottles {
+			if b.last != b.before {
+				changed = append(changed, name)
+			}
+		}
+		s.door.publish(changed)
 	})
 	if err != nil {
 		return nil, nil, err

@@ -283,3 +283,56 @@ func TestABellCutShortIsSurvived(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the last 20ms waits have ended
 	expectWoken(t, follower, func() { appendOne(t, writer, "after") })
 }
+
+// A process that follows one bottle is not woken by commits to other
+// bottles in another process: the doorbell's slots say which bottles a
+// commit was for, so its tail does not read (a ramp of N owners, each
+// woken into a query by every commit of every other, was O(N^2) queries).
+// A commit to its bottle still wakes it at once. Every safety net is an
+// hour, so a wake here came from the futex.
+func TestCommitsToOtherBottlesWakeNoOne(t *testing.T) {
+	defer sqlite.SetBellSafetyNet(time.Hour)()
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	s, err := sqlite.Open(path, sqlite.Options{PollInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan string, 10)
+	go func() {
+		_ = s.Follow(ctx, events.Cursor{Bottle: "mine"}, func(p events.Page) error {
+			for _, ev := range p.Events {
+				got <- ev.Bottle
+			}
+			return nil
+		})
+	}()
+	h := startHelper(t, "append", path)
+	h.expectWithin(t, "ready", wakeDeadline)
+	// The helper's first commit may find the tail still starting: wait
+	// until it has read once, then count.
+	deadline := time.Now().Add(wakeDeadline)
+	for sqlite.TailReads(s) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	before := sqlite.TailReads(s)
+	for i := range 50 {
+		fmt.Fprintf(h.stdin, "other-%d\n", i)
+		h.expectWithin(t, "ok", wakeDeadline)
+	}
+	time.Sleep(200 * time.Millisecond) // a wake takes well under a millisecond
+	if n := sqlite.TailReads(s) - before; n != 0 {
+		t.Errorf("50 commits to bottles no one here follows made the tail read %d times, want 0", n)
+	}
+	fmt.Fprintln(h.stdin, "mine")
+	select {
+	case b := <-got:
+		if b != "mine" {
+			t.Fatalf("the follower of mine got %q", b)
+		}
+	case <-time.After(wakeDeadline):
+		t.Fatal("a commit to the followed bottle did not wake its follower")
+	}
+}

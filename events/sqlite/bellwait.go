@@ -10,38 +10,38 @@ import (
 )
 
 // wait is the store's one waiter on the bell's futex, for every follower
-// of the process: it sleeps in the kernel until a ring, then calls ring.
-// It cannot miss a ring of this version: the kernel puts it to sleep only
-// if the word still holds the value it last saw, atomically, and a ring
-// changes the word before it wakes. The safety-net timeout is for rings of
-// older processes, which only write the time. A file cut short under the
-// mapping faults (see noFault): it is grown back, and the waiter goes on.
+// of the process: it sleeps in the kernel until a ring, then calls ring
+// when the ring may concern a bottle this process follows. It cannot miss
+// a ring of this version: the kernel puts it to sleep only if the word
+// still holds the value it last saw, atomically, and a ring changes the
+// word before it wakes. The safety-net timeout is for rings of older
+// processes, which only write the time (and publish no bottles, so they
+// always wake the followers). A file cut short under the mapping faults
+// (see noFault): it is grown back, and the waiter goes on.
 func (d *doorbell) wait(ring func(), done chan<- struct{}) {
 	defer close(done)
-	var last uint32
-	var stamp uint64
-	if noFault(func() { last, stamp = atomic.LoadUint32(d.word), atomic.LoadUint64(d.stamp) }) {
+	var last bellState
+	if noFault(func() { last = d.state(0) }) {
 		_ = growBell(d.f)
 	}
 	for !d.closing.Load() {
-		changed := false
-		// ring runs outside noFault: a fault in it is a bug to crash on,
-		// not a bell cut short.
+		var now bellState
+		// ring and relevant run outside noFault: a fault in them is a bug
+		// to crash on, not a bell cut short.
 		faulted := noFault(func() {
-			err := futexWait(d.word, last, time.Duration(bellSafetyNet.Load()))
+			err := futexWait(d.word, last.word, time.Duration(bellSafetyNet.Load()))
 			if err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.ETIMEDOUT) && !errors.Is(err, unix.EINTR) {
 				// EFAULT (the file cut short), or not expected once the
 				// probe in mapDoorbell passed: never spin on it.
 				time.Sleep(bellPoll)
 			}
-			// A torn read of the time (a pwrite racing this load) only
-			// makes one extra ring.
-			if w, s := atomic.LoadUint32(d.word), atomic.LoadUint64(d.stamp); w != last || s != stamp {
-				last, stamp, changed = w, s, true
-			}
+			now = d.state(last.seq)
 		})
-		if changed {
+		if !faulted && now.concerns(last, d.relevant) {
 			ring()
+		}
+		if !faulted {
+			last = now
 		}
 		if faulted {
 			// The next opener would grow it too; a follower that waits
@@ -50,6 +50,58 @@ func (d *doorbell) wait(ring func(), done chan<- struct{}) {
 			time.Sleep(bellPoll)
 		}
 	}
+}
+
+// bellState is what the waiter read of the bell at one wake.
+type bellState struct {
+	word  uint32
+	stamp uint64
+	seq   uint64
+	// fresh are the slots written since the seq given to state, unless
+	// there were too many to tell (overflow).
+	fresh    []uint64
+	overflow bool
+}
+
+// state reads the bell, with the slots written after seq since. A slot
+// can be overwritten while it is read, once bellSlots more were written:
+// the count is read again after the slots, and that case is an overflow.
+func (d *doorbell) state(since uint64) bellState {
+	st := bellState{word: atomic.LoadUint32(d.word), stamp: atomic.LoadUint64(d.stamp), seq: atomic.LoadUint64(d.seq)}
+	n := st.seq - since
+	if st.seq < since || n > bellSlots/2 {
+		st.overflow = true
+		return st
+	}
+	for i := since; i < st.seq; i++ {
+		st.fresh = append(st.fresh, atomic.LoadUint64(&d.slots[i%bellSlots]))
+	}
+	if atomic.LoadUint64(d.seq)-since > bellSlots {
+		st.overflow, st.fresh = true, nil
+	}
+	return st
+}
+
+// concerns reports whether the bell changed since last in a way that may
+// concern a follower here: an older writer's ring (the time changed, the
+// word did not: it publishes no bottles), too many commits to tell, or a
+// commit to a bottle relevant says this process follows. A ring whose
+// slots were read at an earlier wake changed the word only: nothing new.
+func (now bellState) concerns(last bellState, relevant func(uint64) bool) bool {
+	switch {
+	case now.word == last.word && now.stamp == last.stamp:
+		return false // a spurious wake, a timeout, or Close's wake
+	case now.word == last.word:
+		return true // the time alone: an older writer
+	case now.overflow || relevant == nil:
+		return true
+	}
+	for _, h := range now.fresh {
+		if relevant(h) {
+			return true
+		}
+	}
+	return false
 }
 
 // stopWaiter makes the waiter return and waits until it has, so the

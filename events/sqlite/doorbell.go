@@ -3,6 +3,7 @@ package sqlite
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -19,11 +20,18 @@ import (
 // lives as long as its bottle) watches them with inotify or reads them
 // every 50ms, and only a pwrite is seen by both (a store through a mapping
 // raises no inotify event), so Ring keeps writing them. The futex word
-// follows, 4-byte aligned as the kernel requires; the rest is reserved.
+// follows, 4-byte aligned as the kernel requires. Then the bottle slots:
+// a count of the slots ever written, and a ring of bellSlots hashes of the
+// bottles commits added events to (see publish), so that a process wakes
+// its followers only for commits to bottles it follows. An older version's
+// bell is 16 bytes; growBell extends it.
 const (
-	bellTimeOff = 0
-	bellWordOff = 8
-	bellSize    = 16
+	bellTimeOff  = 0
+	bellWordOff  = 8
+	bellSeqOff   = 16
+	bellSlotsOff = 64
+	bellSlots    = 256
+	bellSize     = bellSlotsOff + 8*bellSlots
 )
 
 // bellPoll is how often a process that cannot map the doorbell reads it.
@@ -70,6 +78,11 @@ type doorbell struct {
 	mem   []byte  // the mapping; nil when polling, or closed
 	word  *uint32 // the futex word, in mem
 	stamp *uint64 // the time of the last ring, in mem
+	seq   *uint64 // how many bottle slots were ever written, in mem
+	slots []uint64
+	// relevant reports whether this process follows the bottle of a slot's
+	// hash: a ring whose new slots it follows none of wakes nobody here.
+	relevant func(hash uint64) bool
 	// closing tells the waiter to return at its next wake.
 	closing   atomic.Bool
 	stopWatch func()
@@ -83,12 +96,12 @@ type doorbell struct {
 // openDoorbell opens (creating) the bell file at path and starts waiting
 // on it, calling ring after every ring by any process. The returned error
 // is only about the file itself; see watchErr.
-func openDoorbell(path string, ring func()) (*doorbell, error) {
+func openDoorbell(path string, ring func(), relevant func(hash uint64) bool) (*doorbell, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open doorbell: %w", err)
 	}
-	d := &doorbell{f: f}
+	d := &doorbell{f: f, relevant: relevant}
 	mem, err := mapBell(f)
 	if err != nil {
 		d.watchErr = err
@@ -98,6 +111,8 @@ func openDoorbell(path string, ring func()) (*doorbell, error) {
 	d.mem = mem
 	d.word = (*uint32)(unsafe.Pointer(&mem[bellWordOff]))
 	d.stamp = (*uint64)(unsafe.Pointer(&mem[bellTimeOff]))
+	d.seq = (*uint64)(unsafe.Pointer(&mem[bellSeqOff]))
+	d.slots = unsafe.Slice((*uint64)(unsafe.Pointer(&mem[bellSlotsOff])), bellSlots)
 	if watchBell != nil {
 		if d.stopWatch, err = watchBell(path, ring); err != nil {
 			d.unmap()
@@ -194,6 +209,36 @@ func noFault(fn func()) (faulted bool) {
 	return false
 }
 
+// publish writes the hashes of the bottles a commit added events to into
+// the next slots, then the count that makes them visible. It runs while
+// the committer holds the store's write lock (every process's writers take
+// it in turn), after the commit and before the ring: a process that reads
+// the count then finds the commit's events, and its slots are written by
+// no one else meanwhile.
+func (d *doorbell) publish(bottles []string) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.seq == nil || len(bottles) == 0 {
+		return
+	}
+	_ = noFault(func() {
+		n := atomic.LoadUint64(d.seq)
+		for i, b := range bottles {
+			atomic.StoreUint64(&d.slots[(n+uint64(i))%bellSlots], bottleHash(b))
+		}
+		atomic.StoreUint64(d.seq, n+uint64(len(bottles)))
+	})
+}
+
+// bottleHash is a bottle's slot value: FNV-1a of its id, never 0 (the
+// value of a slot never written). Two bottles with one hash only make a
+// process read when it need not.
+func bottleHash(bottle string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(bottle))
+	return max(h.Sum64(), 1)
+}
+
 // Close stops waiting, unmaps and closes the file.
 func (d *doorbell) Close() {
 	d.stopWatch()
@@ -207,6 +252,6 @@ func (d *doorbell) unmap() {
 	defer d.mu.Unlock()
 	if d.mem != nil {
 		_ = unix.Munmap(d.mem)
-		d.mem, d.word, d.stamp = nil, nil, nil
+		d.mem, d.word, d.stamp, d.seq, d.slots = nil, nil, nil, nil, nil
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// TailReads is how many reads the store's tail has made.
+func TailReads(s *Store) uint64 { return s.tailReads.Load() }
+
 // FollowReads is how many reads the store's followers have made.
 func FollowReads(s *Store) uint64 { return s.followReads.Load() }
 

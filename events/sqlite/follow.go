@@ -33,6 +33,8 @@ func (s *Store) Follow(ctx context.Context, from events.Cursor, fn func(events.P
 		defer unwatch()
 		wait = b.Wait
 	} else {
+		s.allFollowers.Add(1)
+		defer s.allFollowers.Add(-1)
 		t := time.NewTicker(s.poll)
 		defer t.Stop()
 		poll = t.C

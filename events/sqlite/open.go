@@ -58,6 +58,10 @@ type Store struct {
 	q *writeQueue
 
 	local bell.Bell // rung after this process commits or the doorbell rings
+	// allFollowers counts the followers of every bottle: while there is
+	// one, every commit anywhere concerns this process.
+	allFollowers atomic.Int64
+	tailReads    atomic.Uint64 // the tail's queries, for a test
 	door  *doorbell
 	tail  tail // wakes followers of one bottle
 	// followReads counts the reads of every follower: a test sees from it
@@ -110,7 +114,7 @@ func Open(path string, opts Options) (*Store, error) {
 		q.close()
 		return nil, err
 	}
-	door, err := openDoorbell(abs+"-bell", s.local.Ring)
+	door, err := openDoorbell(abs+"-bell", s.local.Ring, s.follows)
 	if err != nil {
 		s.w.Close()
 		s.r.Close()
@@ -199,9 +203,21 @@ func (s *Store) Close() error {
 	return err
 }
 
+// follows reports whether a commit to the bottle of hash concerns a
+// follower of this process (the doorbell's slots, doorbell.publish).
+func (s *Store) follows(hash uint64) bool {
+	return s.allFollowers.Load() > 0 || s.tail.follows(hash)
+}
+
 // write runs fn in a write transaction, in its turn among the writers of
 // every process (see writeQueue), and commits.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.writeThen(ctx, fn, nil)
+}
+
+// writeThen is write, and runs committed (when not nil) after the commit,
+// still in the writers' turn.
+func (s *Store) writeThen(ctx context.Context, fn func(*sql.Tx) error, committed func()) error {
 	unlock, err := s.q.lock(ctx, s.opts.BusyTimeout)
 	if err != nil {
 		return err
@@ -217,6 +233,9 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if committed != nil {
+		committed()
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ type tail struct {
 
 	mu      sync.Mutex
 	bells   map[string]*bottleBell
+	hashes  map[uint64]int // bottleHash of the bottles in bells, and how many
 	running bool
 	stopped chan struct{} // closed when run returns
 	after   uint64        // every event up to this pos has rung its bottle
@@ -53,6 +54,7 @@ func (t *tail) watch(bottle string) (*bottleBell, func(), error) {
 		}
 		t.after, t.running = head.After, true
 		t.bells = map[string]*bottleBell{}
+		t.hashes = map[uint64]int{}
 		t.stopped = make(chan struct{})
 		go t.run()
 	}
@@ -60,6 +62,7 @@ func (t *tail) watch(bottle string) (*bottleBell, func(), error) {
 	if b == nil {
 		b = &bottleBell{}
 		t.bells[bottle] = b
+		t.hashes[bottleHash(bottle)]++
 	}
 	b.n++
 	return b, func() {
@@ -67,8 +70,19 @@ func (t *tail) watch(bottle string) (*bottleBell, func(), error) {
 		defer t.mu.Unlock()
 		if b.n--; b.n == 0 && t.bells[bottle] == b {
 			delete(t.bells, bottle)
+			h := bottleHash(bottle)
+			if t.hashes[h]--; t.hashes[h] == 0 {
+				delete(t.hashes, h)
+			}
 		}
 	}, nil
+}
+
+// follows reports whether a follower here waits for the bottle of hash.
+func (t *tail) follows(hash uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hashes[hash] > 0
 }
 
 // run reads what each commit added and rings its bottles, until the store
@@ -99,6 +113,7 @@ func (t *tail) catchUp() {
 		t.mu.Lock()
 		after := t.after
 		t.mu.Unlock()
+		t.s.tailReads.Add(1)
 		rows, err := t.s.r.Query("SELECT pos, bottle FROM events WHERE pos > ? ORDER BY pos LIMIT ?", int64(after), tailPage)
 		if err != nil {
 			t.ringAll()
