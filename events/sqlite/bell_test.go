@@ -164,8 +164,8 @@ func TestAnOldBellFileIsGrownAndRings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) != 16 || string(b[:8]) != string(old) {
-		t.Fatalf("the bell file holds %v, want the old 8 bytes grown to 16", b)
+	if len(b) != sqlite.BellSize || string(b[:8]) != string(old) {
+		t.Fatalf("the bell file holds %v, want the old 8 bytes grown to %d", b, sqlite.BellSize)
 	}
 	if err := sqlite.BellWatchErr(follower); err != nil {
 		t.Fatalf("the store polls the grown bell: %v", err)
@@ -270,7 +270,7 @@ func TestABellCutShortIsSurvived(t *testing.T) {
 	for {
 		if fi, err := os.Stat(path + "-bell"); err != nil {
 			t.Fatal(err)
-		} else if fi.Size() == 16 {
+		} else if fi.Size() == sqlite.BellSize {
 			break
 		}
 		select {

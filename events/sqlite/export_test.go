@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// BellSize is the size of the bell file this version makes.
+const BellSize = bellSize
+
 // TailReads is how many reads the store's tail has made.
 func TailReads(s *Store) uint64 { return s.tailReads.Load() }
 
