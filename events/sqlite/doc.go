@@ -45,7 +45,15 @@
 // of one bottle (an owner's stop watcher, a review owner) is not woken by
 // every commit: one reader per Store, the tail, reads which bottles each
 // commit touched and wakes only their followers, and polls for them all
-// (tail.go).
+// (tail.go). Across processes the bell says which bottles too: in the
+// writers' turn, after the commit and before the ring, the writer puts a
+// hash of each bottle the commit added events to in the next of 256 slots
+// of the file and then advances their count; a process's waiter reads the
+// slots written since its last wake and wakes its followers only when it
+// follows one of those bottles (or follows every bottle, or more slots
+// were written than it can tell apart, or an older writer rang). With a
+// thousand `launch` owners, every commit used to wake each of them into a
+// query: a ramp was O(N^2) queries.
 //
 // Query reads one of four indexes, each starting with kind and ending with
 // time_ns and pos (the rowid): (kind), (kind, bottle), (kind, host) and
