@@ -62,8 +62,8 @@ type Store struct {
 	// one, every commit anywhere concerns this process.
 	allFollowers atomic.Int64
 	tailReads    atomic.Uint64 // the tail's queries, for a test
-	door  *doorbell
-	tail  tail // wakes followers of one bottle
+	door         *doorbell
+	tail         tail // wakes followers of one bottle
 	// followReads counts the reads of every follower: a test sees from it
 	// which followers a commit woke.
 	followReads atomic.Uint64
