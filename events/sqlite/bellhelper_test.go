@@ -82,8 +82,7 @@ func helperIdle(path string) error {
 		}
 		defer s.Close()
 	}
-	fmt.Println("ready")
-	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil { // "go"
+	if err := readyThenGo(); err != nil {
 		return err
 	}
 	before, err := cpuTime()

@@ -119,6 +119,13 @@ func helperLock(path string) error {
 	return db.Close()
 }
 
+// readyThenGo says "ready" and waits for the test's "go" on stdin.
+func readyThenGo() error {
+	fmt.Println("ready")
+	_, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	return err
+}
+
 // helperWrite appends $N events for $BOTTLES bottles in batches of one to
 // five, then says "done". With $PACE it writes one event per pace, with the
 // time of the write in its payload, for the latency measurement.
@@ -131,8 +138,7 @@ func helperWrite(path string) error {
 		return err
 	}
 	defer s.Close()
-	fmt.Println("ready")
-	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil { // "go"
+	if err := readyThenGo(); err != nil {
 		return err
 	}
 	ctx := context.Background()
