@@ -84,8 +84,11 @@ type doorbell struct {
 	// hash: a ring whose new slots it follows none of wakes nobody here.
 	relevant func(hash uint64) bool
 	// closing tells the waiter to return at its next wake.
-	closing   atomic.Bool
-	stopWatch func()
+	closing atomic.Bool
+	// waiterDone is closed when the futex waiter has returned; nil when
+	// the bell is polled or watched otherwise.
+	waiterDone chan struct{}
+	stopWatch  func()
 	// watchErr says why this process cannot wait on the bell's futex
 	// (a filesystem that refuses shared mappings, a kernel without
 	// futexes); it then reads the bell every bellPoll instead, in one
@@ -122,6 +125,7 @@ func openDoorbell(path string, ring func(), relevant func(hash uint64) bool) (*d
 		return d, nil
 	}
 	done := make(chan struct{})
+	d.waiterDone = done
 	go d.wait(ring, done)
 	d.stopWatch = func() { d.stopWaiter(done) }
 	return d, nil

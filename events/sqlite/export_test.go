@@ -3,8 +3,6 @@ package sqlite
 import (
 	"errors"
 	"os"
-	"runtime"
-	"strings"
 	"time"
 )
 
@@ -43,15 +41,17 @@ func RefuseBellMapping() (undo func()) {
 // futex.
 func BellWatchErr(s *Store) error { return s.door.watchErr }
 
-// BellWaiters counts the goroutines waiting on a bell's futex, in every
-// store of this process.
-func BellWaiters() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "sqlite.(*doorbell).wait(")
-		}
-		buf = make([]byte, 2*len(buf))
+// BellWaiterRunning reports whether s has a futex waiter that has not
+// returned.
+func BellWaiterRunning(s *Store) bool {
+	done := s.door.waiterDone
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return false
+	default:
+		return true
 	}
 }
