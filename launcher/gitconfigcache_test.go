@@ -48,6 +48,17 @@ var (
 	gitWrappers   = map[string]string{} // build-time global -> binary
 )
 
+// RemoveGitWrappersForTest removes the wrappers built by this test
+// process; TestMain calls it after the tests.
+func RemoveGitWrappersForTest() {
+	gitWrappersMu.Lock()
+	defer gitWrappersMu.Unlock()
+	for _, bin := range gitWrappers {
+		_ = os.RemoveAll(filepath.Dir(bin))
+	}
+	clear(gitWrappers)
+}
+
 // InstallGitWrapperForTest builds testdata/gitwrapper (once per global,
 // per test process) and renames a copy of it to dst; its runs are counted
 // in dst+".runs" (gitWrapperRuns).

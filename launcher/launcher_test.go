@@ -25,6 +25,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testbin.Cleanup()
+	launcher.RemoveGitWrappersForTest()
 	if attackerPath != "" {
 		_ = os.RemoveAll(filepath.Dir(attackerPath))
 	}
