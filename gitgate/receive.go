@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // command is one ref update of a push.
@@ -36,9 +37,12 @@ type pushRequest struct {
 // maxCommands bounds the ref updates of one push.
 const maxCommands = 1000
 
+// Compiled on first use: a bounded repetition compiles into that many
+// copies, and every bot-bottle process (each bottle's init among them)
+// paid for them at start.
 var (
 	oidRe     = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	refNameRe = regexp.MustCompile(`^refs/[A-Za-z0-9._/+@-]{1,250}$`)
+	refNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^refs/[A-Za-z0-9._/+@-]{1,250}$`) })
 )
 
 // readPushRequest reads the commands of a receive-pack request up to the
@@ -75,7 +79,7 @@ func readPushRequest(body io.Reader) (*pushRequest, error) {
 			return nil, errors.New("a push from a shallow clone cannot be checked: fetch the whole history (git fetch --unshallow) and push again")
 		}
 		f := strings.Split(s, " ")
-		if len(f) != 3 || !oidRe.MatchString(f[0]) || !oidRe.MatchString(f[1]) || !refNameRe.MatchString(f[2]) ||
+		if len(f) != 3 || !oidRe.MatchString(f[0]) || !oidRe.MatchString(f[1]) || !refNameRe().MatchString(f[2]) ||
 			strings.Contains(f[2], "..") || strings.HasSuffix(f[2], ".lock") || strings.HasSuffix(f[2], "/") {
 			return nil, fmt.Errorf("the push sent a command the gate does not read: %s", quoteAgent(s))
 		}

@@ -62,8 +62,9 @@ type Result struct {
 }
 
 // denialIDRe is the shape of a denial id (a UUID, or anything as plain):
-// proposals carry them to operators' terminals and pages.
-var denialIDRe = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+// proposals carry them to operators' terminals and pages. Compiled on
+// first use, as the schemas package's names are.
+var denialIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`) })
 
 // StatusAlreadyAllowed answers a request the live table already admits.
 const StatusAlreadyAllowed = "already_allowed"
@@ -124,7 +125,7 @@ func (o *Owner) Request(ctx context.Context, req planner.RouteRequest, justifica
 	// reaches the channel, the audit log or any reader of the store.
 	justification = schemas.AgentText(justification).Lines(schemas.AgentTextMax)
 	for _, id := range denialIDs {
-		if !denialIDRe.MatchString(id) {
+		if !denialIDRe().MatchString(id) {
 			return Result{}, errors.New("denial_id must be the denial_id of a 403 (letters, digits and -)")
 		}
 	}

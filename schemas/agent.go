@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -84,13 +85,16 @@ var bottleOnlyKeys = map[string]string{
 	"resources":      "the bottle's process, memory and CPU bounds",
 }
 
-var skillNameRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
+// Compiled on first use: a bounded repetition compiles into that many
+// copies, and every bot-bottle process (each bottle's init among them)
+// paid for them at start.
+var skillNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`) })
 
 // CheckSkillName reports why name cannot name a skill, or "" when it can:
 // the Agent Skills rule (lower-case letters, digits and single hyphens, at
 // most 64, no hyphen at either end), which makes it a safe folder name.
 func CheckSkillName(name string) string {
-	if !skillNameRe.MatchString(name) || strings.Contains(name, "--") {
+	if !skillNameRe().MatchString(name) || strings.Contains(name, "--") {
 		return "a skill name uses lower-case letters, digits and single hyphens (at most 64), and starts and ends with a letter or digit"
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // GitGate is a manifest's git-gate block: the repositories the agent
@@ -80,15 +81,18 @@ var DefaultGitPush = []string{"agent/*"}
 // one GitHub documents for tokens; most forges accept any.
 const DefaultGitUsername = "x-access-token"
 
+// Compiled on first use: a bounded repetition compiles into that many
+// copies, and every bot-bottle process (each bottle's init among them)
+// paid for them at start.
 var (
-	gitRepoNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-	gitUsernameRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	gitRepoNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`) })
+	gitUsernameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`) })
 )
 
 // CheckGitRepoName reports why name cannot name a git-gate repo, or "".
 // The name is the repo's path on the gate (http://127.0.0.1:<port>/<name>).
 func CheckGitRepoName(name string) string {
-	if !gitRepoNameRe.MatchString(name) || strings.HasSuffix(name, ".git") {
+	if !gitRepoNameRe().MatchString(name) || strings.HasSuffix(name, ".git") {
 		return "a repo name uses lower-case letters, digits, '.', '-' and '_' (at most 63), starts with a letter or digit and does not end in .git"
 	}
 	return ""
@@ -204,7 +208,7 @@ func (a *GitAuth) validate(key string, at Location, scheme string) Errors {
 			add(f.name, "must name a host environment variable (upper-case letters, digits and _), not a value", "e.g. "+f.name+": "+hostRefExample(f.name))
 		}
 	}
-	if _, ok := a.KeyAt["username"]; ok && !gitUsernameRe.MatchString(a.Username) {
+	if _, ok := a.KeyAt["username"]; ok && !gitUsernameRe().MatchString(a.Username) {
 		add("username", "must be letters, digits, '.', '-' and '_' (at most 64)", "")
 	}
 	switch {

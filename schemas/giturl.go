@@ -86,7 +86,7 @@ func ParseGitURL(raw string) (GitURL, string, string) {
 			return GitURL{}, "must not carry user info or a password: credentials go in auth (token_ref, ssh_key_ref)", ""
 		}
 		g.User = u.User.Username()
-		if !gitUsernameRe.MatchString(g.User) {
+		if !gitUsernameRe().MatchString(g.User) {
 			return GitURL{}, "has an ssh user that is not letters, digits, '.', '-' and '_'", ""
 		}
 	}

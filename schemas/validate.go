@@ -5,14 +5,18 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
 
+// Compiled on first use: a bounded repetition compiles into that many
+// copies, and every bot-bottle process (each bottle's init among them)
+// paid for them at start.
 var (
-	bottleNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	bottleNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`) })
 	envNameRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	hostRefRe    = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,63}$`)
+	hostRefRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,63}$`) })
 )
 
 // IsHostRef reports whether s can name the host environment variable that
@@ -21,7 +25,7 @@ var (
 // because a credential pasted where its name belongs would otherwise travel
 // on into plans and error messages; real tokens have lower-case letters,
 // hyphens or more length, and are refused here without being echoed.
-func IsHostRef(s string) bool { return hostRefRe.MatchString(s) }
+func IsHostRef(s string) bool { return hostRefRe().MatchString(s) }
 
 // CheckBottleName reports why name cannot name a bottle, or "" when it can.
 // Bottle names are file names under the bottles folder: lower-case letters,
@@ -32,7 +36,7 @@ func CheckBottleName(name string) string {
 		return "a bottle name must not be empty"
 	case strings.ContainsAny(name, `/\`):
 		return "a bottle name is a file name under the bottles folder, not a path"
-	case !bottleNameRe.MatchString(name):
+	case !bottleNameRe().MatchString(name):
 		return "a bottle name uses lower-case letters, digits, '.', '-' and '_' (at most 63), and starts with a letter or digit"
 	}
 	return ""
