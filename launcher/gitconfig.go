@@ -214,12 +214,6 @@ func gitConfigPathsOf(entries []gitConfigEntry, dir string) []gitConfigPath {
 	return settings
 }
 
-// parseGitConfigPaths reads `git config --null --show-origin` output and
-// keeps its path settings.
-func parseGitConfigPaths(out []byte, dir string) []gitConfigPath {
-	return gitConfigPathsOf(parseGitConfigList(out), dir)
-}
-
 // expandGitPath resolves a path setting the way git does: ~/ is the home,
 // a relative path is relative to base.
 func expandGitPath(v, home, base string) string {

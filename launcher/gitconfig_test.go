@@ -10,7 +10,7 @@ import (
 func TestParseGitConfigPaths(t *testing.T) {
 	out := "file:.git/config\x00core.hookspath\n.githooks\x00file:/home/op/.gitconfig\x00include.path\n~/x.inc\x00" +
 		"command line:\x00include.path\n/etc/evil\x00file:.git/config\x00includeif.gitdir:/w/.path\n../team\x00"
-	got := parseGitConfigPaths([]byte(out), "/w")
+	got := gitConfigPathsOf(parseGitConfigList([]byte(out)), "/w")
 	if len(got) != 3 || got[0].origin != "/w/.git/config" || got[0].key != "core.hookspath" || got[0].value != ".githooks" ||
 		got[1].origin != "/home/op/.gitconfig" || got[2].key != "includeif.gitdir:/w/.path" {
 		t.Fatalf("%+v", got)
@@ -30,7 +30,7 @@ func FuzzParseGitConfigPaths(f *testing.F) {
 	f.Add([]byte("file:/a\x00include.path\n\x00\x00\x00file:\x00x\ny\x00"))
 	f.Add([]byte("blob:abc\x00include.path\nx\x00file:../../etc\x00INCLUDE.PATH\n../x\x00"))
 	f.Fuzz(func(t *testing.T, out []byte) {
-		for _, s := range parseGitConfigPaths(out, "/w") {
+		for _, s := range gitConfigPathsOf(parseGitConfigList(out), "/w") {
 			if s.value == "" || s.key != strings.ToLower(s.key) || !filepath.IsAbs(s.origin) || filepath.Clean(s.origin) != s.origin {
 				t.Fatalf("parsed %+v", s)
 			}
