@@ -151,7 +151,7 @@ func (a *agentSurface) addTools() {
 		mcpgo.WithDescription("The state of one of your proposals, waiting up to wait_seconds for a decision while it is pending."),
 		mcpgo.WithString("id", mcpgo.Required(), mcpgo.Description("proposal_id from request_egress"), mcpgo.MaxLength(64)),
 		mcpgo.WithInteger("wait_seconds", mcpgo.Description("how long to wait for a decision"), mcpgo.DefaultNumber(int(a.ctl.cfg.AgentWait/time.Second)),
-			mcpgo.Min(0), mcpgo.Max(int(MaxAgentWait/time.Second))),
+			mcpgo.Min(0), mcpgo.Max(int(a.maxWait()/time.Second))),
 		mcpgo.WithOutputSchema[review.Result](),
 		readOnly(),
 	), a.proposalStatus, agentHint)
@@ -207,6 +207,11 @@ func (a *agentSurface) requestEgress(ctx context.Context, args requestEgressArgs
 	return res, resultText(res, wait), nil
 }
 
+// maxWait bounds proposal_status's wait_seconds: MaxAgentWait, or the
+// owner's own wait where serve --agent-wait is longer (its default must be
+// a value the schema accepts).
+func (a *agentSurface) maxWait() time.Duration { return max(MaxAgentWait, a.ctl.cfg.AgentWait) }
+
 func (a *agentSurface) proposalStatus(ctx context.Context, args proposalStatusArgs) (review.Result, string, error) {
 	_, o, err := a.owner(ctx)
 	if err != nil {
@@ -214,7 +219,7 @@ func (a *agentSurface) proposalStatus(ctx context.Context, args proposalStatusAr
 	}
 	wait := a.ctl.cfg.AgentWait
 	if args.WaitSeconds != nil {
-		wait = min(time.Duration(*args.WaitSeconds)*time.Second, MaxAgentWait)
+		wait = min(time.Duration(*args.WaitSeconds)*time.Second, a.maxWait())
 	}
 	wait = a.wait(ctx, wait)
 	res, err := a.await(ctx, o, args.ID, wait)

@@ -26,7 +26,8 @@ const (
 	// Codex applies by default, so the agent gets an answer, not a timeout.
 	DefaultAgentWait = 50 * time.Second
 	// MaxAgentWait bounds proposal_status's wait_seconds for the same
-	// reason a client's own timeout would: a call should return.
+	// reason a client's own timeout would: a call should return (unless
+	// the owner's AgentWait is longer).
 	MaxAgentWait = 5 * time.Minute
 	// DefaultDecideWait is how long egress_decide waits for the bottle's
 	// owner to apply a decision.

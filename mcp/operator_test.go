@@ -132,7 +132,7 @@ func TestBottlePlan(t *testing.T) {
 	if m := toolErr(t, c, "bottle_plan", map[string]any{}); !strings.Contains(m, "give name") {
 		t.Errorf("no arguments: %s", m)
 	}
-	if m := toolErr(t, c, "bottle_plan", map[string]any{"name": "demo", "token": "x"}); !strings.Contains(m, "additional properties 'token' not allowed") {
+	if m := toolErr(t, c, "bottle_plan", map[string]any{"name": "demo", "token": "x"}); !strings.Contains(m, `unknown argument "token"`) {
 		t.Errorf("unknown argument: %s", m)
 	}
 	if m := toolErr(t, c, "bottle_plan", map[string]any{"name": 7}); !strings.Contains(m, "/name") {
@@ -227,15 +227,15 @@ func TestBottleToolsRefuseBadInput(t *testing.T) {
 		{"egress_routes", map[string]any{"bottle": "demo-zzzzzz"}, "no such bottle"},
 		{"bottle_stop", map[string]any{"id": "../../etc"}, "lower-case letters"},
 		{"bottle_launch", map[string]any{"name": "nope", "command": []string{"true"}}, `"nope"`},
-		{"bottle_launch", map[string]any{"name": "demo", "backend": "vm"}, "/backend: value must be"},
+		{"bottle_launch", map[string]any{"name": "demo", "backend": "vm"}, "/backend: must be one of"},
 		{"bottle_launch", map[string]any{"name": "demo", "command": []string{"true"}, "workdir": "/"}, "workdir is /"},
 		{"bottle_launch", map[string]any{"command": []string{"true"}}, "give name (a bottle in the home) or agent"},
 		{"bottle_launch", map[string]any{"agent": "nobody", "command": []string{"true"}}, "agent \"nobody\": not found"},
 		{"bottle_plan", map[string]any{"agent": "x", "manifest": "env: {}"}, "give agent or manifest, not both"},
-		{"bottle_logs", map[string]any{"id": "demo-zzzzzz", "tail_bytes": -1}, "/tail_bytes: minimum"},
+		{"bottle_logs", map[string]any{"id": "demo-zzzzzz", "tail_bytes": -1}, "/tail_bytes: must be an integer at least 1 and at most"},
 		{"egress_denials", map[string]any{"cursor": "d1.garbage"}, "cursor is not one this server gave out"},
 		{"egress_denials", map[string]any{"since": "yesterday"}, `since "yesterday"`},
-		{"egress_proposals", map[string]any{"status": "open"}, "/status: value must be one of"},
+		{"egress_proposals", map[string]any{"status": "open"}, "/status: must be one of"},
 		{"egress_decide", map[string]any{"proposal_id": "p-nope", "action": "approve"}, "unknown proposal"},
 		{"egress_decide", map[string]any{"proposal_id": "p-nope", "action": "deny", "scope": "once"}, "deny takes no scope"},
 		{"egress_decide", map[string]any{"proposal_id": "p-nope", "action": "approve", "for": "-5m"}, `for "-5m" must be positive`},
@@ -246,6 +246,11 @@ func TestBottleToolsRefuseBadInput(t *testing.T) {
 		if m := toolErr(t, c, tc.tool, tc.args); !strings.Contains(m, tc.want) {
 			t.Errorf("%s %v: %q lacks %q", tc.tool, tc.args, m, tc.want)
 		}
+	}
+	// A value that fails its schema is never repeated back: a caller who
+	// put a token where a reference goes must not get it in the error.
+	if m := toolErr(t, c, "egress_decide", map[string]any{"proposal_id": "p-nope", "action": "modify", "route": map[string]any{"host": "x.example.com", "auth": map[string]any{"scheme": "Bearer", "token_ref": "ghp_abc"}}}); strings.Contains(m, "ghp_abc") {
+		t.Errorf("the error repeats the refused value: %q", m)
 	}
 	// An unknown tool is a protocol error, not a result.
 	var req mcpgo.CallToolRequest
