@@ -7,9 +7,10 @@
 // holds a third of the memory per bottle. It takes the same arguments, so
 // either binary can be the init.
 //
-// Build it with bot-bottle, in one command from one source tree:
+// Build it with bot-bottle as one pair (the same build pair linked into
+// both, which is how bot-bottle knows it is its own build):
 //
-//	go build -o bin/ . ./cmd/bot-bottle-init
+//	./scripts/build.sh bin
 package main
 
 import (

@@ -17,7 +17,7 @@ import (
 type initBinaries struct {
 	mu     sync.Mutex
 	proven map[initStamp]error // nil: the same build
-	last   string                   // what the last launch chose, and why
+	last   InitChoice          // what the last launch chose, and why
 }
 
 // initStamp identifies one version of a file: a replaced or rewritten
@@ -47,17 +47,35 @@ func (b *Backend) openInit(ex *extraFiles) (string, error) {
 		if f := b.inits.open(exe); f != nil {
 			return "/proc/self/fd/" + strconv.Itoa(ex.add(f)), nil
 		}
+	} else {
+		b.inits.note(InitChoice{Path: exe, Why: "given"})
 	}
 	return ex.openExe(exe)
 }
 
-// InitChoice says which binary the last bottle (or probe) started its init
-// from, and why: for doctor and the logs of a person wondering whether the
-// companion is in use.
-func (b *Backend) InitChoice() string {
+// InitChoice is which binary bottles start their init from.
+type InitChoice struct {
+	Path string // the binary
+	// Why says why bot-bottle itself, not the init binary beside it: none
+	// is there, or it is not this build (empty when Path is the init
+	// binary).
+	Why string
+	// Mismatch is set when an init binary is beside bot-bottle but is
+	// not its build: a partial upgrade, or two separate builds.
+	Mismatch bool
+}
+
+// Init says which binary this backend starts bottles' inits from, and why:
+// for doctor, and a person wondering whether bot-bottle-init is in use.
+func (b *Backend) Init() (InitChoice, error) {
+	var ex extraFiles
+	defer ex.close()
+	if _, err := b.openInit(&ex); err != nil {
+		return InitChoice{}, err
+	}
 	b.inits.mu.Lock()
 	defer b.inits.mu.Unlock()
-	return b.inits.last
+	return b.inits.last, nil
 }
 
 // open returns the companion beside exe, open, when it is proven to be the
@@ -66,21 +84,21 @@ func (c *initBinaries) open(exe string) *os.File {
 	path := filepath.Join(filepath.Dir(exe), InitBinaryName)
 	f, err := os.Open(path)
 	if err != nil {
-		c.note(fmt.Sprintf("%s (no %s beside it)", exe, InitBinaryName))
+		c.note(InitChoice{Path: exe, Why: "no " + InitBinaryName + " beside it"})
 		return nil
 	}
 	if err := c.prove(f); err != nil {
 		_ = f.Close()
-		c.note(fmt.Sprintf("%s (%s is not this build: %v)", exe, path, err))
+		c.note(InitChoice{Path: exe, Why: fmt.Sprintf("%s is not this build: %v", path, err), Mismatch: true})
 		return nil
 	}
-	c.note(path)
+	c.note(InitChoice{Path: path})
 	return f
 }
 
-func (c *initBinaries) note(s string) {
+func (c *initBinaries) note(choice InitChoice) {
 	c.mu.Lock()
-	c.last = s
+	c.last = choice
 	c.mu.Unlock()
 }
 
