@@ -74,6 +74,10 @@ var rules = map[string]rule{
 		forbidden: merge(natsgo, natsd, edge("launcher and review are peers that mcp wires; mcp uses the launcher", "review", "mcp"), cli, mcpgo)},
 	"launcher/bottleinit": {tree: true, only: []string{"launcher/bottleinit", "schemas"},
 		forbidden: merge(natsgo, natsd, cli, mcpgo, goprox, store, docker)}, // the in-bottle init stays small: it runs in every bottle
+	// The init-only binary is the point of itself: what the init needs and
+	// nothing else, so each bottle starts and holds little.
+	"cmd/bot-bottle-init": {only: []string{"cmd/bot-bottle-init", "launcher/bottleinit", "schemas"},
+		forbidden: merge(natsgo, natsd, cli, mcpgo, goprox, store, docker)},
 	"review": {tree: true,
 		forbidden: merge(natsgo, natsd, edge("review is nearer the core than mcp", "mcp", "launcher"), cli, mcpgo, docker)},
 	// The git gate is core-ish like the proxy: the owner's wiring (the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/events/natsjs"
 	"github.com/bot-bottle/bot-bottle/events/sqlite"
 	"github.com/bot-bottle/bot-bottle/launcher"
+	"github.com/bot-bottle/bot-bottle/launcher/netns"
 	"github.com/bot-bottle/bot-bottle/planner"
 	"github.com/spf13/cobra"
 )
@@ -86,6 +88,8 @@ func (c *cli) doctor(ctx context.Context, full bool) error {
 		return c.doctorDone(failed)
 	}
 
+	c.doctorInit(report)
+
 	if free, err := sqlite.FreeSpace(path); err != nil {
 		report("FAIL", "disk", err.Error(), "")
 	} else if free < sqlite.MinFreeSpace {
@@ -131,6 +135,28 @@ func (c *cli) doctor(ctx context.Context, full bool) error {
 
 	c.doctorSpools(ctx, store, home, report, func(err error) string { return hintOf(storeHint(err, path)) })
 	return c.doctorDone(failed)
+}
+
+// doctorInit reports which binary local bottles start their init from:
+// bot-bottle-init starts in a fraction of the CPU and memory, and an init
+// binary of another build beside bot-bottle (a partial upgrade) is not
+// used.
+func (c *cli) doctorInit(report func(status, what, detail, hint string)) {
+	if runtime.GOOS != "linux" {
+		return
+	}
+	choice, err := netns.New("").Init()
+	switch {
+	case err != nil:
+		report("FAIL", "init", err.Error(), "")
+	case choice.Why == "":
+		report("ok", "init", "local bottles start their init from "+choice.Path+" (the same build)", "")
+	case choice.Mismatch:
+		report("warn", "init", "local bottles start their init from "+choice.Path+", the whole binary: "+choice.Why,
+			"build both with scripts/build.sh, which makes them one pair")
+	default:
+		report("ok", "init", "local bottles start their init from "+choice.Path+", the whole binary ("+choice.Why+"; scripts/build.sh builds bot-bottle-init beside it)", "")
+	}
 }
 
 // doctorSpools delivers the spools of exited bot-bottles to store, as

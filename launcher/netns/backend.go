@@ -33,6 +33,8 @@ type Backend struct {
 	probeCache   string // where a successful probe is remembered (WithProbeCache); empty: nowhere
 	probeSkipped bool   // Check trusted a remembered probe, so a failed start probes again
 
+	inits initBinaries // the init-only binary beside this one (b.exe empty)
+
 	useSpawner bool // WithSpawner
 	spawnMu    sync.Mutex
 	sp         *spawner // the running spawner, started at the first launch
@@ -86,13 +88,9 @@ func (b *Backend) Check(ctx context.Context) error {
 }
 
 func (b *Backend) probe(ctx context.Context) error {
-	exe, err := b.executable()
-	if err != nil {
-		return err
-	}
 	var ex extraFiles
 	defer ex.close()
-	self, err := ex.openExe(exe)
+	self, err := b.openInit(&ex)
 	if err != nil {
 		return err
 	}

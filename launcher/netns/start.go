@@ -56,17 +56,13 @@ var hiddenGlobs = []string{
 // descriptors, so that neither its command line nor anything the bottle
 // can read names a host path but the workdir's.
 func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Process, error) {
-	exe, err := b.executable()
-	if err != nil {
-		return nil, err
-	}
 	id, err := bottleIdentity(spec.Workdir, spec.BottleID)
 	if err != nil {
 		return nil, err
 	}
 	var ex extraFiles
 	defer ex.close()
-	p, err := b.start(spec, exe, id, &ex)
+	p, err := b.start(spec, id, &ex)
 	if err != nil {
 		id.release()
 		if b.probeSkipped {
@@ -82,8 +78,8 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	return p, nil
 }
 
-func (b *Backend) start(spec *launcher.Spec, exe string, id identity, ex *extraFiles) (*process, error) {
-	self, err := ex.openExe(exe)
+func (b *Backend) start(spec *launcher.Spec, id identity, ex *extraFiles) (*process, error) {
+	self, err := b.openInit(ex)
 	if err != nil {
 		return nil, err
 	}
