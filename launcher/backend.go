@@ -14,6 +14,11 @@ import (
 // bottleinit.Main: the init of every bottle.
 const InitCommand = "bottle-init"
 
+// InitBinaryName is the file name of the init-only binary
+// (cmd/bot-bottle-init) that the local backend starts bottles from when it
+// lies beside bot-bottle and is the same build.
+const InitBinaryName = "bot-bottle-init"
+
 // Backend runs a bottle's command in isolation, with the bottle's run
 // folder as its only way out. Implementations: launcher/netns (the local
 // backend) and launcher/docker.

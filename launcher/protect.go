@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/bot-bottle/bot-bottle/launcher/bottleinit"
 	"github.com/bot-bottle/bot-bottle/schemas"
@@ -109,6 +112,9 @@ func planProtection(ctx context.Context, workdir string, writable []string, env 
 			}
 		}
 	}
+	if err := p.protectOwnBinaries(); err != nil {
+		return nil, err
+	}
 	gitDir, err := p.protectRepo(".", true)
 	if err != nil {
 		return nil, err
@@ -127,6 +133,57 @@ func planProtection(ctx context.Context, workdir string, writable []string, env 
 			workdir, len(p.ro), maxProtectedPaths)
 	}
 	return p, nil
+}
+
+// ownBinary is the running bot-bottle binary (symlinks resolved); empty
+// when it cannot be told.
+var ownBinary = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		return real
+	}
+	return exe
+})
+
+// protectOwnBinaries protects the bot-bottle binary that launches the
+// bottle, and the init binary beside it whether it exists or not, when
+// they lie in the workdir (built into the repository's bin/, as the
+// README's Run: line does): the host runs both at its next launch, the
+// first as the operator. A binary that cannot be told (no
+// /proc/self/exe) refuses the launch, since the workdir might hold it.
+func (p *protectionPlan) protectOwnBinaries() error {
+	exe := ownBinary()
+	if exe == "" {
+		return fmt.Errorf("protect workdir %s: cannot tell where this bot-bottle binary is, so cannot keep the bottle from replacing it", p.root)
+	}
+	for _, root := range []string{p.root, p.realRoot()} {
+		rel, err := filepath.Rel(root, exe)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
+			continue
+		}
+		for _, r := range []string{rel, path.Join(path.Dir(rel), InitBinaryName)} {
+			if p.opted[r] {
+				continue
+			}
+			if err := p.protect(r, placeholderDir); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return nil
+}
+
+// realRoot is the workdir with its symlinks resolved (the binary's path
+// is), or the workdir as given when it cannot be resolved.
+func (p *protectionPlan) realRoot() string {
+	if real, err := filepath.EvalSymlinks(p.root); err == nil {
+		return real
+	}
+	return p.root
 }
 
 // close releases the plan's hold on the workdir folder.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/bot-bottle/bot-bottle/launcher"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -81,10 +83,10 @@ func (b *Backend) Init() (InitChoice, error) {
 // open returns the companion beside exe, open, when it is proven to be the
 // same build as this process; nil when there is none or it is not.
 func (c *initBinaries) open(exe string) *os.File {
-	path := filepath.Join(filepath.Dir(exe), InitBinaryName)
+	path := filepath.Join(filepath.Dir(exe), launcher.InitBinaryName)
 	f, err := os.Open(path)
 	if err != nil {
-		c.note(InitChoice{Path: exe, Why: "no " + InitBinaryName + " beside it"})
+		c.note(InitChoice{Path: exe, Why: "no " + launcher.InitBinaryName + " beside it"})
 		return nil
 	}
 	if err := c.prove(f); err != nil {

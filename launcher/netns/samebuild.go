@@ -9,12 +9,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-)
 
-// InitBinaryName is the file name of the init-only binary
-// (cmd/bot-bottle-init) that the local backend starts bottles from when it
-// lies beside bot-bottle and is the same build.
-const InitBinaryName = "bot-bottle-init"
+	"github.com/bot-bottle/bot-bottle/launcher"
+)
 
 // buildPair is set at link time to a random value that bot-bottle and its
 // companion share when scripts/build.sh builds them together
@@ -45,7 +42,7 @@ func sameBuild(self, companion *debug.BuildInfo, pair string) error {
 	if self == nil || companion == nil {
 		return errors.New("no build information")
 	}
-	if want := self.Main.Path + "/cmd/" + InitBinaryName; companion.Path != want {
+	if want := self.Main.Path + "/cmd/" + launcher.InitBinaryName; companion.Path != want {
 		return fmt.Errorf("it is %q, not %s", companion.Path, want)
 	}
 	if companion.Main != self.Main {
