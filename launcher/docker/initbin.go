@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,8 +19,10 @@ var initBinRoot = "/run/bot-bottle/bin"
 
 // initBinary returns the path to bind as the container's init: for root, a
 // hard link (or, across filesystems, a copy) of exe under initBinRoot, one
-// per version of the binary; for other users exe itself.
-func initBinary(exe string) (string, error) {
+// per version of the binary; for other users exe itself. A binary inside
+// the bottle's workdir is copied, never linked: the launcher protects it
+// there, and refuses a protected file with a second name.
+func initBinary(exe, workdir string) (string, error) {
 	if os.Getuid() != 0 {
 		return exe, nil
 	}
@@ -38,7 +41,7 @@ func initBinary(exe string) (string, error) {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := p + ".tmp-" + hex.EncodeToString(rnd[:])
-	if err := os.Link(exe, tmp); err != nil {
+	if inside(exe, workdir) || os.Link(exe, tmp) != nil {
 		if err := copyExecutable(exe, tmp); err != nil {
 			_ = os.Remove(tmp)
 			return "", fmt.Errorf("init binary: %w", err)
@@ -50,6 +53,19 @@ func initBinary(exe string) (string, error) {
 	}
 	pruneInitBinaries(dir)
 	return p, nil
+}
+
+// inside reports whether path lies in dir (both as the kernel resolves
+// them).
+func inside(path, dir string) bool {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // pruneInitBinaries removes the other versions' entries that are the last

@@ -81,7 +81,7 @@ func (b *Backend) Start(ctx context.Context, spec *launcher.Spec) (launcher.Proc
 	if err := atomicfile.Write(spec.RunDir.SharedFile(launcher.InitConfigFile), data, 0o644); err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
-	initSource, err := initBinary(exe)
+	initSource, err := initBinary(exe, spec.Workdir)
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: %w", err)
 	}
