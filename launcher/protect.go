@@ -136,12 +136,15 @@ func planProtection(ctx context.Context, workdir string, writable []string, env 
 }
 
 // ownBinary is the running bot-bottle binary (symlinks resolved); empty
-// when it cannot be told.
+// when it cannot be told. A binary replaced since it started (a rebuild
+// while serve runs) is named by where it was: the host runs what is there
+// now.
 var ownBinary = sync.OnceValue(func() string {
 	exe, err := os.Executable()
 	if err != nil {
 		return ""
 	}
+	exe = strings.TrimSuffix(exe, " (deleted)")
 	if real, err := filepath.EvalSymlinks(exe); err == nil {
 		return real
 	}
