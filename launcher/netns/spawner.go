@@ -137,7 +137,12 @@ func (s *spawner) deliver(r spawnReply, files []*os.File) {
 		}
 		if c := s.running[r.Seq]; c != nil {
 			delete(s.running, r.Seq)
-			c.exit <- exitNote{ws: syscall.WaitStatus(r.Status)}
+			note := exitNote{ws: syscall.WaitStatus(r.Status)}
+			if r.WaitErr != "" {
+				note = exitNote{ws: syscall.WaitStatus(syscall.SIGKILL),
+					err: fmt.Errorf("local backend: the bottle spawner could not wait for the init (%s); it was killed", r.WaitErr)}
+			}
+			c.exit <- note
 		}
 		return
 	}

@@ -87,14 +87,14 @@ func serveSpawns(c *net.UnixConn, stderr io.Writer) {
 		case err != nil:
 			return
 		}
-		spawnOne(req, files, send)
+		spawnOne(req, files, send, stderr)
 	}
 }
 
 // spawnOne starts one init with the descriptors that came with its
 // request, closes the spawner's copies, and waits for it in the
 // background.
-func spawnOne(req spawnRequest, files []*os.File, send func(spawnReply, []int) error) {
+func spawnOne(req spawnRequest, files []*os.File, send func(spawnReply, []int) error, stderr io.Writer) {
 	defer func() {
 		for _, f := range files {
 			_ = f.Close()
@@ -146,10 +146,36 @@ func spawnOne(req spawnRequest, files []*os.File, send func(spawnReply, []int) e
 		// Its owner cannot learn of it: it does not run.
 		_ = cmd.Process.Kill()
 	}
-	go func() {
-		waitExited(cmd.Process.Pid)
-		_ = cmd.Wait()
-		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-		_ = send(spawnReply{Seq: req.Seq, Exited: true, Status: uint32(ws)}, nil)
-	}()
+	go waitAndReport(cmd, req.Seq, send, stderr)
+}
+
+// waitAndReport waits for the init cmd runs and tells the owner how it
+// ended. A wait that fails (the spawner is the init's only parent and
+// waits once, so it should not) is said on stderr and reported as an end
+// whose status is unknown, after a kill that makes it one: it must never
+// end the spawner, whose death ends every bottle it started.
+func waitAndReport(cmd *exec.Cmd, seq uint64, send func(spawnReply, []int) error, stderr io.Writer) {
+	waitExited(cmd.Process.Pid)
+	err := cmd.Wait()
+	r := spawnReply{Seq: seq, Exited: true}
+	if ws, ok := processStatus(cmd); ok {
+		r.Status = uint32(ws)
+	} else {
+		_ = cmd.Process.Kill()
+		if err == nil {
+			err = errors.New("no wait status")
+		}
+		fmt.Fprintf(stderr, "bot-bottle %s: wait for init %d: %v\n", SpawnerCommand, cmd.Process.Pid, err)
+		r.WaitErr = err.Error()
+	}
+	_ = send(r, nil)
+}
+
+// processStatus is cmd's wait status, once Wait has one.
+func processStatus(cmd *exec.Cmd) (syscall.WaitStatus, bool) {
+	if cmd.ProcessState == nil {
+		return 0, false
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ws, ok
 }

@@ -63,6 +63,9 @@ type spawnReply struct {
 	Err    string `json:"err,omitempty"`
 	Exited bool   `json:"exited,omitempty"`
 	Status uint32 `json:"status,omitempty"`
+	// WaitErr says why an exited init's status is unknown (the
+	// spawner's wait for it failed; it was killed to be sure it ended).
+	WaitErr string `json:"wait_err,omitempty"`
 }
 
 // toSpawnAttr copies a's fields into the wire form, refusing what the wire
