@@ -84,17 +84,21 @@ func (d *doorbell) state(since uint64) bellState {
 
 // concerns reports whether the bell changed since last in a way that may
 // concern a follower here: an older writer's ring (the time changed, the
-// word did not: it publishes no bottles), too many commits to tell, or a
-// commit to a bottle relevant says this process follows. A ring whose
-// slots were read at an earlier wake changed the word only: nothing new.
+// word and the slots did not: it publishes no bottles), too many commits
+// to tell, or a commit to a bottle relevant says this process follows. A
+// ring whose slots were read at an earlier wake changed the word only:
+// nothing new. Slots read now are judged now whatever the word says: a
+// writer publishes them before it rings, so a wake in between (EINTR, a
+// timeout) finds them with the word unchanged, and the waiter, which moves
+// past them, would otherwise never look at them again.
 func (now bellState) concerns(last bellState, relevant func(uint64) bool) bool {
 	switch {
-	case now.word == last.word && now.stamp == last.stamp:
+	case now.word == last.word && now.stamp == last.stamp && now.seq == last.seq:
 		return false // a spurious wake, a timeout, or Close's wake
-	case now.word == last.word:
-		return true // the time alone: an older writer
 	case now.overflow || relevant == nil:
 		return true
+	case now.word == last.word && now.seq == last.seq:
+		return true // the time alone: an older writer
 	}
 	for _, h := range now.fresh {
 		if relevant(h) {
