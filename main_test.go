@@ -30,11 +30,11 @@ func TestMain(m *testing.M) {
 // buildStatic builds the Go package at pkg (relative to the module root)
 // into the shared temp folder as name.
 func buildStatic(pkg, name string) (string, error) {
-	binOnce.Do(func() { binDir, binErr = os.MkdirTemp("", "bot-bottle-e2e-") })
-	if binErr != nil {
-		return "", binErr
+	dir, err := sharedBinDir()
+	if err != nil {
+		return "", err
 	}
-	out := filepath.Join(binDir, name)
+	out := filepath.Join(dir, name)
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
@@ -53,15 +53,22 @@ func botBottle(t testing.TB) string {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	binOnce.Do(func() { binDir, binErr = os.MkdirTemp("", "bot-bottle-e2e-") })
-	if binErr != nil {
-		t.Fatal(binErr)
+	dir, err := sharedBinDir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := filepath.Join(binDir, "bot-bottle")
+	p := filepath.Join(dir, "bot-bottle")
 	if _, err := os.Stat(p); err != nil {
-		buildPair(t, binDir)
+		buildPair(t, dir)
 	}
 	return p
+}
+
+// sharedBinDir is the temp folder the test binaries are built into, made
+// once per test process.
+func sharedBinDir() (string, error) {
+	binOnce.Do(func() { binDir, binErr = os.MkdirTemp("", "bot-bottle-e2e-") })
+	return binDir, binErr
 }
 
 // buildPair builds bot-bottle and bot-bottle-init into dir with

@@ -163,8 +163,8 @@ func (p *protectionPlan) protectOwnBinaries() error {
 		return fmt.Errorf("protect workdir %s: cannot tell where this bot-bottle binary is, so cannot keep the bottle from replacing it", p.root)
 	}
 	for _, root := range []string{p.root, p.realRoot()} {
-		rel, err := filepath.Rel(root, exe)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
+		rel, ok := relInside(root, exe)
+		if !ok {
 			continue
 		}
 		for _, r := range []string{rel, path.Join(path.Dir(rel), InitBinaryName)} {
